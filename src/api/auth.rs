@@ -1,0 +1,80 @@
+//! Sign up, log in, log out, and "who am I". The session lives in an
+//! HttpOnly cookie; these functions are the only ones that set it.
+
+use leptos::prelude::*;
+
+use super::error::ApiError;
+use crate::model::UserView;
+
+/// Creates an account and signs it in. The first account becomes admin.
+#[server(endpoint = "signup")]
+pub async fn sign_up(email: String, display_name: String, password: String) -> Result<UserView, ApiError> {
+    use super::edge::Edge;
+    use crate::server::auth;
+
+    let edge = Edge::get()?;
+    match auth::sign_up(&edge.state, &email, &display_name, &password).await {
+        Ok(signed_in) => {
+            edge.set_session_cookie(&signed_in.token.cookie_value);
+            edge.redirect("/");
+            Ok(auth::user_view(&signed_in.user))
+        }
+        Err(err) => Err(edge.fail(err.into(), "/signup")),
+    }
+}
+
+/// Wrong email and wrong password get the same answer, in the same time.
+#[server(endpoint = "login")]
+pub async fn log_in(email: String, password: String) -> Result<UserView, ApiError> {
+    use super::edge::Edge;
+    use crate::server::auth;
+
+    let edge = Edge::get()?;
+    match auth::log_in(&edge.state, edge.peer_ip(), &email, &password).await {
+        Ok(signed_in) => {
+            edge.set_session_cookie(&signed_in.token.cookie_value);
+            edge.redirect("/");
+            Ok(auth::user_view(&signed_in.user))
+        }
+        Err(err) => Err(edge.fail(err.into(), "/login")),
+    }
+}
+
+/// Ends the session on the server, so the old cookie is refused from now on.
+#[server(endpoint = "logout")]
+pub async fn log_out() -> Result<(), ApiError> {
+    use super::edge::Edge;
+    use crate::server::auth;
+
+    let edge = Edge::get()?;
+    if let Some(value) = edge.session_cookie() {
+        auth::log_out(&edge.state, &value)
+            .await
+            .map_err(|err| edge.fail(err.into(), "/"))?;
+    }
+    edge.clear_session_cookie();
+    edge.redirect("/login");
+    Ok(())
+}
+
+/// The signed-in user, or `None`. Keeps the session alive (sliding expiry).
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, ApiError> {
+    use super::edge::Edge;
+    use crate::server::auth;
+
+    let edge = Edge::get()?;
+    let Some(value) = edge.session_cookie() else {
+        return Ok(None);
+    };
+    match auth::authenticate(&edge.state, &value).await {
+        Ok(Some(found)) => {
+            if found.refreshed {
+                edge.set_session_cookie(&value);
+            }
+            Ok(Some(auth::user_view(&found.user)))
+        }
+        Ok(None) => Ok(None),
+        Err(err) => Err(edge.fail(err.into(), "/login")),
+    }
+}

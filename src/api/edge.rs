@@ -1,0 +1,94 @@
+//! What every server function needs from the request it runs in: the app
+//! state, the request headers, and a way to shape the response (status,
+//! cookies, and the redirect that lets forms work without JavaScript).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use http::header::{ACCEPT, RETRY_AFTER, SET_COOKIE};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+use super::error::ApiError;
+use crate::server::auth::cookie;
+use crate::server::state::AppState;
+
+pub(crate) struct Edge {
+    pub state: AppState,
+    pub parts: Parts,
+    response: ResponseOptions,
+}
+
+impl Edge {
+    pub fn get() -> Result<Edge, ApiError> {
+        match (use_context::<AppState>(), use_context::<Parts>(), use_context::<ResponseOptions>()) {
+            (Some(state), Some(parts), Some(response)) => Ok(Edge { state, parts, response }),
+            _ => {
+                tracing::error!("server function called without request context");
+                Err(ApiError::Internal)
+            }
+        }
+    }
+
+    pub fn peer_ip(&self) -> Option<IpAddr> {
+        self.parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        cookie::read(&self.state.config, &self.parts.headers)
+    }
+
+    pub fn set_session_cookie(&self, value: &str) {
+        self.set_cookie(cookie::set(&self.state.config, value));
+    }
+
+    pub fn clear_session_cookie(&self) {
+        self.set_cookie(cookie::clear(&self.state.config));
+    }
+
+    fn set_cookie(&self, header: String) {
+        match HeaderValue::from_str(&header) {
+            Ok(value) => self.response.append_header(SET_COOKIE, value),
+            Err(e) => tracing::error!(error = %e, "could not build Set-Cookie header"),
+        }
+    }
+
+    /// A plain HTML form post (no JavaScript) as opposed to the WASM client.
+    fn is_form_post(&self) -> bool {
+        self.parts
+            .headers
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    }
+
+    /// Sends a navigation to `path` (302 for a form post, a client-side
+    /// navigation for the WASM client).
+    pub fn redirect(&self, path: &str) {
+        leptos_axum::redirect(path);
+    }
+
+    /// Shapes the response for `err` and hands it back for returning. A form
+    /// posted without JavaScript is sent back to `form_page` with the error's
+    /// code in the query, so the page can show the message.
+    pub fn fail(&self, err: ApiError, form_page: &str) -> ApiError {
+        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.response.set_status(status);
+        if let ApiError::RateLimited { retry_after_secs } = err {
+            self.response.insert_header(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        if self.is_form_post() {
+            let retry = match err {
+                ApiError::RateLimited { retry_after_secs } => format!("&retry={retry_after_secs}"),
+                _ => String::new(),
+            };
+            self.redirect(&format!("{form_page}?error={}{retry}", err.code()));
+        }
+        err
+    }
+}

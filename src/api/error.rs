@@ -1,0 +1,151 @@
+//! The error every server function returns. It is what the user reads, so each
+//! variant carries a fixed, user-facing message and never a raw database or
+//! I/O error: those are logged on the server and become `Internal` here.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// Which input was rejected, so the form can say exactly what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Field {
+    Email,
+    Password,
+    DisplayName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum ApiError {
+    /// Deliberately the same for an unknown email and a wrong password.
+    #[error("Invalid email or password.")]
+    InvalidCredentials,
+    #[error("An account with this email already exists. Log in instead.")]
+    EmailTaken,
+    #[error("{}", invalid_message(*.0))]
+    Invalid(Field),
+    #[error("Too many attempts. Try again in {retry_after_secs} s.")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("The request was not understood. Reload the page and try again.")]
+    BadRequest,
+    #[error("Please log in.")]
+    Unauthenticated,
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request never got a proper answer (offline, server down, bad reply).
+    #[error("Could not reach Glasschat. Check your connection and try again.")]
+    Transport,
+}
+
+fn invalid_message(field: Field) -> &'static str {
+    match field {
+        Field::Email => "Enter a valid email address.",
+        Field::Password => "The password must be 8 to 128 characters long.",
+        Field::DisplayName => "The display name must be 1 to 64 characters long.",
+    }
+}
+
+impl ApiError {
+    /// A short, stable code: used in the `?error=` query of a form that was
+    /// posted without JavaScript, so the page can show the message after the
+    /// redirect without echoing any text taken from the URL.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::EmailTaken => "email_taken",
+            ApiError::Invalid(Field::Email) => "invalid_email",
+            ApiError::Invalid(Field::Password) => "invalid_password",
+            ApiError::Invalid(Field::DisplayName) => "invalid_display_name",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::BadRequest => "bad_request",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden => "forbidden",
+            ApiError::Internal => "internal",
+            ApiError::Transport => "transport",
+        }
+    }
+
+    /// The inverse of [`ApiError::code`]; unknown codes give `None`.
+    pub fn from_code(code: &str, retry_after_secs: Option<u64>) -> Option<ApiError> {
+        Some(match code {
+            "invalid_credentials" => ApiError::InvalidCredentials,
+            "email_taken" => ApiError::EmailTaken,
+            "invalid_email" => ApiError::Invalid(Field::Email),
+            "invalid_password" => ApiError::Invalid(Field::Password),
+            "invalid_display_name" => ApiError::Invalid(Field::DisplayName),
+            "rate_limited" => ApiError::RateLimited {
+                retry_after_secs: retry_after_secs.unwrap_or(60),
+            },
+            "bad_request" => ApiError::BadRequest,
+            "unauthenticated" => ApiError::Unauthenticated,
+            "forbidden" => ApiError::Forbidden,
+            "internal" => ApiError::Internal,
+            "transport" => ApiError::Transport,
+            _ => return None,
+        })
+    }
+
+    /// The HTTP status the server answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::InvalidCredentials | ApiError::Unauthenticated => 401,
+            ApiError::EmailTaken => 409,
+            ApiError::Invalid(_) => 422,
+            ApiError::BadRequest => 400,
+            ApiError::RateLimited { .. } => 429,
+            ApiError::Forbidden => 403,
+            ApiError::Internal => 500,
+            ApiError::Transport => 502,
+        }
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => ApiError::BadRequest,
+            ServerFnErrorErr::ServerError(_) => ApiError::Internal,
+            _ => ApiError::Transport,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips() {
+        let all = [
+            ApiError::InvalidCredentials,
+            ApiError::EmailTaken,
+            ApiError::Invalid(Field::Email),
+            ApiError::Invalid(Field::Password),
+            ApiError::Invalid(Field::DisplayName),
+            ApiError::RateLimited {
+                retry_after_secs: 42,
+            },
+            ApiError::BadRequest,
+            ApiError::Unauthenticated,
+            ApiError::Forbidden,
+            ApiError::Internal,
+            ApiError::Transport,
+        ];
+        for err in all {
+            assert_eq!(ApiError::from_code(err.code(), Some(42)), Some(err));
+        }
+        assert_eq!(ApiError::from_code("<script>", None), None);
+    }
+
+    #[test]
+    fn rate_limit_message_names_the_wait() {
+        let err = ApiError::RateLimited {
+            retry_after_secs: 37,
+        };
+        assert_eq!(err.to_string(), "Too many attempts. Try again in 37 s.");
+        assert_eq!(err.status(), 429);
+    }
+}

@@ -1,0 +1,11 @@
+//! The HTTP API: Leptos server functions, callable from the WASM client and
+//! from plain HTML forms. Each one takes the user from the session, checks
+//! what it must, calls a service in `server/`, and maps errors to `ApiError`.
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub(crate) mod edge;
+pub mod error;
+pub mod validate;
+
+pub use error::ApiError;

@@ -1,0 +1,85 @@
+//! Input rules for accounts, shared by the server (which enforces them) and
+//! the client (which can hint early). Each returns the cleaned value.
+
+use super::error::{ApiError, Field};
+
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+pub const DISPLAY_NAME_MAX: usize = 64;
+const EMAIL_MAX: usize = 254;
+
+/// Trimmed and lower-cased; one `@`, something on each side, a dot in the domain.
+pub fn email(raw: &str) -> Result<String, ApiError> {
+    let email = raw.trim().to_lowercase();
+    let invalid = || ApiError::Invalid(Field::Email);
+    if email.is_empty() || email.chars().count() > EMAIL_MAX || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@');
+    if local.is_empty() || !domain_ok {
+        return Err(invalid());
+    }
+    Ok(email)
+}
+
+/// 8 to 128 characters, counted as characters (not bytes); kept exactly as typed.
+pub fn password(raw: &str) -> Result<&str, ApiError> {
+    let n = raw.chars().count();
+    if (PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
+        Ok(raw)
+    } else {
+        Err(ApiError::Invalid(Field::Password))
+    }
+}
+
+/// Trimmed; 1 to 64 characters; no control characters.
+pub fn display_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    let n = name.chars().count();
+    if n == 0 || n > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(ApiError::Invalid(Field::DisplayName));
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(email("  Ada@Example.COM ").unwrap(), "ada@example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in ["", "ada", "@example.com", "ada@", "ada@example", "ada@.com", "ada@example.", "a da@example.com", "ada@ex..com", "a@b@c.com"] {
+            assert_eq!(email(bad), Err(ApiError::Invalid(Field::Email)), "{bad:?}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(email(&long).is_err());
+    }
+
+    #[test]
+    fn password_length_is_counted_in_characters() {
+        assert!(password("1234567").is_err());
+        assert!(password("12345678").is_ok());
+        assert!(password(&"é".repeat(128)).is_ok());
+        assert!(password(&"x".repeat(129)).is_err());
+        assert_eq!(password(" spaces kept ").unwrap(), " spaces kept ");
+    }
+
+    #[test]
+    fn display_names_are_trimmed_and_bounded() {
+        assert_eq!(display_name("  Ada Lovelace ").unwrap(), "Ada Lovelace");
+        assert!(display_name("   ").is_err());
+        assert!(display_name(&"n".repeat(64)).is_ok());
+        assert!(display_name(&"n".repeat(65)).is_err());
+        assert!(display_name("bell\u{7}").is_err());
+    }
+}

@@ -1,0 +1,58 @@
+//! Routes and pages. Each page reads like what it draws; the pieces live in
+//! `src/components/`, data comes from server functions in `src/api/`.
+
+mod auth;
+mod chat;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, StaticSegment};
+
+pub use auth::{LoginPage, SignupPage};
+pub use chat::ChatPage;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="dark">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="min-h-screen bg-slate-950 text-slate-100 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Flips once the WASM client has taken over the page; end-to-end tests
+    // wait for it before they click.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/glasschat.css"/>
+        <Title text="Glasschat"/>
+        <Router>
+            <div id="app" class="glass-backdrop min-h-screen" data-hydrated=move || hydrated.get().to_string()>
+                // Async: the session check finishes before the first byte, so a
+                // signed-out visitor gets a real 302 to /login.
+                <Routes fallback=|| view! { <p class="p-8">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=ChatPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view=SignupPage ssr=SsrMode::Async/>
+                </Routes>
+            </div>
+        </Router>
+    }
+}

@@ -1,0 +1,63 @@
+//! Domain types shared by the server and the WASM client. The client never
+//! redefines these: whatever crosses the wire is declared here once.
+
+use serde::{Deserialize, Serialize};
+
+/// What a person may do across Glasschat. Stored as lower-case text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Member,
+    Agent,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "member" => Some(Role::Member),
+            "agent" => Some(Role::Agent),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The label shown next to a name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Member => "Member",
+            Role::Agent => "Agent",
+            Role::Admin => "Admin",
+        }
+    }
+}
+
+/// The signed-in user as the client sees it. Never carries a password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_round_trips_through_its_text() {
+        for role in [Role::Member, Role::Agent, Role::Admin] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("owner"), None);
+    }
+}

@@ -1,0 +1,87 @@
+//! The session cookie: HttpOnly, SameSite=Lax, Path=/, 30-day Max-Age, and
+//! `Secure` with the `__Host-` prefix when Glasschat is served over https.
+
+use http::header::COOKIE;
+use http::HeaderMap;
+
+use super::SESSION_TTL;
+use crate::server::config::Config;
+
+const PLAIN_NAME: &str = "glasschat_session";
+const SECURE_NAME: &str = "__Host-glasschat_session";
+
+pub fn name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        SECURE_NAME
+    } else {
+        PLAIN_NAME
+    }
+}
+
+/// `Set-Cookie` value that stores `value` for the session lifetime.
+pub fn set(config: &Config, value: &str) -> String {
+    build(config, value, SESSION_TTL.as_secs())
+}
+
+/// `Set-Cookie` value that makes the browser forget the cookie.
+pub fn clear(config: &Config) -> String {
+    build(config, "", 0)
+}
+
+fn build(config: &Config, value: &str, max_age: u64) -> String {
+    let secure = if config.secure_cookies { "; Secure" } else { "" };
+    format!("{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", name(config))
+}
+
+/// The session cookie's value in a request, if any.
+pub fn read(config: &Config, headers: &HeaderMap) -> Option<String> {
+    let wanted = name(config);
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == wanted && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn config(public: Option<&str>) -> Config {
+        Config::from_lookup(|name| match name {
+            "GLASSCHAT_PUBLIC_URL" => public.map(str::to_string),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn plain_http_cookie_is_httponly_lax_and_not_secure() {
+        let c = set(&config(None), "abc");
+        assert_eq!(c, "glasschat_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000");
+    }
+
+    #[test]
+    fn https_cookie_is_secure_with_host_prefix() {
+        let c = set(&config(Some("https://chat.example.com")), "abc");
+        assert!(c.starts_with("__Host-glasschat_session=abc;"));
+        assert!(c.ends_with("; Secure"));
+        assert!(clear(&config(Some("https://chat.example.com"))).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn reads_our_cookie_among_others() {
+        let cfg = config(None);
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_static("theme=dark; glasschat_session=tok123"));
+        headers.append(COOKIE, HeaderValue::from_static("other=1"));
+        assert_eq!(read(&cfg, &headers).as_deref(), Some("tok123"));
+        let mut empty = HeaderMap::new();
+        empty.append(COOKIE, HeaderValue::from_static("glasschat_session="));
+        assert_eq!(read(&cfg, &empty), None);
+    }
+}

@@ -1,0 +1,168 @@
+//! Accounts and sessions: the rules, on top of the store. Server functions
+//! (src/api/auth.rs) and the socket handshake call these; they never touch SQL.
+
+pub mod cookie;
+pub mod limiter;
+pub mod password;
+pub mod token;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::api::error::ApiError;
+use crate::api::validate;
+use crate::model::UserView;
+use crate::server::state::AppState;
+use crate::server::store::{now_ms, NewUser, StoreError, UserRow};
+use password::Verdict;
+use token::NewToken;
+
+pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// A session's expiry is pushed forward at most this often (sliding expiry
+/// without a write on every request).
+const SESSION_REFRESH_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("invalid input: {0}")]
+    Invalid(ApiError),
+    #[error("too many failed logins, retry in {0:?}")]
+    RateLimited(Duration),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> ApiError {
+        match err {
+            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::EmailTaken => ApiError::EmailTaken,
+            AuthError::Invalid(api) => api,
+            AuthError::RateLimited(wait) => ApiError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            },
+            AuthError::Store(e) => {
+                tracing::error!(error = %e, "auth: store failure");
+                ApiError::Internal
+            }
+            AuthError::Password(e) => {
+                tracing::error!(error = %e, "auth: password hashing failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+pub fn user_view(row: &UserRow) -> UserView {
+    UserView {
+        id: row.id,
+        email: row.email.clone(),
+        display_name: row.display_name.clone(),
+        role: row.role(),
+    }
+}
+
+/// A signed-in user and the cookie value that now identifies the new session.
+pub struct SignedIn {
+    pub user: UserRow,
+    pub token: NewToken,
+}
+
+pub async fn sign_up(state: &AppState, email: &str, display_name: &str, password: &str) -> Result<SignedIn, AuthError> {
+    let email = validate::email(email).map_err(AuthError::Invalid)?;
+    let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
+    let password = validate::password(password).map_err(AuthError::Invalid)?;
+    let hash = password::hash(password.to_string()).await?;
+    let user = state
+        .store
+        .create_user(NewUser {
+            email: &email,
+            display_name: &display_name,
+            password_hash: &hash,
+            now: now_ms(),
+        })
+        .await
+        .map_err(|e| if e.is_unique_violation() { AuthError::EmailTaken } else { e.into() })?;
+    tracing::info!(user_id = user.id, role = %user.role, "account created");
+    let token = start_session(state, user.id).await?;
+    Ok(SignedIn { user, token })
+}
+
+pub async fn log_in(state: &AppState, ip: Option<IpAddr>, email: &str, password: &str) -> Result<SignedIn, AuthError> {
+    // Normalise like sign-up so "Ada@X.com " and "ada@x.com" share one limit;
+    // a malformed email is just a failed login (no hint).
+    let email = email.trim().to_lowercase();
+    let keys: Vec<String> = [Some(format!("email:{email}")), ip.map(|ip| format!("ip:{ip}"))]
+        .into_iter()
+        .flatten()
+        .collect();
+    let now = Instant::now();
+    if let Some(wait) = keys.iter().filter_map(|k| state.login_limiter.locked_for(k, now)).max() {
+        return Err(AuthError::RateLimited(wait));
+    }
+
+    let user = state.store.user_by_email(&email).await?;
+    let verdict = password::verify(password.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let user = match (user, verdict) {
+        (Some(user), Verdict::Right) => user,
+        (Some(user), Verdict::RightRehashed(new_hash)) => {
+            state.store.set_password_hash(user.id, &new_hash).await?;
+            user
+        }
+        _ => {
+            for key in &keys {
+                state.login_limiter.record_failure(key, Instant::now());
+            }
+            return Err(AuthError::InvalidCredentials);
+        }
+    };
+    state.login_limiter.clear(&format!("email:{email}"));
+    let token = start_session(state, user.id).await?;
+    Ok(SignedIn { user, token })
+}
+
+/// Always a brand-new token: a session id planted before login is never promoted.
+async fn start_session(state: &AppState, user_id: i64) -> Result<NewToken, AuthError> {
+    let token = token::generate();
+    let now = now_ms();
+    state
+        .store
+        .create_session(&token.hash, user_id, now, now + SESSION_TTL.as_millis() as i64)
+        .await?;
+    Ok(token)
+}
+
+pub async fn log_out(state: &AppState, cookie_value: &str) -> Result<(), AuthError> {
+    state.store.delete_session(&token::hash_cookie_value(cookie_value)).await?;
+    Ok(())
+}
+
+/// The session a cookie belongs to, if it is live. `refreshed` says the expiry
+/// moved forward and the cookie should be sent again with a new Max-Age.
+pub struct Authenticated {
+    pub user: UserRow,
+    pub refreshed: bool,
+}
+
+pub async fn authenticate(state: &AppState, cookie_value: &str) -> Result<Option<Authenticated>, AuthError> {
+    let hash = token::hash_cookie_value(cookie_value);
+    let now = now_ms();
+    let Some(session) = state.store.session(&hash, now).await? else {
+        return Ok(None);
+    };
+    let ttl = SESSION_TTL.as_millis() as i64;
+    let refreshed = session.expires_at - now < ttl - SESSION_REFRESH_EVERY.as_millis() as i64;
+    if refreshed {
+        state.store.extend_session(&hash, now + ttl).await?;
+    }
+    Ok(Some(Authenticated {
+        user: session.user,
+        refreshed,
+    }))
+}

@@ -1,0 +1,191 @@
+//! Settings read from the environment once at start. Every bad value becomes
+//! one `ConfigError` line; nothing here panics.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is not a socket address like 127.0.0.1:3000: {value:?}")]
+    BadAddr { name: &'static str, value: String },
+    #[error("GLASSCHAT_PUBLIC_URL must be an http:// or https:// origin such as https://chat.example.com, got {0:?}")]
+    BadPublicUrl(String),
+    #[error("DATABASE_URL must start with sqlite: or postgres://, got {0:?}")]
+    BadDatabaseUrl(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_kind: DatabaseKind,
+    pub addr: SocketAddr,
+    /// The origin browsers show in `Origin` headers, e.g. `https://chat.example.com`.
+    pub public_origin: String,
+    /// Every origin a state-changing request or a socket may come from.
+    pub allowed_origins: Vec<String>,
+    /// `Secure` cookies (and the `__Host-` prefix) when served over https.
+    pub secure_cookies: bool,
+    /// Where cargo-leptos put the compiled client (`/pkg`) and assets.
+    pub site_root: String,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/glasschat.db";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let database_url = lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let database_kind = if database_url.starts_with("sqlite:") {
+            DatabaseKind::Sqlite
+        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            DatabaseKind::Postgres
+        } else {
+            return Err(ConfigError::BadDatabaseUrl(redact_password(&database_url)));
+        };
+
+        // cargo-leptos passes LEPTOS_SITE_ADDR to the server it runs.
+        let (addr_name, addr_text) = match (lookup("GLASSCHAT_ADDR"), lookup("LEPTOS_SITE_ADDR")) {
+            (Some(v), _) => ("GLASSCHAT_ADDR", v),
+            (None, Some(v)) => ("LEPTOS_SITE_ADDR", v),
+            (None, None) => ("GLASSCHAT_ADDR", DEFAULT_ADDR.to_string()),
+        };
+        let addr: SocketAddr = addr_text.trim().parse().map_err(|_| ConfigError::BadAddr {
+            name: addr_name,
+            value: addr_text.clone(),
+        })?;
+
+        let explicit_public = lookup("GLASSCHAT_PUBLIC_URL");
+        let public_origin = match &explicit_public {
+            Some(url) => parse_origin(url).ok_or_else(|| ConfigError::BadPublicUrl(url.clone()))?,
+            None => format!("http://{addr}"),
+        };
+        let mut allowed_origins = vec![public_origin.clone()];
+        // With no public URL set and a loopback address, `localhost` is the
+        // same machine under another name: allow it so `make run` works from
+        // either address bar spelling.
+        if explicit_public.is_none() && addr.ip().is_loopback() {
+            allowed_origins.push(format!("http://localhost:{}", addr.port()));
+        }
+
+        Ok(Config {
+            database_url,
+            database_kind,
+            addr,
+            secure_cookies: public_origin.starts_with("https://"),
+            public_origin,
+            allowed_origins,
+            site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+        })
+    }
+
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
+}
+
+/// Normalises `scheme://host[:port][/]` to the form browsers send in `Origin`:
+/// lower case, no trailing slash, no default port. Anything with a path,
+/// query or user info is refused.
+fn parse_origin(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return None,
+    };
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return None;
+    }
+    let host = rest.strip_suffix(default_port).unwrap_or(rest);
+    if let Some((name, port)) = host.rsplit_once(':') {
+        if !name.ends_with(']') && (name.is_empty() || port.parse::<u16>().is_err()) {
+            return None;
+        }
+    }
+    Some(format!("{scheme}://{host}"))
+}
+
+/// A database URL fit for a log line: the password, if any, replaced by `***`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_loopback() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.database_kind, DatabaseKind::Sqlite);
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_origin, "http://127.0.0.1:3000");
+        assert!(c.origin_allowed("http://localhost:3000"));
+        assert!(!c.origin_allowed("http://evil.example"));
+        assert!(!c.secure_cookies);
+    }
+
+    #[test]
+    fn https_public_url_means_secure_cookies_and_one_origin() {
+        let c = config(&[("GLASSCHAT_PUBLIC_URL", "HTTPS://Chat.Example.com:443/")]).unwrap();
+        assert_eq!(c.public_origin, "https://chat.example.com");
+        assert!(c.secure_cookies);
+        assert_eq!(c.allowed_origins, vec!["https://chat.example.com".to_string()]);
+    }
+
+    #[test]
+    fn bad_values_are_one_clear_error() {
+        assert!(matches!(config(&[("GLASSCHAT_ADDR", "nowhere")]), Err(ConfigError::BadAddr { .. })));
+        assert!(matches!(
+            config(&[("GLASSCHAT_PUBLIC_URL", "chat.example.com")]),
+            Err(ConfigError::BadPublicUrl(_))
+        ));
+        assert!(matches!(
+            config(&[("GLASSCHAT_PUBLIC_URL", "https://chat.example.com/app")]),
+            Err(ConfigError::BadPublicUrl(_))
+        ));
+        let err = config(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn leptos_site_addr_is_honoured_when_ours_is_absent() {
+        let c = config(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000")]).unwrap();
+        assert_eq!(c.addr.port(), 4000);
+        let c = config(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000"), ("GLASSCHAT_ADDR", "127.0.0.1:5000")]).unwrap();
+        assert_eq!(c.addr.port(), 5000);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,83 @@
+//! The axum router: Leptos pages and server functions, `/health`, static
+//! files, and the request guards that Leptos does not provide itself.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::app::{shell, App};
+use crate::server::state::AppState;
+
+/// Server-function bodies are small forms; anything larger is refused early.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/health", get(health))
+        .leptos_routes_with_context(&state, routes, || provide_context(()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+        .layer(middleware::from_fn(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// CSRF defence for every state-changing request (Leptos server functions do
+/// not check it themselves): refuse it when `Sec-Fetch-Site` says another
+/// site sent it, or when its `Origin` is not ours. Requests with neither
+/// header come from non-browser clients, which carry no ambient cookies.
+async fn refuse_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if is_safe_method(request.method()) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if !matches!(site, "same-origin" | "none") {
+            return forbidden("cross-site request refused");
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let allowed = origin.to_str().is_ok_and(|o| state.config.origin_allowed(o));
+        if !allowed {
+            return forbidden("request from another origin refused");
+        }
+    }
+    next.run(request).await
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn forbidden(reason: &'static str) -> Response {
+    (StatusCode::FORBIDDEN, reason).into_response()
+}
+
+async fn security_headers(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}

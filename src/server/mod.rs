@@ -1,0 +1,112 @@
+//! Server-only code (compiled with the `ssr` feature): configuration, the
+//! store (all SQL), accounts and sessions, and the HTTP router.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod state;
+pub mod store;
+
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use tracing_subscriber::EnvFilter;
+
+use config::{Config, ConfigError};
+use state::AppState;
+use store::{Store, StoreError};
+
+/// Why the server could not start; printed as one line by `main`.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("bad configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("bad RUST_LOG: {0}")]
+    LogFilter(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Reads the environment, opens and migrates the database, and serves until
+/// SIGINT or SIGTERM.
+pub async fn run() -> Result<(), StartupError> {
+    let config = Config::from_env()?;
+    init_logging()?;
+
+    let store = Store::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind {
+        addr: config.addr.to_string(),
+        source,
+    })?;
+    let local = listener.local_addr().map_err(StartupError::Serve)?;
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("glasschat")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(local)
+        .build();
+    let database = config.database_kind.clone();
+    let state = AppState::new(config, store.clone(), leptos_options);
+    spawn_session_sweeper(store);
+
+    let app = http::router(state);
+    tracing::info!(?database, "serving");
+    // Tests and scripts wait for this exact line to learn the port.
+    println!("glasschat listening on http://{local}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)
+}
+
+fn init_logging() -> Result<(), StartupError> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => {
+            EnvFilter::try_new(&value).map_err(|e| StartupError::LogFilter(format!("{value:?}: {e}")))?
+        }
+        _ => EnvFilter::new("info,sqlx=warn"),
+    };
+    // A second init (only possible in tests) is harmless.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    Ok(())
+}
+
+fn spawn_session_sweeper(store: Store) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60 * 60));
+        loop {
+            every.tick().await;
+            match store.delete_expired_sessions(store::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
+                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,40 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::server::auth::limiter::FailureLimiter;
+use crate::server::config::Config;
+use crate::server::store::Store;
+
+/// Failed logins allowed per IP and per email in `LOGIN_WINDOW`.
+pub const LOGIN_FAILURES_ALLOWED: usize = 5;
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+
+/// Everything a request handler or server function may need. Provided to
+/// server functions as Leptos context by `leptos_routes_with_context`.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub login_limiter: Arc<FailureLimiter>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store, leptos_options: LeptosOptions) -> AppState {
+        AppState {
+            leptos_options,
+            config: Arc::new(config),
+            store,
+            login_limiter: Arc::new(FailureLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW)),
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}

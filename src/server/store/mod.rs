@@ -1,0 +1,149 @@
+//! All SQL lives under this folder. One query text serves both databases:
+//! statements use `$1`-style parameters (which sqlx's SQLite driver maps by
+//! number too) and only portable SQL, and `on_pool!` expands each call once per
+//! backend against its native sqlx driver. So nothing is written twice, and
+//! each backend keeps its own types and prepared-statement cache.
+
+mod sessions;
+mod users;
+
+pub use sessions::SessionRow;
+pub use users::{NewUser, UserRow};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::server::config::{redact_password, Config, DatabaseKind};
+
+/// Runs `$body` with `$pool` bound to whichever native pool `$db` holds.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::server::store::Db::Sqlite($pool) => $body,
+            $crate::server::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot create the folder {path} for the SQLite database: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sql(err) => err.as_database_error().is_some_and(|db| db.is_unique_violation()),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The handle every service gets. Cheap to clone (pools are reference counted).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects, creating the SQLite file and its folder when needed, and
+    /// applies every pending migration.
+    pub async fn open(config: &Config) -> Result<Store, StoreError> {
+        let url = &config.database_url;
+        let connect_err = |source| StoreError::Connect {
+            url: redact_password(url),
+            source,
+        };
+        let db = match config.database_kind {
+            DatabaseKind::Sqlite => {
+                create_sqlite_dir(url)?;
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(connect_err)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_err)?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                Db::Sqlite(pool)
+            }
+            DatabaseKind::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(url)
+                    .await
+                    .map_err(connect_err)?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Store { db })
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Answers when the database does; used by `/health`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+/// `sqlite://data/glasschat.db` → make sure `data/` exists.
+fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time format stored anywhere.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

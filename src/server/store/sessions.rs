@@ -1,0 +1,72 @@
+use super::users::UserRow;
+use super::{on_pool, Store, StoreError};
+
+/// A live session joined with its user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub expires_at: i64,
+    #[sqlx(flatten)]
+    pub user: UserRow,
+}
+
+impl Store {
+    pub async fn create_session(&self, token_hash: &[u8], user_id: i64, now: i64, expires_at: i64) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(now)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The session for this token hash if it has not expired.
+    pub async fn session(&self, token_hash: &[u8], now: i64) -> Result<Option<SessionRow>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as::<_, SessionRow>(
+                "SELECT s.expires_at, u.id, u.email, u.display_name, u.password_hash, u.role
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    pub async fn extend_session(&self, token_hash: &[u8], expires_at: i64) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
+                .bind(expires_at)
+                .bind(token_hash)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Drops expired sessions; run now and then so the table does not grow forever.
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+}
