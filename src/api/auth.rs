@@ -8,7 +8,11 @@ use crate::model::UserView;
 
 /// Creates an account and signs it in. The first account becomes admin.
 #[server(endpoint = "signup")]
-pub async fn sign_up(email: String, display_name: String, password: String) -> Result<UserView, ApiError> {
+pub async fn sign_up(
+    email: String,
+    display_name: String,
+    password: String,
+) -> Result<UserView, ApiError> {
     use super::edge::Edge;
     use crate::server::auth;
 

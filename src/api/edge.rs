@@ -23,8 +23,16 @@ pub(crate) struct Edge {
 
 impl Edge {
     pub fn get() -> Result<Edge, ApiError> {
-        match (use_context::<AppState>(), use_context::<Parts>(), use_context::<ResponseOptions>()) {
-            (Some(state), Some(parts), Some(response)) => Ok(Edge { state, parts, response }),
+        match (
+            use_context::<AppState>(),
+            use_context::<Parts>(),
+            use_context::<ResponseOptions>(),
+        ) {
+            (Some(state), Some(parts), Some(response)) => Ok(Edge {
+                state,
+                parts,
+                response,
+            }),
             _ => {
                 tracing::error!("server function called without request context");
                 Err(ApiError::Internal)
@@ -77,10 +85,12 @@ impl Edge {
     /// posted without JavaScript is sent back to `form_page` with the error's
     /// code in the query, so the page can show the message.
     pub fn fail(&self, err: ApiError, form_page: &str) -> ApiError {
-        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         self.response.set_status(status);
         if let ApiError::RateLimited { retry_after_secs } = err {
-            self.response.insert_header(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            self.response
+                .insert_header(RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         if self.is_form_post() {
             let retry = match err {

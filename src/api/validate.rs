@@ -12,7 +12,10 @@ const EMAIL_MAX: usize = 254;
 pub fn email(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_lowercase();
     let invalid = || ApiError::Invalid(Field::Email);
-    if email.is_empty() || email.chars().count() > EMAIL_MAX || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if email.is_empty()
+        || email.chars().count() > EMAIL_MAX
+        || email.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(invalid());
     }
     let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -58,7 +61,18 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "ada", "@example.com", "ada@", "ada@example", "ada@.com", "ada@example.", "a da@example.com", "ada@ex..com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "ada@.com",
+            "ada@example.",
+            "a da@example.com",
+            "ada@ex..com",
+            "a@b@c.com",
+        ] {
             assert_eq!(email(bad), Err(ApiError::Invalid(Field::Email)), "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(250));

@@ -1,8 +1,8 @@
 use leptos::either::Either;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
-use leptos_meta::Title;
 
 use crate::api::auth::{current_user, LogIn, SignUp};
 use crate::api::validate::{DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
@@ -12,14 +12,17 @@ use crate::components::auth_card::{AuthCard, AuthMode, FormError, SubmitButton, 
 /// An error to show: the action's own result once the client has submitted,
 /// or, after a form post without JavaScript, the code the server put in the URL.
 fn form_error<T: Clone + Send + Sync + 'static>(
-    action: ServerAction<impl leptos::server_fn::ServerFn<Output = T, Error = ApiError> + Clone + Send + Sync + 'static>,
+    action: ServerAction<
+        impl leptos::server_fn::ServerFn<Output = T, Error = ApiError> + Clone + Send + Sync + 'static,
+    >,
 ) -> Signal<Option<ApiError>> {
     let query = use_query_map();
     Signal::derive(move || match action.value().get() {
         Some(result) => result.err(),
         None => query.with(|q| {
             let retry = q.get("retry").and_then(|r| r.parse().ok());
-            q.get("error").and_then(|code| ApiError::from_code(&code, retry))
+            q.get("error")
+                .and_then(|code| ApiError::from_code(&code, retry))
         }),
     })
 }

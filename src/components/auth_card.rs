@@ -95,7 +95,11 @@ pub fn FormError(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView
 }
 
 #[component]
-pub fn SubmitButton(#[prop(into)] pending: Signal<bool>, idle: &'static str, busy: &'static str) -> impl IntoView {
+pub fn SubmitButton(
+    #[prop(into)] pending: Signal<bool>,
+    idle: &'static str,
+    busy: &'static str,
+) -> impl IntoView {
     view! {
         <button
             type="submit"

@@ -7,7 +7,12 @@ use crate::model::UserView;
 #[component]
 pub fn Sidebar(user: UserView) -> impl IntoView {
     let logout = ServerAction::<LogOut>::new();
-    let initial = user.display_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+    let initial = user
+        .display_name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
     view! {
         <aside class="glass-panel flex w-full max-w-xs shrink-0 flex-col md:rounded-2xl" aria-label="Conversations">
             <header class="flex items-center gap-3 border-b border-white/10 p-4">

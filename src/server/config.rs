@@ -32,6 +32,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Where cargo-leptos put the compiled client (`/pkg`) and assets.
     pub site_root: String,
+    /// False when the public origin was derived from the listen address.
+    explicit_public_url: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/glasschat.db";
@@ -47,7 +49,9 @@ impl Config {
         let database_url = lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
         let database_kind = if database_url.starts_with("sqlite:") {
             DatabaseKind::Sqlite
-        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
             DatabaseKind::Postgres
         } else {
             return Err(ConfigError::BadDatabaseUrl(redact_password(&database_url)));
@@ -67,25 +71,37 @@ impl Config {
         let explicit_public = lookup("GLASSCHAT_PUBLIC_URL");
         let public_origin = match &explicit_public {
             Some(url) => parse_origin(url).ok_or_else(|| ConfigError::BadPublicUrl(url.clone()))?,
-            None => format!("http://{addr}"),
+            None => String::new(),
         };
-        let mut allowed_origins = vec![public_origin.clone()];
-        // With no public URL set and a loopback address, `localhost` is the
-        // same machine under another name: allow it so `make run` works from
-        // either address bar spelling.
-        if explicit_public.is_none() && addr.ip().is_loopback() {
-            allowed_origins.push(format!("http://localhost:{}", addr.port()));
-        }
-
-        Ok(Config {
+        let mut config = Config {
             database_url,
             database_kind,
             addr,
             secure_cookies: public_origin.starts_with("https://"),
+            allowed_origins: vec![public_origin.clone()],
             public_origin,
-            allowed_origins,
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
-        })
+            explicit_public_url: explicit_public.is_some(),
+        };
+        config.set_bound_addr(addr);
+        Ok(config)
+    }
+
+    /// Records the address actually listened on (port 0 becomes the real
+    /// port). Without an explicit public URL, the origin follows it.
+    pub fn set_bound_addr(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+        if self.explicit_public_url {
+            return;
+        }
+        self.public_origin = format!("http://{addr}");
+        self.allowed_origins = vec![self.public_origin.clone()];
+        // `localhost` is the same loopback server under another name: allow
+        // it so `make run` works from either address-bar spelling.
+        if addr.ip().is_loopback() {
+            self.allowed_origins
+                .push(format!("http://localhost:{}", addr.port()));
+        }
     }
 
     pub fn origin_allowed(&self, origin: &str) -> bool {
@@ -136,7 +152,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -157,12 +176,18 @@ mod tests {
         let c = config(&[("GLASSCHAT_PUBLIC_URL", "HTTPS://Chat.Example.com:443/")]).unwrap();
         assert_eq!(c.public_origin, "https://chat.example.com");
         assert!(c.secure_cookies);
-        assert_eq!(c.allowed_origins, vec!["https://chat.example.com".to_string()]);
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://chat.example.com".to_string()]
+        );
     }
 
     #[test]
     fn bad_values_are_one_clear_error() {
-        assert!(matches!(config(&[("GLASSCHAT_ADDR", "nowhere")]), Err(ConfigError::BadAddr { .. })));
+        assert!(matches!(
+            config(&[("GLASSCHAT_ADDR", "nowhere")]),
+            Err(ConfigError::BadAddr { .. })
+        ));
         assert!(matches!(
             config(&[("GLASSCHAT_PUBLIC_URL", "chat.example.com")]),
             Err(ConfigError::BadPublicUrl(_))
@@ -179,13 +204,20 @@ mod tests {
     fn leptos_site_addr_is_honoured_when_ours_is_absent() {
         let c = config(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000")]).unwrap();
         assert_eq!(c.addr.port(), 4000);
-        let c = config(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000"), ("GLASSCHAT_ADDR", "127.0.0.1:5000")]).unwrap();
+        let c = config(&[
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:4000"),
+            ("GLASSCHAT_ADDR", "127.0.0.1:5000"),
+        ])
+        .unwrap();
         assert_eq!(c.addr.port(), 5000);
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_password("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

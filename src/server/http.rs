@@ -26,7 +26,10 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), refuse_cross_site))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_cross_site,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)
@@ -46,7 +49,11 @@ async fn health(State(state): State<AppState>) -> Response {
 /// not check it themselves): refuse it when `Sec-Fetch-Site` says another
 /// site sent it, or when its `Origin` is not ours. Requests with neither
 /// header come from non-browser clients, which carry no ambient cookies.
-async fn refuse_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn refuse_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if is_safe_method(request.method()) {
         return next.run(request).await;
     }
@@ -57,7 +64,9 @@ async fn refuse_cross_site(State(state): State<AppState>, request: Request, next
         }
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let allowed = origin.to_str().is_ok_and(|o| state.config.origin_allowed(o));
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| state.config.origin_allowed(o));
         if !allowed {
             return forbidden("request from another origin refused");
         }
@@ -76,8 +85,14 @@ fn forbidden(reason: &'static str) -> Response {
 async fn security_headers(request: Request<Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }

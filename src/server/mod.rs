@@ -26,7 +26,10 @@ pub enum StartupError {
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -34,15 +37,18 @@ pub enum StartupError {
 /// Reads the environment, opens and migrates the database, and serves until
 /// SIGINT or SIGTERM.
 pub async fn run() -> Result<(), StartupError> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
     init_logging()?;
 
     let store = Store::open(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind {
-        addr: config.addr.to_string(),
-        source,
-    })?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: config.addr.to_string(),
+            source,
+        })?;
     let local = listener.local_addr().map_err(StartupError::Serve)?;
+    config.set_bound_addr(local);
 
     let leptos_options = LeptosOptions::builder()
         .output_name("glasschat")
@@ -58,21 +64,26 @@ pub async fn run() -> Result<(), StartupError> {
     tracing::info!(?database, "serving");
     // Tests and scripts wait for this exact line to learn the port.
     println!("glasschat listening on http://{local}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartupError::Serve)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartupError::Serve)
 }
 
 fn init_logging() -> Result<(), StartupError> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(value) if !value.trim().is_empty() => {
-            EnvFilter::try_new(&value).map_err(|e| StartupError::LogFilter(format!("{value:?}: {e}")))?
-        }
+        Ok(value) if !value.trim().is_empty() => EnvFilter::try_new(&value)
+            .map_err(|e| StartupError::LogFilter(format!("{value:?}: {e}")))?,
         _ => EnvFilter::new("info,sqlx=warn"),
     };
     // A second init (only possible in tests) is harmless.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     Ok(())
 }
 

@@ -29,8 +29,15 @@ pub fn clear(config: &Config) -> String {
 }
 
 fn build(config: &Config, value: &str, max_age: u64) -> String {
-    let secure = if config.secure_cookies { "; Secure" } else { "" };
-    format!("{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", name(config))
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        name(config)
+    )
 }
 
 /// The session cookie's value in a request, if any.
@@ -62,7 +69,10 @@ mod tests {
     #[test]
     fn plain_http_cookie_is_httponly_lax_and_not_secure() {
         let c = set(&config(None), "abc");
-        assert_eq!(c, "glasschat_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000");
+        assert_eq!(
+            c,
+            "glasschat_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000"
+        );
     }
 
     #[test]
@@ -77,7 +87,10 @@ mod tests {
     fn reads_our_cookie_among_others() {
         let cfg = config(None);
         let mut headers = HeaderMap::new();
-        headers.append(COOKIE, HeaderValue::from_static("theme=dark; glasschat_session=tok123"));
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; glasschat_session=tok123"),
+        );
         headers.append(COOKIE, HeaderValue::from_static("other=1"));
         assert_eq!(read(&cfg, &headers).as_deref(), Some("tok123"));
         let mut empty = HeaderMap::new();

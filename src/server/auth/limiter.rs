@@ -64,7 +64,10 @@ impl FailureLimiter {
 }
 
 fn prune(log: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while log.front().is_some_and(|t| now.saturating_duration_since(*t) >= window) {
+    while log
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+    {
         log.pop_front();
     }
 }
@@ -81,7 +84,9 @@ mod tests {
             assert_eq!(limiter.locked_for("k", t0), None, "attempt {i}");
             limiter.record_failure("k", t0 + Duration::from_secs(i));
         }
-        let wait = limiter.locked_for("k", t0 + Duration::from_secs(10)).unwrap();
+        let wait = limiter
+            .locked_for("k", t0 + Duration::from_secs(10))
+            .unwrap();
         assert_eq!(wait, Duration::from_secs(50));
         assert_eq!(limiter.locked_for("other", t0), None);
         // The first failure ages out at t0 + 60 s: one attempt is free again.

@@ -74,7 +74,12 @@ pub struct SignedIn {
     pub token: NewToken,
 }
 
-pub async fn sign_up(state: &AppState, email: &str, display_name: &str, password: &str) -> Result<SignedIn, AuthError> {
+pub async fn sign_up(
+    state: &AppState,
+    email: &str,
+    display_name: &str,
+    password: &str,
+) -> Result<SignedIn, AuthError> {
     let email = validate::email(email).map_err(AuthError::Invalid)?;
     let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
     let password = validate::password(password).map_err(AuthError::Invalid)?;
@@ -88,27 +93,49 @@ pub async fn sign_up(state: &AppState, email: &str, display_name: &str, password
             now: now_ms(),
         })
         .await
-        .map_err(|e| if e.is_unique_violation() { AuthError::EmailTaken } else { e.into() })?;
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                AuthError::EmailTaken
+            } else {
+                e.into()
+            }
+        })?;
     tracing::info!(user_id = user.id, role = %user.role, "account created");
     let token = start_session(state, user.id).await?;
     Ok(SignedIn { user, token })
 }
 
-pub async fn log_in(state: &AppState, ip: Option<IpAddr>, email: &str, password: &str) -> Result<SignedIn, AuthError> {
+pub async fn log_in(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    email: &str,
+    password: &str,
+) -> Result<SignedIn, AuthError> {
     // Normalise like sign-up so "Ada@X.com " and "ada@x.com" share one limit;
     // a malformed email is just a failed login (no hint).
     let email = email.trim().to_lowercase();
-    let keys: Vec<String> = [Some(format!("email:{email}")), ip.map(|ip| format!("ip:{ip}"))]
-        .into_iter()
-        .flatten()
-        .collect();
+    let keys: Vec<String> = [
+        Some(format!("email:{email}")),
+        ip.map(|ip| format!("ip:{ip}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let now = Instant::now();
-    if let Some(wait) = keys.iter().filter_map(|k| state.login_limiter.locked_for(k, now)).max() {
+    if let Some(wait) = keys
+        .iter()
+        .filter_map(|k| state.login_limiter.locked_for(k, now))
+        .max()
+    {
         return Err(AuthError::RateLimited(wait));
     }
 
     let user = state.store.user_by_email(&email).await?;
-    let verdict = password::verify(password.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let verdict = password::verify(
+        password.to_string(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
     let user = match (user, verdict) {
         (Some(user), Verdict::Right) => user,
         (Some(user), Verdict::RightRehashed(new_hash)) => {
@@ -133,13 +160,21 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<NewToken, AuthE
     let now = now_ms();
     state
         .store
-        .create_session(&token.hash, user_id, now, now + SESSION_TTL.as_millis() as i64)
+        .create_session(
+            &token.hash,
+            user_id,
+            now,
+            now + SESSION_TTL.as_millis() as i64,
+        )
         .await?;
     Ok(token)
 }
 
 pub async fn log_out(state: &AppState, cookie_value: &str) -> Result<(), AuthError> {
-    state.store.delete_session(&token::hash_cookie_value(cookie_value)).await?;
+    state
+        .store
+        .delete_session(&token::hash_cookie_value(cookie_value))
+        .await?;
     Ok(())
 }
 
@@ -150,7 +185,10 @@ pub struct Authenticated {
     pub refreshed: bool,
 }
 
-pub async fn authenticate(state: &AppState, cookie_value: &str) -> Result<Option<Authenticated>, AuthError> {
+pub async fn authenticate(
+    state: &AppState,
+    cookie_value: &str,
+) -> Result<Option<Authenticated>, AuthError> {
     let hash = token::hash_cookie_value(cookie_value);
     let now = now_ms();
     let Some(session) = state.store.session(&hash, now).await? else {

@@ -65,7 +65,9 @@ fn verify_blocking(password: &str, stored: Option<&str>) -> Result<Verdict, Pass
 
 fn check(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -99,28 +101,53 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let hash = hash_blocking("correct horse").unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(!needs_rehash(&hash));
     }
 
     #[test]
     fn verify_accepts_right_and_refuses_wrong() {
         let hash = hash_blocking("correct horse").unwrap();
-        assert_eq!(verify_blocking("correct horse", Some(&hash)).unwrap(), Verdict::Right);
-        assert_eq!(verify_blocking("wrong horse", Some(&hash)).unwrap(), Verdict::Wrong);
-        assert_eq!(verify_blocking("correct horse", None).unwrap(), Verdict::Wrong);
-        assert_eq!(verify_blocking("x", Some("not a phc string")).unwrap(), Verdict::Wrong);
+        assert_eq!(
+            verify_blocking("correct horse", Some(&hash)).unwrap(),
+            Verdict::Right
+        );
+        assert_eq!(
+            verify_blocking("wrong horse", Some(&hash)).unwrap(),
+            Verdict::Wrong
+        );
+        assert_eq!(
+            verify_blocking("correct horse", None).unwrap(),
+            Verdict::Wrong
+        );
+        assert_eq!(
+            verify_blocking("x", Some("not a phc string")).unwrap(),
+            Verdict::Wrong
+        );
     }
 
     #[test]
     fn weaker_old_hashes_are_upgraded_on_login() {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap());
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        );
         let salt = SaltString::generate(&mut OsRng);
-        let old = weak.hash_password(b"correct horse", &salt).unwrap().to_string();
+        let old = weak
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
         match verify_blocking("correct horse", Some(&old)).unwrap() {
             Verdict::RightRehashed(new) => {
                 assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-                assert_eq!(verify_blocking("correct horse", Some(&new)).unwrap(), Verdict::Right);
+                assert_eq!(
+                    verify_blocking("correct horse", Some(&new)).unwrap(),
+                    Verdict::Right
+                );
             }
             other => panic!("expected a rehash, got {other:?}"),
         }
@@ -128,6 +155,9 @@ mod tests {
 
     #[test]
     fn two_hashes_of_one_password_differ() {
-        assert_ne!(hash_blocking("same").unwrap(), hash_blocking("same").unwrap());
+        assert_ne!(
+            hash_blocking("same").unwrap(),
+            hash_blocking("same").unwrap()
+        );
     }
 }

@@ -14,7 +14,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::server::config::{redact_password, Config, DatabaseKind};
 
@@ -34,7 +36,10 @@ pub enum StoreError {
     #[error("cannot open the database at {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
     #[error("cannot create the folder {path} for the SQLite database: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -44,7 +49,9 @@ pub enum StoreError {
 impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         match self {
-            StoreError::Sql(err) => err.as_database_error().is_some_and(|db| db.is_unique_violation()),
+            StoreError::Sql(err) => err
+                .as_database_error()
+                .is_some_and(|db| db.is_unique_violation()),
             _ => false,
         }
     }
@@ -132,10 +139,12 @@ fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
         return Ok(());
     }
     match std::path::Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            path: dir.display().to_string(),
-            source,
-        }),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })
+        }
         _ => Ok(()),
     }
 }

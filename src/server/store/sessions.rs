@@ -10,7 +10,13 @@ pub struct SessionRow {
 }
 
 impl Store {
-    pub async fn create_session(&self, token_hash: &[u8], user_id: i64, now: i64, expires_at: i64) -> Result<(), StoreError> {
+    pub async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         on_pool!(self.db(), pool => {
             sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                 .bind(token_hash)
@@ -24,7 +30,11 @@ impl Store {
     }
 
     /// The session for this token hash if it has not expired.
-    pub async fn session(&self, token_hash: &[u8], now: i64) -> Result<Option<SessionRow>, StoreError> {
+    pub async fn session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRow>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, SessionRow>(
                 "SELECT s.expires_at, u.id, u.email, u.display_name, u.password_hash, u.role
@@ -38,7 +48,11 @@ impl Store {
         }))
     }
 
-    pub async fn extend_session(&self, token_hash: &[u8], expires_at: i64) -> Result<(), StoreError> {
+    pub async fn extend_session(
+        &self,
+        token_hash: &[u8],
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         on_pool!(self.db(), pool => {
             sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
                 .bind(expires_at)

@@ -25,7 +25,8 @@ pub struct NewUser<'a> {
     pub now: i64,
 }
 
-const INSERT_USER: &str = "INSERT INTO users (email, display_name, password_hash, role, is_founder, created_at)
+const INSERT_USER: &str =
+    "INSERT INTO users (email, display_name, password_hash, role, is_founder, created_at)
      SELECT $1, $2, $3, CASE WHEN $4 THEN 'admin' ELSE 'member' END, $4, $5
      WHERE $4 = FALSE OR NOT EXISTS (SELECT 1 FROM users)
      RETURNING id, email, display_name, password_hash, role";
@@ -77,7 +78,11 @@ impl Store {
         }))
     }
 
-    pub async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+    pub async fn set_password_hash(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
         on_pool!(self.db(), pool => {
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(password_hash)

@@ -1,0 +1,307 @@
+//! Starts the real `glasschat` binary on a free port against a fresh SQLite
+//! file or a fresh Postgres database, and talks to it over real HTTP.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use sqlx::Connection;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_glasschat");
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body once per backend: `both_backends!(name, body_fn);`
+/// expands to `name_sqlite` and `name_postgres` tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// A database no other test uses. SQLite: a file in a new temp folder.
+/// Postgres: `CREATE DATABASE` on the throwaway cluster `make test` started
+/// (its URL in GLASSCHAT_TEST_PG).
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    dir: Option<PathBuf>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("{}_{}_{}", std::process::id(), n, nanos());
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("glasschat-test-{tag}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                TestDb {
+                    url: format!("sqlite://{}/nested/glasschat.db", dir.display()),
+                    backend,
+                    dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let base = pg_base_url();
+                let name = format!("glasschat_test_{tag}");
+                let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.unwrap_or_else(|e| {
+                    panic!("cannot reach the test Postgres at {base} ({e}); run the tests with `make test`")
+                });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    dir: None,
+                }
+            }
+        }
+    }
+
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join("nested/glasschat.db"))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("GLASSCHAT_TEST_PG")
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|_| panic!("GLASSCHAT_TEST_PG is not set: Postgres tests need the throwaway cluster that `make test` starts"))
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub db: TestDb,
+    child: Child,
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        let db = TestDb::new(backend).await;
+        TestServer::start_on(db, &[]).await
+    }
+
+    pub async fn start_on(db: TestDb, extra_env: &[(&str, &str)]) -> TestServer {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db.url)
+            .env("GLASSCHAT_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn glasschat");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(url) = line.strip_prefix("glasschat listening on ") {
+                    return url.trim().to_string();
+                }
+            }
+            panic!("glasschat exited before listening");
+        })
+        .await
+        .expect("glasschat did not start within 60 s");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestServer {
+            base,
+            db,
+            child,
+            client,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs a form the way the WASM client does (no Accept: text/html).
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> Reply {
+        self.post_form_with(path, form, cookie, &[]).await
+    }
+
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode_form(form));
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("glasschat_session={c}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().await.expect("request")).await
+    }
+
+    /// GETs like a browser navigation (Accept: text/html).
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut req = self
+            .client
+            .get(self.url(path))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("glasschat_session={c}"));
+        }
+        Reply::from(req.send().await.expect("request")).await
+    }
+
+    pub async fn sign_up(&self, email: &str, name: &str, password: &str) -> Reply {
+        self.post_form(
+            "/api/signup",
+            &[
+                ("email", email),
+                ("display_name", name),
+                ("password", password),
+            ],
+            None,
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Reply {
+        self.post_form(
+            "/api/login",
+            &[("email", email), ("password", password)],
+            None,
+        )
+        .await
+    }
+
+    /// The user the cookie is signed in as, per `/api/me`.
+    pub async fn me(&self, cookie: &str) -> serde_json::Value {
+        let reply = self.post_form("/api/me", &[], Some(cookie)).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    async fn from(resp: reqwest::Response) -> Reply {
+        Reply {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body: resp.text().await.expect("body"),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The full `Set-Cookie` for the session cookie, if the reply sets it.
+    pub fn set_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("glasschat_session="))
+            .map(str::to_string)
+    }
+
+    /// The session cookie's value, panicking if the reply did not set one.
+    pub fn session(&self) -> String {
+        let header = self
+            .set_cookie()
+            .unwrap_or_else(|| panic!("no session cookie in reply {}: {}", self.status, self.body));
+        header["glasschat_session=".len()..]
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+fn encode_form(form: &[(&str, &str)]) -> String {
+    form.iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
