@@ -13,7 +13,7 @@ use crate::components::auth_card::{AuthCard, AuthMode, FormError, SubmitButton, 
 /// or, after a form post without JavaScript, the code the server put in the URL.
 fn form_error<T: Clone + Send + Sync + 'static>(
     action: ServerAction<
-        impl leptos::server_fn::ServerFn<Output = T, Error = ApiError> + Clone + Send + Sync + 'static,
+        impl leptos::server_fn::ServerFn<Output = T, Error = ApiError> + Clone + Sync + 'static,
     >,
 ) -> Signal<Option<ApiError>> {
     let query = use_query_map();

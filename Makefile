@@ -1,0 +1,22 @@
+# Glasschat: the two commands a newcomer needs.
+#   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
+#   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
+
+.PHONY: run test setup build lint
+
+run: build
+	./target/release/glasschat
+
+test:
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	cargo leptos build --release
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --features ssr -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings

@@ -1,0 +1,114 @@
+import { test, expect, Page } from "@playwright/test";
+
+// Screenshots are kept as artifacts in end2end/screenshots/.
+const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
+const password = "correct horse battery";
+
+function uniqueEmail(tag: string): string {
+  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
+}
+
+test("sign up, see the shell, log out, log in again, and a wrong password", async ({ page }) => {
+  const email = uniqueEmail("ada");
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await hydrated(page);
+  await page.screenshot({ path: `${shots}/auth-login.png`, fullPage: true });
+
+  await page.getByRole("link", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/signup$/);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Display name").fill("Ada Lovelace");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator("#me-name")).toHaveText("Ada Lovelace");
+  await expect(page.locator("#me-role")).toHaveText(/Admin|Member/);
+  await hydrated(page);
+  await page.screenshot({ path: `${shots}/shell.png`, fullPage: true });
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  // The session is gone on the server: going back to / lands on /login again.
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await hydrated(page);
+
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Invalid email or password.");
+  await expect(page).toHaveURL(/\/login$/);
+
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator("#me-name")).toHaveText("Ada Lovelace");
+});
+
+test("a taken email is reported on the sign-up form", async ({ page }) => {
+  const email = uniqueEmail("dup");
+  for (const attempt of [1, 2]) {
+    await page.goto("/signup");
+    await hydrated(page);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Display name").fill("Dup");
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    if (attempt === 1) {
+      await expect(page.locator("#me-name")).toHaveText("Dup");
+      await page.getByRole("button", { name: "Log out" }).click();
+      await expect(page).toHaveURL(/\/login$/);
+    }
+  }
+  await expect(page.getByRole("alert")).toContainText("already exists");
+});
+
+test("names are shown as text, never run as HTML", async ({ page }) => {
+  let dialogs = 0;
+  page.on("dialog", async (d) => {
+    dialogs += 1;
+    await d.dismiss();
+  });
+  const evil = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(uniqueEmail("xss"));
+  await page.getByLabel("Display name").fill(evil);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#me-name")).toHaveText(evil);
+  await page.reload();
+  await expect(page.locator("#me-name")).toHaveText(evil);
+  await hydrated(page);
+  expect(dialogs).toBe(0);
+  await expect(page.locator("#me-name img")).toHaveCount(0);
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the forms still sign up, show errors and log out", async ({ page }) => {
+    const email = uniqueEmail("nojs");
+    await page.goto("/signup");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Display name").fill("No Script");
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.locator("#me-name")).toHaveText("No Script");
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("wrong password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/login\?error=invalid_credentials$/);
+    await expect(page.getByRole("alert")).toHaveText("Invalid email or password.");
+  });
+});

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Every test Glasschat has, as `make test` runs it: lint, unit and server tests
+# (SQLite and a throwaway Postgres), then the browser tests against the real
+# release server, once per database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+scripts/setup.sh --test
+
+step "Formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --features ssr -- -D warnings
+cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "Starting a throwaway PostgreSQL"
+eval "$(scripts/pg-throwaway.sh start)"
+SERVER_PID=""
+WORK=$(mktemp -d /tmp/glasschat-e2e.XXXXXX)
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  scripts/pg-throwaway.sh stop "$GLASSCHAT_PG_DIR"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+echo "Postgres at $GLASSCHAT_TEST_PG"
+
+step "Unit and server tests (SQLite and Postgres)"
+cargo test --features ssr
+
+step "Building the release app (server and WASM client)"
+cargo leptos build --release
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+run_browser_tests() {
+  local label=$1 url=$2 port
+  port=$(free_port)
+  step "Browser tests on $label (Chromium, port $port)"
+  DATABASE_URL="$url" GLASSCHAT_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+    ./target/release/glasschat >"$WORK/server-$label.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "glasschat listening on" "$WORK/server-$label.log" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server-$label.log"; exit 1; }
+    sleep 0.1
+  done
+  (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" npx playwright test)
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+psql -q -h 127.0.0.1 -p "${GLASSCHAT_TEST_PG##*:}" -U postgres -c "CREATE DATABASE glasschat_e2e" >/dev/null
+run_browser_tests sqlite "sqlite://$WORK/e2e.db"
+run_browser_tests postgres "$GLASSCHAT_TEST_PG/glasschat_e2e"
+step "All tests passed"
