@@ -12,8 +12,10 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 use super::error::ApiError;
-use crate::server::auth::cookie;
+use crate::server::auth::{self, cookie};
+use crate::server::messages::MessageError;
 use crate::server::state::AppState;
+use crate::server::store::{StoreError, UserRow};
 
 pub(crate) struct Edge {
     pub state: AppState,
@@ -49,6 +51,18 @@ impl Edge {
 
     pub fn session_cookie(&self) -> Option<String> {
         cookie::read(&self.state.config, &self.parts.headers)
+    }
+
+    /// The signed-in user, or `Unauthenticated` (401).
+    pub async fn require_user(&self) -> Result<UserRow, ApiError> {
+        let Some(value) = self.session_cookie() else {
+            return Err(self.fail(ApiError::Unauthenticated, "/login"));
+        };
+        match auth::authenticate(&self.state, &value).await {
+            Ok(Some(found)) => Ok(found.user),
+            Ok(None) => Err(self.fail(ApiError::Unauthenticated, "/login")),
+            Err(err) => Err(self.fail(err.into(), "/login")),
+        }
     }
 
     pub fn set_session_cookie(&self, value: &str) {
@@ -100,5 +114,23 @@ impl Edge {
             self.redirect(&format!("{form_page}?error={}{retry}", err.code()));
         }
         err
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        tracing::error!(error = %err, "store failure");
+        ApiError::Internal
+    }
+}
+
+impl From<MessageError> for ApiError {
+    fn from(err: MessageError) -> ApiError {
+        match err {
+            MessageError::Invalid(_) => ApiError::BadRequest,
+            MessageError::Forbidden => ApiError::Forbidden,
+            MessageError::SlowDown(_) => ApiError::SlowDown,
+            MessageError::Store(e) => e.into(),
+        }
     }
 }

@@ -12,6 +12,7 @@ pub enum Field {
     Email,
     Password,
     DisplayName,
+    RoomName,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -25,6 +26,10 @@ pub enum ApiError {
     Invalid(Field),
     #[error("Too many attempts. Try again in {retry_after_secs} s.")]
     RateLimited { retry_after_secs: u64 },
+    #[error("Some of those emails have no account yet.")]
+    UnknownMembers,
+    #[error("Slow down: try again in a moment.")]
+    SlowDown,
     #[error("The request was not understood. Reload the page and try again.")]
     BadRequest,
     #[error("Please log in.")]
@@ -43,6 +48,7 @@ fn invalid_message(field: Field) -> &'static str {
         Field::Email => "Enter a valid email address.",
         Field::Password => "The password must be 8 to 128 characters long.",
         Field::DisplayName => "The display name must be 1 to 64 characters long.",
+        Field::RoomName => "The room name must be 1 to 80 characters long.",
     }
 }
 
@@ -57,6 +63,9 @@ impl ApiError {
             ApiError::Invalid(Field::Email) => "invalid_email",
             ApiError::Invalid(Field::Password) => "invalid_password",
             ApiError::Invalid(Field::DisplayName) => "invalid_display_name",
+            ApiError::Invalid(Field::RoomName) => "invalid_room_name",
+            ApiError::UnknownMembers => "unknown_members",
+            ApiError::SlowDown => "slow_down",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BadRequest => "bad_request",
             ApiError::Unauthenticated => "unauthenticated",
@@ -74,6 +83,9 @@ impl ApiError {
             "invalid_email" => ApiError::Invalid(Field::Email),
             "invalid_password" => ApiError::Invalid(Field::Password),
             "invalid_display_name" => ApiError::Invalid(Field::DisplayName),
+            "invalid_room_name" => ApiError::Invalid(Field::RoomName),
+            "unknown_members" => ApiError::UnknownMembers,
+            "slow_down" => ApiError::SlowDown,
             "rate_limited" => ApiError::RateLimited {
                 retry_after_secs: retry_after_secs.unwrap_or(60),
             },
@@ -91,7 +103,8 @@ impl ApiError {
         match self {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => 401,
             ApiError::EmailTaken => 409,
-            ApiError::Invalid(_) => 422,
+            ApiError::Invalid(_) | ApiError::UnknownMembers => 422,
+            ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,
             ApiError::Forbidden => 403,
@@ -125,6 +138,9 @@ mod tests {
             ApiError::Invalid(Field::Email),
             ApiError::Invalid(Field::Password),
             ApiError::Invalid(Field::DisplayName),
+            ApiError::Invalid(Field::RoomName),
+            ApiError::UnknownMembers,
+            ApiError::SlowDown,
             ApiError::RateLimited {
                 retry_after_secs: 42,
             },

@@ -6,6 +6,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub(crate) mod edge;
 pub mod error;
+pub mod rooms;
 pub mod validate;
 
 pub use error::ApiError;

@@ -50,6 +50,18 @@ pub fn display_name(raw: &str) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
+pub const ROOM_NAME_MAX: usize = 80;
+
+/// Trimmed; 1 to 80 characters; no control characters.
+pub fn room_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    let n = name.chars().count();
+    if n == 0 || n > ROOM_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(ApiError::Invalid(Field::RoomName));
+    }
+    Ok(name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +98,13 @@ mod tests {
         assert!(password(&"é".repeat(128)).is_ok());
         assert!(password(&"x".repeat(129)).is_err());
         assert_eq!(password(" spaces kept ").unwrap(), " spaces kept ");
+    }
+
+    #[test]
+    fn room_names_are_trimmed_and_bounded() {
+        assert_eq!(room_name("  General ").unwrap(), "General");
+        assert!(room_name("").is_err());
+        assert!(room_name(&"r".repeat(81)).is_err());
     }
 
     #[test]

@@ -11,6 +11,91 @@ pub enum ConfigError {
     BadPublicUrl(String),
     #[error("DATABASE_URL must start with sqlite: or postgres://, got {0:?}")]
     BadDatabaseUrl(String),
+    #[error("{name} must be {expected}, got {value:?}")]
+    BadNumber {
+        name: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+}
+
+/// Real-time limits; each is a setting with the default shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// GLASSCHAT_MAX_MESSAGE_CHARS (10000): longest message body, in characters.
+    pub max_message_chars: usize,
+    /// GLASSCHAT_MAX_FRAME_BYTES (65536): a larger WebSocket frame closes the socket with 1009.
+    pub max_frame_bytes: usize,
+    /// GLASSCHAT_SEND_RATE ("30/10"): sends allowed per user per that many seconds.
+    pub send_count: u32,
+    pub send_period_secs: u32,
+    /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
+    pub socket_queue: usize,
+    /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
+    pub socket_buffer_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_message_chars: 10_000,
+            max_frame_bytes: 64 * 1024,
+            send_count: 30,
+            send_period_secs: 10,
+            socket_queue: 1024,
+            socket_buffer_bytes: 4096,
+        }
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<T>() {
+            Ok(n) if n >= T::from(1u8) => Ok(n),
+            _ => Err(ConfigError::BadNumber {
+                name,
+                expected: "a whole number of at least 1",
+                value: text,
+            }),
+        },
+    }
+}
+
+fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    let (send_count, send_period_secs) = match lookup("GLASSCHAT_SEND_RATE") {
+        None => (d.send_count, d.send_period_secs),
+        Some(text) => {
+            let parsed = text
+                .split_once('/')
+                .and_then(|(n, s)| {
+                    Some((n.trim().parse::<u32>().ok()?, s.trim().parse::<u32>().ok()?))
+                })
+                .filter(|(n, s)| *n >= 1 && *s >= 1);
+            parsed.ok_or(ConfigError::BadNumber {
+                name: "GLASSCHAT_SEND_RATE",
+                expected: "COUNT/SECONDS such as 30/10",
+                value: text,
+            })?
+        }
+    };
+    Ok(Limits {
+        max_message_chars: number(lookup, "GLASSCHAT_MAX_MESSAGE_CHARS", d.max_message_chars)?,
+        max_frame_bytes: number(lookup, "GLASSCHAT_MAX_FRAME_BYTES", d.max_frame_bytes)?,
+        send_count,
+        send_period_secs,
+        socket_queue: number(lookup, "GLASSCHAT_SOCKET_QUEUE", d.socket_queue)?,
+        socket_buffer_bytes: number(
+            lookup,
+            "GLASSCHAT_SOCKET_BUFFER_BYTES",
+            d.socket_buffer_bytes,
+        )?,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +117,7 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Where cargo-leptos put the compiled client (`/pkg`) and assets.
     pub site_root: String,
+    pub limits: Limits,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -81,6 +167,7 @@ impl Config {
             allowed_origins: vec![public_origin.clone()],
             public_origin,
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            limits: limits(&lookup)?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);
@@ -210,6 +297,33 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.addr.port(), 5000);
+    }
+
+    #[test]
+    fn limits_have_defaults_and_refuse_nonsense() {
+        assert_eq!(config(&[]).unwrap().limits, Limits::default());
+        let c = config(&[
+            ("GLASSCHAT_SEND_RATE", "1000/1"),
+            ("GLASSCHAT_SOCKET_QUEUE", "64"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                c.limits.send_count,
+                c.limits.send_period_secs,
+                c.limits.socket_queue
+            ),
+            (1000, 1, 64)
+        );
+        for (name, value) in [
+            ("GLASSCHAT_SEND_RATE", "fast"),
+            ("GLASSCHAT_SEND_RATE", "0/10"),
+            ("GLASSCHAT_MAX_FRAME_BYTES", "-1"),
+            ("GLASSCHAT_SOCKET_QUEUE", "0"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/health", get(health))
+        .route("/ws", get(crate::server::ws::upgrade))
         .leptos_routes_with_context(&state, routes, || provide_context(()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

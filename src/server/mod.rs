@@ -4,8 +4,10 @@
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod messages;
 pub mod state;
 pub mod store;
+pub mod ws;
 
 use std::time::Duration;
 

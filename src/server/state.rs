@@ -4,8 +4,10 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::realtime::hub::Hub;
 use crate::server::auth::limiter::FailureLimiter;
 use crate::server::config::Config;
+use crate::server::messages::SendLimiter;
 use crate::server::store::Store;
 
 /// Failed logins allowed per IP and per email in `LOGIN_WINDOW`.
@@ -20,12 +22,21 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub login_limiter: Arc<FailureLimiter>,
+    pub send_limiter: Arc<SendLimiter>,
+    pub hub: Hub,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store, leptos_options: LeptosOptions) -> AppState {
+        let limits = &config.limits;
+        let send_limiter = SendLimiter::new(
+            limits.send_count,
+            Duration::from_secs(limits.send_period_secs.into()),
+        );
         AppState {
             leptos_options,
+            hub: Hub::new(limits.socket_queue),
+            send_limiter: Arc::new(send_limiter),
             config: Arc::new(config),
             store,
             login_limiter: Arc::new(FailureLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW)),

@@ -126,7 +126,10 @@ impl TestServer {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &db.url)
             .env("GLASSCHAT_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("GLASSCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
@@ -304,4 +307,281 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- sockets
+
+use futures::{SinkExt, StreamExt};
+use glasschat::realtime::protocol::{
+    ClientFrame, MessageView, RoomCursor, RoomSummary, ServerFrame,
+};
+use glasschat::realtime::state::ClientState;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+pub type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A test tab: a real WebSocket plus the client-side state the browser keeps.
+pub struct Tab {
+    pub ws: WsStream,
+    pub state: ClientState,
+    /// Every frame received, in order.
+    pub log: Vec<ServerFrame>,
+}
+
+impl TestServer {
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replace("http://", "ws://"))
+    }
+
+    /// Opens a socket with this session and the server's own Origin, and
+    /// reads the Welcome.
+    pub async fn connect(&self, cookie: &str) -> Tab {
+        let ws = self
+            .ws_raw(Some(cookie), Some(&self.base.clone()))
+            .await
+            .expect("websocket handshake");
+        let mut tab = Tab {
+            ws,
+            state: ClientState::default(),
+            log: Vec::new(),
+        };
+        match tab.next().await {
+            ServerFrame::Welcome { .. } => tab,
+            other => panic!("expected Welcome, got {other:?}"),
+        }
+    }
+
+    /// Reconnects a tab that held `old`: the new Welcome is applied on top,
+    /// as the browser client does, so `hello()` sends the old cursors.
+    pub async fn reconnect(&self, cookie: &str, old: ClientState) -> Tab {
+        let mut tab = self.connect(cookie).await;
+        let welcome = tab.log[0].clone();
+        tab.state = old;
+        tab.state.apply(&welcome);
+        tab.log.clear();
+        tab
+    }
+
+    /// A raw handshake; the error carries the HTTP status when refused.
+    pub async fn ws_raw(
+        &self,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<WsStream, tokio_tungstenite::tungstenite::Error> {
+        let mut request = self.ws_url().into_client_request().unwrap();
+        if let Some(c) = cookie {
+            request
+                .headers_mut()
+                .insert("cookie", format!("glasschat_session={c}").parse().unwrap());
+        }
+        if let Some(o) = origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request)
+            .await
+            .map(|(ws, _)| ws)
+    }
+
+    /// Signs up `email` and returns its session cookie.
+    pub async fn user(&self, email: &str) -> String {
+        let name = email.split('@').next().unwrap_or("user").to_string();
+        let reply = self.sign_up(email, &name, "correct horse battery").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.session()
+    }
+
+    /// Creates a group room as `owner` with the given member emails.
+    pub async fn group(&self, owner: &str, name: &str, members: &[&str]) -> i64 {
+        let members = members.join(",");
+        let reply = self
+            .post_form(
+                "/api/rooms/create",
+                &[("name", name), ("members", &members)],
+                Some(owner),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json().as_i64().expect("room id")
+    }
+
+    pub async fn history(&self, cookie: &str, room: i64, before: i64, limit: i64) -> Reply {
+        self.post_form(
+            "/api/history",
+            &[
+                ("room", &room.to_string()),
+                ("before_seq", &before.to_string()),
+                ("limit", &limit.to_string()),
+            ],
+            Some(cookie),
+        )
+        .await
+    }
+
+    /// Every stored message of a room as a member sees it, oldest first.
+    pub async fn all_messages(&self, cookie: &str, room: i64) -> Vec<MessageView> {
+        let mut out: Vec<MessageView> = Vec::new();
+        let mut before = i64::MAX;
+        loop {
+            let reply = self.history(cookie, room, before, 200).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            let page: Vec<MessageView> = serde_json::from_str(&reply.body).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            before = page[0].seq;
+            let mut page = page;
+            page.extend(out);
+            out = page;
+        }
+        out
+    }
+
+    /// Kills the server (SIGKILL) and starts a new one on the same database.
+    pub async fn restart(self, extra_env: &[(&str, &str)]) -> TestServer {
+        let TestServer { db, mut child, .. } = self;
+        let _ = child.kill().await;
+        TestServer::start_on(db, extra_env).await
+    }
+}
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+impl Tab {
+    pub async fn send_frame(&mut self, frame: &ClientFrame) {
+        self.ws
+            .send(WsMessage::Text(frame.to_json().into()))
+            .await
+            .expect("send frame");
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(WsMessage::Text(text.to_string().into()))
+            .await
+            .expect("send text");
+    }
+
+    /// Sends `Hello` with the cursors this tab's state holds, and reads
+    /// until every room reports `CaughtUp`.
+    pub async fn hello(&mut self) {
+        let rooms: Vec<RoomCursor> = self.state.cursors();
+        self.hello_with(rooms).await;
+    }
+
+    pub async fn hello_with(&mut self, rooms: Vec<RoomCursor>) {
+        let expected = self.state.rooms.len();
+        self.send_frame(&ClientFrame::Hello { rooms }).await;
+        let mut caught_up = 0;
+        while caught_up < expected {
+            if let ServerFrame::CaughtUp { .. } = self.next().await {
+                caught_up += 1;
+            }
+        }
+    }
+
+    pub async fn say(&mut self, room: i64, client_id: &str, body: &str) {
+        self.send_frame(&ClientFrame::Send {
+            room,
+            client_id: client_id.to_string(),
+            body: body.to_string(),
+        })
+        .await;
+    }
+
+    /// The next frame (applied to the state and logged), or a panic after `WAIT`.
+    pub async fn next(&mut self) -> ServerFrame {
+        match self.next_raw().await {
+            Some(frame) => frame,
+            None => panic!("socket closed while waiting for a frame"),
+        }
+    }
+
+    /// The next frame, or `None` when the socket closed.
+    pub async fn next_raw(&mut self) -> Option<ServerFrame> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no frame within the wait")?;
+            match msg {
+                Ok(WsMessage::Text(text)) => {
+                    let frame: ServerFrame =
+                        serde_json::from_str(text.as_str()).expect("server frame");
+                    self.state.apply(&frame);
+                    self.log.push(frame.clone());
+                    return Some(frame);
+                }
+                Ok(WsMessage::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Reads whatever is still in flight: frames until 300 ms pass quietly.
+    pub async fn settle(&mut self) {
+        loop {
+            match tokio::time::timeout(Duration::from_millis(300), self.ws.next()).await {
+                Ok(Some(Ok(WsMessage::Text(text)))) => {
+                    let frame: ServerFrame =
+                        serde_json::from_str(text.as_str()).expect("server frame");
+                    self.state.apply(&frame);
+                    self.log.push(frame);
+                }
+                Ok(Some(Ok(_))) => continue,
+                _ => return,
+            }
+        }
+    }
+
+    /// Reads frames until `pick` returns something.
+    pub async fn until<T>(&mut self, mut pick: impl FnMut(&ServerFrame) -> Option<T>) -> T {
+        loop {
+            let frame = self.next().await;
+            if let Some(found) = pick(&frame) {
+                return found;
+            }
+        }
+    }
+
+    /// Reads until this tab holds a message of `room` with `seq`.
+    pub async fn until_seq(&mut self, room: i64, seq: i64) {
+        while !self
+            .state
+            .rooms
+            .get(&room)
+            .is_some_and(|r| r.messages.contains_key(&seq))
+        {
+            self.next().await;
+        }
+    }
+
+    /// Seqs of the message frames received for `room`, in arrival order.
+    pub fn seqs(&self, room: i64) -> Vec<i64> {
+        self.log
+            .iter()
+            .filter_map(|f| match f {
+                ServerFrame::Message(m) if m.room == room => Some(m.seq),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn summary(&self, room: i64) -> RoomSummary {
+        self.state.rooms[&room].summary.clone()
+    }
+
+    /// Waits for the socket to be closed by the server; returns the close code.
+    pub async fn closed_with(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+                .await
+                .expect("no close within 30 s")
+            {
+                Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
 }

@@ -4,9 +4,12 @@
 //! backend against its native sqlx driver. So nothing is written twice, and
 //! each backend keeps its own types and prepared-statement cache.
 
+mod messages;
+mod rooms;
 mod sessions;
 mod users;
 
+pub use messages::{NewMessage, Stored};
 pub use sessions::SessionRow;
 pub use users::{NewUser, UserRow};
 

@@ -1,0 +1,128 @@
+//! The chat state a page works with: the socket's `ClientState`, the
+//! connection status, the outbox, and the selected room. Created by the chat
+//! page and shared through context. On the server it stays empty (the page
+//! renders its frame); in the browser `realtime::client::start` fills it.
+
+use leptos::prelude::*;
+
+use crate::realtime::protocol::ClientFrame;
+use crate::realtime::state::ClientState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Online,
+    Offline { retry_in_ms: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OutboxStatus {
+    /// Written (or waiting for the socket); resent after a reconnect.
+    Sending,
+    /// Acknowledged with this seq; gone once the message itself arrives.
+    Sent(i64),
+    /// Refused; the user may retry.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub client_id: String,
+    pub room: i64,
+    pub body: String,
+    pub status: OutboxStatus,
+}
+
+#[derive(Clone, Copy)]
+pub struct ChatClient {
+    pub state: RwSignal<ClientState>,
+    pub conn: RwSignal<ConnState>,
+    pub outbox: RwSignal<Vec<OutboxItem>>,
+    pub selected: RwSignal<Option<i64>>,
+    #[cfg(feature = "hydrate")]
+    pub sender: StoredValue<Option<futures::channel::mpsc::UnboundedSender<String>>, LocalStorage>,
+}
+
+impl ChatClient {
+    pub fn new() -> ChatClient {
+        ChatClient {
+            state: RwSignal::new(ClientState::default()),
+            conn: RwSignal::new(ConnState::Connecting),
+            outbox: RwSignal::new(Vec::new()),
+            selected: RwSignal::new(None),
+            #[cfg(feature = "hydrate")]
+            sender: StoredValue::new_local(None),
+        }
+    }
+
+    /// Queues a message: shown as "sending…" at once, sent when connected.
+    pub fn send(&self, room: i64, body: String) {
+        if body.trim().is_empty() {
+            return;
+        }
+        let client_id = new_client_id();
+        self.outbox.update(|items| {
+            items.push(OutboxItem {
+                client_id: client_id.clone(),
+                room,
+                body: body.clone(),
+                status: OutboxStatus::Sending,
+            })
+        });
+        self.transmit(ClientFrame::Send {
+            room,
+            client_id,
+            body,
+        });
+    }
+
+    /// Sends a failed message again, with its original client id.
+    pub fn retry(&self, client_id: &str) {
+        let mut frame = None;
+        self.outbox.update(|items| {
+            if let Some(item) = items.iter_mut().find(|i| i.client_id == client_id) {
+                item.status = OutboxStatus::Sending;
+                frame = Some(ClientFrame::Send {
+                    room: item.room,
+                    client_id: item.client_id.clone(),
+                    body: item.body.clone(),
+                });
+            }
+        });
+        if let Some(frame) = frame {
+            self.transmit(frame);
+        }
+    }
+
+    pub fn mark_read(&self, room: i64, seq: i64) {
+        self.transmit(ClientFrame::Read { room, seq });
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn transmit(&self, frame: ClientFrame) {
+        self.sender.with_value(|sender| {
+            if let Some(tx) = sender {
+                let _ = tx.unbounded_send(frame.to_json());
+            }
+        });
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    fn transmit(&self, _frame: ClientFrame) {}
+}
+
+impl Default for ChatClient {
+    fn default() -> ChatClient {
+        ChatClient::new()
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn new_client_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn new_client_id() -> String {
+    String::new()
+}

@@ -1,0 +1,163 @@
+//! The browser side of the socket (WASM only): connects, reconnects with
+//! exponential backoff and jitter, keeps an outbox of unacknowledged sends
+//! (resent with the same client id after a reconnect, so nothing is stored
+//! twice), and feeds every frame into the shared `ClientState` reducer.
+
+use futures::channel::mpsc::{unbounded, UnboundedSender};
+use futures::{SinkExt, StreamExt};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, WebSocketError};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::protocol::{close, ClientFrame, ErrorCode, ServerFrame};
+use super::state::ClientState;
+use crate::components::chat_client::{ChatClient, ConnState, OutboxStatus};
+
+const BACKOFF_START_MS: f64 = 500.0;
+const BACKOFF_MAX_MS: f64 = 30_000.0;
+
+/// Starts the connection loop for `client`; runs for the page's lifetime.
+pub fn start(client: ChatClient) {
+    spawn_local(async move {
+        let mut attempt: i32 = 0;
+        loop {
+            client.conn.set(ConnState::Connecting);
+            let outcome = run_once(client).await;
+            client.sender.set_value(None);
+            if outcome == Outcome::SignedOut {
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().set_href("/login");
+                }
+                return;
+            }
+            if outcome == Outcome::WasOnline {
+                attempt = 0;
+            }
+            // Exponential backoff with full jitter, so a restarted server is
+            // not hit by every tab at the same instant.
+            let ceiling = (BACKOFF_START_MS * 2f64.powi(attempt)).min(BACKOFF_MAX_MS);
+            let delay = (ceiling * (0.5 + js_sys::Math::random() / 2.0)) as u32;
+            client.conn.set(ConnState::Offline { retry_in_ms: delay });
+            gloo_timers::future::TimeoutFuture::new(delay).await;
+            attempt = (attempt + 1).min(16);
+        }
+    });
+}
+
+#[derive(PartialEq, Eq)]
+enum Outcome {
+    NeverOnline,
+    WasOnline,
+    SignedOut,
+}
+
+fn socket_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}/ws", location.host().ok()?))
+}
+
+async fn run_once(client: ChatClient) -> Outcome {
+    let Some(url) = socket_url() else {
+        return Outcome::NeverOnline;
+    };
+    let Ok(ws) = WebSocket::open(&url) else {
+        return Outcome::NeverOnline;
+    };
+    let (mut write, mut read) = ws.split();
+    let (tx, mut rx) = unbounded::<String>();
+    spawn_local(async move {
+        while let Some(text) = rx.next().await {
+            if write.send(Message::Text(text)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut online = false;
+    while let Some(item) = read.next().await {
+        let text = match item {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Bytes(_)) => continue,
+            Err(WebSocketError::ConnectionClose(event)) if event.code == close::UNAUTHORIZED => {
+                return Outcome::SignedOut;
+            }
+            Err(_) => break,
+        };
+        let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
+            continue;
+        };
+        match &frame {
+            ServerFrame::Welcome { .. } => {
+                client.state.update(|s| {
+                    s.apply(&frame);
+                });
+                online = true;
+                client.sender.set_value(Some(tx.clone()));
+                client.conn.set(ConnState::Online);
+                let hello = ClientFrame::Hello {
+                    rooms: client.state.with_untracked(ClientState::cursors),
+                };
+                let _ = tx.unbounded_send(hello.to_json());
+                resend_outbox(client, &tx);
+            }
+            ServerFrame::Ack(ack) => client.outbox.update(|items| {
+                if let Some(item) = items.iter_mut().find(|i| i.client_id == ack.client_id) {
+                    item.status = OutboxStatus::Sent(ack.seq);
+                }
+            }),
+            ServerFrame::Error(err) => {
+                if let Some(id) = &err.client_id {
+                    let message = match err.code {
+                        ErrorCode::SlowDown => {
+                            "Slow down: too many messages. Retry in a moment.".to_string()
+                        }
+                        _ => err.message.clone(),
+                    };
+                    client.outbox.update(|items| {
+                        if let Some(item) = items.iter_mut().find(|i| &i.client_id == id) {
+                            item.status = OutboxStatus::Failed(message);
+                        }
+                    });
+                }
+            }
+            ServerFrame::Message(message) => {
+                client.state.update(|s| {
+                    s.apply(&frame);
+                });
+                if let Some(id) = &message.client_id {
+                    client
+                        .outbox
+                        .update(|items| items.retain(|i| &i.client_id != id));
+                }
+            }
+            _ => client.state.update(|s| {
+                s.apply(&frame);
+            }),
+        }
+    }
+    if online {
+        Outcome::WasOnline
+    } else {
+        Outcome::NeverOnline
+    }
+}
+
+/// After (re)connecting, sends again what was never acknowledged. Same
+/// client ids: the server answers a repeat with the first ack.
+fn resend_outbox(client: ChatClient, tx: &UnboundedSender<String>) {
+    client.outbox.with_untracked(|items| {
+        for item in items.iter().filter(|i| i.status == OutboxStatus::Sending) {
+            let frame = ClientFrame::Send {
+                room: item.room,
+                client_id: item.client_id.clone(),
+                body: item.body.clone(),
+            };
+            let _ = tx.unbounded_send(frame.to_json());
+        }
+    });
+}

@@ -1,0 +1,306 @@
+//! The fan-out: which open socket listens to which room and user, and a
+//! bounded queue per socket. The hub knows protocol frames and queues only; it
+//! never calls a service or the store. A frame is serialised once by the
+//! publisher and shared (reference-counted) by every queue it lands in.
+//!
+//! A socket whose queue is full is dropped from the hub at once: its queue
+//! then ends, and the socket task closes it with `close::LAGGED`, so the
+//! client reconnects and catches up from the database. A stalled reader
+//! therefore costs at most one full queue of shared frames.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+
+pub type ConnId = u64;
+
+/// What travels down a socket's queue.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A message frame with its room and seq, so the socket can keep each
+    /// room in order and drop what it already sent.
+    RoomMessage {
+        room: i64,
+        seq: i64,
+        frame: Utf8Bytes,
+    },
+    /// Any other frame, sent as is.
+    Frame(Utf8Bytes),
+    /// The user joined `room`: subscribe the socket from `seq` on.
+    Joined {
+        room: i64,
+        seq: i64,
+        frame: Utf8Bytes,
+    },
+}
+
+struct Conn {
+    user_id: i64,
+    tx: mpsc::Sender<Outbound>,
+    rooms: HashSet<i64>,
+}
+
+#[derive(Default)]
+struct Maps {
+    conns: HashMap<ConnId, Conn>,
+    rooms: HashMap<i64, HashSet<ConnId>>,
+    users: HashMap<i64, HashSet<ConnId>>,
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    maps: Arc<RwLock<Maps>>,
+    next_id: Arc<AtomicU64>,
+    queue_capacity: usize,
+}
+
+/// Unregisters its socket when dropped, however the socket task ends.
+pub struct Registration {
+    hub: Hub,
+    pub id: ConnId,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.remove(&[self.id]);
+    }
+}
+
+impl Hub {
+    pub fn new(queue_capacity: usize) -> Hub {
+        Hub {
+            maps: Arc::new(RwLock::new(Maps::default())),
+            next_id: Arc::new(AtomicU64::new(1)),
+            queue_capacity: queue_capacity.max(1),
+        }
+    }
+
+    /// Subscribes a new socket of `user_id` to `rooms`; returns its queue.
+    pub fn register(
+        &self,
+        user_id: i64,
+        rooms: &[i64],
+    ) -> (Registration, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut maps = self.write();
+        for room in rooms {
+            maps.rooms.entry(*room).or_default().insert(id);
+        }
+        maps.users.entry(user_id).or_default().insert(id);
+        maps.conns.insert(
+            id,
+            Conn {
+                user_id,
+                tx,
+                rooms: rooms.iter().copied().collect(),
+            },
+        );
+        (
+            Registration {
+                hub: self.clone(),
+                id,
+            },
+            rx,
+        )
+    }
+
+    /// Adds rooms to an already registered socket.
+    pub fn subscribe(&self, id: ConnId, rooms: &[i64]) {
+        let mut maps = self.write();
+        let Some(conn) = maps.conns.get_mut(&id) else {
+            return;
+        };
+        conn.rooms.extend(rooms.iter().copied());
+        for room in rooms {
+            maps.rooms.entry(*room).or_default().insert(id);
+        }
+    }
+
+    /// Queues a stored message for every socket in its room.
+    pub fn publish_message(&self, room: i64, seq: i64, frame: Utf8Bytes) {
+        let lagged = {
+            let maps = self.read();
+            let Some(ids) = maps.rooms.get(&room) else {
+                return;
+            };
+            offer(&maps, ids.iter(), || Outbound::RoomMessage {
+                room,
+                seq,
+                frame: frame.clone(),
+            })
+        };
+        self.remove(&lagged);
+    }
+
+    /// Queues a frame for every socket of one user (read marks, room changes).
+    pub fn publish_to_user(&self, user_id: i64, frame: Utf8Bytes) {
+        let lagged = {
+            let maps = self.read();
+            let Some(ids) = maps.users.get(&user_id) else {
+                return;
+            };
+            offer(&maps, ids.iter(), || Outbound::Frame(frame.clone()))
+        };
+        self.remove(&lagged);
+    }
+
+    /// Subscribes every open socket of `user_id` to `room`, starting after `seq`.
+    pub fn join(&self, user_id: i64, room: i64, seq: i64, frame: Utf8Bytes) {
+        let lagged = {
+            let mut maps = self.write();
+            let ids: Vec<ConnId> = maps
+                .users
+                .get(&user_id)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            for id in &ids {
+                if let Some(conn) = maps.conns.get_mut(id) {
+                    conn.rooms.insert(room);
+                }
+                maps.rooms.entry(room).or_default().insert(*id);
+            }
+            offer(&maps, ids.iter(), || Outbound::Joined {
+                room,
+                seq,
+                frame: frame.clone(),
+            })
+        };
+        self.remove(&lagged);
+    }
+
+    /// How many sockets are open (for logs and the load test).
+    pub fn connection_count(&self) -> usize {
+        self.read().conns.len()
+    }
+
+    fn remove(&self, ids: &[ConnId]) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut maps = self.write();
+        for id in ids {
+            let Some(conn) = maps.conns.remove(id) else {
+                continue;
+            };
+            for room in &conn.rooms {
+                if let Some(set) = maps.rooms.get_mut(room) {
+                    set.remove(id);
+                    if set.is_empty() {
+                        maps.rooms.remove(room);
+                    }
+                }
+            }
+            if let Some(set) = maps.users.get_mut(&conn.user_id) {
+                set.remove(id);
+                if set.is_empty() {
+                    maps.users.remove(&conn.user_id);
+                }
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {
+        self.maps.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Tries each socket's queue; returns the ids whose queue was full or closed.
+fn offer<'a>(
+    maps: &Maps,
+    ids: impl Iterator<Item = &'a ConnId>,
+    item: impl Fn() -> Outbound,
+) -> Vec<ConnId> {
+    let mut lagged = Vec::new();
+    for id in ids {
+        if let Some(conn) = maps.conns.get(id) {
+            if conn.tx.try_send(item()).is_err() {
+                lagged.push(*id);
+            }
+        }
+    }
+    lagged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &str) -> Utf8Bytes {
+        Utf8Bytes::from(text.to_string())
+    }
+
+    #[tokio::test]
+    async fn messages_reach_room_members_only() {
+        let hub = Hub::new(8);
+        let (_a, mut rx_a) = hub.register(1, &[10]);
+        let (_b, mut rx_b) = hub.register(2, &[20]);
+        hub.publish_message(10, 1, frame("m1"));
+        assert!(matches!(
+            rx_a.try_recv(),
+            Ok(Outbound::RoomMessage {
+                room: 10,
+                seq: 1,
+                ..
+            })
+        ));
+        assert!(rx_b.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_the_socket_and_ends_its_queue() {
+        let hub = Hub::new(2);
+        let (_slow, mut rx) = hub.register(1, &[10]);
+        for seq in 1..=3 {
+            hub.publish_message(10, seq, frame("m"));
+        }
+        assert_eq!(hub.connection_count(), 0, "the lagging socket was dropped");
+        assert!(rx.recv().await.is_some());
+        assert!(rx.recv().await.is_some());
+        assert!(
+            rx.recv().await.is_none(),
+            "its queue ends after what it held"
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_the_registration_unsubscribes() {
+        let hub = Hub::new(4);
+        let (reg, _rx) = hub.register(1, &[10, 11]);
+        assert_eq!(hub.connection_count(), 1);
+        drop(reg);
+        assert_eq!(hub.connection_count(), 0);
+        assert!(hub.read().rooms.is_empty());
+        assert!(hub.read().users.is_empty());
+    }
+
+    #[tokio::test]
+    async fn join_subscribes_every_socket_of_the_user() {
+        let hub = Hub::new(4);
+        let (_t1, mut rx1) = hub.register(7, &[]);
+        let (_t2, mut rx2) = hub.register(7, &[]);
+        hub.join(7, 99, 0, frame("joined"));
+        hub.publish_message(99, 1, frame("m"));
+        for rx in [&mut rx1, &mut rx2] {
+            assert!(matches!(
+                rx.try_recv(),
+                Ok(Outbound::Joined { room: 99, .. })
+            ));
+            assert!(matches!(
+                rx.try_recv(),
+                Ok(Outbound::RoomMessage {
+                    room: 99,
+                    seq: 1,
+                    ..
+                })
+            ));
+        }
+    }
+}

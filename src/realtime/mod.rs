@@ -1,0 +1,12 @@
+//! Real-time messaging. `protocol` is the WebSocket contract, compiled into
+//! both the server and the WASM client (see docs/protocol.md); `hub` is the
+//! server's fan-out to open sockets; `client` is the browser side.
+
+pub mod protocol;
+pub mod state;
+
+#[cfg(feature = "ssr")]
+pub mod hub;
+
+#[cfg(feature = "hydrate")]
+pub mod client;

@@ -1,0 +1,274 @@
+//! The WebSocket contract, declared once for both sides. JSON text frames,
+//! internally tagged by `"type"`. docs/protocol.md explains the rules
+//! (sequence numbers, acks, catch-up, read marks) that these carry.
+
+use serde::{Deserialize, Serialize};
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Close codes the client acts on.
+pub mod close {
+    /// The socket fell behind (its queue filled): reconnect and catch up.
+    pub const LAGGED: u16 = 4000;
+    /// The session ended (logout, revocation): go to the login page.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// A frame over the size limit (RFC 6455 "message too big").
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// The first frame after `Welcome`: per room, the newest seq the client
+    /// holds. The server sends everything after it before live traffic.
+    /// Rooms left out start at the seq `Welcome` reported.
+    Hello {
+        rooms: Vec<RoomCursor>,
+    },
+    /// Store a message. `client_id` (a UUID the client made) makes it
+    /// idempotent: resending it returns the first ack and stores nothing.
+    Send {
+        room: i64,
+        client_id: String,
+        body: String,
+    },
+    /// "I have read up to `seq`". Marks never move backwards.
+    Read {
+        room: i64,
+        seq: i64,
+    },
+    Ping,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomCursor {
+    pub room: i64,
+    pub last_seq: i64,
+}
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame on every socket.
+    Welcome {
+        protocol: u32,
+        user_id: i64,
+        rooms: Vec<RoomSummary>,
+    },
+    /// A stored message; per room, seqs arrive in increasing order, each once.
+    Message(MessageView),
+    /// The catch-up for `room` is complete up to `seq`; live traffic follows.
+    CaughtUp {
+        room: i64,
+        seq: i64,
+    },
+    Ack(Ack),
+    /// The user's read mark in `room` changed (this tab, another tab, or a send).
+    ReadMark {
+        room: i64,
+        read_seq: i64,
+        last_seq: i64,
+        unread: i64,
+    },
+    /// The user was added to a room while connected.
+    RoomAdded(RoomSummary),
+    Error(FrameError),
+    Pong,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomKind {
+    Direct,
+    Group,
+    Support,
+}
+
+impl RoomKind {
+    pub fn parse(text: &str) -> RoomKind {
+        match text {
+            "direct" => RoomKind::Direct,
+            "support" => RoomKind::Support,
+            _ => RoomKind::Group,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    pub room: i64,
+    pub kind: RoomKind,
+    pub name: String,
+    pub last_seq: i64,
+    pub read_seq: i64,
+    /// `last_seq - read_seq`, computed by the server.
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Text,
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub room: i64,
+    pub seq: i64,
+    pub sender_id: Option<i64>,
+    pub sender_name: String,
+    pub kind: MessageKind,
+    pub body: String,
+    /// Server time, Unix milliseconds. For display only: order is by seq.
+    pub created_at: i64,
+    /// The sender's idempotency key, so the sending tab can match its outbox.
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    pub client_id: String,
+    pub room: i64,
+    pub seq: i64,
+    pub message_id: i64,
+    pub server_time: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not valid JSON or not a frame this server knows.
+    BadFrame,
+    /// Empty body, body too long, malformed client id.
+    Invalid,
+    /// Not a member of the room (or no such room: the same answer).
+    Forbidden,
+    /// Too many sends; `retry_after_ms` says when to try again.
+    SlowDown,
+    /// Something failed on the server; the send may be retried as is.
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ServerFrame {
+    pub fn to_json(&self) -> String {
+        // Serialising these plain data types cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            String::from(r#"{"type":"error","code":"internal","message":"encoding"}"#)
+        })
+    }
+}
+
+impl ClientFrame {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Decodes one text frame; any failure is a `BadFrame` error for the sender.
+    pub fn decode(text: &str) -> Result<ClientFrame, FrameError> {
+        serde_json::from_str(text).map_err(|e| FrameError {
+            code: ErrorCode::BadFrame,
+            message: format!("unrecognised frame: {}", truncate(&e.to_string(), 200)),
+            client_id: None,
+            room: None,
+            retry_after_ms: None,
+        })
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_tagged_json() {
+        let send = ClientFrame::Send {
+            room: 3,
+            client_id: "c1".into(),
+            body: "hi".into(),
+        };
+        assert_eq!(
+            send.to_json(),
+            r#"{"type":"send","room":3,"client_id":"c1","body":"hi"}"#
+        );
+        assert_eq!(ClientFrame::decode(&send.to_json()).unwrap(), send);
+        let pong = ServerFrame::Pong.to_json();
+        assert_eq!(pong, r#"{"type":"pong"}"#);
+    }
+
+    #[test]
+    fn junk_decodes_to_a_bad_frame_error() {
+        for junk in [
+            "",
+            "null",
+            "{}",
+            r#"{"type":"explode"}"#,
+            r#"{"type":"send","room":"x"}"#,
+            "\u{0}\u{1}",
+        ] {
+            let err = ClientFrame::decode(junk).unwrap_err();
+            assert_eq!(err.code, ErrorCode::BadFrame, "{junk:?}");
+            assert!(err.message.len() < 260);
+        }
+    }
+
+    /// A small property test without a framework: thousands of mutated and
+    /// random inputs must decode or fail cleanly, never panic.
+    #[test]
+    fn decoder_never_panics_on_mutated_input() {
+        let seeds = [
+            r#"{"type":"send","room":1,"client_id":"a","body":"hello"}"#,
+            r#"{"type":"hello","rooms":[{"room":1,"last_seq":5}]}"#,
+            r#"{"type":"read","room":1,"seq":9}"#,
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for seed in seeds {
+            for _ in 0..5_000 {
+                let mut bytes = seed.as_bytes().to_vec();
+                for _ in 0..(next() % 4 + 1) {
+                    let i = (next() as usize) % bytes.len();
+                    match next() % 3 {
+                        0 => bytes[i] = (next() % 256) as u8,
+                        1 => {
+                            bytes.remove(i);
+                        }
+                        _ => bytes.insert(i, b"{}[]\":,0-9e\\"[(next() % 12) as usize]),
+                    }
+                    if bytes.is_empty() {
+                        break;
+                    }
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                let _ = ClientFrame::decode(&text);
+            }
+        }
+    }
+}

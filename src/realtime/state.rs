@@ -1,0 +1,213 @@
+//! What a client knows, and how each server frame changes it. The WASM
+//! client keeps one of these; the server tests apply the frames a socket
+//! received to a snapshot and compare it with a fresh one (the Zulip-style
+//! race check), so the reducer the browser runs is the one under test.
+
+use std::collections::BTreeMap;
+
+use super::protocol::{MessageView, RoomCursor, RoomSummary, ServerFrame};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientState {
+    pub user_id: i64,
+    pub rooms: BTreeMap<i64, RoomState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomState {
+    pub summary: RoomSummary,
+    /// Messages held, by seq.
+    pub messages: BTreeMap<i64, MessageView>,
+    /// The highest seq up to which nothing is missing (what `Hello` reports).
+    pub held_seq: i64,
+}
+
+impl RoomState {
+    fn new(summary: RoomSummary) -> RoomState {
+        RoomState {
+            held_seq: summary.last_seq,
+            summary,
+            messages: BTreeMap::new(),
+        }
+    }
+}
+
+impl ClientState {
+    /// Applies one frame. Returns `true` when it changed anything.
+    pub fn apply(&mut self, frame: &ServerFrame) -> bool {
+        match frame {
+            ServerFrame::Welcome { user_id, rooms, .. } => {
+                self.user_id = *user_id;
+                let mut next = BTreeMap::new();
+                for summary in rooms {
+                    let room = match self.rooms.remove(&summary.room) {
+                        // Reconnect: keep what we hold; the catch-up fills the rest.
+                        Some(mut known) => {
+                            known.summary = summary.clone();
+                            known
+                        }
+                        None => RoomState::new(summary.clone()),
+                    };
+                    next.insert(summary.room, room);
+                }
+                self.rooms = next;
+                true
+            }
+            ServerFrame::Message(message) => {
+                let Some(room) = self.rooms.get_mut(&message.room) else {
+                    return false;
+                };
+                let new = room.messages.insert(message.seq, message.clone()).is_none();
+                room.held_seq = room.held_seq.max(message.seq);
+                let summary = &mut room.summary;
+                summary.last_seq = summary.last_seq.max(message.seq);
+                summary.unread = (summary.last_seq - summary.read_seq).max(0);
+                new
+            }
+            ServerFrame::ReadMark {
+                room,
+                read_seq,
+                last_seq,
+                unread,
+            } => {
+                let Some(room) = self.rooms.get_mut(room) else {
+                    return false;
+                };
+                let summary = &mut room.summary;
+                summary.read_seq = summary.read_seq.max(*read_seq);
+                summary.last_seq = summary.last_seq.max(*last_seq);
+                summary.unread = if summary.read_seq == *read_seq && summary.last_seq == *last_seq {
+                    *unread
+                } else {
+                    (summary.last_seq - summary.read_seq).max(0)
+                };
+                true
+            }
+            ServerFrame::RoomAdded(summary) => {
+                self.rooms
+                    .entry(summary.room)
+                    .or_insert_with(|| RoomState::new(summary.clone()));
+                true
+            }
+            ServerFrame::CaughtUp { room, seq } => {
+                if let Some(room) = self.rooms.get_mut(room) {
+                    room.held_seq = room.held_seq.max(*seq);
+                }
+                false
+            }
+            ServerFrame::Ack(_) | ServerFrame::Error(_) | ServerFrame::Pong => false,
+        }
+    }
+
+    /// Adds older messages fetched over HTTP (history).
+    pub fn add_history(&mut self, room: i64, messages: &[MessageView]) {
+        if let Some(room) = self.rooms.get_mut(&room) {
+            for m in messages {
+                room.messages.insert(m.seq, m.clone());
+            }
+        }
+    }
+
+    /// What to put in `Hello` after (re)connecting.
+    pub fn cursors(&self) -> Vec<RoomCursor> {
+        self.rooms
+            .values()
+            .map(|r| RoomCursor {
+                room: r.summary.room,
+                last_seq: r.held_seq,
+            })
+            .collect()
+    }
+
+    pub fn total_unread(&self) -> i64 {
+        self.rooms.values().map(|r| r.summary.unread).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::realtime::protocol::{MessageKind, RoomKind, PROTOCOL_VERSION};
+
+    fn summary(room: i64, last_seq: i64, read_seq: i64) -> RoomSummary {
+        RoomSummary {
+            room,
+            kind: RoomKind::Group,
+            name: format!("room {room}"),
+            last_seq,
+            read_seq,
+            unread: last_seq - read_seq,
+        }
+    }
+
+    fn message(room: i64, seq: i64) -> MessageView {
+        MessageView {
+            id: seq,
+            room,
+            seq,
+            sender_id: Some(1),
+            sender_name: "Ada".into(),
+            kind: MessageKind::Text,
+            body: format!("m{seq}"),
+            created_at: 0,
+            client_id: None,
+        }
+    }
+
+    #[test]
+    fn messages_raise_unread_and_read_marks_lower_it() {
+        let mut s = ClientState::default();
+        s.apply(&ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            user_id: 2,
+            rooms: vec![summary(1, 3, 3)],
+        });
+        s.apply(&ServerFrame::Message(message(1, 4)));
+        s.apply(&ServerFrame::Message(message(1, 5)));
+        assert_eq!(s.rooms[&1].summary.unread, 2);
+        assert_eq!(s.total_unread(), 2);
+        s.apply(&ServerFrame::ReadMark {
+            room: 1,
+            read_seq: 5,
+            last_seq: 5,
+            unread: 0,
+        });
+        assert_eq!(s.rooms[&1].summary.unread, 0);
+        assert_eq!(
+            s.cursors(),
+            vec![RoomCursor {
+                room: 1,
+                last_seq: 5
+            }]
+        );
+    }
+
+    #[test]
+    fn a_repeated_message_changes_nothing() {
+        let mut s = ClientState::default();
+        s.apply(&ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            user_id: 2,
+            rooms: vec![summary(1, 0, 0)],
+        });
+        assert!(s.apply(&ServerFrame::Message(message(1, 1))));
+        let before = s.clone();
+        assert!(!s.apply(&ServerFrame::Message(message(1, 1))));
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn reconnect_keeps_held_messages() {
+        let mut s = ClientState::default();
+        let welcome = |last| ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            user_id: 2,
+            rooms: vec![summary(1, last, 0)],
+        };
+        s.apply(&welcome(0));
+        s.apply(&ServerFrame::Message(message(1, 1)));
+        s.apply(&welcome(9));
+        assert_eq!(s.rooms[&1].messages.len(), 1);
+        assert_eq!(s.cursors()[0].last_seq, 1, "held, not the room's last seq");
+    }
+}

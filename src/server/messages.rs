@@ -1,0 +1,218 @@
+//! The messages service: every rule about sending, reading and fetching
+//! messages, between the socket handler / server functions and the store.
+//! Publishing to the hub happens here, after the store has committed.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::realtime::protocol::{Ack, MessageView, RoomSummary, ServerFrame};
+use crate::server::state::AppState;
+use crate::server::store::{now_ms, NewMessage, StoreError, Stored};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("not a member of this room")]
+    Forbidden,
+    #[error("slow down")]
+    SlowDown(Duration),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Sends per user, shared by all their sockets.
+pub struct SendLimiter {
+    limiter: DefaultKeyedRateLimiter<i64>,
+    clock: DefaultClock,
+}
+
+impl SendLimiter {
+    /// `count` sends per `period`, as a steady rate with a burst of `count`.
+    pub fn new(count: u32, period: Duration) -> SendLimiter {
+        let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
+        let per_send = period / count.get();
+        let quota = Quota::with_period(per_send.max(Duration::from_nanos(1)))
+            .unwrap_or_else(|| Quota::per_second(count))
+            .allow_burst(count);
+        SendLimiter {
+            limiter: RateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    fn check(&self, user_id: i64) -> Result<(), Duration> {
+        self.limiter
+            .check_key(&user_id)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+pub fn valid_client_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Stores and publishes one message; answers with its ack. A resend with the
+/// same client id answers with the first ack and publishes nothing.
+pub async fn send(
+    state: &AppState,
+    user_id: i64,
+    room: i64,
+    client_id: &str,
+    body: &str,
+) -> Result<Ack, MessageError> {
+    if !valid_client_id(client_id) {
+        return Err(MessageError::Invalid(
+            "client_id must be 1-64 letters, digits, '-' or '_'",
+        ));
+    }
+    if body.trim().is_empty() {
+        return Err(MessageError::Invalid("the message is empty"));
+    }
+    if body.chars().count() > state.config.limits.max_message_chars {
+        return Err(MessageError::Invalid("the message is too long"));
+    }
+    state
+        .send_limiter
+        .check(user_id)
+        .map_err(MessageError::SlowDown)?;
+
+    let stored = state
+        .store
+        .insert_message(NewMessage {
+            room,
+            sender_id: user_id,
+            client_id,
+            body,
+            now: now_ms(),
+        })
+        .await?;
+    let view = match stored {
+        Stored::New(view) => {
+            publish_message(state, &view);
+            // Sending reads everything up to your own message, in every tab.
+            publish_read_mark(state, user_id, room, view.seq, view.seq);
+            view
+        }
+        Stored::Duplicate(view) => view,
+        Stored::NotMember => return Err(MessageError::Forbidden),
+    };
+    Ok(Ack {
+        client_id: client_id.to_string(),
+        room: view.room,
+        seq: view.seq,
+        message_id: view.id,
+        server_time: view.created_at,
+    })
+}
+
+fn publish_message(state: &AppState, view: &MessageView) {
+    let frame = Utf8Bytes::from(ServerFrame::Message(view.clone()).to_json());
+    state.hub.publish_message(view.room, view.seq, frame);
+}
+
+fn publish_read_mark(state: &AppState, user_id: i64, room: i64, read_seq: i64, last_seq: i64) {
+    let frame = ServerFrame::ReadMark {
+        room,
+        read_seq,
+        last_seq,
+        unread: (last_seq - read_seq).max(0),
+    };
+    state
+        .hub
+        .publish_to_user(user_id, Utf8Bytes::from(frame.to_json()));
+}
+
+/// Moves the user's read mark (never backwards) and tells all their tabs.
+pub async fn mark_read(
+    state: &AppState,
+    user_id: i64,
+    room: i64,
+    seq: i64,
+) -> Result<RoomSummary, MessageError> {
+    let summary = state
+        .store
+        .mark_read(user_id, room, seq)
+        .await?
+        .ok_or(MessageError::Forbidden)?;
+    publish_read_mark(state, user_id, room, summary.read_seq, summary.last_seq);
+    Ok(summary)
+}
+
+pub const HISTORY_PAGE_MAX: i64 = 200;
+
+/// Older messages for a member: up to `limit` below `before_seq`, oldest first.
+pub async fn history(
+    state: &AppState,
+    user_id: i64,
+    room: i64,
+    before_seq: i64,
+    limit: i64,
+) -> Result<Vec<MessageView>, MessageError> {
+    state
+        .store
+        .room_of(user_id, room)
+        .await?
+        .ok_or(MessageError::Forbidden)?;
+    let limit = limit.clamp(1, HISTORY_PAGE_MAX);
+    Ok(state.store.messages_before(room, before_seq, limit).await?)
+}
+
+/// Creates a group room and subscribes the members' open sockets to it.
+pub async fn create_group(
+    state: &AppState,
+    owner: i64,
+    name: &str,
+    member_ids: &[i64],
+) -> Result<i64, MessageError> {
+    let room = state
+        .store
+        .create_group(owner, name, member_ids, now_ms())
+        .await?;
+    let mut everyone = member_ids.to_vec();
+    everyone.push(owner);
+    everyone.sort_unstable();
+    everyone.dedup();
+    for user in everyone {
+        if let Some(summary) = state.store.room_of(user, room).await? {
+            let frame = Utf8Bytes::from(ServerFrame::RoomAdded(summary.clone()).to_json());
+            state.hub.join(user, room, summary.last_seq, frame);
+        }
+    }
+    Ok(room)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_short_plain_tokens() {
+        assert!(valid_client_id("0b9f5a6e-8a4e-4c1e-9d43-3f1f3c1a2b7d"));
+        assert!(!valid_client_id(""));
+        assert!(!valid_client_id(&"a".repeat(65)));
+        assert!(!valid_client_id("a b"));
+        assert!(!valid_client_id("<script>"));
+    }
+
+    #[test]
+    fn the_send_limit_allows_a_burst_then_asks_to_wait() {
+        let limiter = SendLimiter::new(30, Duration::from_secs(10));
+        for i in 0..30 {
+            assert!(limiter.check(1).is_ok(), "send {i}");
+        }
+        let wait = limiter.check(1).unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(334),
+            "{wait:?}"
+        );
+        assert!(limiter.check(2).is_ok(), "limits are per user");
+    }
+}

@@ -1,0 +1,186 @@
+use super::{on_pool, Store, StoreError};
+use crate::realtime::protocol::{MessageKind, MessageView};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    room_id: i64,
+    seq: i64,
+    sender_id: Option<i64>,
+    sender_name: Option<String>,
+    kind: String,
+    body: Vec<u8>,
+    created_at: i64,
+    client_id: Option<String>,
+}
+
+impl From<MessageRow> for MessageView {
+    fn from(row: MessageRow) -> MessageView {
+        MessageView {
+            id: row.id,
+            room: row.room_id,
+            seq: row.seq,
+            sender_id: row.sender_id,
+            sender_name: row.sender_name.unwrap_or_default(),
+            kind: if row.kind == "system" {
+                MessageKind::System
+            } else {
+                MessageKind::Text
+            },
+            body: String::from_utf8_lossy(&row.body).into_owned(),
+            created_at: row.created_at,
+            client_id: row.client_id,
+        }
+    }
+}
+
+const SELECT_MESSAGES: &str =
+    "SELECT m.id, m.room_id, m.seq, m.sender_id, u.display_name AS sender_name,
+        m.kind, m.body, m.created_at, m.client_id
+     FROM messages m LEFT JOIN users u ON u.id = m.sender_id";
+
+/// What storing a message produced.
+#[derive(Debug)]
+pub enum Stored {
+    /// A new row: publish it.
+    New(MessageView),
+    /// The same (sender, client id) was stored before: answer with it, publish nothing.
+    Duplicate(MessageView),
+    /// The sender is not a member of the room (or it does not exist).
+    NotMember,
+}
+
+pub struct NewMessage<'a> {
+    pub room: i64,
+    pub sender_id: i64,
+    pub client_id: &'a str,
+    pub body: &'a str,
+    pub now: i64,
+}
+
+impl Store {
+    /// Stores a message with the room's next seq, in one transaction that
+    /// also moves the sender's read mark to it and un-hides the room for
+    /// everyone. The first statement writes (the seq bump, which also checks
+    /// membership), so SQLite takes its write lock up front and concurrent
+    /// senders queue on it instead of failing to upgrade a read.
+    pub async fn insert_message(&self, msg: NewMessage<'_>) -> Result<Stored, StoreError> {
+        if let Some(existing) = self
+            .message_by_client_id(msg.sender_id, msg.client_id)
+            .await?
+        {
+            return Ok(Stored::Duplicate(existing));
+        }
+        let result: Result<Option<i64>, sqlx::Error> = on_pool!(self.db(), pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                let seq: Option<i64> = sqlx::query_scalar(
+                    "UPDATE rooms SET last_seq = last_seq + 1, last_activity = $3
+                     WHERE id = $1 AND EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)
+                     RETURNING last_seq",
+                )
+                .bind(msg.room)
+                .bind(msg.sender_id)
+                .bind(msg.now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(seq) = seq else {
+                    return Ok(None);
+                };
+                sqlx::query(
+                    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at)
+                     VALUES ($1, $2, $3, $4, 'text', $5, $6)",
+                )
+                .bind(msg.room)
+                .bind(seq)
+                .bind(msg.sender_id)
+                .bind(msg.client_id)
+                .bind(msg.body.as_bytes())
+                .bind(msg.now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE room_members SET hidden = FALSE,
+                        last_read_seq = CASE WHEN user_id = $2 THEN $3 ELSE last_read_seq END
+                     WHERE room_id = $1 AND (hidden OR user_id = $2)",
+                )
+                .bind(msg.room)
+                .bind(msg.sender_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(seq))
+            }
+            .await
+        });
+        match result {
+            Ok(Some(_)) => match self
+                .message_by_client_id(msg.sender_id, msg.client_id)
+                .await?
+            {
+                Some(view) => Ok(Stored::New(view)),
+                None => Err(StoreError::Sql(sqlx::Error::RowNotFound)),
+            },
+            Ok(None) => Ok(Stored::NotMember),
+            Err(err) => {
+                let err = StoreError::from(err);
+                // A concurrent resend of the same client id won the insert;
+                // this transaction rolled back (its seq bump too): answer
+                // with the stored one.
+                if err.is_unique_violation() {
+                    if let Some(existing) = self
+                        .message_by_client_id(msg.sender_id, msg.client_id)
+                        .await?
+                    {
+                        return Ok(Stored::Duplicate(existing));
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn message_by_client_id(
+        &self,
+        sender_id: i64,
+        client_id: &str,
+    ) -> Result<Option<MessageView>, StoreError> {
+        let sql = format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2");
+        let row: Option<MessageRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(&sql).bind(sender_id).bind(client_id).fetch_optional(pool).await?
+        });
+        Ok(row.map(MessageView::from))
+    }
+
+    /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.
+    pub async fn messages_between(
+        &self,
+        room: i64,
+        after: i64,
+        up_to: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageView>, StoreError> {
+        let sql = format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq LIMIT $4");
+        let rows: Vec<MessageRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(&sql).bind(room).bind(after).bind(up_to).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(MessageView::from).collect())
+    }
+
+    /// Up to `limit` messages with seq below `before`, returned oldest first.
+    pub async fn messages_before(
+        &self,
+        room: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageView>, StoreError> {
+        let sql = format!(
+            "{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+        );
+        let rows: Vec<MessageRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(&sql).bind(room).bind(before).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().rev().map(MessageView::from).collect())
+    }
+}

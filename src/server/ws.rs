@@ -1,0 +1,378 @@
+//! `GET /ws`: one WebSocket per tab. The handshake checks the Origin and the
+//! session; then this task reads client frames (each authorised against the
+//! database) and writes the socket's queue from the hub, keeping every room
+//! gap-free and in seq order (docs/protocol.md).
+
+use std::collections::HashMap;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::SinkExt;
+
+use crate::realtime::hub::Outbound;
+use crate::realtime::protocol::{
+    close, ClientFrame, ErrorCode, FrameError, RoomCursor, ServerFrame, PROTOCOL_VERSION,
+};
+use crate::server::auth::{self, cookie};
+use crate::server::messages::{self, MessageError};
+use crate::server::state::AppState;
+
+/// Catch-up reads the backlog in pages of this many messages.
+const CATCH_UP_PAGE: i64 = 500;
+/// Frames written per flush when the queue has several waiting.
+const WRITE_BATCH: usize = 64;
+/// A peer that accepts no bytes for this long is a stalled reader: drop it
+/// (its client catches up on reconnect) rather than hold its buffers.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Browsers always send Origin on a WebSocket handshake; a missing or
+    // foreign one is refused (cross-site WebSocket hijacking).
+    let origin_ok = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|o| state.config.origin_allowed(o));
+    if !origin_ok {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let Some(value) = cookie::read(&state.config, &headers) else {
+        return (StatusCode::UNAUTHORIZED, "log in first").into_response();
+    };
+    let user_id = match auth::authenticate(&state, &value).await {
+        Ok(Some(found)) => found.user.id,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "ws: session lookup failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response();
+        }
+    };
+    let limits = &state.config.limits;
+    // The library refuses frames over 4x the limit outright (no close code:
+    // it cannot finish reading them); up to that, the socket task reads the
+    // frame whole and closes with 1009 cleanly, so the client sees why.
+    let hard_cap = limits.max_frame_bytes.saturating_mul(4);
+    ws.read_buffer_size(limits.socket_buffer_bytes)
+        .write_buffer_size(limits.socket_buffer_bytes)
+        .max_write_buffer_size(hard_cap.max(limits.socket_buffer_bytes * 16))
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .on_upgrade(move |socket| async move {
+            let mut conn = Connection {
+                state,
+                user_id,
+                socket,
+                cursors: HashMap::new(),
+            };
+            if let Err(err) = conn.run().await {
+                tracing::debug!(user_id, error = %err, "socket ended");
+            }
+        })
+}
+
+/// Where a room stands on this socket.
+#[derive(Clone, Copy)]
+struct Cursor {
+    /// The newest seq sent (or known to the client).
+    delivered: i64,
+    /// False until the client's `Hello` has been answered with a catch-up;
+    /// live messages before that are skipped (the catch-up reads them).
+    synced: bool,
+}
+
+struct Connection {
+    state: AppState,
+    user_id: i64,
+    socket: WebSocket,
+    cursors: HashMap<i64, Cursor>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SocketError {
+    #[error("socket: {0}")]
+    Socket(#[from] axum::Error),
+    #[error("store: {0}")]
+    Store(#[from] crate::server::store::StoreError),
+    #[error("the peer stopped reading")]
+    Stalled,
+}
+
+impl Connection {
+    async fn run(&mut self) -> Result<(), SocketError> {
+        // Subscribe before reading any seq, so nothing committed after the
+        // read can be missed: it is either in the read or in the queue.
+        let (registration, mut queue) = self.state.hub.register(self.user_id, &[]);
+        let first = self.state.store.rooms_of(self.user_id).await?;
+        self.state.hub.subscribe(
+            registration.id,
+            &first.iter().map(|r| r.room).collect::<Vec<_>>(),
+        );
+        let rooms = self.state.store.rooms_of(self.user_id).await?;
+        for room in &rooms {
+            self.cursors.insert(
+                room.room,
+                Cursor {
+                    delivered: room.last_seq,
+                    synced: false,
+                },
+            );
+        }
+        self.send(ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            user_id: self.user_id,
+            rooms,
+        })
+        .await?;
+
+        loop {
+            tokio::select! {
+                incoming = self.socket.recv() => match incoming {
+                    Some(Ok(Message::Text(text))) if text.len() > self.state.config.limits.max_frame_bytes => {
+                        return self.close_too_big().await;
+                    }
+                    Some(Ok(Message::Text(text))) => self.on_client_frame(text.as_str()).await?,
+                    Some(Ok(Message::Binary(data))) if data.len() > self.state.config.limits.max_frame_bytes => {
+                        return self.close_too_big().await;
+                    }
+                    Some(Ok(Message::Binary(_))) => self.send_error(bad_frame("binary frames are not used")).await?,
+                    Some(Ok(Message::Close(_))) | None => return Ok(()),
+                    Some(Ok(_)) => {} // ping/pong are answered by the library
+                    Some(Err(err)) => return Err(err.into()),
+                },
+                outbound = queue.recv() => match outbound {
+                    Some(item) => {
+                        self.on_outbound(item).await?;
+                        // Write whatever else is already waiting, then flush once.
+                        for _ in 0..WRITE_BATCH {
+                            match queue.try_recv() {
+                                Ok(item) => self.on_outbound(item).await?,
+                                Err(_) => break,
+                            }
+                        }
+                        self.flush().await?;
+                    }
+                    None => {
+                        // The hub dropped us: the queue overflowed.
+                        self.close(close::LAGGED, "too far behind: reconnect and catch up").await;
+                        return Ok(());
+                    }
+                },
+            }
+        }
+    }
+
+    async fn on_client_frame(&mut self, text: &str) -> Result<(), SocketError> {
+        let frame = match ClientFrame::decode(text) {
+            Ok(frame) => frame,
+            Err(err) => return self.send_error(err).await,
+        };
+        match frame {
+            ClientFrame::Hello { rooms } => self.catch_up(&rooms).await,
+            ClientFrame::Send {
+                room,
+                client_id,
+                body,
+            } => match messages::send(&self.state, self.user_id, room, &client_id, &body).await {
+                Ok(ack) => self.send(ServerFrame::Ack(ack)).await,
+                Err(err) => {
+                    self.send_error(message_error(err, Some(room), Some(client_id)))
+                        .await
+                }
+            },
+            ClientFrame::Read { room, seq } => {
+                match messages::mark_read(&self.state, self.user_id, room, seq).await {
+                    Ok(_) => Ok(()), // the hub tells every tab, this one included
+                    Err(err) => self.send_error(message_error(err, Some(room), None)).await,
+                }
+            }
+            ClientFrame::Ping => self.send(ServerFrame::Pong).await,
+        }
+    }
+
+    /// Sends each room's backlog after the client's cursor, in pages, then
+    /// `CaughtUp`; from then on the room's live messages flow.
+    async fn catch_up(&mut self, client: &[RoomCursor]) -> Result<(), SocketError> {
+        for cursor in client {
+            if !self.cursors.contains_key(&cursor.room) {
+                let err = message_error(MessageError::Forbidden, Some(cursor.room), None);
+                self.send_error(err).await?;
+            }
+        }
+        let rooms: Vec<i64> = self.cursors.keys().copied().collect();
+        for room in rooms {
+            let Some(mut cursor) = self.cursors.get(&room).copied() else {
+                continue;
+            };
+            if let Some(claimed) = client.iter().find(|c| c.room == room) {
+                cursor.delivered = claimed.last_seq.max(0);
+            }
+            cursor.delivered = self.send_backlog(room, cursor.delivered, i64::MAX).await?;
+            cursor.synced = true;
+            self.cursors.insert(room, cursor);
+            self.send(ServerFrame::CaughtUp {
+                room,
+                seq: cursor.delivered,
+            })
+            .await?;
+        }
+        self.flush().await?;
+        Ok(())
+    }
+
+    /// Sends stored messages with `after < seq <= up_to`; returns the newest seq sent (or `after`).
+    async fn send_backlog(
+        &mut self,
+        room: i64,
+        after: i64,
+        up_to: i64,
+    ) -> Result<i64, SocketError> {
+        let mut last = after;
+        loop {
+            let page = self
+                .state
+                .store
+                .messages_between(room, last, up_to, CATCH_UP_PAGE)
+                .await?;
+            let full = page.len() as i64 == CATCH_UP_PAGE;
+            for message in page {
+                last = message.seq;
+                self.feed(ServerFrame::Message(message).to_json().into())
+                    .await?;
+            }
+            if !full {
+                return Ok(last);
+            }
+        }
+    }
+
+    async fn on_outbound(&mut self, item: Outbound) -> Result<(), SocketError> {
+        match item {
+            Outbound::Frame(frame) => self.feed(frame).await,
+            Outbound::Joined { room, seq, frame } => {
+                self.cursors.insert(
+                    room,
+                    Cursor {
+                        delivered: seq,
+                        synced: true,
+                    },
+                );
+                self.feed(frame).await
+            }
+            Outbound::RoomMessage { room, seq, frame } => {
+                let Some(cursor) = self.cursors.get(&room).copied() else {
+                    return Ok(());
+                };
+                if !cursor.synced || seq <= cursor.delivered {
+                    return Ok(()); // the catch-up covers it, or it was sent already
+                }
+                if seq > cursor.delivered + 1 {
+                    // Commits can publish out of order: fill the gap from the
+                    // database, where everything below `seq` is already stored.
+                    self.send_backlog(room, cursor.delivered, seq - 1).await?;
+                }
+                self.cursors.insert(
+                    room,
+                    Cursor {
+                        delivered: seq,
+                        synced: true,
+                    },
+                );
+                self.feed(frame).await
+            }
+        }
+    }
+
+    async fn feed(&mut self, frame: Utf8Bytes) -> Result<(), SocketError> {
+        within_write_timeout(self.socket.feed(Message::Text(frame))).await
+    }
+
+    async fn flush(&mut self) -> Result<(), SocketError> {
+        within_write_timeout(self.socket.flush()).await
+    }
+
+    async fn send(&mut self, frame: ServerFrame) -> Result<(), SocketError> {
+        within_write_timeout(self.socket.send(Message::Text(frame.to_json().into()))).await
+    }
+
+    async fn send_error(&mut self, err: FrameError) -> Result<(), SocketError> {
+        self.send(ServerFrame::Error(err)).await
+    }
+
+    /// Closes with 1009 and waits (briefly) for the client's close reply, so
+    /// the close frame is not lost to a TCP reset.
+    async fn close_too_big(&mut self) -> Result<(), SocketError> {
+        self.close(close::TOO_BIG, "frame too large").await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            while let Some(Ok(msg)) = self.socket.recv().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+        Ok(())
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = self.socket.send(Message::Close(Some(frame))).await;
+    }
+}
+
+async fn within_write_timeout(
+    write: impl std::future::Future<Output = Result<(), axum::Error>>,
+) -> Result<(), SocketError> {
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(SocketError::Stalled),
+    }
+}
+
+fn bad_frame(message: &str) -> FrameError {
+    FrameError {
+        code: ErrorCode::BadFrame,
+        message: message.to_string(),
+        client_id: None,
+        room: None,
+        retry_after_ms: None,
+    }
+}
+
+fn message_error(err: MessageError, room: Option<i64>, client_id: Option<String>) -> FrameError {
+    let (code, message, retry_after_ms) = match err {
+        MessageError::Invalid(why) => (ErrorCode::Invalid, why.to_string(), None),
+        MessageError::Forbidden => (
+            ErrorCode::Forbidden,
+            "you are not a member of this room".to_string(),
+            None,
+        ),
+        MessageError::SlowDown(wait) => (
+            ErrorCode::SlowDown,
+            "slow down: too many messages".to_string(),
+            Some(wait.as_millis().max(1) as u64),
+        ),
+        MessageError::Store(e) => {
+            tracing::error!(error = %e, "ws: store failure");
+            (
+                ErrorCode::Internal,
+                "something went wrong; try again".to_string(),
+                None,
+            )
+        }
+    };
+    FrameError {
+        code,
+        message,
+        client_id,
+        room,
+        retry_after_ms,
+    }
+}

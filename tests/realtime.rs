@@ -1,0 +1,590 @@
+//! The real-time contract (docs/protocol.md) end to end: the real binary,
+//! real sockets, each scenario on SQLite and on Postgres.
+
+mod common;
+
+use common::{Backend, Tab, TestServer};
+use futures::future::join_all;
+use glasschat::realtime::protocol::{close, ClientFrame, ErrorCode, RoomCursor, ServerFrame};
+
+/// Scenarios that send more than the default 30 messages per 10 s per user
+/// raise the limit for their server.
+const FAST: &[(&str, &str)] = &[("GLASSCHAT_SEND_RATE", "100000/1")];
+
+async fn fast_server(backend: Backend) -> TestServer {
+    let db = common::TestDb::new(backend).await;
+    TestServer::start_on(db, FAST).await
+}
+
+async fn ack(tab: &mut Tab) -> glasschat::realtime::protocol::Ack {
+    tab.until(|f| match f {
+        ServerFrame::Ack(a) => Some(a.clone()),
+        ServerFrame::Error(e) => panic!("expected an ack, got {e:?}"),
+        _ => None,
+    })
+    .await
+}
+
+async fn error(tab: &mut Tab) -> glasschat::realtime::protocol::FrameError {
+    tab.until(|f| match f {
+        ServerFrame::Error(e) => Some(e.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// The race check: the state a tab built from its snapshot plus the live
+/// events it received equals a freshly fetched snapshot.
+async fn assert_matches_fresh(server: &TestServer, cookie: &str, tab: &mut Tab) {
+    tab.settle().await;
+    let mut fresh = server.connect(cookie).await;
+    fresh.hello().await;
+    for (room, state) in fresh.state.rooms.iter_mut() {
+        let all = server.all_messages(cookie, *room).await;
+        state.messages = all.into_iter().map(|m| (m.seq, m)).collect();
+    }
+    assert_eq!(
+        tab.state.rooms.keys().collect::<Vec<_>>(),
+        fresh.state.rooms.keys().collect::<Vec<_>>()
+    );
+    for (room, fresh_room) in &fresh.state.rooms {
+        let mine = &tab.state.rooms[room];
+        assert_eq!(mine.summary, fresh_room.summary, "room {room} summary");
+        // A tab holds what arrived since it connected; all of it must match
+        // the stored rows exactly, and nothing may be missing after its first.
+        let first = mine.messages.keys().next().copied().unwrap_or(i64::MAX);
+        let expected: Vec<_> = fresh_room
+            .messages
+            .values()
+            .filter(|m| m.seq >= first)
+            .collect();
+        let held: Vec<_> = mine.messages.values().collect();
+        assert_eq!(held, expected, "room {room} messages");
+    }
+}
+
+async fn two_users_and_three_tabs(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let room = server.group(&ada, "General", &["bob@example.com"]).await;
+
+    let mut ada1 = server.connect(&ada).await;
+    let mut bobs = vec![
+        server.connect(&bob).await,
+        server.connect(&bob).await,
+        server.connect(&bob).await,
+    ];
+    ada1.hello().await;
+    for tab in &mut bobs {
+        tab.hello().await;
+    }
+
+    ada1.say(room, "c-1", "hello bob").await;
+    let a = ack(&mut ada1).await;
+    assert_eq!((a.room, a.seq, a.client_id.as_str()), (room, 1, "c-1"));
+    bobs[1].say(room, "c-2", "hi ada").await;
+    assert_eq!(ack(&mut bobs[1]).await.seq, 2);
+
+    ada1.until_seq(room, 2).await;
+    for tab in &mut bobs {
+        tab.until_seq(room, 2).await;
+    }
+    // Give any stray duplicate a moment to arrive, then check exactly-once.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    ada1.say(room, "c-3", "sync point").await;
+    ack(&mut ada1).await;
+    for tab in bobs.iter_mut().chain(std::iter::once(&mut ada1)) {
+        tab.until_seq(room, 3).await;
+        assert_eq!(
+            tab.seqs(room),
+            vec![1, 2, 3],
+            "each tab gets every message once, in order"
+        );
+    }
+    let m = &bobs[0].state.rooms[&room].messages[&1];
+    assert_eq!(
+        (m.body.as_str(), m.sender_name.as_str()),
+        ("hello bob", "ada")
+    );
+    assert_eq!(
+        bobs[2].state.rooms[&room].messages[&2].client_id.as_deref(),
+        Some("c-2")
+    );
+    assert_matches_fresh(&server, &bob, &mut bobs[0]).await;
+    assert_matches_fresh(&server, &ada, &mut ada1).await;
+}
+both_backends!(two_users_and_three_tabs, two_users_and_three_tabs);
+
+async fn concurrent_senders_get_contiguous_seqs(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.user("owner@example.com").await;
+    let emails: Vec<String> = (0..19).map(|i| format!("s{i}@example.com")).collect();
+    let mut cookies = vec![owner.clone()];
+    for e in &emails {
+        cookies.push(server.user(e).await);
+    }
+    let members: Vec<&str> = emails.iter().map(String::as_str).collect();
+    let room = server.group(&owner, "Busy", &members).await;
+
+    let mut tabs = Vec::new();
+    for c in &cookies {
+        let mut tab = server.connect(c).await;
+        tab.hello().await;
+        tabs.push(tab);
+    }
+    const EACH: usize = 10;
+    let acks = join_all(tabs.iter_mut().enumerate().map(|(i, tab)| async move {
+        let mut seqs = Vec::new();
+        for n in 0..EACH {
+            tab.say(
+                room,
+                &format!("u{i}-m{n}"),
+                &format!("message {n} from {i}"),
+            )
+            .await;
+            seqs.push(ack(tab).await.seq);
+        }
+        seqs
+    }))
+    .await;
+    let total = (cookies.len() * EACH) as i64;
+    let mut all: Vec<i64> = acks.into_iter().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=total).collect::<Vec<_>>(),
+        "seqs are exactly 1..N"
+    );
+
+    for tab in &mut tabs {
+        tab.until_seq(room, total).await;
+        assert_eq!(
+            tab.seqs(room),
+            (1..=total).collect::<Vec<_>>(),
+            "every socket saw each message once, in order"
+        );
+    }
+    assert_eq!(server.all_messages(&owner, room).await.len() as i64, total);
+}
+both_backends!(
+    concurrent_senders_get_contiguous_seqs,
+    concurrent_senders_get_contiguous_seqs
+);
+
+async fn a_resend_is_stored_once(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let room = server.group(&ada, "Notes", &[]).await;
+    let mut tab = server.connect(&ada).await;
+    tab.hello().await;
+    tab.say(room, "same-id", "only once").await;
+    let first = ack(&mut tab).await;
+    tab.say(room, "same-id", "only once").await;
+    let second = ack(&mut tab).await;
+    assert_eq!(first, second, "identical acks");
+
+    // And again from a new socket, as after a reconnect.
+    let mut again = server.connect(&ada).await;
+    again.hello().await;
+    again.say(room, "same-id", "only once").await;
+    assert_eq!(ack(&mut again).await, first);
+    let stored = server.all_messages(&ada, room).await;
+    assert_eq!(stored.len(), 1, "one row");
+    assert_eq!(stored[0].seq, 1);
+}
+both_backends!(a_resend_is_stored_once, a_resend_is_stored_once);
+
+async fn reconnect_catches_up_exactly_the_missing(backend: Backend) {
+    let server = fast_server(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let room = server.group(&ada, "General", &["bob@example.com"]).await;
+    let mut sender = server.connect(&ada).await;
+    sender.hello().await;
+    sender.say(room, "before", "before the blip").await;
+    ack(&mut sender).await;
+
+    let mut bob_tab = server.connect(&bob).await;
+    bob_tab
+        .hello_with(vec![RoomCursor { room, last_seq: 0 }])
+        .await;
+    bob_tab.until_seq(room, 1).await;
+    let kept_state = bob_tab.state.clone();
+    drop(bob_tab); // the laptop sleeps
+
+    for n in 0..50 {
+        sender
+            .say(room, &format!("missed-{n}"), &format!("missed {n}"))
+            .await;
+        ack(&mut sender).await;
+    }
+
+    let mut back = server.reconnect(&bob, kept_state).await;
+    back.hello().await;
+    assert_eq!(
+        back.seqs(room),
+        (2..=51).collect::<Vec<_>>(),
+        "exactly the 50 missing, in order"
+    );
+    assert_eq!(back.summary(room).unread, 51, "he never read seq 1 either");
+    assert_matches_fresh(&server, &bob, &mut back).await;
+}
+both_backends!(
+    reconnect_catches_up_exactly_the_missing,
+    reconnect_catches_up_exactly_the_missing
+);
+
+async fn server_restart_loses_and_duplicates_nothing(backend: Backend) {
+    let server = fast_server(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let room = server.group(&ada, "General", &["bob@example.com"]).await;
+    let mut ada_tab = server.connect(&ada).await;
+    let mut bob_tab = server.connect(&bob).await;
+    ada_tab.hello().await;
+    bob_tab.hello().await;
+    for n in 0..5 {
+        ada_tab
+            .say(room, &format!("pre-{n}"), &format!("pre {n}"))
+            .await;
+        ack(&mut ada_tab).await;
+    }
+    bob_tab.until_seq(room, 5).await;
+    // A send whose ack never comes: the server dies right after it.
+    ada_tab
+        .say(room, "in-flight", "sent as the server died")
+        .await;
+    let server = server.restart(FAST).await;
+
+    // Both reconnect to the new process; Ada's outbox resends the same id.
+    let mut ada_tab = server.reconnect(&ada, ada_tab.state).await;
+    ada_tab.hello().await;
+    ada_tab
+        .say(room, "in-flight", "sent as the server died")
+        .await;
+    let resent = ack(&mut ada_tab).await;
+    ada_tab.say(room, "post", "after the restart").await;
+    let post = ack(&mut ada_tab).await;
+    assert_eq!(post.seq, resent.seq + 1);
+
+    let mut bob_tab = server.reconnect(&bob, bob_tab.state).await;
+    bob_tab.hello().await;
+    bob_tab.until_seq(room, post.seq).await;
+    assert_eq!(
+        bob_tab.seqs(room),
+        (6..=post.seq).collect::<Vec<_>>(),
+        "no gap, no duplicate"
+    );
+
+    let stored = server.all_messages(&ada, room).await;
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|m| m.client_id.as_deref() == Some("in-flight"))
+            .count(),
+        1,
+        "the unacked send is stored exactly once"
+    );
+    assert_eq!(
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=post.seq).collect::<Vec<_>>()
+    );
+    assert_matches_fresh(&server, &bob, &mut bob_tab).await;
+}
+both_backends!(
+    server_restart_loses_and_duplicates_nothing,
+    server_restart_loses_and_duplicates_nothing
+);
+
+async fn non_members_are_refused_and_see_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let eve = server.user("eve@example.com").await;
+    let room = server.group(&ada, "Private", &[]).await;
+    let mut ada_tab = server.connect(&ada).await;
+    ada_tab.hello().await;
+    ada_tab.say(room, "secret", "the secret plan").await;
+    ack(&mut ada_tab).await;
+
+    let mut eve_tab = server.connect(&eve).await;
+    assert!(
+        eve_tab.state.rooms.is_empty(),
+        "the room is not even listed"
+    );
+    eve_tab
+        .hello_with(vec![RoomCursor { room, last_seq: 0 }])
+        .await;
+    let sync = error(&mut eve_tab).await;
+    assert_eq!((sync.code, sync.room), (ErrorCode::Forbidden, Some(room)));
+    eve_tab.say(room, "intrude", "let me in").await;
+    let send = error(&mut eve_tab).await;
+    assert_eq!(
+        (send.code, send.client_id.as_deref()),
+        (ErrorCode::Forbidden, Some("intrude"))
+    );
+    eve_tab
+        .send_frame(&ClientFrame::Read { room, seq: 1 })
+        .await;
+    assert_eq!(error(&mut eve_tab).await.code, ErrorCode::Forbidden);
+
+    let history = server.history(&eve, room, i64::MAX, 50).await;
+    assert_eq!(history.status, 403, "{}", history.body);
+    assert!(!history.body.contains("secret plan"));
+    assert_eq!(
+        server
+            .history("not-a-session", room, i64::MAX, 50)
+            .await
+            .status,
+        401
+    );
+
+    // Ada posts again: Eve's socket must not see it.
+    ada_tab.say(room, "secret-2", "still secret").await;
+    ack(&mut ada_tab).await;
+    eve_tab.send_frame(&ClientFrame::Ping).await;
+    eve_tab
+        .until(|f| matches!(f, ServerFrame::Pong).then_some(()))
+        .await;
+    assert!(
+        eve_tab
+            .log
+            .iter()
+            .all(|f| !matches!(f, ServerFrame::Message(_))),
+        "nothing leaked: {:?}",
+        eve_tab.log
+    );
+    assert_eq!(
+        server.all_messages(&ada, room).await.len(),
+        2,
+        "nothing stored"
+    );
+}
+both_backends!(
+    non_members_are_refused_and_see_nothing,
+    non_members_are_refused_and_see_nothing
+);
+
+async fn handshake_needs_session_and_origin(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let status = |r: Result<common::WsStream, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => 101,
+    };
+    let own = server.base.clone();
+    assert_eq!(status(server.ws_raw(None, Some(&own)).await), 401);
+    assert_eq!(status(server.ws_raw(Some("forged"), Some(&own)).await), 401);
+    assert_eq!(
+        status(
+            server
+                .ws_raw(Some(&ada), Some("https://evil.example"))
+                .await
+        ),
+        403
+    );
+    assert_eq!(status(server.ws_raw(Some(&ada), None).await), 403);
+    assert_eq!(status(server.ws_raw(Some(&ada), Some(&own)).await), 101);
+}
+both_backends!(
+    handshake_needs_session_and_origin,
+    handshake_needs_session_and_origin
+);
+
+async fn bad_frames_get_errors_and_the_socket_survives(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let room = server.group(&ada, "Notes", &[]).await;
+    let mut tab = server.connect(&ada).await;
+    tab.hello().await;
+
+    for junk in [
+        "not json",
+        "{}",
+        r#"{"type":"explode"}"#,
+        r#"{"type":"send","room":"x"}"#,
+        "[]",
+    ] {
+        tab.send_text(junk).await;
+        assert_eq!(error(&mut tab).await.code, ErrorCode::BadFrame, "{junk}");
+    }
+    tab.say(room, "empty", "   ").await;
+    assert_eq!(error(&mut tab).await.code, ErrorCode::Invalid);
+    tab.say(room, "long", &"x".repeat(10_001)).await;
+    assert_eq!(error(&mut tab).await.code, ErrorCode::Invalid);
+    tab.say(room, "bad id!", "hello").await;
+    assert_eq!(error(&mut tab).await.code, ErrorCode::Invalid);
+    tab.say(room, "fine", &"y".repeat(10_000)).await;
+    assert_eq!(
+        ack(&mut tab).await.seq,
+        1,
+        "the socket still works; nothing else was stored"
+    );
+
+    tab.send_text(&"z".repeat(64 * 1024 + 1)).await;
+    assert_eq!(tab.closed_with().await, Some(close::TOO_BIG));
+    assert_eq!(server.all_messages(&ada, room).await.len(), 1);
+}
+both_backends!(
+    bad_frames_get_errors_and_the_socket_survives,
+    bad_frames_get_errors_and_the_socket_survives
+);
+
+async fn sending_too_fast_is_slowed_down(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let room = server.group(&ada, "Spam", &[]).await;
+    let mut tab = server.connect(&ada).await;
+    tab.hello().await;
+    let mut acks = 0;
+    let mut slow_downs = 0;
+    let started = std::time::Instant::now();
+    for n in 0..40 {
+        tab.say(room, &format!("m{n}"), "spam").await;
+        match tab
+            .until(|f| match f {
+                ServerFrame::Ack(_) => Some(Ok(())),
+                ServerFrame::Error(e) => Some(Err(e.clone())),
+                _ => None,
+            })
+            .await
+        {
+            Ok(()) => acks += 1,
+            Err(e) => {
+                assert_eq!(e.code, ErrorCode::SlowDown);
+                assert!(
+                    e.retry_after_ms.is_some_and(|ms| ms > 0 && ms <= 10_000),
+                    "{e:?}"
+                );
+                slow_downs += 1;
+            }
+        }
+    }
+    // A burst of 30, then one more every 333 ms: how many could pass in the time it took.
+    let allowed = 30 + started.elapsed().as_millis() as usize / 333 + 1;
+    assert!(
+        slow_downs >= 1 && acks <= allowed,
+        "30 per 10 s: {acks} acks (at most {allowed}), {slow_downs} slow-downs"
+    );
+    assert_eq!(
+        server.all_messages(&ada, room).await.len(),
+        acks,
+        "refused sends store nothing"
+    );
+}
+both_backends!(
+    sending_too_fast_is_slowed_down,
+    sending_too_fast_is_slowed_down
+);
+
+async fn reads_update_every_tab(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let room = server.group(&ada, "General", &["bob@example.com"]).await;
+    let mut ada_tab = server.connect(&ada).await;
+    let mut b1 = server.connect(&bob).await;
+    let mut b2 = server.connect(&bob).await;
+    for tab in [&mut ada_tab, &mut b1, &mut b2] {
+        tab.hello().await;
+    }
+    for n in 0..3 {
+        ada_tab.say(room, &format!("r{n}"), "read me").await;
+        ack(&mut ada_tab).await;
+    }
+    b1.until_seq(room, 3).await;
+    b2.until_seq(room, 3).await;
+    assert_eq!((b1.summary(room).unread, b2.summary(room).unread), (3, 3));
+    assert_eq!(
+        ada_tab
+            .until(|f| match f {
+                ServerFrame::ReadMark { unread, .. } => Some(*unread),
+                _ => None,
+            })
+            .await,
+        0,
+        "sending reads your own message"
+    );
+
+    b1.send_frame(&ClientFrame::Read { room, seq: 2 }).await;
+    let unread = b2
+        .until(|f| match f {
+            ServerFrame::ReadMark {
+                room: r, unread, ..
+            } if *r == room => Some(*unread),
+            _ => None,
+        })
+        .await;
+    assert_eq!(unread, 1, "the other tab learns the new count");
+    // Marks never move backwards.
+    b1.send_frame(&ClientFrame::Read { room, seq: 1 }).await;
+    b1.send_frame(&ClientFrame::Read { room, seq: 99 }).await;
+    let (read_seq, unread) = b2
+        .until(|f| match f {
+            ServerFrame::ReadMark {
+                read_seq, unread, ..
+            } if *read_seq != 2 => Some((*read_seq, *unread)),
+            _ => None,
+        })
+        .await;
+    assert_eq!((read_seq, unread), (3, 0), "clamped to the last seq");
+    assert_matches_fresh(&server, &bob, &mut b2).await;
+}
+both_backends!(reads_update_every_tab, reads_update_every_tab);
+
+async fn a_stalled_reader_is_dropped_and_catches_up(backend: Backend) {
+    let db = common::TestDb::new(backend).await;
+    let server = TestServer::start_on(
+        db,
+        &[
+            ("GLASSCHAT_SEND_RATE", "100000/1"),
+            ("GLASSCHAT_SOCKET_QUEUE", "16"),
+        ],
+    )
+    .await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let room = server.group(&ada, "Flood", &["bob@example.com"]).await;
+    let mut sender = server.connect(&ada).await;
+    sender.hello().await;
+    let mut stalled = server.connect(&bob).await;
+    stalled.hello().await;
+
+    // Bob stops reading while Ada floods: big messages fill the socket
+    // buffers, then his queue; the server must drop him, not buffer forever.
+    let body = "f".repeat(9_000);
+    const N: i64 = 1500;
+    for n in 0..N {
+        sender.say(room, &format!("f{n}"), &body).await;
+        ack(&mut sender).await;
+    }
+    // Bob resumes: he reads what was buffered, then finds the socket closed.
+    let mut closed = false;
+    while !closed {
+        closed = stalled.next_raw().await.is_none();
+    }
+    let held = stalled.state.rooms[&room].held_seq;
+    assert!(
+        held < N,
+        "the stalled socket was cut before the end ({held} of {N})"
+    );
+    let seqs = stalled.seqs(room);
+    assert_eq!(
+        seqs,
+        (1..=held).collect::<Vec<_>>(),
+        "what it got had no gap"
+    );
+
+    let mut back = server.reconnect(&bob, stalled.state.clone()).await;
+    back.hello().await;
+    assert_eq!(
+        back.seqs(room),
+        (held + 1..=N).collect::<Vec<_>>(),
+        "caught up with no gap or duplicate"
+    );
+}
+both_backends!(
+    a_stalled_reader_is_dropped_and_catches_up,
+    a_stalled_reader_is_dropped_and_catches_up
+);
