@@ -42,24 +42,23 @@ pub fn password(raw: &str) -> Result<&str, ApiError> {
 
 /// Trimmed; 1 to 64 characters; no control characters.
 pub fn display_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    let n = name.chars().count();
-    if n == 0 || n > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
-        return Err(ApiError::Invalid(Field::DisplayName));
-    }
-    Ok(name.to_string())
+    short_text(raw, DISPLAY_NAME_MAX, Field::DisplayName)
 }
 
 pub const ROOM_NAME_MAX: usize = 80;
 
 /// Trimmed; 1 to 80 characters; no control characters.
 pub fn room_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    let n = name.chars().count();
-    if n == 0 || n > ROOM_NAME_MAX || name.chars().any(char::is_control) {
-        return Err(ApiError::Invalid(Field::RoomName));
+    short_text(raw, ROOM_NAME_MAX, Field::RoomName)
+}
+
+fn short_text(raw: &str, max: usize, field: Field) -> Result<String, ApiError> {
+    let text = raw.trim();
+    let n = text.chars().count();
+    if n == 0 || n > max || text.chars().any(char::is_control) {
+        return Err(ApiError::Invalid(field));
     }
-    Ok(name.to_string())
+    Ok(text.to_string())
 }
 
 #[cfg(test)]

@@ -85,6 +85,15 @@ struct Cursor {
     synced: bool,
 }
 
+impl Cursor {
+    fn live_after(seq: i64) -> Cursor {
+        Cursor {
+            delivered: seq,
+            synced: true,
+        }
+    }
+}
+
 struct Connection {
     state: AppState,
     user_id: i64,
@@ -254,13 +263,7 @@ impl Connection {
         match item {
             Outbound::Frame(frame) => self.feed(frame).await,
             Outbound::Joined { room, seq, frame } => {
-                self.cursors.insert(
-                    room,
-                    Cursor {
-                        delivered: seq,
-                        synced: true,
-                    },
-                );
+                self.cursors.insert(room, Cursor::live_after(seq));
                 self.feed(frame).await
             }
             Outbound::RoomMessage { room, seq, frame } => {
@@ -275,13 +278,7 @@ impl Connection {
                     // database, where everything below `seq` is already stored.
                     self.send_backlog(room, cursor.delivered, seq - 1).await?;
                 }
-                self.cursors.insert(
-                    room,
-                    Cursor {
-                        delivered: seq,
-                        synced: true,
-                    },
-                );
+                self.cursors.insert(room, Cursor::live_after(seq));
                 self.feed(frame).await
             }
         }
