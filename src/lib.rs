@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Glasschat: one crate, two builds. With `ssr` it is the axum server
 //! (`src/server/`), with `hydrate` the WASM client; `src/app/`,
 //! `src/components/`, `src/api/` and `src/model.rs` are compiled into both.

@@ -1,0 +1,53 @@
+import { test, expect, Browser, Page } from "@playwright/test";
+
+const password = "correct horse battery";
+const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
+
+async function newUser(browser: Browser, tag: string): Promise<{ page: Page; email: string }> {
+  const email = `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/signup");
+  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Display name").fill(tag);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#me-name")).toHaveText(tag);
+  await expect(page.locator("#connection")).toHaveAttribute("data-state", "online");
+  return { page, email };
+}
+
+test("two people exchange messages live, and a reload shows the history", async ({ browser }) => {
+  const ada = await newUser(browser, "Ada");
+  const bob = await newUser(browser, "Bob");
+
+  await ada.page.locator("#group-name").fill("Launch");
+  await ada.page.locator("#group-members").fill(bob.email);
+  await ada.page.getByRole("button", { name: "Create group" }).click();
+  await expect(ada.page.locator("#room-title")).toHaveText("Launch");
+
+  // Bob's sidebar gets the room live, without a reload.
+  const bobRoom = bob.page.locator("button.room-link", { hasText: "Launch" });
+  await expect(bobRoom).toBeVisible();
+
+  await ada.page.locator("#composer-input").fill("Hello Bob <b>not bold</b>");
+  await ada.page.locator("#composer-input").press("Enter");
+  await expect(ada.page.locator("#messages .message .body").last()).toHaveText("Hello Bob <b>not bold</b>");
+
+  // Unread badge on Bob's side, cleared when he opens the room.
+  await expect(bobRoom.locator(".unread")).toHaveText("1");
+  await bobRoom.click();
+  await expect(bob.page.locator("#messages .message .body").last()).toHaveText("Hello Bob <b>not bold</b>");
+  await expect(bobRoom.locator(".unread")).toHaveCount(0);
+
+  await bob.page.locator("#composer-input").fill("Hi Ada!");
+  await bob.page.getByRole("button", { name: "Send" }).click();
+  await expect(ada.page.locator("#messages .message .body").last()).toHaveText("Hi Ada!");
+  await ada.page.screenshot({ path: `${shots}/conversation.png`, fullPage: true });
+
+  await bob.page.reload();
+  await expect(bob.page.locator("#connection")).toHaveAttribute("data-state", "online");
+  await bob.page.locator("button.room-link", { hasText: "Launch" }).click();
+  await expect(bob.page.locator("#messages .message .body")).toHaveText(["Hello Bob <b>not bold</b>", "Hi Ada!"]);
+});
