@@ -1,8 +1,39 @@
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match glasschat::server::run().await {
+fn main() -> ExitCode {
+    // glibc raises its mmap threshold after the first large free, after
+    // which each 19 MiB argon2 buffer is carved from a per-thread heap and
+    // never returned: RSS creeps up by that much per blocking thread. A
+    // fixed threshold keeps big buffers on mmap, returned to the OS on free.
+    // SAFETY: mallopt only changes allocator tuning and is called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+
+    // GLASSCHAT_WORKERS pins the number of runtime threads (benchmarks run
+    // the server on one core); by default tokio uses one per core.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Ok(text) = std::env::var("GLASSCHAT_WORKERS") {
+        match text.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => {
+                builder.worker_threads(n);
+            }
+            _ => {
+                eprintln!("glasschat: bad configuration: GLASSCHAT_WORKERS must be a whole number of at least 1, got {text:?}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let runtime = match builder.build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("glasschat: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(glasschat::server::run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("glasschat: {err}");

@@ -13,6 +13,14 @@ use crate::realtime::protocol::{Ack, MessageView, RoomSummary, ServerFrame};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, NewMessage, StoreError, Stored};
 
+/// Who is sending: taken from the session when the socket opened, never
+/// from a frame.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub id: i64,
+    pub name: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MessageError {
     #[error("{0}")]
@@ -63,11 +71,12 @@ pub fn valid_client_id(id: &str) -> bool {
 /// same client id answers with the first ack and publishes nothing.
 pub async fn send(
     state: &AppState,
-    user_id: i64,
+    author: &Author,
     room: i64,
     client_id: &str,
     body: &str,
 ) -> Result<Ack, MessageError> {
+    let user_id = author.id;
     if !valid_client_id(client_id) {
         return Err(MessageError::Invalid(
             "client_id must be 1-64 letters, digits, '-' or '_'",
@@ -85,12 +94,13 @@ pub async fn send(
         .map_err(MessageError::SlowDown)?;
 
     let stored = state
-        .store
-        .insert_message(NewMessage {
+        .writer
+        .write(NewMessage {
             room,
             sender_id: user_id,
-            client_id,
-            body,
+            sender_name: author.name.clone(),
+            client_id: client_id.to_string(),
+            body: body.to_string(),
             now: now_ms(),
         })
         .await?;

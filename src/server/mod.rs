@@ -66,6 +66,10 @@ pub async fn run() -> Result<(), StartupError> {
     tracing::info!(?database, "serving");
     // Tests and scripts wait for this exact line to learn the port.
     println!("glasschat listening on http://{local}");
+    // Chat frames are small and latency matters: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

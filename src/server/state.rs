@@ -8,7 +8,7 @@ use crate::realtime::hub::Hub;
 use crate::server::auth::limiter::FailureLimiter;
 use crate::server::config::Config;
 use crate::server::messages::SendLimiter;
-use crate::server::store::Store;
+use crate::server::store::{MessageWriter, Store};
 
 /// Failed logins allowed per IP and per email in `LOGIN_WINDOW`.
 pub const LOGIN_FAILURES_ALLOWED: usize = 5;
@@ -24,6 +24,7 @@ pub struct AppState {
     pub login_limiter: Arc<FailureLimiter>,
     pub send_limiter: Arc<SendLimiter>,
     pub hub: Hub,
+    pub writer: MessageWriter,
 }
 
 impl AppState {
@@ -35,6 +36,7 @@ impl AppState {
         );
         AppState {
             leptos_options,
+            writer: MessageWriter::spawn(&store),
             hub: Hub::new(limits.socket_queue),
             send_limiter: Arc::new(send_limiter),
             config: Arc::new(config),

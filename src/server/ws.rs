@@ -16,7 +16,7 @@ use crate::realtime::protocol::{
     close, ClientFrame, ErrorCode, FrameError, RoomCursor, ServerFrame, PROTOCOL_VERSION,
 };
 use crate::server::auth::{self, cookie};
-use crate::server::messages::{self, MessageError};
+use crate::server::messages::{self, Author, MessageError};
 use crate::server::state::AppState;
 
 /// Catch-up reads the backlog in pages of this many messages.
@@ -44,8 +44,11 @@ pub async fn upgrade(
     let Some(value) = cookie::read(&state.config, &headers) else {
         return (StatusCode::UNAUTHORIZED, "log in first").into_response();
     };
-    let user_id = match auth::authenticate(&state, &value).await {
-        Ok(Some(found)) => found.user.id,
+    let author = match auth::authenticate(&state, &value).await {
+        Ok(Some(found)) => Author {
+            id: found.user.id,
+            name: found.user.display_name,
+        },
         Ok(None) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
         Err(err) => {
             tracing::error!(error = %err, "ws: session lookup failed");
@@ -65,12 +68,13 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             let mut conn = Connection {
                 state,
-                user_id,
+                user_id: author.id,
+                author,
                 socket,
                 cursors: HashMap::new(),
             };
             if let Err(err) = conn.run().await {
-                tracing::debug!(user_id, error = %err, "socket ended");
+                tracing::debug!(user_id = conn.user_id, error = %err, "socket ended");
             }
         })
 }
@@ -97,6 +101,7 @@ impl Cursor {
 struct Connection {
     state: AppState,
     user_id: i64,
+    author: Author,
     socket: WebSocket,
     cursors: HashMap<i64, Cursor>,
 }
@@ -186,7 +191,7 @@ impl Connection {
                 room,
                 client_id,
                 body,
-            } => match messages::send(&self.state, self.user_id, room, &client_id, &body).await {
+            } => match messages::send(&self.state, &self.author, room, &client_id, &body).await {
                 Ok(ack) => self.send(ServerFrame::Ack(ack)).await,
                 Err(err) => {
                     self.send_error(message_error(err, Some(room), Some(client_id)))

@@ -50,30 +50,46 @@ pub enum Stored {
     NotMember,
 }
 
-pub struct NewMessage<'a> {
+/// A message to store, as the writer receives it.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
     pub room: i64,
     pub sender_id: i64,
-    pub client_id: &'a str,
-    pub body: &'a str,
+    /// Carried into the stored view so it needs no second read.
+    pub sender_name: String,
+    pub client_id: String,
+    pub body: String,
     pub now: i64,
 }
 
 impl Store {
-    /// Stores a message with the room's next seq, in one transaction that
-    /// also moves the sender's read mark to it and un-hides the room for
-    /// everyone. The first statement writes (the seq bump, which also checks
-    /// membership), so SQLite takes its write lock up front and concurrent
-    /// senders queue on it instead of failing to upgrade a read.
-    pub async fn insert_message(&self, msg: NewMessage<'_>) -> Result<Stored, StoreError> {
-        if let Some(existing) = self
-            .message_by_client_id(msg.sender_id, msg.client_id)
-            .await?
-        {
-            return Ok(Stored::Duplicate(existing));
-        }
-        let result: Result<Option<i64>, sqlx::Error> = on_pool!(self.db(), pool => {
-            async {
-                let mut tx = pool.begin().await?;
+    /// Stores a batch of messages in ONE transaction (group commit): per
+    /// message, a resend is answered from the stored row; otherwise the
+    /// room's seq is bumped (checking membership in the same statement), the
+    /// row inserted, the sender's read mark moved to it and the room
+    /// un-hidden for everyone. Nothing is acknowledged before the commit.
+    /// On SQLite the transaction starts IMMEDIATE: it takes the write lock
+    /// up front instead of failing to upgrade a read lock later.
+    pub async fn insert_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>, StoreError> {
+        let begin = match self.db() {
+            super::Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            super::Db::Postgres(_) => "BEGIN",
+        };
+        let duplicate_sql =
+            format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2");
+        Ok(on_pool!(self.db(), pool => {
+            let mut tx = pool.begin_with(begin).await?;
+            let mut out = Vec::with_capacity(batch.len());
+            for msg in batch {
+                let existing: Option<MessageRow> = sqlx::query_as(&duplicate_sql)
+                    .bind(msg.sender_id)
+                    .bind(&msg.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = existing {
+                    out.push(Stored::Duplicate(row.into()));
+                    continue;
+                }
                 let seq: Option<i64> = sqlx::query_scalar(
                     "UPDATE rooms SET last_seq = last_seq + 1, last_activity = $3
                      WHERE id = $1 AND EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)
@@ -85,19 +101,20 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(seq) = seq else {
-                    return Ok(None);
+                    out.push(Stored::NotMember);
+                    continue;
                 };
-                sqlx::query(
+                let id: i64 = sqlx::query_scalar(
                     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at)
-                     VALUES ($1, $2, $3, $4, 'text', $5, $6)",
+                     VALUES ($1, $2, $3, $4, 'text', $5, $6) RETURNING id",
                 )
                 .bind(msg.room)
                 .bind(seq)
                 .bind(msg.sender_id)
-                .bind(msg.client_id)
+                .bind(&msg.client_id)
                 .bind(msg.body.as_bytes())
                 .bind(msg.now)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query(
                     "UPDATE room_members SET hidden = FALSE,
@@ -109,48 +126,21 @@ impl Store {
                 .bind(seq)
                 .execute(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok(Some(seq))
+                out.push(Stored::New(MessageView {
+                    id,
+                    room: msg.room,
+                    seq,
+                    sender_id: Some(msg.sender_id),
+                    sender_name: msg.sender_name.clone(),
+                    kind: MessageKind::Text,
+                    body: msg.body.clone(),
+                    created_at: msg.now,
+                    client_id: Some(msg.client_id.clone()),
+                }));
             }
-            .await
-        });
-        match result {
-            Ok(Some(_)) => match self
-                .message_by_client_id(msg.sender_id, msg.client_id)
-                .await?
-            {
-                Some(view) => Ok(Stored::New(view)),
-                None => Err(StoreError::Sql(sqlx::Error::RowNotFound)),
-            },
-            Ok(None) => Ok(Stored::NotMember),
-            Err(err) => {
-                let err = StoreError::from(err);
-                // A concurrent resend of the same client id won the insert;
-                // this transaction rolled back (its seq bump too): answer
-                // with the stored one.
-                if err.is_unique_violation() {
-                    if let Some(existing) = self
-                        .message_by_client_id(msg.sender_id, msg.client_id)
-                        .await?
-                    {
-                        return Ok(Stored::Duplicate(existing));
-                    }
-                }
-                Err(err)
-            }
-        }
-    }
-
-    async fn message_by_client_id(
-        &self,
-        sender_id: i64,
-        client_id: &str,
-    ) -> Result<Option<MessageView>, StoreError> {
-        let sql = format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2");
-        let row: Option<MessageRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as(&sql).bind(sender_id).bind(client_id).fetch_optional(pool).await?
-        });
-        Ok(row.map(MessageView::from))
+            tx.commit().await?;
+            out
+        }))
     }
 
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.

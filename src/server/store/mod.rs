@@ -8,10 +8,12 @@ mod messages;
 mod rooms;
 mod sessions;
 mod users;
+mod writer;
 
 pub use messages::{NewMessage, Stored};
 pub use sessions::SessionRow;
 pub use users::{NewUser, UserRow};
+pub use writer::MessageWriter;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -47,6 +49,11 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// The batch this write was part of failed (the cause is logged once).
+    #[error("the write batch failed: {0}")]
+    Batch(String),
+    #[error("the message writer has stopped")]
+    WriterGone,
 }
 
 impl StoreError {
@@ -93,14 +100,21 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5));
+                    .busy_timeout(Duration::from_secs(5))
+                    // Checkpoints (which fsync) run on a background task, not
+                    // inside whichever commit happens to fill the WAL.
+                    .pragma("wal_autocheckpoint", "0");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    // A local file cannot go stale; the ping would cost a
+                    // round trip to the connection's thread on every acquire.
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
                 SQLITE_MIGRATIONS.run(&pool).await?;
+                spawn_checkpointer(pool.clone());
                 Db::Sqlite(pool)
             }
             DatabaseKind::Postgres => {
@@ -128,6 +142,27 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// Copies the WAL back into the database file once a second (PASSIVE: it
+/// never blocks the writer or readers), so the WAL stays small and no
+/// message commit pays for an fsync-heavy checkpoint.
+fn spawn_checkpointer(pool: SqlitePool) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %err, "WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 /// `sqlite://data/glasschat.db` → make sure `data/` exists.

@@ -1,0 +1,92 @@
+//! Group commit for messages. Senders hand their message to a writer task
+//! and wait; the writer takes everything waiting (up to `MAX_BATCH`), stores
+//! it in one transaction, and only after the commit answers each sender. One
+//! commit then carries many messages, which is what lets a single SQLite
+//! file (one writer at a time) keep up with many senders.
+//!
+//! Writers are sharded by room: SQLite gets one (it has one write lock
+//! anyway); Postgres gets several, so rooms on different shards commit in
+//! parallel. A room always maps to the same shard, so its messages are
+//! written in arrival order.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Db, NewMessage, Store, StoreError, Stored};
+
+const MAX_BATCH: usize = 512;
+const QUEUE: usize = 4096;
+const POSTGRES_SHARDS: usize = 4;
+
+struct Job {
+    message: NewMessage,
+    reply: oneshot::Sender<Result<Stored, StoreError>>,
+}
+
+#[derive(Clone)]
+pub struct MessageWriter {
+    shards: Vec<mpsc::Sender<Job>>,
+}
+
+impl MessageWriter {
+    /// Starts the writer tasks for `store`.
+    pub fn spawn(store: &Store) -> MessageWriter {
+        let count = match store.db() {
+            Db::Sqlite(_) => 1,
+            Db::Postgres(_) => POSTGRES_SHARDS,
+        };
+        let shards = (0..count)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tokio::spawn(run(store.clone(), rx));
+                tx
+            })
+            .collect();
+        MessageWriter { shards }
+    }
+
+    /// Stores one message; returns once its batch has committed.
+    pub async fn write(&self, message: NewMessage) -> Result<Stored, StoreError> {
+        let shard = message.room.rem_euclid(self.shards.len() as i64) as usize;
+        let (reply, answer) = oneshot::channel();
+        self.shards[shard]
+            .send(Job { message, reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = jobs.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let messages: Vec<NewMessage> = batch.iter().map(|j| j.message.clone()).collect();
+        let started = std::time::Instant::now();
+        let result = store.insert_batch(&messages).await;
+        tracing::trace!(
+            size = messages.len(),
+            took_us = started.elapsed().as_micros() as u64,
+            "message batch"
+        );
+        match result {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(Ok(result));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, size = batch.len(), "message batch failed; its senders may retry");
+                let text = err.to_string();
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(StoreError::Batch(text.clone())));
+                }
+            }
+        }
+    }
+}
