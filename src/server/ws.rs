@@ -142,6 +142,7 @@ impl Connection {
             rooms,
         })
         .await?;
+        self.flush().await?;
 
         loop {
             tokio::select! {
@@ -149,11 +150,19 @@ impl Connection {
                     Some(Ok(Message::Text(text))) if text.len() > self.state.config.limits.max_frame_bytes => {
                         return self.close_too_big().await;
                     }
-                    Some(Ok(Message::Text(text))) => self.on_client_frame(text.as_str()).await?,
+                    Some(Ok(Message::Text(text))) => {
+                        self.on_client_frame(text.as_str()).await?;
+                        // A send's own message and read mark are already
+                        // queued: write them with its ack in one flush.
+                        self.drain_and_flush(&mut queue).await?;
+                    }
                     Some(Ok(Message::Binary(data))) if data.len() > self.state.config.limits.max_frame_bytes => {
                         return self.close_too_big().await;
                     }
-                    Some(Ok(Message::Binary(_))) => self.send_error(bad_frame("binary frames are not used")).await?,
+                    Some(Ok(Message::Binary(_))) => {
+                        self.send_error(bad_frame("binary frames are not used")).await?;
+                        self.flush().await?;
+                    }
                     Some(Ok(Message::Close(_))) | None => return Ok(()),
                     Some(Ok(_)) => {} // ping/pong are answered by the library
                     Some(Err(err)) => return Err(err.into()),
@@ -161,14 +170,7 @@ impl Connection {
                 outbound = queue.recv() => match outbound {
                     Some(item) => {
                         self.on_outbound(item).await?;
-                        // Write whatever else is already waiting, then flush once.
-                        for _ in 0..WRITE_BATCH {
-                            match queue.try_recv() {
-                                Ok(item) => self.on_outbound(item).await?,
-                                Err(_) => break,
-                            }
-                        }
-                        self.flush().await?;
+                        self.drain_and_flush(&mut queue).await?;
                     }
                     None => {
                         // The hub dropped us: the queue overflowed.
@@ -297,8 +299,24 @@ impl Connection {
         within_write_timeout(self.socket.flush()).await
     }
 
+    /// Writes whatever else is already waiting in the queue, then flushes
+    /// once: several frames per write.
+    async fn drain_and_flush(
+        &mut self,
+        queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    ) -> Result<(), SocketError> {
+        for _ in 0..WRITE_BATCH {
+            match queue.try_recv() {
+                Ok(item) => self.on_outbound(item).await?,
+                Err(_) => break,
+            }
+        }
+        self.flush().await
+    }
+
+    /// Buffers a frame; the caller flushes.
     async fn send(&mut self, frame: ServerFrame) -> Result<(), SocketError> {
-        within_write_timeout(self.socket.send(Message::Text(frame.to_json().into()))).await
+        self.feed(frame.to_json().into()).await
     }
 
     async fn send_error(&mut self, err: FrameError) -> Result<(), SocketError> {

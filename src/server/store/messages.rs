@@ -1,3 +1,6 @@
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, Sqlite};
+
 use super::{on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageKind, MessageView};
 
@@ -63,69 +66,65 @@ pub struct NewMessage {
 }
 
 impl Store {
-    /// Stores a batch of messages in ONE transaction (group commit): per
-    /// message, a resend is answered from the stored row; otherwise the
-    /// room's seq is bumped (checking membership in the same statement), the
-    /// row inserted, the sender's read mark moved to it and the room
-    /// un-hidden for everyone. Nothing is acknowledged before the commit.
-    /// On SQLite the transaction starts IMMEDIATE: it takes the write lock
-    /// up front instead of failing to upgrade a read lock later.
-    pub async fn insert_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>, StoreError> {
-        let begin = match self.db() {
-            super::Db::Sqlite(_) => "BEGIN IMMEDIATE",
-            super::Db::Postgres(_) => "BEGIN",
+    /// Stores a batch of messages in ONE transaction (group commit). Each
+    /// message is one INSERT that takes the room's next seq, checks
+    /// membership and skips a resent client id; the `messages_advance_room`
+    /// trigger then moves the room's last_seq, the sender's read mark and
+    /// the hidden flags in the same transaction. Nothing is acknowledged
+    /// before the commit. On SQLite the transaction starts IMMEDIATE: it
+    /// takes the write lock up front instead of failing to upgrade later.
+    ///
+    /// It runs on the writer's own connection, which stays open between
+    /// batches so its page cache stays warm.
+    pub async fn insert_batch(
+        conn: &mut WriterConn,
+        batch: &[NewMessage],
+    ) -> Result<Vec<Stored>, StoreError> {
+        let begin = match conn {
+            WriterConn::Sqlite(_) => "BEGIN IMMEDIATE",
+            WriterConn::Postgres(_) => "BEGIN",
         };
-        let duplicate_sql =
-            format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2");
-        Ok(on_pool!(self.db(), pool => {
-            let mut tx = pool.begin_with(begin).await?;
-            let mut out = Vec::with_capacity(batch.len());
-            for msg in batch {
-                let existing: Option<MessageRow> = sqlx::query_as(&duplicate_sql)
-                    .bind(msg.sender_id)
-                    .bind(&msg.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = existing {
-                    out.push(Stored::Duplicate(row.into()));
-                    continue;
-                }
-                let seq: Option<i64> = sqlx::query_scalar(
-                    "UPDATE rooms SET last_seq = last_seq + 1, last_activity = $3
-                     WHERE id = $1 AND EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)
-                     RETURNING last_seq",
-                )
-                .bind(msg.room)
-                .bind(msg.sender_id)
-                .bind(msg.now)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(seq) = seq else {
-                    out.push(Stored::NotMember);
-                    continue;
-                };
-                let id: i64 = sqlx::query_scalar(
+        let existing_sql = format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2");
+        Ok(match conn {
+            WriterConn::Sqlite(c) => insert_batch_body!(c, begin, batch, existing_sql),
+            WriterConn::Postgres(c) => insert_batch_body!(c, begin, batch, existing_sql),
+        })
+    }
+}
+
+/// The batch body, expanded once per backend (like `on_pool!`).
+macro_rules! insert_batch_body {
+    ($conn:ident, $begin:ident, $batch:ident, $existing_sql:ident) => {{
+            let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
+            let mut out = Vec::with_capacity($batch.len());
+            for msg in $batch {
+                let inserted: Option<(i64, i64)> = sqlx::query_as(
                     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at)
-                     VALUES ($1, $2, $3, $4, 'text', $5, $6) RETURNING id",
+                     SELECT $1, r.last_seq + 1, $2, $3, 'text', $4, $5 FROM rooms r
+                     WHERE r.id = $1 AND EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)
+                     ON CONFLICT (sender_id, client_id) DO NOTHING
+                     RETURNING id, seq",
                 )
                 .bind(msg.room)
-                .bind(seq)
                 .bind(msg.sender_id)
                 .bind(&msg.client_id)
                 .bind(msg.body.as_bytes())
                 .bind(msg.now)
-                .fetch_one(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "UPDATE room_members SET hidden = FALSE,
-                        last_read_seq = CASE WHEN user_id = $2 THEN $3 ELSE last_read_seq END
-                     WHERE room_id = $1 AND (hidden OR user_id = $2)",
-                )
-                .bind(msg.room)
-                .bind(msg.sender_id)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
+                let Some((id, seq)) = inserted else {
+                    // Nothing inserted: a resend of a stored message, or not a member.
+                    let existing: Option<MessageRow> = sqlx::query_as(&$existing_sql)
+                        .bind(msg.sender_id)
+                        .bind(&msg.client_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    out.push(match existing {
+                        Some(row) => Stored::Duplicate(row.into()),
+                        None => Stored::NotMember,
+                    });
+                    continue;
+                };
                 out.push(Stored::New(MessageView {
                     id,
                     room: msg.room,
@@ -140,7 +139,22 @@ impl Store {
             }
             tx.commit().await?;
             out
-        }))
+    }};
+}
+use insert_batch_body;
+
+/// A connection a message writer keeps for itself.
+pub enum WriterConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Store {
+    pub async fn writer_connection(&self) -> Result<WriterConn, StoreError> {
+        Ok(match self.db() {
+            super::Db::Sqlite(pool) => WriterConn::Sqlite(pool.acquire().await?),
+            super::Db::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
+        })
     }
 
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.

@@ -11,6 +11,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::messages::WriterConn;
 use super::{Db, NewMessage, Store, StoreError, Stored};
 
 const MAX_BATCH: usize = 512;
@@ -58,6 +59,7 @@ impl MessageWriter {
 
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut conn: Option<WriterConn> = None;
     while let Some(first) = jobs.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -68,7 +70,21 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
         }
         let messages: Vec<NewMessage> = batch.iter().map(|j| j.message.clone()).collect();
         let started = std::time::Instant::now();
-        let result = store.insert_batch(&messages).await;
+        let result = match conn.as_mut() {
+            Some(c) => Store::insert_batch(c, &messages).await,
+            None => match store.writer_connection().await {
+                Ok(mut c) => {
+                    let result = Store::insert_batch(&mut c, &messages).await;
+                    conn = Some(c);
+                    result
+                }
+                Err(err) => Err(err),
+            },
+        };
+        if result.is_err() {
+            // Start the next batch on a fresh connection, in case this one broke.
+            conn = None;
+        }
         tracing::trace!(
             size = messages.len(),
             took_us = started.elapsed().as_micros() as u64,
