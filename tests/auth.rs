@@ -96,7 +96,8 @@ both_backends!(
 async fn concurrent_first_sign_ups_make_one_admin(backend: Backend) {
     let server = TestServer::start(backend).await;
     let emails: Vec<String> = (0..4).map(|i| format!("user{i}@example.com")).collect();
-    let replies = futures_join(emails.iter().map(|e| server.sign_up(e, "Racer", PW))).await;
+    let replies =
+        futures::future::join_all(emails.iter().map(|e| server.sign_up(e, "Racer", PW))).await;
     let roles: Vec<String> = replies
         .iter()
         .map(|r| {
@@ -388,30 +389,3 @@ async fn health_answers_ok(backend: Backend) {
     server.stop().await;
 }
 both_backends!(health_answers_ok, health_answers_ok);
-
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut out = Vec::new();
-    let handles: Vec<_> = futs.collect();
-    // Poll all at once: a small join without pulling in the futures crate.
-    let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, fut) in pinned.iter_mut().enumerate() {
-            if results[i].is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => results[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.extend(results.into_iter().map(|r| r.expect("joined")));
-    out
-}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, Tab, TestServer};
+use common::{ack, assert_matches_fresh, error, Backend, TestServer};
 use futures::future::join_all;
 use glasschat::realtime::protocol::{close, ClientFrame, ErrorCode, RoomCursor, ServerFrame};
 
@@ -14,53 +14,6 @@ const FAST: &[(&str, &str)] = &[("GLASSCHAT_SEND_RATE", "100000/1")];
 async fn fast_server(backend: Backend) -> TestServer {
     let db = common::TestDb::new(backend).await;
     TestServer::start_on(db, FAST).await
-}
-
-async fn ack(tab: &mut Tab) -> glasschat::realtime::protocol::Ack {
-    tab.until(|f| match f {
-        ServerFrame::Ack(a) => Some(a.clone()),
-        ServerFrame::Error(e) => panic!("expected an ack, got {e:?}"),
-        _ => None,
-    })
-    .await
-}
-
-async fn error(tab: &mut Tab) -> glasschat::realtime::protocol::FrameError {
-    tab.until(|f| match f {
-        ServerFrame::Error(e) => Some(e.clone()),
-        _ => None,
-    })
-    .await
-}
-
-/// The race check: the state a tab built from its snapshot plus the live
-/// events it received equals a freshly fetched snapshot.
-async fn assert_matches_fresh(server: &TestServer, cookie: &str, tab: &mut Tab) {
-    tab.settle().await;
-    let mut fresh = server.connect(cookie).await;
-    fresh.hello().await;
-    for (room, state) in fresh.state.rooms.iter_mut() {
-        let all = server.all_messages(cookie, *room).await;
-        state.messages = all.into_iter().map(|m| (m.seq, m)).collect();
-    }
-    assert_eq!(
-        tab.state.rooms.keys().collect::<Vec<_>>(),
-        fresh.state.rooms.keys().collect::<Vec<_>>()
-    );
-    for (room, fresh_room) in &fresh.state.rooms {
-        let mine = &tab.state.rooms[room];
-        assert_eq!(mine.summary, fresh_room.summary, "room {room} summary");
-        // A tab holds what arrived since it connected; all of it must match
-        // the stored rows exactly, and nothing may be missing after its first.
-        let first = mine.messages.keys().next().copied().unwrap_or(i64::MAX);
-        let expected: Vec<_> = fresh_room
-            .messages
-            .values()
-            .filter(|m| m.seq >= first)
-            .collect();
-        let held: Vec<_> = mine.messages.values().collect();
-        assert_eq!(held, expected, "room {room} messages");
-    }
 }
 
 async fn two_users_and_three_tabs(backend: Backend) {

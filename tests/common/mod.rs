@@ -585,3 +585,53 @@ impl Tab {
         }
     }
 }
+
+// ------------------------------------------------------------ assertions
+
+pub async fn ack(tab: &mut Tab) -> glasschat::realtime::protocol::Ack {
+    tab.until(|f| match f {
+        ServerFrame::Ack(a) => Some(a.clone()),
+        ServerFrame::Error(e) => panic!("expected an ack, got {e:?}"),
+        _ => None,
+    })
+    .await
+}
+
+pub async fn error(tab: &mut Tab) -> glasschat::realtime::protocol::FrameError {
+    tab.until(|f| match f {
+        ServerFrame::Error(e) => Some(e.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// The race check (Zulip runs one for every event type; later event kinds
+/// reuse this): the state a tab built from its snapshot plus the live
+/// events it received equals a freshly fetched snapshot.
+pub async fn assert_matches_fresh(server: &TestServer, cookie: &str, tab: &mut Tab) {
+    tab.settle().await;
+    let mut fresh = server.connect(cookie).await;
+    fresh.hello().await;
+    for (room, state) in fresh.state.rooms.iter_mut() {
+        let all = server.all_messages(cookie, *room).await;
+        state.messages = all.into_iter().map(|m| (m.seq, m)).collect();
+    }
+    assert_eq!(
+        tab.state.rooms.keys().collect::<Vec<_>>(),
+        fresh.state.rooms.keys().collect::<Vec<_>>()
+    );
+    for (room, fresh_room) in &fresh.state.rooms {
+        let mine = &tab.state.rooms[room];
+        assert_eq!(mine.summary, fresh_room.summary, "room {room} summary");
+        // A tab holds what arrived since it connected; all of it must match
+        // the stored rows exactly, and nothing may be missing after its first.
+        let first = mine.messages.keys().next().copied().unwrap_or(i64::MAX);
+        let expected: Vec<_> = fresh_room
+            .messages
+            .values()
+            .filter(|m| m.seq >= first)
+            .collect();
+        let held: Vec<_> = mine.messages.values().collect();
+        assert_eq!(held, expected, "room {room} messages");
+    }
+}
