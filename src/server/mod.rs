@@ -25,6 +25,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("bad RUST_LOG: {0}")]
     LogFilter(String),
+    #[error("bad Leptos.toml: {0}")]
+    LeptosConfig(String),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -52,12 +54,7 @@ pub async fn run() -> Result<(), StartupError> {
     let local = listener.local_addr().map_err(StartupError::Serve)?;
     config.set_bound_addr(local);
 
-    let leptos_options = LeptosOptions::builder()
-        .output_name("glasschat")
-        .site_root(config.site_root.as_str())
-        .site_pkg_dir("pkg")
-        .site_addr(local)
-        .build();
+    let leptos_options = leptos_options(&config, local)?;
     let database = config.database_kind.clone();
     let state = AppState::new(config, store.clone(), leptos_options);
     spawn_session_sweeper(store);
@@ -78,6 +75,29 @@ pub async fn run() -> Result<(), StartupError> {
     .await
     .map_err(StartupError::Serve)
 }
+
+/// Where the built client is served from: `Leptos.toml` when it is there
+/// (as in the project folder), else the defaults cargo-leptos builds with.
+fn leptos_options(
+    config: &Config,
+    addr: std::net::SocketAddr,
+) -> Result<LeptosOptions, StartupError> {
+    let mut options = if std::path::Path::new(LEPTOS_TOML).exists() {
+        leptos::config::get_config_from_file(LEPTOS_TOML)
+            .map_err(|e| StartupError::LeptosConfig(e.to_string()))?
+            .leptos_options
+    } else {
+        LeptosOptions::builder()
+            .output_name("glasschat")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .build()
+    };
+    options.site_addr = addr;
+    Ok(options)
+}
+
+const LEPTOS_TOML: &str = "Leptos.toml";
 
 fn init_logging() -> Result<(), StartupError> {
     let filter = match std::env::var("RUST_LOG") {
