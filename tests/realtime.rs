@@ -541,3 +541,43 @@ both_backends!(
     a_stalled_reader_is_dropped_and_catches_up,
     a_stalled_reader_is_dropped_and_catches_up
 );
+
+async fn logout_closes_that_sessions_sockets(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let other_session = server
+        .log_in("ada@example.com", "correct horse battery")
+        .await
+        .session();
+    let room = server.group(&ada, "Notes", &[]).await;
+    let mut tab = server.connect(&ada).await;
+    tab.hello().await;
+    let mut other_tab = server.connect(&other_session).await;
+    other_tab.hello().await;
+
+    let started = std::time::Instant::now();
+    let out = server.post_form("/api/logout", &[], Some(&ada)).await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_eq!(
+        tab.closed_with().await,
+        Some(close::UNAUTHORIZED),
+        "the client is told to log in again"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "closed within a second"
+    );
+    let status = match server.ws_raw(Some(&ada), Some(&server.base.clone())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| "a socket")),
+    };
+    assert_eq!(status, 401, "the old cookie opens no new socket");
+
+    // The user's other session keeps working.
+    other_tab.say(room, "still-here", "still here").await;
+    assert_eq!(ack(&mut other_tab).await.seq, 1);
+}
+both_backends!(
+    logout_closes_that_sessions_sockets,
+    logout_closes_that_sessions_sockets
+);

@@ -35,10 +35,17 @@ pub enum Outbound {
         seq: i64,
         frame: Utf8Bytes,
     },
+    /// The session behind the socket ended: close it with this code.
+    Close(u16),
 }
+
+/// Which login session a socket belongs to (the session token's hash), so
+/// that ending the session can close exactly its sockets.
+pub type SessionKey = [u8; 32];
 
 struct Conn {
     user_id: i64,
+    session: SessionKey,
     tx: mpsc::Sender<Outbound>,
     rooms: HashSet<i64>,
 }
@@ -82,6 +89,7 @@ impl Hub {
     pub fn register(
         &self,
         user_id: i64,
+        session: SessionKey,
         rooms: &[i64],
     ) -> (Registration, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
@@ -95,6 +103,7 @@ impl Hub {
             id,
             Conn {
                 user_id,
+                session,
                 tx,
                 rooms: rooms.iter().copied().collect(),
             },
@@ -172,6 +181,26 @@ impl Hub {
         self.remove(&lagged);
     }
 
+    /// Closes every socket opened with `session` (logout): each gets
+    /// `close::UNAUTHORIZED` after what it already has queued, and leaves the
+    /// hub at once, so nothing more reaches it.
+    pub fn end_session(&self, session: &SessionKey, code: u16) {
+        let ended: Vec<ConnId> = {
+            let maps = self.read();
+            maps.conns
+                .iter()
+                .filter(|(_, conn)| &conn.session == session)
+                .map(|(id, conn)| {
+                    // A full queue cannot take the close; dropping the
+                    // socket from the hub still ends it.
+                    let _ = conn.tx.try_send(Outbound::Close(code));
+                    *id
+                })
+                .collect()
+        };
+        self.remove(&ended);
+    }
+
     /// How many sockets are open (for logs and the load test).
     pub fn connection_count(&self) -> usize {
         self.read().conns.len()
@@ -240,8 +269,8 @@ mod tests {
     #[tokio::test]
     async fn messages_reach_room_members_only() {
         let hub = Hub::new(8);
-        let (_a, mut rx_a) = hub.register(1, &[10]);
-        let (_b, mut rx_b) = hub.register(2, &[20]);
+        let (_a, mut rx_a) = hub.register(1, [1; 32], &[10]);
+        let (_b, mut rx_b) = hub.register(2, [2; 32], &[20]);
         hub.publish_message(10, 1, frame("m1"));
         assert!(matches!(
             rx_a.try_recv(),
@@ -257,7 +286,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_the_socket_and_ends_its_queue() {
         let hub = Hub::new(2);
-        let (_slow, mut rx) = hub.register(1, &[10]);
+        let (_slow, mut rx) = hub.register(1, [1; 32], &[10]);
         for seq in 1..=3 {
             hub.publish_message(10, seq, frame("m"));
         }
@@ -273,7 +302,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_registration_unsubscribes() {
         let hub = Hub::new(4);
-        let (reg, _rx) = hub.register(1, &[10, 11]);
+        let (reg, _rx) = hub.register(1, [1; 32], &[10, 11]);
         assert_eq!(hub.connection_count(), 1);
         drop(reg);
         assert_eq!(hub.connection_count(), 0);
@@ -282,10 +311,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ending_a_session_closes_only_its_sockets() {
+        let hub = Hub::new(4);
+        let (_a, mut rx_a) = hub.register(1, [1; 32], &[10]);
+        let (_b, mut rx_b) = hub.register(1, [2; 32], &[10]);
+        hub.end_session(&[1; 32], 4001);
+        assert!(matches!(rx_a.recv().await, Some(Outbound::Close(4001))));
+        assert!(rx_a.recv().await.is_none(), "and it leaves the hub");
+        hub.publish_message(10, 1, frame("m"));
+        assert!(
+            matches!(rx_b.try_recv(), Ok(Outbound::RoomMessage { .. })),
+            "the other session is untouched"
+        );
+    }
+
+    #[tokio::test]
     async fn join_subscribes_every_socket_of_the_user() {
         let hub = Hub::new(4);
-        let (_t1, mut rx1) = hub.register(7, &[]);
-        let (_t2, mut rx2) = hub.register(7, &[]);
+        let (_t1, mut rx1) = hub.register(7, [7; 32], &[]);
+        let (_t2, mut rx2) = hub.register(7, [7; 32], &[]);
         hub.join(7, 99, 0, frame("joined"));
         hub.publish_message(99, 1, frame("m"));
         for rx in [&mut rx1, &mut rx2] {

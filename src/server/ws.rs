@@ -44,6 +44,7 @@ pub async fn upgrade(
     let Some(value) = cookie::read(&state.config, &headers) else {
         return (StatusCode::UNAUTHORIZED, "log in first").into_response();
     };
+    let session = auth::token::hash_cookie_value(&value);
     let author = match auth::authenticate(&state, &value).await {
         Ok(Some(found)) => Author {
             id: found.user.id,
@@ -68,6 +69,7 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             let mut conn = Connection {
                 state,
+                session,
                 user_id: author.id,
                 author,
                 socket,
@@ -100,6 +102,7 @@ impl Cursor {
 
 struct Connection {
     state: AppState,
+    session: crate::realtime::hub::SessionKey,
     user_id: i64,
     author: Author,
     socket: WebSocket,
@@ -114,13 +117,15 @@ enum SocketError {
     Store(#[from] crate::server::store::StoreError),
     #[error("the peer stopped reading")]
     Stalled,
+    #[error("closed by the server")]
+    Ended,
 }
 
 impl Connection {
     async fn run(&mut self) -> Result<(), SocketError> {
         // Subscribe before reading any seq, so nothing committed after the
         // read can be missed: it is either in the read or in the queue.
-        let (registration, mut queue) = self.state.hub.register(self.user_id, &[]);
+        let (registration, mut queue) = self.state.hub.register(self.user_id, self.session, &[]);
         let first = self.state.store.rooms_of(self.user_id).await?;
         self.state.hub.subscribe(
             registration.id,
@@ -269,6 +274,11 @@ impl Connection {
     async fn on_outbound(&mut self, item: Outbound) -> Result<(), SocketError> {
         match item {
             Outbound::Frame(frame) => self.feed(frame).await,
+            Outbound::Close(code) => {
+                let _ = self.flush().await;
+                self.close(code, "session ended").await;
+                Err(SocketError::Ended)
+            }
             Outbound::Joined { room, seq, frame } => {
                 self.cursors.insert(room, Cursor::live_after(seq));
                 self.feed(frame).await

@@ -170,11 +170,14 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<NewToken, AuthE
     Ok(token)
 }
 
+/// Ends the session: its row goes, so the cookie is refused from now on, and
+/// its open sockets are closed with `close::UNAUTHORIZED`.
 pub async fn log_out(state: &AppState, cookie_value: &str) -> Result<(), AuthError> {
+    let hash = token::hash_cookie_value(cookie_value);
+    state.store.delete_session(&hash).await?;
     state
-        .store
-        .delete_session(&token::hash_cookie_value(cookie_value))
-        .await?;
+        .hub
+        .end_session(&hash, crate::realtime::protocol::close::UNAUTHORIZED);
     Ok(())
 }
 
