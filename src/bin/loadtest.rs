@@ -102,10 +102,16 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("tokio runtime");
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("loadtest: cannot start the async runtime: {err}");
+            std::process::exit(1);
+        }
+    };
     let code = runtime.block_on(async {
         for scenario in &args.scenarios {
             let cpu_before = own_cpu_seconds();
@@ -274,13 +280,19 @@ async fn create_room(
     Ok(body.trim().parse()?)
 }
 
-async fn connect(args: &Args, cookie: &str) -> Result<Ws, AnyError> {
+/// A socket as a browser opens it (session cookie, our Origin, no Nagle).
+async fn open_socket(args: &Args, cookie: &str) -> Result<Ws, AnyError> {
     let mut request = format!("ws://{}/ws", args.host).into_client_request()?;
     request
         .headers_mut()
         .insert("cookie", format!("glasschat_session={cookie}").parse()?);
     request.headers_mut().insert("origin", args.url.parse()?);
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
+    Ok(ws)
+}
+
+async fn connect(args: &Args, cookie: &str) -> Result<Ws, AnyError> {
+    let mut ws = open_socket(args, cookie).await?;
     // Welcome, then an empty hello: start live from now.
     ws.next().await.ok_or("closed before welcome")??;
     ws.send(Message::Text(r#"{"type":"hello","rooms":[]}"#.into()))
@@ -614,12 +626,7 @@ async fn persist(args: &Args) -> Result<(), AnyError> {
     // Every ack must be a row: each room's last seq counts its rows.
     let mut stored = 0i64;
     for (_, cookie) in &people {
-        let mut request = format!("ws://{}/ws", args.host).into_client_request()?;
-        request
-            .headers_mut()
-            .insert("cookie", format!("glasschat_session={cookie}").parse()?);
-        request.headers_mut().insert("origin", args.url.parse()?);
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
+        let mut ws = open_socket(args, cookie).await?;
         if let Some(Ok(Message::Text(welcome))) = ws.next().await {
             stored += number_after(welcome.as_str(), r#""last_seq":"#).unwrap_or(0) as i64;
         }
