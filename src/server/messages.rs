@@ -104,28 +104,32 @@ pub async fn send(
             now: now_ms(),
         })
         .await?;
-    let view = match stored {
-        Stored::New(view) => {
-            publish_message(state, &view);
-            // Sending reads everything up to your own message, in every tab.
-            publish_read_mark(state, user_id, room, view.seq, view.seq);
-            view
-        }
-        Stored::Duplicate(view) => view,
-        Stored::NotMember => return Err(MessageError::Forbidden),
-    };
-    Ok(Ack {
+    let ack = |view: &MessageView| Ack {
         client_id: client_id.to_string(),
         room: view.room,
         seq: view.seq,
         message_id: view.id,
         server_time: view.created_at,
-    })
+    };
+    match stored {
+        Stored::New(view) => {
+            let ack = ack(&view);
+            let seq = view.seq;
+            publish_message(state, view);
+            // Sending reads everything up to your own message, in every tab.
+            publish_read_mark(state, user_id, room, seq, seq);
+            Ok(ack)
+        }
+        Stored::Duplicate(view) => Ok(ack(&view)),
+        Stored::NotMember => Err(MessageError::Forbidden),
+    }
 }
 
-fn publish_message(state: &AppState, view: &MessageView) {
-    let frame = Utf8Bytes::from(ServerFrame::Message(view.clone()).to_json());
-    state.hub.publish_message(view.room, view.seq, frame);
+/// Serialises the message once; every member socket shares the frame.
+fn publish_message(state: &AppState, view: MessageView) {
+    let (room, seq) = (view.room, view.seq);
+    let frame = Utf8Bytes::from(ServerFrame::Message(view).to_json());
+    state.hub.publish_message(room, seq, frame);
 }
 
 fn publish_read_mark(state: &AppState, user_id: i64, room: i64, read_seq: i64, last_seq: i64) {

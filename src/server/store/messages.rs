@@ -78,7 +78,7 @@ impl Store {
     /// batches so its page cache stays warm.
     pub async fn insert_batch(
         conn: &mut WriterConn,
-        batch: &[NewMessage],
+        batch: impl ExactSizeIterator<Item = NewMessage>,
     ) -> Result<Vec<Stored>, StoreError> {
         let begin = match conn {
             WriterConn::Sqlite(_) => "BEGIN IMMEDIATE",
@@ -130,11 +130,11 @@ macro_rules! insert_batch_body {
                     room: msg.room,
                     seq,
                     sender_id: Some(msg.sender_id),
-                    sender_name: msg.sender_name.clone(),
+                    sender_name: msg.sender_name,
                     kind: MessageKind::Text,
-                    body: msg.body.clone(),
+                    body: msg.body,
                     created_at: msg.now,
-                    client_id: Some(msg.client_id.clone()),
+                    client_id: Some(msg.client_id),
                 }));
             }
             tx.commit().await?;

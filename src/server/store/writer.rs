@@ -58,49 +58,46 @@ impl MessageWriter {
 }
 
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut messages = Vec::with_capacity(MAX_BATCH);
+    let mut replies = Vec::with_capacity(MAX_BATCH);
     let mut conn: Option<WriterConn> = None;
     while let Some(first) = jobs.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            messages.push(job.message);
+            replies.push(job.reply);
+            if messages.len() < MAX_BATCH {
+                next = jobs.try_recv().ok();
             }
         }
-        let messages: Vec<NewMessage> = batch.iter().map(|j| j.message.clone()).collect();
+        let size = messages.len();
         let started = std::time::Instant::now();
         let result = match conn.as_mut() {
-            Some(c) => Store::insert_batch(c, &messages).await,
+            Some(c) => Store::insert_batch(c, messages.drain(..)).await,
             None => match store.writer_connection().await {
-                Ok(mut c) => {
-                    let result = Store::insert_batch(&mut c, &messages).await;
-                    conn = Some(c);
-                    result
-                }
+                Ok(c) => Store::insert_batch(conn.insert(c), messages.drain(..)).await,
                 Err(err) => Err(err),
             },
         };
-        if result.is_err() {
-            // Start the next batch on a fresh connection, in case this one broke.
-            conn = None;
-        }
+        messages.clear();
         tracing::trace!(
-            size = messages.len(),
+            size,
             took_us = started.elapsed().as_micros() as u64,
             "message batch"
         );
         match result {
             Ok(results) => {
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.reply.send(Ok(result));
+                for (reply, result) in replies.drain(..).zip(results) {
+                    let _ = reply.send(Ok(result));
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, size = batch.len(), "message batch failed; its senders may retry");
+                // Start the next batch on a fresh connection, in case this one broke.
+                conn = None;
+                tracing::error!(error = %err, size, "message batch failed; its senders may retry");
                 let text = err.to_string();
-                for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(StoreError::Batch(text.clone())));
+                for reply in replies.drain(..) {
+                    let _ = reply.send(Err(StoreError::Batch(text.clone())));
                 }
             }
         }
