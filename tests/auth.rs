@@ -36,10 +36,7 @@ async fn sign_up_first_admin_then_members(backend: Backend) {
     assert_eq!(second.json()["role"], "member");
     server.stop().await;
 }
-both_backends!(
-    sign_up_first_admin_then_members,
-    sign_up_first_admin_then_members
-);
+both_backends!(sign_up_first_admin_then_members);
 
 async fn duplicate_email_is_refused_clearly(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -64,10 +61,7 @@ async fn duplicate_email_is_refused_clearly(backend: Backend) {
     );
     server.stop().await;
 }
-both_backends!(
-    duplicate_email_is_refused_clearly,
-    duplicate_email_is_refused_clearly
-);
+both_backends!(duplicate_email_is_refused_clearly);
 
 async fn invalid_sign_up_input_is_refused_and_nothing_stored(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -88,10 +82,7 @@ async fn invalid_sign_up_input_is_refused_and_nothing_stored(backend: Backend) {
     assert_eq!(ok.json()["role"], "admin");
     server.stop().await;
 }
-both_backends!(
-    invalid_sign_up_input_is_refused_and_nothing_stored,
-    invalid_sign_up_input_is_refused_and_nothing_stored
-);
+both_backends!(invalid_sign_up_input_is_refused_and_nothing_stored);
 
 async fn concurrent_first_sign_ups_make_one_admin(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -112,10 +103,7 @@ async fn concurrent_first_sign_ups_make_one_admin(backend: Backend) {
     );
     server.stop().await;
 }
-both_backends!(
-    concurrent_first_sign_ups_make_one_admin,
-    concurrent_first_sign_ups_make_one_admin
-);
+both_backends!(concurrent_first_sign_ups_make_one_admin);
 
 async fn login_gives_a_new_session_and_one_generic_error(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -145,10 +133,7 @@ async fn login_gives_a_new_session_and_one_generic_error(backend: Backend) {
     assert!(wrong_password.set_cookie().is_none());
     server.stop().await;
 }
-both_backends!(
-    login_gives_a_new_session_and_one_generic_error,
-    login_gives_a_new_session_and_one_generic_error
-);
+both_backends!(login_gives_a_new_session_and_one_generic_error);
 
 async fn planted_session_id_is_never_promoted(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -166,10 +151,7 @@ async fn planted_session_id_is_never_promoted(backend: Backend) {
     assert_eq!(server.me(planted).await, serde_json::Value::Null);
     server.stop().await;
 }
-both_backends!(
-    planted_session_id_is_never_promoted,
-    planted_session_id_is_never_promoted
-);
+both_backends!(planted_session_id_is_never_promoted);
 
 async fn failed_logins_are_limited_per_email(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -196,10 +178,7 @@ async fn failed_logins_are_limited_per_email(backend: Backend) {
     assert!(right_password.set_cookie().is_none());
     server.stop().await;
 }
-both_backends!(
-    failed_logins_are_limited_per_email,
-    failed_logins_are_limited_per_email
-);
+both_backends!(failed_logins_are_limited_per_email);
 
 async fn failed_logins_are_limited_per_ip(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -215,10 +194,7 @@ async fn failed_logins_are_limited_per_ip(backend: Backend) {
     assert_eq!(limited.status, 429, "{}", limited.body);
     server.stop().await;
 }
-both_backends!(
-    failed_logins_are_limited_per_ip,
-    failed_logins_are_limited_per_ip
-);
+both_backends!(failed_logins_are_limited_per_ip);
 
 async fn logout_ends_the_session_on_the_server(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -241,10 +217,7 @@ async fn logout_ends_the_session_on_the_server(backend: Backend) {
     assert_eq!(server.me(&other_tab).await["email"], "ada@example.com");
     server.stop().await;
 }
-both_backends!(
-    logout_ends_the_session_on_the_server,
-    logout_ends_the_session_on_the_server
-);
+both_backends!(logout_ends_the_session_on_the_server);
 
 async fn pages_redirect_by_session(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -281,7 +254,7 @@ async fn pages_redirect_by_session(backend: Backend) {
     );
     server.stop().await;
 }
-both_backends!(pages_redirect_by_session, pages_redirect_by_session);
+both_backends!(pages_redirect_by_session);
 
 async fn forms_work_without_javascript(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -326,7 +299,7 @@ async fn forms_work_without_javascript(backend: Backend) {
     );
     server.stop().await;
 }
-both_backends!(forms_work_without_javascript, forms_work_without_javascript);
+both_backends!(forms_work_without_javascript);
 
 async fn cross_site_mutations_are_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -377,10 +350,7 @@ async fn cross_site_mutations_are_refused(backend: Backend) {
     assert_eq!(server.me(&same.session()).await["email"], "ada@example.com");
     server.stop().await;
 }
-both_backends!(
-    cross_site_mutations_are_refused,
-    cross_site_mutations_are_refused
-);
+both_backends!(cross_site_mutations_are_refused);
 
 async fn health_answers_ok(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -388,4 +358,4 @@ async fn health_answers_ok(backend: Backend) {
     assert_eq!((health.status, health.body.as_str()), (200, "ok"));
     server.stop().await;
 }
-both_backends!(health_answers_ok, health_answers_ok);
+both_backends!(health_answers_ok);

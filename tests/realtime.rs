@@ -67,7 +67,7 @@ async fn two_users_and_three_tabs(backend: Backend) {
     assert_matches_fresh(&server, &bob, &mut bobs[0]).await;
     assert_matches_fresh(&server, &ada, &mut ada1).await;
 }
-both_backends!(two_users_and_three_tabs, two_users_and_three_tabs);
+both_backends!(two_users_and_three_tabs);
 
 async fn concurrent_senders_get_contiguous_seqs(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -120,17 +120,11 @@ async fn concurrent_senders_get_contiguous_seqs(backend: Backend) {
     }
     assert_eq!(server.all_messages(&owner, room).await.len() as i64, total);
 }
-both_backends!(
-    concurrent_senders_get_contiguous_seqs,
-    concurrent_senders_get_contiguous_seqs
-);
+both_backends!(concurrent_senders_get_contiguous_seqs);
 
 async fn a_resend_is_stored_once(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let ada = server.user("ada@example.com").await;
-    let room = server.group(&ada, "Notes", &[]).await;
-    let mut tab = server.connect(&ada).await;
-    tab.hello().await;
+    let (ada, room, mut tab) = server.alone_in_room("Notes").await;
     tab.say(room, "same-id", "only once").await;
     let first = ack(&mut tab).await;
     tab.say(room, "same-id", "only once").await;
@@ -146,7 +140,7 @@ async fn a_resend_is_stored_once(backend: Backend) {
     assert_eq!(stored.len(), 1, "one row");
     assert_eq!(stored[0].seq, 1);
 }
-both_backends!(a_resend_is_stored_once, a_resend_is_stored_once);
+both_backends!(a_resend_is_stored_once);
 
 async fn reconnect_catches_up_exactly_the_missing(backend: Backend) {
     let server = fast_server(backend).await;
@@ -183,10 +177,7 @@ async fn reconnect_catches_up_exactly_the_missing(backend: Backend) {
     assert_eq!(back.summary(room).unread, 51, "he never read seq 1 either");
     assert_matches_fresh(&server, &bob, &mut back).await;
 }
-both_backends!(
-    reconnect_catches_up_exactly_the_missing,
-    reconnect_catches_up_exactly_the_missing
-);
+both_backends!(reconnect_catches_up_exactly_the_missing);
 
 async fn server_restart_loses_and_duplicates_nothing(backend: Backend) {
     let server = fast_server(backend).await;
@@ -245,10 +236,7 @@ async fn server_restart_loses_and_duplicates_nothing(backend: Backend) {
     );
     assert_matches_fresh(&server, &bob, &mut bob_tab).await;
 }
-both_backends!(
-    server_restart_loses_and_duplicates_nothing,
-    server_restart_loses_and_duplicates_nothing
-);
+both_backends!(server_restart_loses_and_duplicates_nothing);
 
 async fn non_members_are_refused_and_see_nothing(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -313,10 +301,7 @@ async fn non_members_are_refused_and_see_nothing(backend: Backend) {
         "nothing stored"
     );
 }
-both_backends!(
-    non_members_are_refused_and_see_nothing,
-    non_members_are_refused_and_see_nothing
-);
+both_backends!(non_members_are_refused_and_see_nothing);
 
 async fn handshake_needs_session_and_origin(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -340,17 +325,11 @@ async fn handshake_needs_session_and_origin(backend: Backend) {
     assert_eq!(status(server.ws_raw(Some(&ada), None).await), 403);
     assert_eq!(status(server.ws_raw(Some(&ada), Some(&own)).await), 101);
 }
-both_backends!(
-    handshake_needs_session_and_origin,
-    handshake_needs_session_and_origin
-);
+both_backends!(handshake_needs_session_and_origin);
 
 async fn bad_frames_get_errors_and_the_socket_survives(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let ada = server.user("ada@example.com").await;
-    let room = server.group(&ada, "Notes", &[]).await;
-    let mut tab = server.connect(&ada).await;
-    tab.hello().await;
+    let (ada, room, mut tab) = server.alone_in_room("Notes").await;
 
     for junk in [
         "not json",
@@ -379,17 +358,11 @@ async fn bad_frames_get_errors_and_the_socket_survives(backend: Backend) {
     assert_eq!(tab.closed_with().await, Some(close::TOO_BIG));
     assert_eq!(server.all_messages(&ada, room).await.len(), 1);
 }
-both_backends!(
-    bad_frames_get_errors_and_the_socket_survives,
-    bad_frames_get_errors_and_the_socket_survives
-);
+both_backends!(bad_frames_get_errors_and_the_socket_survives);
 
 async fn sending_too_fast_is_slowed_down(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let ada = server.user("ada@example.com").await;
-    let room = server.group(&ada, "Spam", &[]).await;
-    let mut tab = server.connect(&ada).await;
-    tab.hello().await;
+    let (ada, room, mut tab) = server.alone_in_room("Spam").await;
     let mut acks = 0;
     let mut slow_downs = 0;
     let started = std::time::Instant::now();
@@ -426,10 +399,7 @@ async fn sending_too_fast_is_slowed_down(backend: Backend) {
         "refused sends store nothing"
     );
 }
-both_backends!(
-    sending_too_fast_is_slowed_down,
-    sending_too_fast_is_slowed_down
-);
+both_backends!(sending_too_fast_is_slowed_down);
 
 async fn reads_update_every_tab(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -484,7 +454,7 @@ async fn reads_update_every_tab(backend: Backend) {
     assert_eq!((read_seq, unread), (3, 0), "clamped to the last seq");
     assert_matches_fresh(&server, &bob, &mut b2).await;
 }
-both_backends!(reads_update_every_tab, reads_update_every_tab);
+both_backends!(reads_update_every_tab);
 
 async fn a_stalled_reader_is_dropped_and_catches_up(backend: Backend) {
     let db = common::TestDb::new(backend).await;
@@ -537,10 +507,7 @@ async fn a_stalled_reader_is_dropped_and_catches_up(backend: Backend) {
         "caught up with no gap or duplicate"
     );
 }
-both_backends!(
-    a_stalled_reader_is_dropped_and_catches_up,
-    a_stalled_reader_is_dropped_and_catches_up
-);
+both_backends!(a_stalled_reader_is_dropped_and_catches_up);
 
 async fn logout_closes_that_sessions_sockets(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -577,7 +544,4 @@ async fn logout_closes_that_sessions_sockets(backend: Backend) {
     other_tab.say(room, "still-here", "still here").await;
     assert_eq!(ack(&mut other_tab).await.seq, 1);
 }
-both_backends!(
-    logout_closes_that_sessions_sockets,
-    logout_closes_that_sessions_sockets
-);
+both_backends!(logout_closes_that_sessions_sockets);

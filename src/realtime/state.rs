@@ -140,6 +140,14 @@ mod tests {
         }
     }
 
+    fn welcome(rooms: Vec<RoomSummary>) -> ServerFrame {
+        ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            user_id: 2,
+            rooms,
+        }
+    }
+
     fn message(room: i64, seq: i64) -> MessageView {
         MessageView {
             id: seq,
@@ -157,11 +165,7 @@ mod tests {
     #[test]
     fn messages_raise_unread_and_read_marks_lower_it() {
         let mut s = ClientState::default();
-        s.apply(&ServerFrame::Welcome {
-            protocol: PROTOCOL_VERSION,
-            user_id: 2,
-            rooms: vec![summary(1, 3, 3)],
-        });
+        s.apply(&welcome(vec![summary(1, 3, 3)]));
         s.apply(&ServerFrame::Message(message(1, 4)));
         s.apply(&ServerFrame::Message(message(1, 5)));
         assert_eq!(s.rooms[&1].summary.unread, 2);
@@ -185,11 +189,7 @@ mod tests {
     #[test]
     fn a_repeated_message_changes_nothing() {
         let mut s = ClientState::default();
-        s.apply(&ServerFrame::Welcome {
-            protocol: PROTOCOL_VERSION,
-            user_id: 2,
-            rooms: vec![summary(1, 0, 0)],
-        });
+        s.apply(&welcome(vec![summary(1, 0, 0)]));
         assert!(s.apply(&ServerFrame::Message(message(1, 1))));
         let before = s.clone();
         assert!(!s.apply(&ServerFrame::Message(message(1, 1))));
@@ -199,14 +199,9 @@ mod tests {
     #[test]
     fn reconnect_keeps_held_messages() {
         let mut s = ClientState::default();
-        let welcome = |last| ServerFrame::Welcome {
-            protocol: PROTOCOL_VERSION,
-            user_id: 2,
-            rooms: vec![summary(1, last, 0)],
-        };
-        s.apply(&welcome(0));
+        s.apply(&welcome(vec![summary(1, 0, 0)]));
         s.apply(&ServerFrame::Message(message(1, 1)));
-        s.apply(&welcome(9));
+        s.apply(&welcome(vec![summary(1, 9, 0)]));
         assert_eq!(s.rooms[&1].messages.len(), 1);
         assert_eq!(s.cursors()[0].last_seq, 1, "held, not the room's last seq");
     }

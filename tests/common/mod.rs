@@ -19,19 +19,20 @@ pub enum Backend {
     Postgres,
 }
 
-/// Runs one async test body once per backend: `both_backends!(name, body_fn);`
-/// expands to `name_sqlite` and `name_postgres` tests.
+/// Runs one async test body once per backend: `both_backends!(scenario);`
+/// turns `async fn scenario(backend)` into `scenario::sqlite` and
+/// `scenario::postgres` tests.
 #[macro_export]
 macro_rules! both_backends {
-    ($name:ident, $body:ident) => {
+    ($name:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$body($crate::common::Backend::Sqlite).await;
+                super::$name($crate::common::Backend::Sqlite).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$body($crate::common::Backend::Postgres).await;
+                super::$name($crate::common::Backend::Postgres).await;
             }
         }
     };
@@ -382,6 +383,16 @@ impl TestServer {
         tokio_tungstenite::connect_async(request)
             .await
             .map(|(ws, _)| ws)
+    }
+
+    /// Ada alone in a new room, with one tab that has said hello:
+    /// (her cookie, the room, the tab).
+    pub async fn alone_in_room(&self, name: &str) -> (String, i64, Tab) {
+        let ada = self.user("ada@example.com").await;
+        let room = self.group(&ada, name, &[]).await;
+        let mut tab = self.connect(&ada).await;
+        tab.hello().await;
+        (ada, room, tab)
     }
 
     /// Signs up `email` and returns its session cookie.
