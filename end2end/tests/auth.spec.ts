@@ -1,16 +1,8 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { hydrated, password, submitSignUp, uniqueEmail } from "./helpers";
 
 // Screenshots are kept as artifacts in end2end/screenshots/.
 const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
-const password = "correct horse battery";
-
-function uniqueEmail(tag: string): string {
-  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
-}
 
 test("sign up, see the shell, log out, log in again, and a wrong password", async ({ page }) => {
   const email = uniqueEmail("ada");
@@ -21,10 +13,7 @@ test("sign up, see the shell, log out, log in again, and a wrong password", asyn
 
   await page.getByRole("link", { name: "Sign up" }).click();
   await expect(page).toHaveURL(/\/signup$/);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Display name").fill("Ada Lovelace");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await submitSignUp(page, email, "Ada Lovelace");
 
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator("#me-name")).toHaveText("Ada Lovelace");
@@ -56,10 +45,7 @@ test("a taken email is reported on the sign-up form", async ({ page }) => {
   for (const attempt of [1, 2]) {
     await page.goto("/signup");
     await hydrated(page);
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Display name").fill("Dup");
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Create account" }).click();
+    await submitSignUp(page, email, "Dup");
     if (attempt === 1) {
       await expect(page.locator("#me-name")).toHaveText("Dup");
       await page.getByRole("button", { name: "Log out" }).click();
@@ -78,10 +64,7 @@ test("names are shown as text, never run as HTML", async ({ page }) => {
   const evil = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
   await page.goto("/signup");
   await hydrated(page);
-  await page.getByLabel("Email").fill(uniqueEmail("xss"));
-  await page.getByLabel("Display name").fill(evil);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await submitSignUp(page, uniqueEmail("xss"), evil);
   await expect(page.locator("#me-name")).toHaveText(evil);
   await page.reload();
   await expect(page.locator("#me-name")).toHaveText(evil);
@@ -96,10 +79,7 @@ test.describe("without JavaScript", () => {
   test("the forms still sign up, show errors and log out", async ({ page }) => {
     const email = uniqueEmail("nojs");
     await page.goto("/signup");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Display name").fill("No Script");
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Create account" }).click();
+    await submitSignUp(page, email, "No Script");
     await expect(page).toHaveURL(/\/$/);
     await expect(page.locator("#me-name")).toHaveText("No Script");
 

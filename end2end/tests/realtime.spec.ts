@@ -1,18 +1,14 @@
 import { test, expect, Browser, Page } from "@playwright/test";
-
-const password = "correct horse battery";
+import { hydrated, submitSignUp, uniqueEmail } from "./helpers";
 const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
 
 async function newUser(browser: Browser, tag: string): Promise<{ page: Page; email: string }> {
-  const email = `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  const email = uniqueEmail(tag);
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto("/signup");
-  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Display name").fill(tag);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await hydrated(page);
+  await submitSignUp(page, email, tag);
   await expect(page.locator("#me-name")).toHaveText(tag);
   await expect(page.locator("#connection")).toHaveAttribute("data-state", "online");
   return { page, email };
