@@ -49,6 +49,33 @@ pub struct UserView {
     pub role: Role,
 }
 
+/// One member of a room, for the member list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: i64,
+    pub display_name: String,
+    pub email: String,
+    pub owner: bool,
+}
+
+/// A direct chat waiting for someone to sign up with `email`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub email: String,
+    pub created_at: i64,
+    /// The sign-up page with the email filled in, to send them by hand.
+    pub signup_link: String,
+}
+
+/// What "new chat" with an email led to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DirectOutcome {
+    /// The direct room with that person (new, reused or unhidden).
+    Room(i64),
+    /// Nobody has that email yet: an invitation was stored.
+    Invited(InvitationView),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

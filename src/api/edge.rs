@@ -13,6 +13,7 @@ use leptos_axum::ResponseOptions;
 
 use super::error::ApiError;
 use crate::server::auth::{self, cookie};
+use crate::server::conversations::ConversationError;
 use crate::server::messages::MessageError;
 use crate::server::state::AppState;
 use crate::server::store::{StoreError, UserRow};
@@ -121,6 +122,17 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> ApiError {
         tracing::error!(error = %err, "store failure");
         ApiError::Internal
+    }
+}
+
+impl From<ConversationError> for ApiError {
+    fn from(err: ConversationError) -> ApiError {
+        match err {
+            ConversationError::InviteSelf => ApiError::InviteSelf,
+            ConversationError::UnknownMembers => ApiError::UnknownMembers,
+            ConversationError::Forbidden => ApiError::Forbidden,
+            ConversationError::Store(e) => e.into(),
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("Some of those emails have no account yet.")]
     UnknownMembers,
+    #[error("That is your own email: start a chat with someone else.")]
+    InviteSelf,
     #[error("Slow down: try again in a moment.")]
     SlowDown,
     #[error("The request was not understood. Reload the page and try again.")]
@@ -65,6 +67,7 @@ impl ApiError {
             ApiError::Invalid(Field::DisplayName) => "invalid_display_name",
             ApiError::Invalid(Field::RoomName) => "invalid_room_name",
             ApiError::UnknownMembers => "unknown_members",
+            ApiError::InviteSelf => "invite_self",
             ApiError::SlowDown => "slow_down",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::BadRequest => "bad_request",
@@ -85,6 +88,7 @@ impl ApiError {
             "invalid_display_name" => ApiError::Invalid(Field::DisplayName),
             "invalid_room_name" => ApiError::Invalid(Field::RoomName),
             "unknown_members" => ApiError::UnknownMembers,
+            "invite_self" => ApiError::InviteSelf,
             "slow_down" => ApiError::SlowDown,
             "rate_limited" => ApiError::RateLimited {
                 retry_after_secs: retry_after_secs.unwrap_or(60),
@@ -103,7 +107,7 @@ impl ApiError {
         match self {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => 401,
             ApiError::EmailTaken => 409,
-            ApiError::Invalid(_) | ApiError::UnknownMembers => 422,
+            ApiError::Invalid(_) | ApiError::UnknownMembers | ApiError::InviteSelf => 422,
             ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,
@@ -140,6 +144,7 @@ mod tests {
             ApiError::Invalid(Field::DisplayName),
             ApiError::Invalid(Field::RoomName),
             ApiError::UnknownMembers,
+            ApiError::InviteSelf,
             ApiError::SlowDown,
             ApiError::RateLimited {
                 retry_after_secs: 42,

@@ -1,20 +1,56 @@
-//! Rooms and their history over HTTP. The live stream is the WebSocket.
+//! Conversations over HTTP: history, direct chats, groups, hide, mute and
+//! clear. Every function takes the user from the session and leaves the
+//! rules to `server::conversations`; the live stream is the WebSocket.
 
 use leptos::prelude::*;
 
 use super::error::ApiError;
+use crate::model::{DirectOutcome, InvitationView, MemberView};
 use crate::realtime::protocol::MessageView;
+
+#[cfg(feature = "ssr")]
+use {super::edge::Edge, crate::server::conversations::Actor};
+
+/// The signed-in user as the conversations service sees them.
+#[cfg(feature = "ssr")]
+async fn actor() -> Result<(Edge, Actor), ApiError> {
+    let edge = Edge::get()?;
+    let user = edge.require_user().await?;
+    Ok((edge, Actor::from(&user)))
+}
+
+/// Emails separated by commas, semicolons, spaces or new lines, validated.
+#[cfg(feature = "ssr")]
+fn parse_emails(edge: &Edge, text: &str) -> Result<Vec<String>, ApiError> {
+    text.split([',', ' ', '\n', ';'])
+        .filter(|s| !s.trim().is_empty())
+        .map(|raw| super::validate::email(raw).map_err(|e| edge.fail(e, "/")))
+        .collect()
+}
+
+/// The ids of `emails`; any unknown one fails the whole call.
+#[cfg(feature = "ssr")]
+async fn user_ids(edge: &Edge, emails: &[String]) -> Result<Vec<i64>, ApiError> {
+    let found = edge
+        .state
+        .store
+        .user_ids_by_email(emails)
+        .await
+        .map_err(|e| edge.fail(e.into(), "/"))?;
+    if found.len() < emails.len() {
+        return Err(edge.fail(ApiError::UnknownMembers, "/"));
+    }
+    Ok(found.into_iter().map(|(_, id)| id).collect())
+}
 
 /// Up to `limit` (max 200) messages of `room` below `before_seq`, oldest first.
 /// Members only.
 #[server(endpoint = "history")]
 pub async fn history(room: i64, before_seq: i64, limit: i64) -> Result<Vec<MessageView>, ApiError> {
-    use super::edge::Edge;
     use crate::server::messages;
 
-    let edge = Edge::get()?;
-    let user = edge.require_user().await?;
-    messages::history(&edge.state, user.id, room, before_seq, limit)
+    let (edge, actor) = actor().await?;
+    messages::history(&edge.state, actor.id, room, before_seq, limit)
         .await
         .map_err(|err| edge.fail(err.into(), "/"))
 }
@@ -23,31 +59,125 @@ pub async fn history(room: i64, before_seq: i64, limit: i64) -> Result<Vec<Messa
 /// (emails separated by commas or spaces; unknown ones are reported).
 #[server(endpoint = "rooms/create")]
 pub async fn create_group(name: String, members: String) -> Result<i64, ApiError> {
-    use super::edge::Edge;
-    use super::validate;
-    use crate::server::messages;
+    use crate::server::conversations;
 
-    let edge = Edge::get()?;
-    let user = edge.require_user().await?;
-    let name = validate::room_name(&name).map_err(|e| edge.fail(e, "/"))?;
-    let mut emails = Vec::new();
-    for raw in members
-        .split([',', ' ', '\n', ';'])
-        .filter(|s| !s.trim().is_empty())
-    {
-        emails.push(validate::email(raw).map_err(|e| edge.fail(e, "/"))?);
-    }
-    let found = edge
-        .state
-        .store
-        .user_ids_by_email(&emails)
+    let (edge, actor) = actor().await?;
+    let name = super::validate::room_name(&name).map_err(|e| edge.fail(e, "/"))?;
+    let emails = parse_emails(&edge, &members)?;
+    let ids = user_ids(&edge, &emails).await?;
+    conversations::create_group(&edge.state, &actor, &name, &ids)
         .await
-        .map_err(|e| edge.fail(e.into(), "/"))?;
-    if found.len() < emails.len() {
-        return Err(edge.fail(ApiError::UnknownMembers, "/"));
-    }
-    let ids: Vec<i64> = found.into_iter().map(|(_, id)| id).collect();
-    messages::create_group(&edge.state, user.id, &name, &ids)
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// Opens the direct chat with `email` (reused, or shown again if hidden);
+/// an email without an account becomes a pending invitation.
+#[server(endpoint = "rooms/direct")]
+pub async fn start_direct(email: String) -> Result<DirectOutcome, ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    let email = super::validate::email(&email).map_err(|e| edge.fail(e, "/"))?;
+    conversations::start_direct(&edge.state, &actor, &email)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// The user's invitations still waiting for a sign-up.
+#[server(endpoint = "rooms/invitations")]
+pub async fn invitations() -> Result<Vec<InvitationView>, ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    conversations::invitations(&edge.state, &actor)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+#[server(endpoint = "rooms/members")]
+pub async fn room_members(room: i64) -> Result<Vec<MemberView>, ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    conversations::members(&edge.state, &actor, room)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// Renames a group (its owner or an admin).
+#[server(endpoint = "rooms/rename")]
+pub async fn rename_room(room: i64, name: String) -> Result<(), ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    let name = super::validate::room_name(&name).map_err(|e| edge.fail(e, "/"))?;
+    conversations::rename(&edge.state, &actor, room, &name)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// Adds the accounts in `members` (emails) to a group (its owner or an admin).
+#[server(endpoint = "rooms/add")]
+pub async fn add_members(room: i64, members: String) -> Result<(), ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    let emails = parse_emails(&edge, &members)?;
+    let ids = user_ids(&edge, &emails).await?;
+    conversations::add_members(&edge.state, &actor, room, &ids)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// Removes a member from a group (its owner or an admin; anyone for themself).
+#[server(endpoint = "rooms/remove")]
+pub async fn remove_member(room: i64, user_id: i64) -> Result<(), ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    conversations::remove_member(&edge.state, &actor, room, user_id)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+#[server(endpoint = "rooms/leave")]
+pub async fn leave_room(room: i64) -> Result<(), ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    conversations::leave(&edge.state, &actor, room)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// Hides the room from the user's own sidebar (or shows it again).
+#[server(endpoint = "rooms/hide")]
+pub async fn hide_room(room: i64, hidden: bool) -> Result<(), ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    conversations::set_hidden(&edge.state, &actor, room, hidden)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+#[server(endpoint = "rooms/mute")]
+pub async fn mute_room(room: i64, muted: bool) -> Result<(), ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    conversations::set_muted(&edge.state, &actor, room, muted)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// Deletes the room's whole history for every member.
+#[server(endpoint = "rooms/clear")]
+pub async fn clear_room(room: i64) -> Result<(), ApiError> {
+    use crate::server::conversations;
+
+    let (edge, actor) = actor().await?;
+    conversations::clear(&edge.state, &actor, room)
         .await
         .map_err(|err| edge.fail(err.into(), "/"))
 }

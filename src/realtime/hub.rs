@@ -35,6 +35,8 @@ pub enum Outbound {
         seq: i64,
         frame: Utf8Bytes,
     },
+    /// The user left `room`: forget it, then send the frame.
+    Left { room: i64, frame: Utf8Bytes },
     /// The session behind the socket ended: close it with this code.
     Close(u16),
 }
@@ -55,6 +57,15 @@ struct Maps {
     conns: HashMap<ConnId, Conn>,
     rooms: HashMap<i64, HashSet<ConnId>>,
     users: HashMap<i64, HashSet<ConnId>>,
+}
+
+impl Maps {
+    fn sockets_of(&self, user_id: i64) -> Vec<ConnId> {
+        self.users
+            .get(&user_id)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Clone)]
@@ -161,11 +172,7 @@ impl Hub {
     pub fn join(&self, user_id: i64, room: i64, seq: i64, frame: Utf8Bytes) {
         let lagged = {
             let mut maps = self.write();
-            let ids: Vec<ConnId> = maps
-                .users
-                .get(&user_id)
-                .map(|s| s.iter().copied().collect())
-                .unwrap_or_default();
+            let ids = maps.sockets_of(user_id);
             for id in &ids {
                 if let Some(conn) = maps.conns.get_mut(id) {
                     conn.rooms.insert(room);
@@ -175,6 +182,31 @@ impl Hub {
             offer(&maps, ids.iter(), || Outbound::Joined {
                 room,
                 seq,
+                frame: frame.clone(),
+            })
+        };
+        self.remove(&lagged);
+    }
+
+    /// Unsubscribes every open socket of `user_id` from `room` at once (a
+    /// removed member receives nothing more from it) and tells each.
+    pub fn leave(&self, user_id: i64, room: i64, frame: Utf8Bytes) {
+        let lagged = {
+            let mut maps = self.write();
+            let ids = maps.sockets_of(user_id);
+            for id in &ids {
+                if let Some(conn) = maps.conns.get_mut(id) {
+                    conn.rooms.remove(&room);
+                }
+                if let Some(set) = maps.rooms.get_mut(&room) {
+                    set.remove(id);
+                    if set.is_empty() {
+                        maps.rooms.remove(&room);
+                    }
+                }
+            }
+            offer(&maps, ids.iter(), || Outbound::Left {
+                room,
                 frame: frame.clone(),
             })
         };
@@ -323,6 +355,21 @@ mod tests {
             matches!(rx_b.try_recv(), Ok(Outbound::RoomMessage { .. })),
             "the other session is untouched"
         );
+    }
+
+    #[tokio::test]
+    async fn leave_unsubscribes_every_socket_of_the_user() {
+        let hub = Hub::new(4);
+        let (_t1, mut rx1) = hub.register(7, [7; 32], &[99]);
+        let (_t2, mut rx2) = hub.register(8, [8; 32], &[99]);
+        hub.leave(7, 99, frame("gone"));
+        hub.publish_message(99, 1, frame("m"));
+        assert!(matches!(
+            rx1.try_recv(),
+            Ok(Outbound::Left { room: 99, .. })
+        ));
+        assert!(rx1.try_recv().is_err(), "nothing after leaving");
+        assert!(matches!(rx2.try_recv(), Ok(Outbound::RoomMessage { .. })));
     }
 
     #[tokio::test]

@@ -74,6 +74,13 @@ pub enum ServerFrame {
     },
     /// The user was added to a room while connected.
     RoomAdded(RoomSummary),
+    /// A room's details changed for this user (renamed, hidden, shown,
+    /// muted, membership role). Seqs and read marks in it never go back.
+    RoomUpdated(RoomSummary),
+    /// The user left or was removed: drop the room; nothing more arrives.
+    RoomRemoved {
+        room: i64,
+    },
     Error(FrameError),
     Pong,
 }
@@ -100,12 +107,28 @@ impl RoomKind {
 pub struct RoomSummary {
     pub room: i64,
     pub kind: RoomKind,
+    /// A group's name; for a direct chat, the other person's display name.
     pub name: String,
     pub last_seq: i64,
     pub read_seq: i64,
     /// `last_seq - read_seq`, computed by the server.
     pub unread: i64,
+    /// Unix ms of the newest message (or of the room's creation).
+    pub last_activity: i64,
+    /// The newest message, for the sidebar preview (body cut to a preview).
+    pub last: Option<MessageView>,
+    /// Direct chats: the other person's email.
+    pub peer_email: Option<String>,
+    /// Removed from this user's sidebar until the next message.
+    pub hidden: bool,
+    /// No notifications for this user.
+    pub muted: bool,
+    /// This user owns the group (may rename, add and remove, clear).
+    pub owner: bool,
 }
+
+/// How much of the newest message a summary carries.
+pub const PREVIEW_CHARS: usize = 120;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -127,6 +150,67 @@ pub struct MessageView {
     pub created_at: i64,
     /// The sender's idempotency key, so the sending tab can match its outbox.
     pub client_id: Option<String>,
+    /// System lines: what happened (`body` holds its plain-text description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<SystemEvent>,
+}
+
+impl MessageView {
+    /// A copy with the body cut to `PREVIEW_CHARS`, for room summaries.
+    pub fn preview(&self) -> MessageView {
+        let mut short = self.clone();
+        if let Some((cut, _)) = short.body.char_indices().nth(PREVIEW_CHARS) {
+            short.body.truncate(cut);
+            short.body.push('…');
+        }
+        short
+    }
+
+    /// True for the line that a clear leaves: everything before it is gone.
+    pub fn is_clear(&self) -> bool {
+        matches!(self.event, Some(SystemEvent::Cleared { .. }))
+    }
+}
+
+/// What a system line records. Stored as this JSON in the message body, and
+/// delivered with the same seqs and catch-up as any message: a client that
+/// was offline during a clear learns of it from the catch-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SystemEvent {
+    Renamed {
+        by: String,
+        name: String,
+    },
+    Added {
+        by: String,
+        names: Vec<String>,
+    },
+    Removed {
+        by: String,
+        name: String,
+    },
+    Left {
+        name: String,
+    },
+    /// Every message before this line was deleted, for all members.
+    Cleared {
+        by: String,
+    },
+}
+
+impl SystemEvent {
+    pub fn describe(&self) -> String {
+        match self {
+            SystemEvent::Renamed { by, name } => {
+                format!("{by} renamed the group to \u{201c}{name}\u{201d}")
+            }
+            SystemEvent::Added { by, names } => format!("{by} added {}", names.join(", ")),
+            SystemEvent::Removed { by, name } => format!("{by} removed {name}"),
+            SystemEvent::Left { name } => format!("{name} left the group"),
+            SystemEvent::Cleared { by } => format!("{by} cleared the history"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,31 @@ impl RoomState {
     }
 }
 
+impl RoomState {
+    /// Takes a newer summary of the room. It was read from the database
+    /// after some commit, while messages after it may already be here: seqs,
+    /// read marks and the preview therefore only move forward.
+    fn merge(&mut self, incoming: &RoomSummary) {
+        let known = &self.summary;
+        let last_seq = known.last_seq.max(incoming.last_seq);
+        let read_seq = known.read_seq.max(incoming.read_seq);
+        let last = match (&known.last, &incoming.last) {
+            (Some(mine), Some(theirs)) if mine.seq > theirs.seq => Some(mine.clone()),
+            (mine, None) => mine.clone(),
+            (_, theirs) => theirs.clone(),
+        };
+        let last_activity = known.last_activity.max(incoming.last_activity);
+        self.summary = RoomSummary {
+            last_seq,
+            read_seq,
+            unread: (last_seq - read_seq).max(0),
+            last,
+            last_activity,
+            ..incoming.clone()
+        };
+    }
+}
+
 impl ClientState {
     /// Applies one frame. Returns `true` when it changed anything.
     pub fn apply(&mut self, frame: &ServerFrame) -> bool {
@@ -57,11 +82,21 @@ impl ClientState {
                 let Some(room) = self.rooms.get_mut(&message.room) else {
                     return false;
                 };
+                if message.is_clear() {
+                    // Everything before a clear is gone for everyone.
+                    room.messages.retain(|seq, _| *seq > message.seq);
+                }
                 let new = room.messages.insert(message.seq, message.clone()).is_none();
                 room.held_seq = room.held_seq.max(message.seq);
                 let summary = &mut room.summary;
                 summary.last_seq = summary.last_seq.max(message.seq);
                 summary.unread = (summary.last_seq - summary.read_seq).max(0);
+                if summary.last.as_ref().is_none_or(|l| l.seq <= message.seq) {
+                    summary.last = Some(message.preview());
+                    summary.last_activity = summary.last_activity.max(message.created_at);
+                }
+                // As in the database: a message shows a hidden room again.
+                summary.hidden = false;
                 new
             }
             ServerFrame::ReadMark {
@@ -83,12 +118,17 @@ impl ClientState {
                 };
                 true
             }
-            ServerFrame::RoomAdded(summary) => {
-                self.rooms
-                    .entry(summary.room)
-                    .or_insert_with(|| RoomState::new(summary.clone()));
+            ServerFrame::RoomAdded(summary) | ServerFrame::RoomUpdated(summary) => {
+                match self.rooms.get_mut(&summary.room) {
+                    Some(known) => known.merge(summary),
+                    None => {
+                        self.rooms
+                            .insert(summary.room, RoomState::new(summary.clone()));
+                    }
+                }
                 true
             }
+            ServerFrame::RoomRemoved { room } => self.rooms.remove(room).is_some(),
             ServerFrame::CaughtUp { room, seq } => {
                 if let Some(room) = self.rooms.get_mut(room) {
                     room.held_seq = room.held_seq.max(*seq);
@@ -122,6 +162,22 @@ impl ClientState {
     pub fn total_unread(&self) -> i64 {
         self.rooms.values().map(|r| r.summary.unread).sum()
     }
+
+    /// The rooms a sidebar lists: not hidden, most recently active first.
+    pub fn sidebar(&self) -> Vec<&RoomSummary> {
+        let mut rooms: Vec<&RoomSummary> = self
+            .rooms
+            .values()
+            .map(|r| &r.summary)
+            .filter(|s| !s.hidden)
+            .collect();
+        rooms.sort_by(|a, b| {
+            b.last_activity
+                .cmp(&a.last_activity)
+                .then(b.room.cmp(&a.room))
+        });
+        rooms
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +193,12 @@ mod tests {
             last_seq,
             read_seq,
             unread: last_seq - read_seq,
+            last_activity: 0,
+            last: None,
+            peer_email: None,
+            hidden: false,
+            muted: false,
+            owner: false,
         }
     }
 
@@ -157,8 +219,9 @@ mod tests {
             sender_name: "Ada".into(),
             kind: MessageKind::Text,
             body: format!("m{seq}"),
-            created_at: 0,
+            created_at: seq * 1000,
             client_id: None,
+            event: None,
         }
     }
 
@@ -194,6 +257,61 @@ mod tests {
         let before = s.clone();
         assert!(!s.apply(&ServerFrame::Message(message(1, 1))));
         assert_eq!(s, before);
+    }
+
+    #[test]
+    fn a_clear_line_drops_everything_before_it() {
+        let mut s = ClientState::default();
+        s.apply(&welcome(vec![summary(1, 0, 0)]));
+        for seq in 1..=3 {
+            s.apply(&ServerFrame::Message(message(1, seq)));
+        }
+        let mut clear = message(1, 4);
+        clear.kind = MessageKind::System;
+        clear.event = Some(crate::realtime::protocol::SystemEvent::Cleared { by: "Ada".into() });
+        s.apply(&ServerFrame::Message(clear));
+        assert_eq!(
+            s.rooms[&1].messages.keys().copied().collect::<Vec<_>>(),
+            vec![4]
+        );
+        assert_eq!(s.rooms[&1].summary.last.as_ref().map(|m| m.seq), Some(4));
+    }
+
+    #[test]
+    fn the_sidebar_skips_hidden_rooms_and_a_message_shows_them_again() {
+        let mut s = ClientState::default();
+        let mut hidden = summary(2, 0, 0);
+        hidden.hidden = true;
+        s.apply(&welcome(vec![summary(1, 0, 0), hidden]));
+        assert_eq!(
+            s.sidebar().iter().map(|r| r.room).collect::<Vec<_>>(),
+            vec![1]
+        );
+        s.apply(&ServerFrame::Message(message(2, 1)));
+        assert_eq!(
+            s.sidebar().iter().map(|r| r.room).collect::<Vec<_>>(),
+            vec![2, 1],
+            "shown again, and first: it has the newest message"
+        );
+    }
+
+    #[test]
+    fn an_older_summary_never_moves_seqs_back() {
+        let mut s = ClientState::default();
+        s.apply(&welcome(vec![summary(1, 0, 0)]));
+        s.apply(&ServerFrame::Message(message(1, 1)));
+        s.apply(&ServerFrame::Message(message(1, 2)));
+        let mut stale = summary(1, 1, 0);
+        stale.name = "renamed".into();
+        s.apply(&ServerFrame::RoomUpdated(stale));
+        let room = &s.rooms[&1].summary;
+        assert_eq!(
+            (room.name.as_str(), room.last_seq, room.unread),
+            ("renamed", 2, 2)
+        );
+        assert_eq!(room.last.as_ref().map(|m| m.seq), Some(2));
+        s.apply(&ServerFrame::RoomRemoved { room: 1 });
+        assert!(s.rooms.is_empty());
     }
 
     #[test]

@@ -126,13 +126,19 @@ pub async fn send(
 }
 
 /// Serialises the message once; every member socket shares the frame.
-fn publish_message(state: &AppState, view: MessageView) {
+pub(crate) fn publish_message(state: &AppState, view: MessageView) {
     let (room, seq) = (view.room, view.seq);
     let frame = Utf8Bytes::from(ServerFrame::Message(view).to_json());
     state.hub.publish_message(room, seq, frame);
 }
 
-fn publish_read_mark(state: &AppState, user_id: i64, room: i64, read_seq: i64, last_seq: i64) {
+pub(crate) fn publish_read_mark(
+    state: &AppState,
+    user_id: i64,
+    room: i64,
+    read_seq: i64,
+    last_seq: i64,
+) {
     let frame = ServerFrame::ReadMark {
         room,
         read_seq,
@@ -177,30 +183,6 @@ pub async fn history(
         .ok_or(MessageError::Forbidden)?;
     let limit = limit.clamp(1, HISTORY_PAGE_MAX);
     Ok(state.store.messages_before(room, before_seq, limit).await?)
-}
-
-/// Creates a group room and subscribes the members' open sockets to it.
-pub async fn create_group(
-    state: &AppState,
-    owner: i64,
-    name: &str,
-    member_ids: &[i64],
-) -> Result<i64, MessageError> {
-    let room = state
-        .store
-        .create_group(owner, name, member_ids, now_ms())
-        .await?;
-    let mut everyone = member_ids.to_vec();
-    everyone.push(owner);
-    everyone.sort_unstable();
-    everyone.dedup();
-    for user in everyone {
-        if let Some(summary) = state.store.room_of(user, room).await? {
-            let frame = Utf8Bytes::from(ServerFrame::RoomAdded(summary.clone()).to_json());
-            state.hub.join(user, room, summary.last_seq, frame);
-        }
-    }
-    Ok(room)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod conversations;
 pub mod http;
 pub mod messages;
 pub mod state;

@@ -279,6 +279,10 @@ impl Connection {
                 self.close(code, "session ended").await;
                 Err(SocketError::Ended)
             }
+            Outbound::Left { room, frame } => {
+                self.cursors.remove(&room);
+                self.feed(frame).await
+            }
             Outbound::Joined { room, seq, frame } => {
                 self.cursors.insert(room, Cursor::live_after(seq));
                 self.feed(frame).await

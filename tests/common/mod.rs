@@ -82,6 +82,33 @@ impl TestDb {
         }
     }
 
+    /// One number from SQL run straight against the database, bypassing
+    /// the server (to check what is really stored).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.sqlite_path().expect("sqlite path");
+                let mut conn =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .expect("open sqlite");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("open pg");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+        }
+    }
+
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.join("nested/glasschat.db"))
     }

@@ -102,6 +102,11 @@ pub async fn sign_up(
         })?;
     tracing::info!(user_id = user.id, role = %user.role, "account created");
     let token = start_session(state, user.id).await?;
+    // Invitations to this email become direct chats; the account stands even
+    // if that fails (the inviter can start the chat again).
+    if let Err(err) = crate::server::conversations::complete_invitations(state, &user).await {
+        tracing::error!(user_id = user.id, error = %err, "could not complete invitations");
+    }
     Ok(SignedIn { user, token })
 }
 

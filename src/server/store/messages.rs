@@ -2,38 +2,56 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Sqlite};
 
 use super::{on_pool, Store, StoreError};
-use crate::realtime::protocol::{MessageKind, MessageView};
+use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct MessageRow {
-    id: i64,
-    room_id: i64,
-    seq: i64,
-    sender_id: Option<i64>,
-    sender_name: Option<String>,
-    kind: String,
-    body: Vec<u8>,
-    created_at: i64,
-    client_id: Option<String>,
+pub(super) struct MessageRow {
+    pub id: i64,
+    pub room_id: i64,
+    pub seq: i64,
+    pub sender_id: Option<i64>,
+    pub sender_name: Option<String>,
+    pub kind: String,
+    pub body: Vec<u8>,
+    pub created_at: i64,
+    pub client_id: Option<String>,
 }
 
 impl From<MessageRow> for MessageView {
     fn from(row: MessageRow) -> MessageView {
+        let (kind, event, body) = decode_body(&row.kind, &row.body);
         MessageView {
             id: row.id,
             room: row.room_id,
             seq: row.seq,
             sender_id: row.sender_id,
             sender_name: row.sender_name.unwrap_or_default(),
-            kind: if row.kind == "system" {
-                MessageKind::System
-            } else {
-                MessageKind::Text
-            },
-            body: String::from_utf8_lossy(&row.body).into_owned(),
+            kind,
+            body,
             created_at: row.created_at,
             client_id: row.client_id,
+            event,
         }
+    }
+}
+
+/// A text row's body is its UTF-8 text; a system row's is a `SystemEvent`
+/// as JSON, shown through its description.
+fn decode_body(kind: &str, body: &[u8]) -> (MessageKind, Option<SystemEvent>, String) {
+    if kind != "system" {
+        return (
+            MessageKind::Text,
+            None,
+            String::from_utf8_lossy(body).into_owned(),
+        );
+    }
+    match serde_json::from_slice::<SystemEvent>(body) {
+        Ok(event) => (MessageKind::System, Some(event.clone()), event.describe()),
+        Err(_) => (
+            MessageKind::System,
+            None,
+            String::from_utf8_lossy(body).into_owned(),
+        ),
     }
 }
 
@@ -65,6 +83,54 @@ pub struct NewMessage {
     pub now: i64,
 }
 
+/// A system line ("Ada cleared the history"). It takes the room's next seq
+/// like any message, so it goes through the same writer: one room's writes
+/// never race each other for a seq.
+#[derive(Debug, Clone)]
+pub struct SystemLine {
+    pub room: i64,
+    pub actor_id: i64,
+    pub actor_name: String,
+    pub event: SystemEvent,
+    pub now: i64,
+}
+
+impl SystemLine {
+    /// A clear deletes every older message of the room and marks the line
+    /// read for every member, in the transaction that stores the line.
+    fn clears(&self) -> bool {
+        matches!(self.event, SystemEvent::Cleared { .. })
+    }
+}
+
+/// One write the message writer performs.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Text(NewMessage),
+    System(SystemLine),
+}
+
+impl Write {
+    pub fn room(&self) -> i64 {
+        match self {
+            Write::Text(m) => m.room,
+            Write::System(l) => l.room,
+        }
+    }
+}
+
+impl From<NewMessage> for Write {
+    fn from(message: NewMessage) -> Write {
+        Write::Text(message)
+    }
+}
+
+impl From<SystemLine> for Write {
+    fn from(line: SystemLine) -> Write {
+        Write::System(line)
+    }
+}
+
 impl Store {
     /// Stores a batch of messages in ONE transaction (group commit). Each
     /// message is one INSERT that takes the room's next seq, checks
@@ -78,7 +144,7 @@ impl Store {
     /// batches so its page cache stays warm.
     pub async fn insert_batch(
         conn: &mut WriterConn,
-        batch: impl ExactSizeIterator<Item = NewMessage>,
+        batch: impl ExactSizeIterator<Item = Write>,
     ) -> Result<Vec<Stored>, StoreError> {
         let begin = match conn {
             WriterConn::Sqlite(_) => "BEGIN IMMEDIATE",
@@ -97,7 +163,14 @@ macro_rules! insert_batch_body {
     ($conn:ident, $begin:ident, $batch:ident, $existing_sql:ident) => {{
             let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
             let mut out = Vec::with_capacity($batch.len());
-            for msg in $batch {
+            for write in $batch {
+                let msg = match write {
+                    Write::Text(msg) => msg,
+                    Write::System(line) => {
+                        out.push(insert_system_line!(tx, line));
+                        continue;
+                    }
+                };
                 let inserted: Option<(i64, i64)> = sqlx::query_as(
                     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at)
                      SELECT $1, r.last_seq + 1, $2, $3, 'text', $4, $5 FROM rooms r
@@ -135,6 +208,7 @@ macro_rules! insert_batch_body {
                     body: msg.body,
                     created_at: msg.now,
                     client_id: Some(msg.client_id),
+                    event: None,
                 }));
             }
             tx.commit().await?;
@@ -142,6 +216,54 @@ macro_rules! insert_batch_body {
     }};
 }
 use insert_batch_body;
+
+macro_rules! insert_system_line {
+    ($tx:ident, $line:ident) => {{
+        if $line.clears() {
+            sqlx::query("DELETE FROM messages WHERE room_id = $1")
+                .bind($line.room)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        let body = serde_json::to_vec(&$line.event).unwrap_or_default();
+        let inserted: Option<(i64, i64)> = sqlx::query_as(
+            "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at)
+             SELECT $1, r.last_seq + 1, $2, NULL, 'system', $3, $4 FROM rooms r WHERE r.id = $1
+             RETURNING id, seq",
+        )
+        .bind($line.room)
+        .bind($line.actor_id)
+        .bind(&body)
+        .bind($line.now)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match inserted {
+            None => Stored::NotMember,
+            Some((id, seq)) => {
+                if $line.clears() {
+                    sqlx::query("UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1")
+                        .bind($line.room)
+                        .bind(seq)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                Stored::New(MessageView {
+                    id,
+                    room: $line.room,
+                    seq,
+                    sender_id: Some($line.actor_id),
+                    sender_name: $line.actor_name,
+                    kind: MessageKind::System,
+                    body: $line.event.describe(),
+                    created_at: $line.now,
+                    client_id: None,
+                    event: Some($line.event),
+                })
+            }
+        }
+    }};
+}
+use insert_system_line;
 
 /// A connection a message writer keeps for itself.
 pub enum WriterConn {

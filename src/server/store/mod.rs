@@ -10,7 +10,7 @@ mod sessions;
 mod users;
 mod writer;
 
-pub use messages::{NewMessage, Stored};
+pub use messages::{NewMessage, Stored, SystemLine, Write};
 pub use sessions::SessionRow;
 pub use users::{NewUser, UserRow};
 pub use writer::MessageWriter;

@@ -1,35 +1,116 @@
+use super::messages::MessageRow;
 use super::{on_pool, Store, StoreError};
-use crate::realtime::protocol::{RoomKind, RoomSummary};
+use crate::model::MemberView;
+use crate::realtime::protocol::{MessageView, RoomKind, RoomSummary};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct SummaryRow {
     id: i64,
     kind: String,
-    name: Option<String>,
+    name: String,
     last_seq: i64,
     last_read_seq: i64,
+    last_activity: i64,
+    hidden: bool,
+    muted: bool,
+    role: String,
+    peer_email: Option<String>,
+    lm_id: Option<i64>,
+    lm_sender_id: Option<i64>,
+    lm_sender_name: Option<String>,
+    lm_kind: Option<String>,
+    lm_body: Option<Vec<u8>>,
+    lm_created_at: Option<i64>,
+    lm_client_id: Option<String>,
 }
 
 impl From<SummaryRow> for RoomSummary {
     fn from(row: SummaryRow) -> RoomSummary {
+        let last = match (row.lm_id, row.lm_kind, row.lm_body, row.lm_created_at) {
+            (Some(id), Some(kind), Some(body), Some(created_at)) => Some(
+                MessageView::from(MessageRow {
+                    id,
+                    room_id: row.id,
+                    seq: row.last_seq,
+                    sender_id: row.lm_sender_id,
+                    sender_name: row.lm_sender_name,
+                    kind,
+                    body,
+                    created_at,
+                    client_id: row.lm_client_id,
+                })
+                .preview(),
+            ),
+            _ => None,
+        };
         RoomSummary {
             room: row.id,
             kind: RoomKind::parse(&row.kind),
-            name: row.name.unwrap_or_default(),
+            name: row.name,
             last_seq: row.last_seq,
             read_seq: row.last_read_seq,
             unread: (row.last_seq - row.last_read_seq).max(0),
+            last_activity: row.last_activity,
+            last,
+            peer_email: row.peer_email,
+            hidden: row.hidden,
+            muted: row.muted,
+            owner: row.role == "owner",
         }
     }
 }
 
-const SELECT_SUMMARY: &str = "SELECT r.id, r.kind, r.name, r.last_seq, m.last_read_seq
-     FROM room_members m JOIN rooms r ON r.id = m.room_id";
+/// A room as one member sees it: a direct chat is named after the other
+/// person, and the newest message comes along for the preview (the row at
+/// `last_seq`, found through the (room_id, seq) unique index).
+const SELECT_SUMMARY: &str = "SELECT r.id, r.kind, COALESCE(r.name, pu.display_name, '') AS name,
+        r.last_seq, m.last_read_seq, r.last_activity, m.hidden, m.muted, m.role,
+        pu.email AS peer_email,
+        lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.display_name AS lm_sender_name,
+        lm.kind AS lm_kind, lm.body AS lm_body, lm.created_at AS lm_created_at,
+        lm.client_id AS lm_client_id
+     FROM room_members m
+     JOIN rooms r ON r.id = m.room_id
+     LEFT JOIN room_members pm ON r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> m.user_id
+     LEFT JOIN users pu ON pu.id = pm.user_id
+     LEFT JOIN messages lm ON lm.room_id = r.id AND lm.seq = r.last_seq
+     LEFT JOIN users lu ON lu.id = lm.sender_id";
+
+/// Adds `user` to `room` inside transaction `tx` unless already a member;
+/// evaluates to whether a row was added. (A macro: `tx` is a different
+/// type per backend inside `on_pool!`.)
+macro_rules! insert_member {
+    ($tx:ident, $room:expr, $user:expr, $role:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (room_id, user_id) DO NOTHING",
+        )
+        .bind($room)
+        .bind($user)
+        .bind($role)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            > 0
+    };
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct MemberRow {
+    user_id: i64,
+    display_name: String,
+    email: String,
+    role: String,
+}
 
 impl Store {
-    /// Every room the user belongs to, with its seq and the user's read mark.
+    /// Every room the user belongs to (hidden ones included, flagged), with
+    /// its seq and the user's read mark, most recently active first.
     pub async fn rooms_of(&self, user_id: i64) -> Result<Vec<RoomSummary>, StoreError> {
-        let sql = format!("{SELECT_SUMMARY} WHERE m.user_id = $1 ORDER BY r.last_activity DESC");
+        let sql = format!(
+            "{SELECT_SUMMARY} WHERE m.user_id = $1 ORDER BY r.last_activity DESC, r.id DESC"
+        );
         let rows: Vec<SummaryRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(user_id).fetch_all(pool).await?
         });
@@ -91,27 +172,211 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES ($1, $2, 'owner', $3)")
-                .bind(room)
-                .bind(owner)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            let _ = insert_member!(tx, room, owner, "owner", now);
             for member in members.iter().filter(|m| **m != owner) {
-                sqlx::query(
-                    "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3)
-                     ON CONFLICT (room_id, user_id) DO NOTHING",
-                )
-                .bind(room)
-                .bind(member)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                let _ = insert_member!(tx, room, *member, "member", now);
             }
             tx.commit().await?;
             room
         });
         Ok(room)
+    }
+
+    /// The direct room of users `a` and `b`: found or created in one upsert
+    /// on its unique pair key (two quick clicks still give one room). Shown
+    /// again for `a`, who asked for it. Returns the room and which of the
+    /// two were not members before (and so must be subscribed).
+    pub async fn direct_room(
+        &self,
+        a: i64,
+        b: i64,
+        now: i64,
+    ) -> Result<(i64, Vec<i64>), StoreError> {
+        let key = format!("{}:{}", a.min(b), a.max(b));
+        let (room, joined) = on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let room: i64 = sqlx::query_scalar(
+                "INSERT INTO rooms (kind, direct_key, created_by, created_at, last_activity)
+                 VALUES ('direct', $1, $2, $3, $3)
+                 ON CONFLICT (direct_key) DO UPDATE SET direct_key = excluded.direct_key
+                 RETURNING id",
+            )
+            .bind(&key)
+            .bind(a)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut joined = Vec::new();
+            for user in [a, b] {
+                if insert_member!(tx, room, user, "member", now) {
+                    joined.push(user);
+                }
+            }
+            sqlx::query("UPDATE room_members SET hidden = FALSE WHERE room_id = $1 AND user_id = $2")
+                .bind(room)
+                .bind(a)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (room, joined)
+        });
+        Ok((room, joined))
+    }
+
+    /// `None` when the user is not a member; else whether they own the room
+    /// and the room's kind.
+    pub async fn membership(
+        &self,
+        user_id: i64,
+        room: i64,
+    ) -> Result<Option<(RoomKind, bool)>, StoreError> {
+        let row: Option<(String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT r.kind, m.role FROM room_members m JOIN rooms r ON r.id = m.room_id
+                 WHERE m.user_id = $1 AND m.room_id = $2",
+            )
+            .bind(user_id)
+            .bind(room)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|(kind, role)| (RoomKind::parse(&kind), role == "owner")))
+    }
+
+    /// The kind of a room, whoever asks (admins act on rooms they are not in).
+    pub async fn room_kind(&self, room: i64) -> Result<Option<RoomKind>, StoreError> {
+        let kind: Option<String> = on_pool!(self.db(), pool => {
+            sqlx::query_scalar("SELECT kind FROM rooms WHERE id = $1")
+                .bind(room)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(kind.map(|k| RoomKind::parse(&k)))
+    }
+
+    /// Hides or shows the room in one member's sidebar. False when not a member.
+    pub async fn set_hidden(
+        &self,
+        user_id: i64,
+        room: i64,
+        hidden: bool,
+    ) -> Result<bool, StoreError> {
+        self.set_member_flag("hidden", user_id, room, hidden).await
+    }
+
+    pub async fn set_muted(
+        &self,
+        user_id: i64,
+        room: i64,
+        muted: bool,
+    ) -> Result<bool, StoreError> {
+        self.set_member_flag("muted", user_id, room, muted).await
+    }
+
+    async fn set_member_flag(
+        &self,
+        column: &'static str,
+        user_id: i64,
+        room: i64,
+        value: bool,
+    ) -> Result<bool, StoreError> {
+        let sql =
+            format!("UPDATE room_members SET {column} = $3 WHERE user_id = $1 AND room_id = $2");
+        let changed = on_pool!(self.db(), pool => {
+            sqlx::query(&sql).bind(user_id).bind(room).bind(value).execute(pool).await?.rows_affected()
+        });
+        Ok(changed > 0)
+    }
+
+    pub async fn rename_room(&self, room: i64, name: &str) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("UPDATE rooms SET name = $2 WHERE id = $1 AND kind = 'group'")
+                .bind(room)
+                .bind(name)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Adds members to a room; returns the ones who were not members yet.
+    pub async fn add_members(
+        &self,
+        room: i64,
+        users: &[i64],
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let added = on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let mut added = Vec::new();
+            for user in users {
+                if insert_member!(tx, room, *user, "member", now) {
+                    added.push(*user);
+                }
+            }
+            tx.commit().await?;
+            added
+        });
+        Ok(added)
+    }
+
+    /// Removes a member. A group whose last owner leaves passes ownership to
+    /// the longest-standing member left, so someone can still manage it.
+    /// False when they were not a member.
+    pub async fn remove_member(&self, room: i64, user_id: i64) -> Result<bool, StoreError> {
+        let removed = on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let removed = sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND user_id = $2")
+                .bind(room)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() > 0;
+            sqlx::query(
+                "UPDATE room_members SET role = 'owner'
+                 WHERE room_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM room_members o WHERE o.room_id = $1 AND o.role = 'owner')
+                   AND user_id = (SELECT f.user_id FROM room_members f WHERE f.room_id = $1
+                                  ORDER BY f.joined_at, f.user_id LIMIT 1)",
+            )
+            .bind(room)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            removed
+        });
+        Ok(removed)
+    }
+
+    pub async fn members(&self, room: i64) -> Result<Vec<MemberView>, StoreError> {
+        let rows: Vec<MemberRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT u.id AS user_id, u.display_name, u.email, m.role
+                 FROM room_members m JOIN users u ON u.id = m.user_id
+                 WHERE m.room_id = $1 ORDER BY m.role DESC, u.display_name, u.id",
+            )
+            .bind(room)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| MemberView {
+                user_id: r.user_id,
+                display_name: r.display_name,
+                email: r.email,
+                owner: r.role == "owner",
+            })
+            .collect())
+    }
+
+    pub async fn member_ids(&self, room: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar("SELECT user_id FROM room_members WHERE room_id = $1")
+                .bind(room)
+                .fetch_all(pool)
+                .await?
+        }))
     }
 
     /// Ids of the accounts with these (already normalised) emails; unknown ones are skipped.
@@ -126,5 +391,43 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// Stores (or refreshes) an invitation from `inviter` to `email`.
+    pub async fn invite(&self, inviter: i64, email: &str, now: i64) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            sqlx::query(
+                "INSERT INTO invitations (inviter_id, email, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (inviter_id, email) DO NOTHING",
+            )
+            .bind(inviter)
+            .bind(email)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The inviter's pending invitations: (email, created_at), newest first.
+    pub async fn invitations_of(&self, inviter: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT email, created_at FROM invitations WHERE inviter_id = $1 ORDER BY created_at DESC, email",
+            )
+            .bind(inviter)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Removes and returns who invited `email` (it has just signed up).
+    pub async fn take_invitations(&self, email: &str) -> Result<Vec<i64>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar("DELETE FROM invitations WHERE email = $1 RETURNING inviter_id")
+                .bind(email)
+                .fetch_all(pool)
+                .await?
+        }))
     }
 }

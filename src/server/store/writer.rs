@@ -11,15 +11,16 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::messages::Write;
 use super::messages::WriterConn;
-use super::{Db, NewMessage, Store, StoreError, Stored};
+use super::{Db, Store, StoreError, Stored};
 
 const MAX_BATCH: usize = 512;
 const QUEUE: usize = 4096;
 const POSTGRES_SHARDS: usize = 4;
 
 struct Job {
-    message: NewMessage,
+    message: Write,
     reply: oneshot::Sender<Result<Stored, StoreError>>,
 }
 
@@ -45,9 +46,10 @@ impl MessageWriter {
         MessageWriter { shards }
     }
 
-    /// Stores one message; returns once its batch has committed.
-    pub async fn write(&self, message: NewMessage) -> Result<Stored, StoreError> {
-        let shard = message.room.rem_euclid(self.shards.len() as i64) as usize;
+    /// Stores one message or system line; returns once its batch has committed.
+    pub async fn write(&self, message: impl Into<Write>) -> Result<Stored, StoreError> {
+        let message = message.into();
+        let shard = message.room().rem_euclid(self.shards.len() as i64) as usize;
         let (reply, answer) = oneshot::channel();
         self.shards[shard]
             .send(Job { message, reply })
