@@ -21,6 +21,7 @@ test("sign up, see the shell, log out, log in again, and a wrong password", asyn
   await hydrated(page);
   await page.screenshot({ path: `${shots}/shell.png`, fullPage: true });
 
+  await page.locator("#user-menu").click();
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login$/);
   // The session is gone on the server: going back to / lands on /login again.
@@ -48,6 +49,7 @@ test("a taken email is reported on the sign-up form", async ({ page }) => {
     await submitSignUp(page, email, "Dup");
     if (attempt === 1) {
       await expect(page.locator("#me-name")).toHaveText("Dup");
+      await page.locator("#user-menu").click();
       await page.getByRole("button", { name: "Log out" }).click();
       await expect(page).toHaveURL(/\/login$/);
     }
@@ -83,6 +85,7 @@ test.describe("without JavaScript", () => {
     await expect(page).toHaveURL(/\/$/);
     await expect(page.locator("#me-name")).toHaveText("No Script");
 
+    await page.locator("#user-menu").click();
     await page.getByRole("button", { name: "Log out" }).click();
     await expect(page).toHaveURL(/\/login$/);
     await page.getByLabel("Email").fill(email);

@@ -1,9 +1,9 @@
-import { expect, Page } from "@playwright/test";
+import { expect, Browser, BrowserContextOptions, Page } from "@playwright/test";
 
 export const password = "correct horse battery";
 
 export function uniqueEmail(tag: string): string {
-  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  return `${tag.toLowerCase()}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
 /// Waits until the WASM client has taken over the page.
@@ -17,4 +17,57 @@ export async function submitSignUp(page: Page, email: string, name: string) {
   await page.getByLabel("Display name").fill(name);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
+}
+
+export type User = { page: Page; email: string; name: string };
+
+/// A new account in its own browser context, signed in, socket online.
+export async function newUser(browser: Browser, name: string, options: BrowserContextOptions = {}): Promise<User> {
+  const email = uniqueEmail(name);
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  await page.goto("/signup");
+  await hydrated(page);
+  await submitSignUp(page, email, name);
+  await expect(page.locator("#me-name")).toHaveText(name);
+  await online(page);
+  return { page, email, name };
+}
+
+export async function online(page: Page) {
+  await expect(page.locator("#connection")).toHaveAttribute("data-state", "online");
+}
+
+/// Another tab of the same signed-in user.
+export async function secondTab(user: User): Promise<Page> {
+  const page = await user.page.context().newPage();
+  await page.goto("/");
+  await hydrated(page);
+  await online(page);
+  return page;
+}
+
+export function roomLink(page: Page, name: string) {
+  return page.locator("button.room-link", { has: page.locator(".room-name", { hasText: name }) });
+}
+
+export function bodies(page: Page) {
+  return page.locator("#messages .message .body");
+}
+
+export async function send(page: Page, text: string) {
+  await page.locator("#composer-input").fill(text);
+  await page.locator("#composer-input").press("Enter");
+  await expect(bodies(page).last()).toHaveText(text);
+}
+
+export async function startDirect(page: Page, email: string) {
+  await page.locator("#new-chat-open").click();
+  await page.locator("#new-chat-email").fill(email);
+  await page.getByRole("button", { name: "Start chat" }).click();
+}
+
+export async function roomMenu(page: Page, item: string) {
+  await page.locator("#room-menu").click();
+  await page.getByRole("menuitem", { name: item }).click();
 }

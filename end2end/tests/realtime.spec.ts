@@ -1,23 +1,12 @@
-import { test, expect, Browser, Page } from "@playwright/test";
-import { hydrated, submitSignUp, uniqueEmail } from "./helpers";
+import { test, expect } from "@playwright/test";
+import { newUser } from "./helpers";
 const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
-
-async function newUser(browser: Browser, tag: string): Promise<{ page: Page; email: string }> {
-  const email = uniqueEmail(tag);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto("/signup");
-  await hydrated(page);
-  await submitSignUp(page, email, tag);
-  await expect(page.locator("#me-name")).toHaveText(tag);
-  await expect(page.locator("#connection")).toHaveAttribute("data-state", "online");
-  return { page, email };
-}
 
 test("two people exchange messages live, and a reload shows the history", async ({ browser }) => {
   const ada = await newUser(browser, "Ada");
   const bob = await newUser(browser, "Bob");
 
+  await ada.page.locator("#new-group-open").click();
   await ada.page.locator("#group-name").fill("Launch");
   await ada.page.locator("#group-members").fill(bob.email);
   await ada.page.getByRole("button", { name: "Create group" }).click();

@@ -65,12 +65,18 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let signup = ServerAction::<SignUp>::new();
     let error = form_error(signup);
+    // An invitation link carries the invited email; only a plausible one is
+    // used, and only as the field's value (escaped like any attribute).
+    let invited = use_query_map().with_untracked(|q| {
+        q.get("email")
+            .filter(|e| e.len() <= 254 && crate::api::validate::email(e).is_ok())
+    });
     view! {
         <Title text="Sign up · Glasschat"/>
         <RedirectIfSignedIn/>
         <AuthCard mode=AuthMode::Signup>
             <ActionForm action=signup attr:class="space-y-4" attr:id="signup-form">
-                <TextField label="Email" name="email" kind="email" autocomplete="email" max_len=254/>
+                <TextField label="Email" name="email" kind="email" autocomplete="email" max_len=254 value=invited.unwrap_or_default()/>
                 <TextField label="Display name" name="display_name" kind="text" autocomplete="name" max_len=DISPLAY_NAME_MAX/>
                 <TextField label="Password" name="password" kind="password" autocomplete="new-password" max_len=PASSWORD_MAX min_len=PASSWORD_MIN/>
                 <p class="text-xs text-slate-400">{format!("At least {PASSWORD_MIN} characters.")}</p>

@@ -2,8 +2,12 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api::auth::current_user;
+#[cfg(feature = "hydrate")]
+use crate::api::rooms::invitations;
 use crate::components::chat_client::ChatClient;
+use crate::components::dialogs::{Dialogs, NewChatDialog, NewGroupDialog, QuickSwitcher};
 use crate::components::message_pane::MessagePane;
+use crate::components::notify;
 use crate::components::sidebar::Sidebar;
 
 /// `/`: the chat shell for a signed-in user; everyone else goes to `/login`.
@@ -27,21 +31,70 @@ pub fn ChatPage() -> impl IntoView {
 }
 
 /// The split pane, with the live chat state shared by both sides of it.
+/// Under 768 px one pane shows at a time: the list, or the open room.
 #[component]
 fn ChatShell(user: crate::model::UserView) -> impl IntoView {
-    let client = ChatClient::new();
+    let client = ChatClient::new(user.clone());
+    let dialogs = Dialogs::new();
     provide_context(client);
+    provide_context(dialogs);
+    notify::track_title(client);
     // The socket lives in the browser only; the server renders the frame.
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
             crate::realtime::client::start(client);
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = invitations().await {
+                    client.invitations.set(list);
+                }
+            });
         }
     });
+    // A direct chat appearing for an invited email ends that invitation.
+    Effect::new(move |_| {
+        let peers: Vec<String> = client.state.with(|s| {
+            s.rooms
+                .values()
+                .filter_map(|r| r.summary.peer_email.clone())
+                .collect()
+        });
+        if client
+            .invitations
+            .with_untracked(|list| list.iter().any(|i| peers.contains(&i.email)))
+        {
+            client
+                .invitations
+                .update(|list| list.retain(|i| !peers.contains(&i.email)));
+        }
+    });
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let key = ev.key();
+        if (ev.ctrl_key() || ev.meta_key()) && key.eq_ignore_ascii_case("k") {
+            ev.prevent_default();
+            dialogs.close_all();
+            dialogs.switcher.set(true);
+        } else if key == "Escape" {
+            dialogs.close_all();
+        }
+    });
+    on_cleanup(move || keys.remove());
+
+    let room_open = move || client.selected.get().is_some();
     view! {
-        <div class="flex h-screen gap-0 p-0 md:gap-4 md:p-4">
-            <Sidebar user/>
-            <MessagePane/>
+        <div class="flex h-dvh gap-0 p-0 md:gap-4 md:p-4">
+            <aside aria-label="Conversations"
+                class=move || format!("glass-panel w-full shrink-0 flex-col md:flex md:w-80 md:rounded-2xl {}", if room_open() { "hidden" } else { "flex" })>
+                <Sidebar user/>
+            </aside>
+            <main aria-label="Conversation"
+                class=move || format!("glass-panel min-w-0 flex-1 flex-col md:flex md:rounded-2xl {}", if room_open() { "flex" } else { "hidden" })>
+                <MessagePane/>
+            </main>
         </div>
+        <div class="sr-only" aria-live="polite" aria-atomic="true" id="announcer">{move || client.announcement.get()}</div>
+        <NewChatDialog/>
+        <NewGroupDialog/>
+        <QuickSwitcher/>
     }
 }

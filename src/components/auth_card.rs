@@ -61,6 +61,9 @@ pub fn TextField(
     autocomplete: &'static str,
     max_len: usize,
     #[prop(optional)] min_len: Option<usize>,
+    /// A value to start with (an invitation link fills in the email).
+    #[prop(optional, into)]
+    value: Option<String>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     view! {
@@ -74,6 +77,7 @@ pub fn TextField(
                 required=true
                 maxlength=max_len
                 minlength=min_len
+                value=value
                 class="w-full rounded-lg border border-white/15 bg-white/5 px-3 py-2 text-slate-100 placeholder-slate-500 outline-none transition focus:border-sky-400 focus:ring-2 focus:ring-sky-400/40"
             />
         </div>

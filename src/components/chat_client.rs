@@ -3,9 +3,12 @@
 //! page and shared through context. On the server it stays empty (the page
 //! renders its frame); in the browser `realtime::client::start` fills it.
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 
-use crate::realtime::protocol::ClientFrame;
+use crate::model::{InvitationView, Role, UserView};
+use crate::realtime::protocol::{ClientFrame, RoomKind, RoomSummary};
 use crate::realtime::state::ClientState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,21 +38,33 @@ pub struct OutboxItem {
 
 #[derive(Clone, Copy)]
 pub struct ChatClient {
+    /// Who is signed in (from the page's session check).
+    pub me: StoredValue<UserView>,
     pub state: RwSignal<ClientState>,
     pub conn: RwSignal<ConnState>,
     pub outbox: RwSignal<Vec<OutboxItem>>,
     pub selected: RwSignal<Option<i64>>,
+    /// Unsent composer text per room; survives switching rooms.
+    pub drafts: RwSignal<HashMap<i64, String>>,
+    /// Direct chats waiting for someone to sign up.
+    pub invitations: RwSignal<Vec<InvitationView>>,
+    /// The latest line for the screen reader's polite live region.
+    pub announcement: RwSignal<String>,
     #[cfg(feature = "hydrate")]
     pub sender: StoredValue<Option<futures::channel::mpsc::UnboundedSender<String>>, LocalStorage>,
 }
 
 impl ChatClient {
-    pub fn new() -> ChatClient {
+    pub fn new(me: UserView) -> ChatClient {
         ChatClient {
+            me: StoredValue::new(me),
             state: RwSignal::new(ClientState::default()),
             conn: RwSignal::new(ConnState::Connecting),
             outbox: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
+            drafts: RwSignal::new(HashMap::new()),
+            invitations: RwSignal::new(Vec::new()),
+            announcement: RwSignal::new(String::new()),
             #[cfg(feature = "hydrate")]
             sender: StoredValue::new_local(None),
         }
@@ -111,9 +126,26 @@ impl ChatClient {
     fn transmit(&self, _frame: ClientFrame) {}
 }
 
-impl Default for ChatClient {
-    fn default() -> ChatClient {
-        ChatClient::new()
+impl ChatClient {
+    pub fn my_id(&self) -> i64 {
+        self.me.with_value(|me| me.id)
+    }
+
+    /// The summary of `room`, tracked.
+    pub fn summary(&self, room: i64) -> Option<RoomSummary> {
+        self.state
+            .with(|s| s.rooms.get(&room).map(|r| r.summary.clone()))
+    }
+
+    /// Owners and admins manage a group (rename, members).
+    pub fn can_manage(&self, summary: &RoomSummary) -> bool {
+        summary.kind == RoomKind::Group
+            && (summary.owner || self.me.with_value(|me| me.role == Role::Admin))
+    }
+
+    /// Either side of a direct chat clears it; in a group, who manages it.
+    pub fn can_clear(&self, summary: &RoomSummary) -> bool {
+        summary.kind == RoomKind::Direct || self.can_manage(summary)
     }
 }
 

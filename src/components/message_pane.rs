@@ -1,89 +1,334 @@
+//! The right pane: the open conversation's header and actions, its
+//! messages (grouped by day and sender, older pages on scroll-up without a
+//! jump, a "N new messages" button when scrolled up), members and composer.
+
+use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::rooms::history;
+use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
 use crate::components::chat_client::{ChatClient, OutboxStatus};
-use crate::realtime::protocol::{MessageKind, MessageView};
+use crate::components::composer::Composer;
+use crate::components::dialogs::ConfirmDialog;
+use crate::components::members::MembersPanel;
+use crate::components::notify::page_visible;
+use crate::components::text::{day_label, linkify, now_ms, LocalTime, Segment};
+use crate::realtime::protocol::{MessageKind, MessageView, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
+/// Messages from one sender closer than this share one header.
+const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
 
-/// The right pane: the selected room's messages and the composer.
 #[component]
 pub fn MessagePane() -> impl IntoView {
     let client = expect_context::<ChatClient>();
+    // A room that disappears (left, removed) closes.
+    Effect::new(move |_| {
+        if let Some(room) = client.selected.get() {
+            let gone = client
+                .state
+                .with(|s| s.user_id != 0 && !s.rooms.contains_key(&room));
+            if gone {
+                client.selected.set(None);
+            }
+        }
+    });
     view! {
-        <main class="glass-panel hidden flex-1 flex-col md:flex md:rounded-2xl" aria-label="Messages">
-            {move || match client.selected.get() {
-                Some(room) => view! { <RoomView room/> }.into_any(),
-                None => view! {
-                    <div class="flex flex-1 flex-col items-center justify-center">
-                        <p class="text-lg font-medium text-slate-200">"Pick a conversation"</p>
-                        <p class="mt-1 text-sm text-slate-400">"Messages you send and receive appear here."</p>
-                    </div>
-                }
-                .into_any(),
-            }}
-        </main>
+        {move || match client.selected.get() {
+            Some(room) => view! { <RoomView room/> }.into_any(),
+            None => view! {
+                <div class="flex flex-1 flex-col items-center justify-center p-6 text-center">
+                    <p class="text-lg font-medium text-slate-100">"Pick a conversation"</p>
+                    <p class="mt-1 text-sm text-slate-300">"Or start one with New chat. Ctrl+K jumps to any conversation."</p>
+                </div>
+            }
+            .into_any(),
+        }}
     }
 }
 
 #[component]
 fn RoomView(room: i64) -> impl IntoView {
-    let client = expect_context::<ChatClient>();
-    let older_done = RwSignal::new(false);
+    let members_open = RwSignal::new(false);
+    view! {
+        <RoomHeader room members_open/>
+        <div class="flex min-h-0 flex-1">
+            <div class="flex min-w-0 flex-1 flex-col">
+                <MessageList room/>
+                <Composer room/>
+            </div>
+            <Show when=move || members_open.get()>
+                <MembersPanel room open=members_open/>
+            </Show>
+        </div>
+    }
+}
 
-    let load_older = move || {
-        let before = client.state.with_untracked(|s| {
-            s.rooms.get(&room).map(|r| {
-                r.messages
-                    .keys()
-                    .next()
-                    .copied()
-                    .unwrap_or(r.summary.last_seq + 1)
-            })
-        });
-        let Some(before) = before else { return };
+#[component]
+fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let summary = move || client.summary(room);
+    let confirm_clear = RwSignal::new(false);
+    let confirm_leave = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let menu_open = RwSignal::new(false);
+
+    let run = move |call: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), crate::api::error::ApiError>>>,
+    >| {
+        menu_open.set(false);
         spawn_local(async move {
-            if let Ok(page) = history(room, before, HISTORY_PAGE).await {
-                if (page.len() as i64) < HISTORY_PAGE {
-                    older_done.set(true);
-                }
-                client.state.update(|s| s.add_history(room, &page));
+            match call.await {
+                Ok(()) => error.set(None),
+                Err(err) => error.set(Some(err.to_string())),
             }
         });
     };
-    // Opening a room loads its latest page.
-    Effect::new(move |_| load_older());
-
-    // Reading: whenever this room shows unread messages, mark them read.
-    Effect::new(move |_| {
-        let latest = client.state.with(|s| {
-            s.rooms
-                .get(&room)
-                .filter(|r| r.summary.unread > 0)
-                .map(|r| r.summary.last_seq)
-        });
-        if let Some(seq) = latest {
-            client.mark_read(room, seq);
-        }
-    });
-
-    let title = move || {
-        client.state.with(|s| {
-            s.rooms
-                .get(&room)
-                .map(|r| r.summary.name.clone())
-                .unwrap_or_default()
+    let subtitle = move || {
+        summary().map(|s| match s.kind {
+            RoomKind::Direct => s.peer_email.unwrap_or_default(),
+            RoomKind::Group => "Group".to_string(),
+            RoomKind::Support => "Support".to_string(),
         })
     };
-    let messages = move || {
+    let is_group = move || summary().is_some_and(|s| s.kind == RoomKind::Group);
+    let muted = move || summary().is_some_and(|s| s.muted);
+    let can_clear = move || summary().is_some_and(|s| client.can_clear(&s));
+
+    view! {
+        <header class="flex items-center gap-3 border-b border-white/10 px-4 py-3 md:px-6">
+            <button id="back" type="button" class="rounded-lg px-2 py-1 text-slate-100 hover:bg-white/10 md:hidden"
+                aria-label="Back to conversations" on:click=move |_| client.selected.set(None)>"←"</button>
+            <div class="min-w-0 flex-1">
+                <h2 id="room-title" class="truncate text-lg font-semibold">{move || summary().map(|s| s.name).unwrap_or_default()}</h2>
+                <p class="truncate text-xs text-slate-300">{subtitle}</p>
+            </div>
+            <Show when=is_group>
+                <button id="members-toggle" type="button" aria-pressed=move || members_open.get().to_string()
+                    class="rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10"
+                    on:click=move |_| members_open.update(|o| *o = !*o)>"Members"</button>
+            </Show>
+            <div class="relative">
+                <button id="room-menu" type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
+                    aria-label="Conversation menu" on:click=move |_| menu_open.update(|o| *o = !*o)
+                    class="rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10">"⋯"</button>
+                <Show when=move || menu_open.get()>
+                    <div role="menu" class="glass-panel absolute right-0 z-30 mt-2 w-52 space-y-1 rounded-xl bg-slate-900/90 p-2"
+                        on:keydown=move |ev| if ev.key() == "Escape" { menu_open.set(false) }>
+                        <button role="menuitem" type="button" id="mute-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
+                            on:click=move |_| { let m = !muted(); run(Box::pin(mute_room(room, m))) }>
+                            {move || if muted() { "Unmute" } else { "Mute" }}
+                        </button>
+                        <button role="menuitem" type="button" id="hide-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
+                            on:click=move |_| {
+                                client.selected.set(None);
+                                run(Box::pin(hide_room(room, true)))
+                            }>"Remove chat"</button>
+                        <Show when=can_clear>
+                            <button role="menuitem" type="button" id="clear-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
+                                on:click=move |_| { menu_open.set(false); confirm_clear.set(true) }>"Clear history…"</button>
+                        </Show>
+                        <Show when=is_group>
+                            <button role="menuitem" type="button" id="leave-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
+                                on:click=move |_| { menu_open.set(false); confirm_leave.set(true) }>"Leave group…"</button>
+                        </Show>
+                    </div>
+                </Show>
+            </div>
+        </header>
+        {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
+        <ConfirmDialog open=confirm_clear id="confirm-clear" title="Clear history?"
+            message="Every message in this conversation is deleted for everyone. This cannot be undone."
+            confirm_label="Clear history"
+            on_confirm=Callback::new(move |_| run(Box::pin(clear_room(room))))/>
+        <ConfirmDialog open=confirm_leave id="confirm-leave" title="Leave this group?"
+            message="You stop receiving its messages; someone who manages it can add you again."
+            confirm_label="Leave group"
+            on_confirm=Callback::new(move |_| run(Box::pin(leave_room(room))))/>
+    }
+}
+
+/// One message as the list draws it; the key includes what depends on the
+/// neighbours, so a row re-renders when older messages arrive above it.
+#[derive(Clone, PartialEq)]
+struct Row {
+    message: MessageView,
+    own: bool,
+    header: bool,
+    day: Option<String>,
+}
+
+fn rows_of(messages: Vec<MessageView>, my_id: i64, now: i64) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(messages.len());
+    let mut prev: Option<&MessageView> = None;
+    for message in &messages {
+        let at = LocalTime::of(message.created_at);
+        let new_day = prev.is_none_or(|p| !LocalTime::of(p.created_at).same_day(&at));
+        let header = new_day
+            || message.kind == MessageKind::System
+            || prev.is_none_or(|p| {
+                p.kind == MessageKind::System
+                    || p.sender_id != message.sender_id
+                    || message.created_at - p.created_at > GROUP_GAP_MS
+            });
+        rows.push(Row {
+            own: message.sender_id == Some(my_id) && message.kind == MessageKind::Text,
+            header,
+            day: new_day.then(|| day_label(message.created_at, now)),
+            message: message.clone(),
+        });
+        prev = Some(message);
+    }
+    rows
+}
+
+#[component]
+fn MessageList(room: i64) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let my_id = client.my_id();
+    let list = NodeRef::<Div>::new();
+    let at_bottom = RwSignal::new(true);
+    // The newest seq the user has had on screen at the bottom.
+    let seen_seq = RwSignal::new(0_i64);
+    let older_done = RwSignal::new(false);
+    let loading = RwSignal::new(false);
+    // Distance from the bottom to restore after older messages are added.
+    let anchor = StoredValue::new(None::<i32>);
+
+    let messages = Memo::new(move |_| {
         client.state.with(|s| {
             s.rooms
                 .get(&room)
                 .map(|r| r.messages.values().cloned().collect::<Vec<_>>())
                 .unwrap_or_default()
         })
+    });
+    let latest = move || messages.with(|m| m.last().map(|m| m.seq).unwrap_or(0));
+
+    let load_older = move || {
+        if loading.get_untracked() || older_done.get_untracked() {
+            return;
+        }
+        let first = messages.with_untracked(|m| m.first().cloned());
+        if first.as_ref().is_some_and(|m| m.seq <= 1 || m.is_clear()) {
+            older_done.set(true);
+            return;
+        }
+        let before = match first {
+            Some(m) => m.seq,
+            None => client
+                .summary(room)
+                .map(|s| s.last_seq + 1)
+                .unwrap_or(i64::MAX),
+        };
+        loading.set(true);
+        if let Some(el) = list.get_untracked() {
+            anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
+        }
+        spawn_local(async move {
+            match history(room, before, HISTORY_PAGE).await {
+                Ok(page) => {
+                    let at_start = page.first().is_some_and(|m| m.seq <= 1 || m.is_clear());
+                    if at_start || (page.len() as i64) < HISTORY_PAGE {
+                        older_done.set(true);
+                    }
+                    if page.is_empty() {
+                        anchor.set_value(None);
+                    }
+                    client.state.update(|s| s.add_history(room, &page));
+                }
+                Err(_) => anchor.set_value(None),
+            }
+            loading.set(false);
+        });
     };
+    // Opening a room loads its newest page.
+    Effect::new(move |first: Option<()>| {
+        if first.is_none() {
+            load_older();
+        }
+    });
+
+    // After the list changes: keep the view where it was when older
+    // messages came in above, or follow the bottom when already there.
+    Effect::new(move |_| {
+        let newest = latest();
+        let count = messages.with(Vec::len);
+        let Some(el) = list.get() else { return };
+        if let Some(distance) = anchor.get_value() {
+            anchor.set_value(None);
+            el.set_scroll_top(el.scroll_height() - distance);
+        } else if at_bottom.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+            seen_seq.set(newest);
+        }
+        // A short first page leaves no scrollbar to pull: keep loading.
+        if count > 0 && el.scroll_height() <= el.client_height() {
+            load_older();
+        }
+    });
+
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
+        at_bottom.set(bottom);
+        if bottom {
+            seen_seq.set(latest());
+        }
+        if el.scroll_top() < 120 {
+            load_older();
+        }
+    };
+
+    // Reading: when the newest messages are on screen in a visible tab.
+    Effect::new(move |_| {
+        let unread = client
+            .summary(room)
+            .filter(|s| s.unread > 0)
+            .map(|s| s.last_seq);
+        if let Some(seq) = unread {
+            if at_bottom.get() && page_visible() {
+                client.mark_read(room, seq);
+            }
+        }
+    });
+    let refocus = move || {
+        if let Some(seq) = client
+            .summary(room)
+            .filter(|s| s.unread > 0)
+            .map(|s| s.last_seq)
+        {
+            if at_bottom.get_untracked() && page_visible() {
+                client.mark_read(room, seq);
+            }
+        }
+    };
+    let focus_listener = window_event_listener(leptos::ev::focus, move |_| refocus());
+    let visible_listener = window_event_listener(leptos::ev::visibilitychange, move |_| refocus());
+    on_cleanup(move || {
+        focus_listener.remove();
+        visible_listener.remove();
+    });
+
+    let new_count = move || {
+        let seen = seen_seq.get();
+        messages.with(|m| {
+            m.iter()
+                .filter(|m| m.seq > seen && m.sender_id != Some(my_id))
+                .count()
+        })
+    };
+    let show_jump = move || !at_bottom.get() && new_count() > 0;
+    let jump = move |_| {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        at_bottom.set(true);
+        seen_seq.set(latest());
+    };
+    let rows = move || rows_of(messages.get(), my_id, now_ms());
     let pending = move || {
         client.outbox.with(|o| {
             o.iter()
@@ -92,88 +337,107 @@ fn RoomView(room: i64) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let draft = RwSignal::new(String::new());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let body = draft.get_untracked();
-        if body.trim().is_empty() {
-            return;
-        }
-        client.send(room, body);
-        draft.set(String::new());
-    };
 
     view! {
-        <header class="border-b border-white/10 px-6 py-4">
-            <h2 id="room-title" class="text-lg font-semibold">{title}</h2>
-        </header>
-        <div class="flex-1 space-y-2 overflow-y-auto px-6 py-4" id="messages" aria-live="polite">
-            <Show when=move || !older_done.get()>
-                <button type="button" on:click=move |_| load_older() class="text-xs text-sky-300 hover:underline">"Load older messages"</button>
-            </Show>
-            <For each=messages key=|m| m.seq let:message>
-                <MessageRow message/>
-            </For>
-            <For each=pending key=|i| (i.client_id.clone(), i.status.clone()) let:item>
-                {
-                    let id = item.client_id.clone();
-                    view! {
-                        <div class="outbox ml-auto max-w-[75%] rounded-2xl bg-sky-500/30 px-4 py-2 opacity-80">
-                            <p class="whitespace-pre-wrap break-words">{item.body.clone()}</p>
-                            {match item.status {
-                                OutboxStatus::Failed(why) => view! {
-                                    <p class="mt-1 text-xs text-rose-200">
-                                        {format!("Failed: {why} ")}
-                                        <button type="button" class="underline" on:click=move |_| client.retry(&id)>"Retry"</button>
-                                    </p>
-                                }.into_any(),
-                                _ => view! { <p class="mt-1 text-xs text-slate-300">"Sending…"</p> }.into_any(),
-                            }}
-                        </div>
+        <div class="relative min-h-0 flex-1">
+            <div node_ref=list on:scroll=on_scroll id="messages" role="log" aria-label="Messages"
+                class="h-full space-y-0.5 overflow-y-auto px-4 py-4 md:px-6">
+                <p class="pb-2 text-center text-xs text-slate-400">
+                    {move || if loading.get() { "Loading older messages…" } else if older_done.get() { "Start of the conversation" } else { "" }}
+                </p>
+                <For each=rows key=|r| (r.message.seq, r.header, r.day.clone(), r.message.body.len()) let:row>
+                    <MessageRow row/>
+                </For>
+                <For each=pending key=|i| (i.client_id.clone(), i.status.clone()) let:item>
+                    {
+                        let id = item.client_id.clone();
+                        view! {
+                            <div class="outbox ml-auto mt-1 max-w-[80%] rounded-2xl bg-sky-500/25 px-4 py-2">
+                                <p class="whitespace-pre-wrap break-words">{item.body.clone()}</p>
+                                {match item.status {
+                                    OutboxStatus::Failed(why) => view! {
+                                        <p class="mt-1 text-xs text-rose-200">
+                                            {format!("Not sent: {why} ")}
+                                            <button type="button" class="underline" on:click=move |_| client.retry(&id)>"Retry"</button>
+                                        </p>
+                                    }.into_any(),
+                                    _ => view! { <p class="mt-1 text-xs text-slate-200">"Sending…"</p> }.into_any(),
+                                }}
+                            </div>
+                        }
                     }
-                }
-            </For>
+                </For>
+            </div>
+            <Show when=show_jump>
+                <button id="new-messages" type="button" on:click=jump
+                    class="absolute bottom-3 left-1/2 -translate-x-1/2 rounded-full bg-sky-500 px-4 py-1.5 text-sm font-semibold text-white shadow-lg">
+                    {move || {
+                        let n = new_count();
+                        if n == 1 { "1 new message ↓".to_string() } else { format!("{n} new messages ↓") }
+                    }}
+                </button>
+            </Show>
         </div>
-        <form id="composer" on:submit=submit class="flex gap-2 border-t border-white/10 p-4">
-            <label class="sr-only" for="composer-input">"Message"</label>
-            <input id="composer-input" autocomplete="off" maxlength=10000 placeholder="Write a message" bind:value=draft
-                class="flex-1 rounded-xl border border-white/15 bg-white/5 px-4 py-2 outline-none focus:border-sky-400"/>
-            <button type="submit" class="rounded-xl bg-gradient-to-r from-sky-500 to-violet-500 px-4 py-2 font-semibold text-white">"Send"</button>
-        </form>
     }
 }
 
 #[component]
-fn MessageRow(message: MessageView) -> impl IntoView {
-    let system = message.kind == MessageKind::System;
+fn MessageRow(row: Row) -> impl IntoView {
+    let Row {
+        message,
+        own,
+        header,
+        day,
+    } = row;
+    let day = day.map(|d| {
+        view! {
+            <div class="day my-3 flex items-center gap-3 text-xs text-slate-300" role="separator">
+                <span class="h-px flex-1 bg-white/10"></span>{d}<span class="h-px flex-1 bg-white/10"></span>
+            </div>
+        }
+    });
+    if message.kind == MessageKind::System {
+        return view! {
+            {day}
+            <article class="message system my-2 text-center text-xs text-slate-300" data-seq=message.seq>
+                <p class="body">{message.body.clone()}</p>
+            </article>
+        }
+        .into_any();
+    }
+    let time = LocalTime::of(message.created_at).clock();
+    let side = if own {
+        "ml-auto items-end"
+    } else {
+        "mr-auto items-start"
+    };
+    let bubble = if own {
+        "rounded-2xl bg-gradient-to-br from-sky-500/45 to-violet-500/45 px-4 py-2"
+    } else {
+        "rounded-2xl bg-white/10 px-4 py-2"
+    };
     view! {
-        <article class=if system { "message text-center text-xs text-slate-400" } else { "message rounded-2xl bg-white/5 px-4 py-2" } data-seq=message.seq>
-            <Show when=move || !system>
-                <p class="text-xs text-slate-400">
-                    <span class="font-semibold text-slate-200">{message.sender_name.clone()}</span>
-                    " · "
-                    {clock(message.created_at)}
+        {day}
+        <article class=format!("message flex max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
+            data-seq=message.seq data-own=own.to_string()>
+            {header.then(|| view! {
+                <p class="mb-0.5 px-1 text-xs text-slate-300">
+                    {(!own).then(|| view! { <span class="sender font-semibold text-slate-100">{message.sender_name.clone()}</span>" · " })}
+                    <time>{time.clone()}</time>
                 </p>
-            </Show>
-            <p class="body whitespace-pre-wrap break-words">{message.body.clone()}</p>
+            })}
+            <div class=bubble title=time.clone()>
+                <p class="body whitespace-pre-wrap break-words">
+                    {linkify(&message.body).into_iter().map(|segment| match segment {
+                        Segment::Text(text) => text.into_any(),
+                        Segment::Link(url) => view! {
+                            <a href=url.clone() target="_blank" rel="noopener noreferrer nofollow ugc"
+                                class="text-sky-300 underline hover:text-sky-200">{url.clone()}</a>
+                        }.into_any(),
+                    }).collect_view()}
+                </p>
+            </div>
         </article>
     }
-}
-
-/// `HH:MM` in the viewer's local time (UTC while rendering on the server).
-fn clock(ms: i64) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-        format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let minutes = ms.div_euclid(60_000);
-        format!(
-            "{:02}:{:02}",
-            minutes.div_euclid(60).rem_euclid(24),
-            minutes.rem_euclid(60)
-        )
-    }
+    .into_any()
 }

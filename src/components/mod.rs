@@ -1,6 +1,11 @@
-//! Reusable pieces of the "dark glass" UI.
+//! The pieces of the "dark glass" UI.
 
 pub mod auth_card;
 pub mod chat_client;
+pub mod composer;
+pub mod dialogs;
+pub mod members;
 pub mod message_pane;
+pub mod notify;
 pub mod sidebar;
+pub mod text;

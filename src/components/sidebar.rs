@@ -1,45 +1,68 @@
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::api::auth::LogOut;
-use crate::api::rooms::create_group;
 use crate::components::chat_client::{ChatClient, ConnState};
+use crate::components::dialogs::Dialogs;
+use crate::components::notify::NotificationToggle;
+use crate::components::text::{initial, now_ms, short_time};
 use crate::model::UserView;
+use crate::realtime::protocol::{MessageKind, RoomKind, RoomSummary};
 
-/// The left pane: who is signed in, the connection, the rooms, and log out.
+/// The left pane: who is signed in, the connection, the conversations.
 #[component]
 pub fn Sidebar(user: UserView) -> impl IntoView {
-    let logout = ServerAction::<LogOut>::new();
-    let initial = user
-        .display_name
-        .chars()
-        .next()
-        .map(|c| c.to_uppercase().to_string())
-        .unwrap_or_default();
+    let dialogs = expect_context::<Dialogs>();
+    let filter = RwSignal::new(String::new());
     view! {
-        <aside class="glass-panel flex w-full max-w-xs shrink-0 flex-col md:rounded-2xl" aria-label="Conversations">
-            <header class="flex items-center gap-3 border-b border-white/10 p-4">
-                <div class="flex h-10 w-10 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-sky-400 to-violet-500 font-semibold text-white" aria-hidden="true">
-                    {initial}
-                </div>
-                <div class="min-w-0 flex-1">
-                    <p id="me-name" class="truncate font-semibold">{user.display_name.clone()}</p>
-                    <p id="me-role" class="text-xs text-slate-400">{user.role.label()}</p>
-                </div>
+        <header class="flex items-center gap-3 border-b border-white/10 p-4">
+            <div class="flex h-10 w-10 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-sky-400 to-violet-500 font-semibold text-white" aria-hidden="true">
+                {initial(&user.display_name)}
+            </div>
+            <div class="min-w-0 flex-1">
+                <p id="me-name" class="truncate font-semibold">{user.display_name.clone()}</p>
+                <p id="me-role" class="text-xs text-slate-300">{user.role.label()}</p>
+            </div>
+            <UserMenu/>
+        </header>
+        <ConnectionBadge/>
+        <div class="flex gap-2 px-4 pt-3">
+            <button id="new-chat-open" type="button" on:click=move |_| dialogs.new_chat.set(true)
+                class="flex-1 rounded-lg bg-gradient-to-r from-sky-500 to-violet-500 px-3 py-1.5 text-sm font-semibold text-white">
+                "New chat"
+            </button>
+            <button id="new-group-open" type="button" on:click=move |_| dialogs.new_group.set(true)
+                class="flex-1 rounded-lg border border-white/20 px-3 py-1.5 text-sm text-slate-100 hover:bg-white/10">
+                "New group"
+            </button>
+        </div>
+        <div class="px-4 pt-3">
+            <label for="room-filter" class="sr-only">"Filter conversations"</label>
+            <input id="room-filter" type="search" bind:value=filter placeholder="Filter conversations  (Ctrl+K to jump)"
+                class="w-full rounded-lg border border-white/15 bg-slate-900/50 px-3 py-1.5 text-sm text-slate-100 placeholder:text-slate-400 outline-none focus:border-sky-400"/>
+        </div>
+        <Invitations/>
+        <RoomList filter/>
+    }
+}
+
+/// The avatar-side menu: notifications and log out.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let logout = ServerAction::<LogOut>::new();
+    view! {
+        <details class="relative">
+            <summary id="user-menu" class="cursor-pointer list-none rounded-lg border border-white/15 px-2 py-1.5 text-sm text-slate-100 hover:bg-white/10" aria-label="User menu">
+                "⋯"
+            </summary>
+            <div class="glass-panel absolute right-0 z-30 mt-2 w-56 space-y-1 rounded-xl bg-slate-900/90 p-2">
+                <NotificationToggle/>
                 <ActionForm action=logout>
-                    <button
-                        id="logout"
-                        type="submit"
-                        class="rounded-lg border border-white/15 px-3 py-1.5 text-sm text-slate-200 hover:bg-white/10"
-                    >
+                    <button id="logout" type="submit" class="w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">
                         "Log out"
                     </button>
                 </ActionForm>
-            </header>
-            <ConnectionBadge/>
-            <RoomList/>
-            <NewGroupForm/>
-        </aside>
+            </div>
+        </details>
     }
 }
 
@@ -52,60 +75,120 @@ fn ConnectionBadge() -> impl IntoView {
         ConnState::Offline { .. } => ("offline", "Offline: reconnecting…", "bg-rose-400"),
     };
     view! {
-        <p id="connection" data-state=move || label().0 class="flex items-center gap-2 px-4 pt-3 text-xs text-slate-400" role="status">
+        <p id="connection" data-state=move || label().0 class="flex items-center gap-2 px-4 pt-3 text-xs text-slate-300" role="status">
             <span class=move || format!("inline-block h-2 w-2 rounded-full {}", label().2) aria-hidden="true"></span>
             {move || label().1}
         </p>
     }
 }
 
+/// Invitations still waiting for a sign-up, each with its link to copy.
 #[component]
-fn RoomList() -> impl IntoView {
+fn Invitations() -> impl IntoView {
     let client = expect_context::<ChatClient>();
-    let rooms = move || {
+    let items = move || client.invitations.get();
+    view! {
+        <Show when=move || !items().is_empty()>
+            <section class="mx-4 mt-3 rounded-xl border border-white/10 p-3" aria-label="Invitations">
+                <p class="text-xs font-semibold uppercase tracking-wide text-slate-300">"Invited, waiting for sign-up"</p>
+                <ul class="mt-2 space-y-2">
+                    <For each=items key=|i| i.email.clone() let:invite>
+                        <li class="invitation text-sm">
+                            <p class="truncate text-slate-100">{invite.email.clone()}</p>
+                            <div class="flex items-center gap-2">
+                                <label class="sr-only" for=format!("invite-{}", invite.email)>"Sign-up link"</label>
+                                <input id=format!("invite-{}", invite.email) readonly value=invite.signup_link.clone()
+                                    class="invite-link min-w-0 flex-1 rounded border border-white/10 bg-slate-900/60 px-2 py-1 text-xs text-slate-200"/>
+                                <CopyButton text=invite.signup_link.clone()/>
+                            </div>
+                        </li>
+                    </For>
+                </ul>
+            </section>
+        </Show>
+    }
+}
+
+#[component]
+fn CopyButton(text: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().clipboard().write_text(&text);
+            copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <button type="button" on:click=copy class="rounded border border-white/20 px-2 py-1 text-xs text-slate-100 hover:bg-white/10">
+            {move || if copied.get() { "Copied" } else { "Copy link" }}
+        </button>
+    }
+}
+
+/// One row's worth of what the list shows, so rows re-render when it changes.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Row {
+    room: i64,
+    name: String,
+    kind: RoomKind,
+    preview: String,
+    time: String,
+    unread: i64,
+    muted: bool,
+}
+
+impl Row {
+    fn of(summary: &RoomSummary, my_id: i64, now: i64) -> Row {
+        let preview = match &summary.last {
+            None => String::from("No messages yet"),
+            Some(m) if m.kind == MessageKind::System => m.body.clone(),
+            Some(m) if m.sender_id == Some(my_id) => format!("You: {}", m.body),
+            Some(m) if summary.kind == RoomKind::Direct => m.body.clone(),
+            Some(m) => format!("{}: {}", m.sender_name, m.body),
+        };
+        Row {
+            room: summary.room,
+            name: summary.name.clone(),
+            kind: summary.kind,
+            preview,
+            time: short_time(summary.last_activity, now),
+            unread: summary.unread,
+            muted: summary.muted,
+        }
+    }
+}
+
+#[component]
+fn RoomList(filter: RwSignal<String>) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let my_id = client.my_id();
+    let rows = move || {
+        let needle = filter.get().trim().to_lowercase();
+        let now = now_ms();
         client.state.with(|s| {
-            s.rooms
-                .values()
-                .map(|r| (r.summary.room, r.summary.name.clone(), r.summary.unread))
+            s.sidebar()
+                .into_iter()
+                .filter(|r| needle.is_empty() || r.name.to_lowercase().contains(&needle))
+                .map(|r| Row::of(r, my_id, now))
                 .collect::<Vec<_>>()
         })
     };
     view! {
-        <nav class="flex-1 overflow-y-auto p-2" aria-label="Conversation list">
+        <nav class="mt-2 min-h-0 flex-1 overflow-y-auto p-2" aria-label="Conversation list">
             <Show
-                when=move || !rooms().is_empty()
-                fallback=|| view! { <p class="p-2 text-sm text-slate-400">"No conversations yet."</p> }
+                when=move || !rows().is_empty()
+                fallback=move || view! {
+                    <p class="p-2 text-sm text-slate-300">
+                        {move || if filter.get().is_empty() { "No conversations yet. Start one with New chat." } else { "No conversation matches." }}
+                    </p>
+                }
             >
                 <ul class="space-y-1">
-                    <For each=rooms key=|r| r.clone() let:room>
-                        {
-                            let (id, name, unread) = room;
-                            let selected = move || client.selected.get() == Some(id);
-                            view! {
-                                <li>
-                                    <button
-                                        type="button"
-                                        data-room=id
-                                        aria-current=move || selected().then_some("true")
-                                        on:click=move |_| client.selected.set(Some(id))
-                                        class=move || {
-                                            if selected() {
-                                                "room-link flex w-full items-center gap-2 rounded-lg bg-white/15 px-3 py-2 text-left"
-                                            } else {
-                                                "room-link flex w-full items-center gap-2 rounded-lg px-3 py-2 text-left hover:bg-white/5"
-                                            }
-                                        }
-                                    >
-                                        <span class="min-w-0 flex-1 truncate">{name}</span>
-                                        <Show when=move || { unread > 0 }>
-                                            <span class="unread rounded-full bg-sky-500 px-2 text-xs font-semibold text-white" aria-label=format!("{unread} unread")>
-                                                {unread}
-                                            </span>
-                                        </Show>
-                                    </button>
-                                </li>
-                            }
-                        }
+                    <For each=rows key=|r| r.clone() let:row>
+                        <RoomRow row/>
                     </For>
                 </ul>
             </Show>
@@ -113,39 +196,50 @@ fn RoomList() -> impl IntoView {
     }
 }
 
-/// A small "new group" form: a name and member emails.
 #[component]
-fn NewGroupForm() -> impl IntoView {
+fn RoomRow(row: Row) -> impl IntoView {
     let client = expect_context::<ChatClient>();
-    let name = RwSignal::new(String::new());
-    let members = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (n, m) = (name.get_untracked(), members.get_untracked());
-        spawn_local(async move {
-            match create_group(n, m).await {
-                Ok(room) => {
-                    name.set(String::new());
-                    members.set(String::new());
-                    error.set(None);
-                    client.selected.set(Some(room));
-                }
-                Err(err) => error.set(Some(err.to_string())),
-            }
-        });
+    let id = row.room;
+    let selected = move || client.selected.get() == Some(id);
+    let unread = row.unread;
+    let label = if unread > 0 {
+        format!("{}, {unread} unread", row.name)
+    } else {
+        row.name.clone()
+    };
+    let avatar = if row.kind == RoomKind::Group {
+        "#".to_string()
+    } else {
+        initial(&row.name)
     };
     view! {
-        <form id="new-group" on:submit=submit class="space-y-2 border-t border-white/10 p-4">
-            <p class="text-xs font-semibold uppercase tracking-wide text-slate-400">"New group"</p>
-            <label class="sr-only" for="group-name">"Group name"</label>
-            <input id="group-name" required maxlength=80 placeholder="Group name" bind:value=name
-                class="w-full rounded-lg border border-white/15 bg-white/5 px-3 py-1.5 text-sm outline-none focus:border-sky-400"/>
-            <label class="sr-only" for="group-members">"Member emails"</label>
-            <input id="group-members" placeholder="Member emails, comma separated" bind:value=members
-                class="w-full rounded-lg border border-white/15 bg-white/5 px-3 py-1.5 text-sm outline-none focus:border-sky-400"/>
-            {move || error.get().map(|e| view! { <p role="alert" class="text-xs text-rose-300">{e}</p> })}
-            <button type="submit" class="w-full rounded-lg bg-white/10 px-3 py-1.5 text-sm hover:bg-white/15">"Create group"</button>
-        </form>
+        <li>
+            <button
+                type="button"
+                data-room=id
+                aria-label=label
+                aria-current=move || selected().then_some("true")
+                on:click=move |_| client.selected.set(Some(id))
+                class=move || {
+                    let base = "room-link flex w-full items-center gap-3 rounded-xl px-3 py-2 text-left";
+                    if selected() { format!("{base} bg-white/15") } else { format!("{base} hover:bg-white/5") }
+                }
+            >
+                <span class="flex h-9 w-9 shrink-0 items-center justify-center rounded-full bg-white/10 text-sm font-semibold" aria-hidden="true">{avatar}</span>
+                <span class="min-w-0 flex-1">
+                    <span class="flex items-baseline gap-2">
+                        <span class="room-name min-w-0 flex-1 truncate font-medium">{row.name.clone()}</span>
+                        <span class="shrink-0 text-xs text-slate-300">{row.time.clone()}</span>
+                    </span>
+                    <span class="flex items-center gap-2">
+                        <span class="preview min-w-0 flex-1 truncate text-xs text-slate-300">{row.preview.clone()}</span>
+                        {row.muted.then(|| view! { <span class="text-xs text-slate-400" title="Muted">"muted"</span> })}
+                        {(unread > 0).then(|| view! {
+                            <span class="unread rounded-full bg-sky-500 px-2 text-xs font-semibold text-white" aria-hidden="true">{unread}</span>
+                        })}
+                    </span>
+                </span>
+            </button>
+        </li>
     }
 }

@@ -79,6 +79,8 @@ async fn run_once(client: ChatClient) -> Outcome {
         }
     });
     let mut online = false;
+    // Rooms whose catch-up is done: their messages from now on are live.
+    let mut live_rooms = std::collections::HashSet::new();
     while let Some(item) = read.next().await {
         let text = match item {
             Ok(Message::Text(text)) => text,
@@ -126,14 +128,30 @@ async fn run_once(client: ChatClient) -> Outcome {
                 }
             }
             ServerFrame::Message(message) => {
-                client.state.update(|s| {
-                    s.apply(&frame);
-                });
+                let new = client
+                    .state
+                    .try_update(|s| s.apply(&frame))
+                    .unwrap_or(false);
+                if new && live_rooms.contains(&message.room) {
+                    crate::components::notify::on_live_message(client, message);
+                }
                 if let Some(id) = &message.client_id {
                     client
                         .outbox
                         .update(|items| items.retain(|i| &i.client_id != id));
                 }
+            }
+            ServerFrame::CaughtUp { room, .. } => {
+                live_rooms.insert(*room);
+                client.state.update(|s| {
+                    s.apply(&frame);
+                });
+            }
+            ServerFrame::RoomAdded(summary) => {
+                live_rooms.insert(summary.room);
+                client.state.update(|s| {
+                    s.apply(&frame);
+                });
             }
             _ => client.state.update(|s| {
                 s.apply(&frame);

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The longest message body, in characters (the server's default limit;
+/// `GLASSCHAT_MAX_MESSAGE_CHARS` can lower or raise it there).
+pub const MAX_MESSAGE_CHARS: usize = 10_000;
+
 /// Close codes the client acts on.
 pub mod close {
     /// The socket fell behind (its queue filled): reconnect and catch up.
@@ -85,7 +89,7 @@ pub enum ServerFrame {
     Pong,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RoomKind {
     Direct,

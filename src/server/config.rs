@@ -38,7 +38,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_message_chars: 10_000,
+            max_message_chars: crate::realtime::protocol::MAX_MESSAGE_CHARS,
             max_frame_bytes: 64 * 1024,
             send_count: 30,
             send_period_secs: 10,

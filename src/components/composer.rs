@@ -1,0 +1,90 @@
+//! The composer: Enter sends, Shift+Enter is a new line, the box grows with
+//! the text, a counter appears near the limit, and the draft of each room
+//! survives switching rooms.
+
+use leptos::html::Textarea;
+use leptos::prelude::*;
+
+use crate::components::chat_client::ChatClient;
+use crate::realtime::protocol::MAX_MESSAGE_CHARS;
+
+/// The counter shows from this share of the limit on.
+const COUNTER_FROM: usize = MAX_MESSAGE_CHARS * 9 / 10;
+/// The box grows up to this height, then scrolls.
+#[cfg(feature = "hydrate")]
+const MAX_HEIGHT_PX: i32 = 200;
+
+#[component]
+pub fn Composer(room: i64) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let draft = RwSignal::new(
+        client
+            .drafts
+            .with_untracked(|d| d.get(&room).cloned())
+            .unwrap_or_default(),
+    );
+    let field = NodeRef::<Textarea>::new();
+    Effect::new(move |_| {
+        let text = draft.get();
+        client.drafts.update(|d| {
+            if text.is_empty() {
+                d.remove(&room);
+            } else {
+                d.insert(room, text);
+            }
+        });
+        grow(field);
+    });
+    let length = move || draft.with(|d| d.chars().count());
+    let too_long = move || length() > MAX_MESSAGE_CHARS;
+    let send = move || {
+        let body = draft.get_untracked();
+        if body.trim().is_empty() || body.chars().count() > MAX_MESSAGE_CHARS {
+            return;
+        }
+        client.send(room, body);
+        draft.set(String::new());
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+    view! {
+        <form id="composer" on:submit=on_submit class="flex items-end gap-2 border-t border-white/10 p-3 md:p-4">
+            <label class="sr-only" for="composer-input">"Message"</label>
+            <div class="flex-1">
+                <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown
+                    placeholder="Write a message" aria-describedby="composer-help"
+                    class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 outline-none focus:border-sky-400"></textarea>
+                <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line."</p>
+                <Show when=move || { length() >= COUNTER_FROM }>
+                    <p id="composer-counter" aria-live="polite"
+                        class=move || if too_long() { "mt-1 text-right text-xs text-rose-300" } else { "mt-1 text-right text-xs text-slate-300" }>
+                        {move || format!("{} / {}", length(), MAX_MESSAGE_CHARS)}
+                    </p>
+                </Show>
+            </div>
+            <button type="submit" disabled=too_long
+                class="rounded-xl bg-gradient-to-r from-sky-500 to-violet-500 px-4 py-2 font-semibold text-white disabled:opacity-50">"Send"</button>
+        </form>
+    }
+}
+
+/// Fits the box to its text, up to `MAX_HEIGHT_PX`.
+fn grow(field: NodeRef<Textarea>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = field.get_untracked() {
+        let style = web_sys::HtmlElement::style(&el);
+        let _ = style.set_property("height", "auto");
+        let height = el.scroll_height().min(MAX_HEIGHT_PX);
+        let _ = style.set_property("height", &format!("{height}px"));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = field;
+}

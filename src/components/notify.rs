@@ -1,0 +1,149 @@
+//! Telling the user about messages they are not looking at: the tab title
+//! "(3) Glasschat", a polite live region for screen readers, and browser
+//! notifications (permission asked on a click, never on page load; none for
+//! muted rooms, own messages, or the room in view of a visible tab).
+
+use leptos::prelude::*;
+
+use crate::components::chat_client::ChatClient;
+use crate::realtime::protocol::{MessageKind, MessageView};
+
+/// The tab title for `unread` messages in total.
+pub fn title_for(unread: i64) -> String {
+    if unread > 0 {
+        format!("({unread}) Glasschat")
+    } else {
+        "Glasschat".to_string()
+    }
+}
+
+/// Keeps the tab title in step with the total unread (browser only).
+pub fn track_title(client: ChatClient) {
+    Effect::new(move |_| {
+        let title = title_for(client.state.with(|s| s.total_unread()));
+        #[cfg(feature = "hydrate")]
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            doc.set_title(&title);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = title;
+    });
+}
+
+/// A live message arrived on the socket (not a catch-up of old ones).
+pub fn on_live_message(client: ChatClient, message: &MessageView) {
+    if message.kind != MessageKind::Text || message.sender_id == Some(client.my_id()) {
+        return;
+    }
+    let Some(summary) = client
+        .state
+        .with_untracked(|s| s.rooms.get(&message.room).map(|r| r.summary.clone()))
+    else {
+        return;
+    };
+    let in_view = client.selected.get_untracked() == Some(message.room) && page_visible();
+    client.announcement.set(format!(
+        "New message from {} in {}",
+        message.sender_name, summary.name
+    ));
+    if !in_view && !summary.muted {
+        show_notification(&summary.name, message);
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| !d.hidden())
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn page_visible() -> bool {
+    false
+}
+
+#[cfg(feature = "hydrate")]
+fn show_notification(room_name: &str, message: &MessageView) {
+    use web_sys::{Notification, NotificationOptions, NotificationPermission};
+    if Notification::permission() != NotificationPermission::Granted {
+        return;
+    }
+    let options = NotificationOptions::new();
+    let mut body: String = message.body.chars().take(140).collect();
+    if body.len() < message.body.len() {
+        body.push('…');
+    }
+    options.set_body(&body);
+    options.set_tag(&format!("room-{}", message.room));
+    let title = if room_name == message.sender_name {
+        message.sender_name.clone()
+    } else {
+        format!("{} · {room_name}", message.sender_name)
+    };
+    let _ = Notification::new_with_options(&title, &options);
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn show_notification(_room_name: &str, _message: &MessageView) {}
+
+/// The menu entry that asks for notification permission, on a click.
+#[component]
+pub fn NotificationToggle() -> impl IntoView {
+    // "granted", "denied", "default", or "unsupported" (and "" before hydration).
+    let permission = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| permission.set(current_permission()));
+    }
+    let ask = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            if let Ok(promise) = web_sys::Notification::request_permission() {
+                leptos::task::spawn_local(async move {
+                    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+                    permission.set(current_permission());
+                });
+            }
+        }
+    };
+    view! {
+        {move || match permission.get().as_str() {
+            "default" => view! {
+                <button id="enable-notifications" type="button" on:click=ask
+                    class="w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">
+                    "Enable notifications"
+                </button>
+            }.into_any(),
+            "granted" => view! { <p class="px-3 py-2 text-xs text-slate-300">"Notifications are on"</p> }.into_any(),
+            "denied" => view! { <p class="px-3 py-2 text-xs text-slate-300">"Notifications are blocked in this browser"</p> }.into_any(),
+            _ => ().into_any(),
+        }}
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn current_permission() -> String {
+    let supported = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &"Notification".into()).ok())
+        .is_some_and(|n| !n.is_undefined());
+    if !supported {
+        return "unsupported".into();
+    }
+    match web_sys::Notification::permission() {
+        web_sys::NotificationPermission::Granted => "granted".into(),
+        web_sys::NotificationPermission::Denied => "denied".into(),
+        _ => "default".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_title_counts_unread() {
+        assert_eq!(title_for(0), "Glasschat");
+        assert_eq!(title_for(3), "(3) Glasschat");
+    }
+}
