@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint
+.PHONY: run test setup build lint bench-ui
 
 run: build
 	./target/release/glasschat
@@ -20,3 +20,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+# Browser rendering benchmark (10,000 messages in a room); prints figures.
+bench-ui:
+	scripts/bench-ui.sh

@@ -249,4 +249,11 @@ test("browser notifications: asked on a click, shown for rooms out of view, not 
   await send(bob.page, "pong");
   await expect(roomLink(ada.page, "Bob").locator(".preview")).toContainText("pong");
   expect(await ada.page.evaluate(() => (window as any).shownNotifications.length)).toBe(1);
+
+  // Drafts survive switching rooms.
+  await ada.page.locator("#composer-input").fill("half-written thought");
+  await roomLink(ada.page, "Bob").click();
+  await expect(ada.page.locator("#composer-input")).toHaveValue("");
+  await roomLink(ada.page, "Notes").click();
+  await expect(ada.page.locator("#composer-input")).toHaveValue("half-written thought");
 });

@@ -16,6 +16,10 @@ use crate::components::text::{day_label, linkify, now_ms, LocalTime, Segment};
 use crate::realtime::protocol::{MessageKind, MessageView, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
+/// Rows drawn when a room opens, and how many more each scroll to the top
+/// reveals. The DOM then holds what the reader has looked at, not everything
+/// the client holds: a room with 10,000 messages opens as fast as one with 100.
+const WINDOW: usize = 100;
 /// Messages from one sender closer than this share one header.
 const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
 
@@ -158,10 +162,16 @@ struct Row {
     day: Option<String>,
 }
 
-fn rows_of(messages: Vec<MessageView>, my_id: i64, now: i64) -> Vec<Row> {
+/// Rows for `messages`; with `skip_first`, the first message only serves as
+/// the neighbour of the second (it is above the drawn window).
+fn rows_of(messages: &[MessageView], skip_first: bool, my_id: i64, now: i64) -> Vec<Row> {
     let mut rows = Vec::with_capacity(messages.len());
     let mut prev: Option<&MessageView> = None;
-    for message in &messages {
+    for (i, message) in messages.iter().enumerate() {
+        if skip_first && i == 0 {
+            prev = Some(message);
+            continue;
+        }
         let at = LocalTime::of(message.created_at);
         let new_day = prev.is_none_or(|p| !LocalTime::of(p.created_at).same_day(&at));
         let header = new_day
@@ -195,21 +205,50 @@ fn MessageList(room: i64) -> impl IntoView {
     // Distance from the bottom to restore after older messages are added.
     let anchor = StoredValue::new(None::<i32>);
 
+    // How many of the newest held messages are drawn.
+    let shown = RwSignal::new(WINDOW);
+    let held = Memo::new(move |_| {
+        client
+            .state
+            .with(|s| s.rooms.get(&room).map_or(0, |r| r.messages.len()))
+    });
+    // The drawn messages, plus the one above them (for grouping), oldest first.
     let messages = Memo::new(move |_| {
+        let n = shown.get() + 1;
         client.state.with(|s| {
             s.rooms
                 .get(&room)
-                .map(|r| r.messages.values().cloned().collect::<Vec<_>>())
+                .map(|r| {
+                    let mut tail: Vec<MessageView> =
+                        r.messages.values().rev().take(n).cloned().collect();
+                    tail.reverse();
+                    tail
+                })
                 .unwrap_or_default()
         })
     });
     let latest = move || messages.with(|m| m.last().map(|m| m.seq).unwrap_or(0));
 
     let load_older = move || {
-        if loading.get_untracked() || older_done.get_untracked() {
+        if loading.get_untracked() {
             return;
         }
-        let first = messages.with_untracked(|m| m.first().cloned());
+        if held.get_untracked() > shown.get_untracked() {
+            // Already held: draw more of it.
+            if let Some(el) = list.get_untracked() {
+                anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
+            }
+            shown.update(|n| *n += WINDOW);
+            return;
+        }
+        if older_done.get_untracked() {
+            return;
+        }
+        let first = client.state.with_untracked(|s| {
+            s.rooms
+                .get(&room)
+                .and_then(|r| r.messages.values().next().cloned())
+        });
         if first.as_ref().is_some_and(|m| m.seq <= 1 || m.is_clear()) {
             older_done.set(true);
             return;
@@ -236,25 +275,33 @@ fn MessageList(room: i64) -> impl IntoView {
                         anchor.set_value(None);
                     }
                     client.state.update(|s| s.add_history(room, &page));
+                    let held_now = held.get_untracked();
+                    shown.update(|n| *n = (*n).max(held_now.min(*n + page.len())));
                 }
                 Err(_) => anchor.set_value(None),
             }
             loading.set(false);
         });
     };
-    // Opening a room loads its newest page.
+    // Opening a room fetches its newest page unless it holds a window already.
     Effect::new(move |first: Option<()>| {
-        if first.is_none() {
+        if first.is_none() && held.get_untracked() < WINDOW {
             load_older();
         }
     });
 
     // After the list changes: keep the view where it was when older
     // messages came in above, or follow the bottom when already there.
-    Effect::new(move |_| {
+    Effect::new(move |previous: Option<i64>| {
         let newest = latest();
         let count = messages.with(Vec::len);
-        let Some(el) = list.get() else { return };
+        shown.track();
+        let Some(el) = list.get() else { return newest };
+        if let Some(before) = previous.filter(|p| newest > *p && !at_bottom.get_untracked()) {
+            // Scrolled up: new messages below must not push the rows the
+            // reader is looking at out of the window.
+            shown.update(|n| *n += (newest - before) as usize);
+        }
         if let Some(distance) = anchor.get_value() {
             anchor.set_value(None);
             el.set_scroll_top(el.scroll_height() - distance);
@@ -266,6 +313,7 @@ fn MessageList(room: i64) -> impl IntoView {
         if count > 0 && el.scroll_height() <= el.client_height() {
             load_older();
         }
+        newest
     });
 
     let on_scroll = move |_| {
@@ -328,7 +376,10 @@ fn MessageList(room: i64) -> impl IntoView {
         at_bottom.set(true);
         seen_seq.set(latest());
     };
-    let rows = move || rows_of(messages.get(), my_id, now_ms());
+    let rows = move || {
+        let drawn = shown.get();
+        messages.with(|m| rows_of(m, m.len() > drawn, my_id, now_ms()))
+    };
     let pending = move || {
         client.outbox.with(|o| {
             o.iter()
@@ -343,7 +394,7 @@ fn MessageList(room: i64) -> impl IntoView {
             <div node_ref=list on:scroll=on_scroll id="messages" role="log" aria-label="Messages"
                 class="h-full space-y-0.5 overflow-y-auto px-4 py-4 md:px-6">
                 <p class="pb-2 text-center text-xs text-slate-400">
-                    {move || if loading.get() { "Loading older messages…" } else if older_done.get() { "Start of the conversation" } else { "" }}
+                    {move || if loading.get() { "Loading older messages…" } else if older_done.get() && held.get() <= shown.get() { "Start of the conversation" } else { "" }}
                 </p>
                 <For each=rows key=|r| (r.message.seq, r.header, r.day.clone(), r.message.body.len()) let:row>
                     <MessageRow row/>

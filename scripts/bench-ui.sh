@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Browser benchmark: a room holding 10,000 messages (BENCH_MESSAGES to change
+# it), time to open it and to append one. Release server on a temp SQLite
+# file, pinned to core 0; Chromium on the rest. Prints one RENDER line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+cargo leptos build --release
+WORK=$(mktemp -d /tmp/glasschat-bench.XXXXXX)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+DATABASE_URL="sqlite://$WORK/bench.db" GLASSCHAT_ADDR="127.0.0.1:$PORT" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000000/1 \
+  taskset -c 0 ./target/release/glasschat >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do grep -q "glasschat listening on" "$WORK/server.log" && break; sleep 0.1; done
+cd end2end && BASE_URL="http://127.0.0.1:$PORT" taskset -c 1 npx playwright test -c playwright.bench.config.ts
