@@ -39,7 +39,10 @@ run_browser_tests() {
   step "Browser tests on $label (Chromium, port $port)"
   # The send limit is raised so one spec can seed 500 messages; the limit
   # itself is covered by the server tests.
+  # Postgres needs a master key for messages at rest (SQLite makes a key
+  # file next to its database); a fresh one per run.
   DATABASE_URL="$url" GLASSCHAT_ADDR="127.0.0.1:$port" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000/1 \
+    GLASSCHAT_MASTER_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
     ./target/release/glasschat >"$WORK/server-$label.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do

@@ -33,6 +33,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("keys") {
+        return match runtime.block_on(glasschat::server::keys_command(&args[1..])) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("glasschat: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match runtime.block_on(glasschat::server::run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -2,6 +2,9 @@
 //! one `ConfigError` line; nothing here panics.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::server::crypto::{KeySource, MasterKey};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -11,6 +14,9 @@ pub enum ConfigError {
     BadPublicUrl(String),
     #[error("DATABASE_URL must start with sqlite: or postgres://, got {0:?}")]
     BadDatabaseUrl(String),
+    /// The value is never printed: it is key material.
+    #[error("GLASSCHAT_MASTER_KEY must be the base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)")]
+    BadMasterKey,
     #[error("{name} must be {expected}, got {value:?}")]
     BadNumber {
         name: &'static str,
@@ -118,6 +124,8 @@ pub struct Config {
     /// Where cargo-leptos put the compiled client (`/pkg`) and assets.
     pub site_root: String,
     pub limits: Limits,
+    /// Where the master key for messages at rest comes from.
+    pub key_source: KeySource,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -160,14 +168,15 @@ impl Config {
             None => String::new(),
         };
         let mut config = Config {
-            database_url,
-            database_kind,
+            database_url: database_url.clone(),
+            database_kind: database_kind.clone(),
             addr,
             secure_cookies: public_origin.starts_with("https://"),
             allowed_origins: vec![public_origin.clone()],
             public_origin,
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             limits: limits(&lookup)?,
+            key_source: key_source(&lookup, &database_url, &database_kind)?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);
@@ -193,6 +202,53 @@ impl Config {
 
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
+}
+
+/// `GLASSCHAT_MASTER_KEY`, else `GLASSCHAT_KEY_FILE`, else (SQLite only)
+/// `glasschat.key` next to the database file.
+fn key_source(
+    lookup: &impl Fn(&str) -> Option<String>,
+    database_url: &str,
+    kind: &DatabaseKind,
+) -> Result<KeySource, ConfigError> {
+    if let Some(text) = lookup("GLASSCHAT_MASTER_KEY") {
+        return MasterKey::from_base64(&text)
+            .map(KeySource::Env)
+            .ok_or(ConfigError::BadMasterKey);
+    }
+    if let Some(path) = lookup("GLASSCHAT_KEY_FILE") {
+        return Ok(KeySource::File {
+            path: PathBuf::from(path.trim()),
+            explicit: true,
+        });
+    }
+    Ok(match kind {
+        DatabaseKind::Sqlite => {
+            let dir = sqlite_path(database_url)
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .unwrap_or_else(|| PathBuf::from("."));
+            KeySource::File {
+                path: dir.join("glasschat.key"),
+                explicit: false,
+            }
+        }
+        DatabaseKind::Postgres => KeySource::Missing,
+    })
+}
+
+/// The file behind a `sqlite:` URL (`None` for an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(path))
     }
 }
 

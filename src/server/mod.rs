@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod config;
 pub mod conversations;
+pub mod crypto;
 pub mod http;
+pub mod keys;
 pub mod messages;
 pub mod state;
 pub mod store;
@@ -30,6 +32,8 @@ pub enum StartupError {
     LeptosConfig(String),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Keys(#[from] keys::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -46,6 +50,7 @@ pub async fn run() -> Result<(), StartupError> {
     init_logging()?;
 
     let store = Store::open(&config).await?;
+    let master = keys::unlock(&store, &config.key_source).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartupError::Bind {
@@ -58,7 +63,8 @@ pub async fn run() -> Result<(), StartupError> {
     let leptos_options = leptos_options(&config, local)?;
     let database = config.database_kind.clone();
     let state = AppState::new(config, store.clone(), leptos_options);
-    spawn_session_sweeper(store);
+    spawn_session_sweeper(store.clone());
+    keys::spawn_key_follower(store, master);
 
     let app = http::router(state);
     tracing::info!(?database, "serving");
@@ -75,6 +81,19 @@ pub async fn run() -> Result<(), StartupError> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(StartupError::Serve)
+}
+
+/// `glasschat keys status | rotate | drop ID`, against the configured
+/// database and master key; returns the text to print.
+pub async fn keys_command(args: &[String]) -> Result<String, String> {
+    let config = Config::from_env().map_err(|e| StartupError::from(e).to_string())?;
+    let store = Store::open(&config)
+        .await
+        .map_err(|e| StartupError::from(e).to_string())?;
+    let master = keys::unlock(&store, &config.key_source)
+        .await
+        .map_err(|e| e.to_string())?;
+    keys::command(&store, &master, args).await
 }
 
 /// Where the built client is served from: `Leptos.toml` when it is there

@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_glasschat");
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
@@ -86,27 +86,46 @@ impl TestDb {
     /// the server (to check what is really stored).
     pub async fn scalar(&self, sql: &str) -> i64 {
         match self.backend {
+            Backend::Sqlite => sqlx::query_scalar(sql)
+                .fetch_one(&mut self.sqlite_conn().await)
+                .await
+                .expect(sql),
+            Backend::Postgres => sqlx::query_scalar(sql)
+                .fetch_one(&mut self.pg_conn().await)
+                .await
+                .expect(sql),
+        }
+    }
+
+    /// Runs one statement straight against the database.
+    pub async fn execute(&self, sql: &str) {
+        match self.backend {
             Backend::Sqlite => {
-                let path = self.sqlite_path().expect("sqlite path");
-                let mut conn =
-                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                        .await
-                        .expect("open sqlite");
-                sqlx::query_scalar(sql)
-                    .fetch_one(&mut conn)
+                sqlx::query(sql)
+                    .execute(&mut self.sqlite_conn().await)
                     .await
-                    .expect(sql)
+                    .expect(sql);
             }
             Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url)
+                sqlx::query(sql)
+                    .execute(&mut self.pg_conn().await)
                     .await
-                    .expect("open pg");
-                sqlx::query_scalar(sql)
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect(sql)
+                    .expect(sql);
             }
         }
+    }
+
+    async fn sqlite_conn(&self) -> sqlx::SqliteConnection {
+        let path = self.sqlite_path().expect("sqlite path");
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open sqlite")
+    }
+
+    async fn pg_conn(&self) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("open pg")
     }
 
     pub fn sqlite_path(&self) -> Option<PathBuf> {
@@ -120,6 +139,39 @@ impl Drop for TestDb {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// The master key Postgres test servers run with (base64 of 32 bytes).
+pub const TEST_MASTER_KEY: &str = "Z2xhc3NjaGF0LXRlc3QtbWFzdGVyLWtleS0zMmJ5dGU=";
+
+/// Runs the binary once with `args` against `db` (and its test key) plus
+/// `extra_env`; returns (success, stdout, stderr).
+pub async fn run_glasschat(
+    db: &TestDb,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .args(args);
+    if db.backend == Backend::Postgres {
+        cmd.env("GLASSCHAT_MASTER_KEY", TEST_MASTER_KEY);
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("glasschat should finish within 60 s")
+        .expect("run glasschat");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn pg_base_url() -> String {
@@ -161,6 +213,11 @@ impl TestServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        if db.backend == Backend::Postgres {
+            // Postgres needs a master key in the environment (SQLite gets a
+            // key file next to its database on first start).
+            cmd.env("GLASSCHAT_MASTER_KEY", TEST_MASTER_KEY);
+        }
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

@@ -3,6 +3,7 @@ use sqlx::{Postgres, Sqlite};
 
 use super::{on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
+use crate::server::crypto::Keyring;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(super) struct MessageRow {
@@ -13,23 +14,48 @@ pub(super) struct MessageRow {
     pub sender_name: Option<String>,
     pub kind: String,
     pub body: Vec<u8>,
+    pub key_id: Option<i64>,
+    pub nonce: Option<Vec<u8>>,
     pub created_at: i64,
     pub client_id: Option<String>,
 }
 
-impl From<MessageRow> for MessageView {
-    fn from(row: MessageRow) -> MessageView {
-        let (kind, event, body) = decode_body(&row.kind, &row.body);
+/// What a reader is shown for a row that does not decrypt.
+pub const UNAVAILABLE: &str = "message unavailable";
+
+impl MessageRow {
+    /// Opens the stored body. A row that does not open is shown as
+    /// "message unavailable" and logged; the rest of the room is unaffected.
+    pub(super) fn into_view(self, keys: &Keyring) -> MessageView {
+        let plain = keys.open(
+            self.room_id,
+            self.seq,
+            self.key_id,
+            self.nonce.as_deref(),
+            &self.body,
+        );
+        let (kind, event, body) = match plain {
+            Ok(plain) => decode_body(&self.kind, &plain),
+            Err(err) => {
+                tracing::warn!(room = self.room_id, seq = self.seq, error = %err, "a message does not decrypt");
+                let kind = if self.kind == "system" {
+                    MessageKind::System
+                } else {
+                    MessageKind::Text
+                };
+                (kind, None, UNAVAILABLE.to_string())
+            }
+        };
         MessageView {
-            id: row.id,
-            room: row.room_id,
-            seq: row.seq,
-            sender_id: row.sender_id,
-            sender_name: row.sender_name.unwrap_or_default(),
+            id: self.id,
+            room: self.room_id,
+            seq: self.seq,
+            sender_id: self.sender_id,
+            sender_name: self.sender_name.unwrap_or_default(),
             kind,
             body,
-            created_at: row.created_at,
-            client_id: row.client_id,
+            created_at: self.created_at,
+            client_id: self.client_id,
             event,
         }
     }
@@ -57,7 +83,7 @@ fn decode_body(kind: &str, body: &[u8]) -> (MessageKind, Option<SystemEvent>, St
 
 const SELECT_MESSAGES: &str =
     "SELECT m.id, m.room_id, m.seq, m.sender_id, u.display_name AS sender_name,
-        m.kind, m.body, m.created_at, m.client_id
+        m.kind, m.body, m.key_id, m.nonce, m.created_at, m.client_id
      FROM messages m LEFT JOIN users u ON u.id = m.sender_id";
 
 /// What storing a message produced.
@@ -132,135 +158,163 @@ impl From<SystemLine> for Write {
 }
 
 impl Store {
-    /// Stores a batch of messages in ONE transaction (group commit). Each
-    /// message is one INSERT that takes the room's next seq, checks
-    /// membership and skips a resent client id; the `messages_advance_room`
-    /// trigger then moves the room's last_seq, the sender's read mark and
-    /// the hidden flags in the same transaction. Nothing is acknowledged
-    /// before the commit. On SQLite the transaction starts IMMEDIATE: it
-    /// takes the write lock up front instead of failing to upgrade later.
+    /// Stores a batch of messages in ONE transaction (group commit). For
+    /// each message it reads the room's last seq (on Postgres with a row
+    /// lock, so two nodes never race for a seq), seals the body for
+    /// (room, seq) under the current key, and INSERTs it if the sender is a
+    /// member and the client id is new; the `messages_advance_room` trigger
+    /// then moves the room's last_seq, the sender's read mark and the hidden
+    /// flags in the same transaction. Nothing is acknowledged before the
+    /// commit. On SQLite the transaction starts IMMEDIATE: it takes the
+    /// write lock up front instead of failing to upgrade later.
     ///
     /// It runs on the writer's own connection, which stays open between
     /// batches so its page cache stays warm.
     pub async fn insert_batch(
+        &self,
         conn: &mut WriterConn,
         batch: impl ExactSizeIterator<Item = Write>,
     ) -> Result<Vec<Stored>, StoreError> {
-        let begin = match conn {
-            WriterConn::Sqlite(_) => "BEGIN IMMEDIATE",
-            WriterConn::Postgres(_) => "BEGIN",
-        };
+        let keys = &self.keys;
         let existing_sql = format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2");
         Ok(match conn {
-            WriterConn::Sqlite(c) => insert_batch_body!(c, begin, batch, existing_sql),
-            WriterConn::Postgres(c) => insert_batch_body!(c, begin, batch, existing_sql),
+            WriterConn::Sqlite(c) => insert_batch_body!(
+                c,
+                "BEGIN IMMEDIATE",
+                "SELECT last_seq FROM rooms WHERE id = $1",
+                keys,
+                batch,
+                existing_sql
+            ),
+            WriterConn::Postgres(c) => insert_batch_body!(
+                c,
+                "BEGIN",
+                "SELECT last_seq FROM rooms WHERE id = $1 FOR UPDATE",
+                keys,
+                batch,
+                existing_sql
+            ),
         })
     }
 }
 
 /// The batch body, expanded once per backend (like `on_pool!`).
 macro_rules! insert_batch_body {
-    ($conn:ident, $begin:ident, $batch:ident, $existing_sql:ident) => {{
-            let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
-            let mut out = Vec::with_capacity($batch.len());
-            for write in $batch {
-                let msg = match write {
-                    Write::Text(msg) => msg,
-                    Write::System(line) => {
-                        out.push(insert_system_line!(tx, line));
-                        continue;
-                    }
-                };
-                let inserted: Option<(i64, i64)> = sqlx::query_as(
-                    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at)
-                     SELECT $1, r.last_seq + 1, $2, $3, 'text', $4, $5 FROM rooms r
-                     WHERE r.id = $1 AND EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)
-                     ON CONFLICT (sender_id, client_id) DO NOTHING
-                     RETURNING id, seq",
-                )
-                .bind(msg.room)
-                .bind(msg.sender_id)
-                .bind(&msg.client_id)
-                .bind(msg.body.as_bytes())
-                .bind(msg.now)
+    ($conn:ident, $begin:expr, $last_seq_sql:expr, $keys:ident, $batch:ident, $existing_sql:ident) => {{
+        let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
+        let mut out = Vec::with_capacity($batch.len());
+        for write in $batch {
+            let last_seq: Option<i64> = sqlx::query_scalar($last_seq_sql)
+                .bind(write.room())
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((id, seq)) = inserted else {
-                    // Nothing inserted: a resend of a stored message, or not a member.
-                    let existing: Option<MessageRow> = sqlx::query_as(&$existing_sql)
-                        .bind(msg.sender_id)
-                        .bind(&msg.client_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    out.push(match existing {
-                        Some(row) => Stored::Duplicate(row.into()),
-                        None => Stored::NotMember,
-                    });
+            let Some(last_seq) = last_seq else {
+                out.push(Stored::NotMember); // no such room
+                continue;
+            };
+            let seq = last_seq + 1;
+            let msg = match write {
+                Write::Text(msg) => msg,
+                Write::System(line) => {
+                    out.push(insert_system_line!(tx, $keys, line, seq));
                     continue;
-                };
-                out.push(Stored::New(MessageView {
-                    id,
-                    room: msg.room,
-                    seq,
-                    sender_id: Some(msg.sender_id),
-                    sender_name: msg.sender_name,
-                    kind: MessageKind::Text,
-                    body: msg.body,
-                    created_at: msg.now,
-                    client_id: Some(msg.client_id),
-                    event: None,
-                }));
-            }
-            tx.commit().await?;
-            out
+                }
+            };
+            let sealed = $keys.seal(msg.room, seq, msg.body.as_bytes())?;
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
+                 SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8
+                 WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
+                 ON CONFLICT (sender_id, client_id) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(msg.room)
+            .bind(seq)
+            .bind(msg.sender_id)
+            .bind(&msg.client_id)
+            .bind(&sealed.body)
+            .bind(sealed.key_id)
+            .bind(&sealed.nonce)
+            .bind(msg.now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = inserted else {
+                // Nothing inserted: a resend of a stored message, or not a member.
+                let existing: Option<MessageRow> = sqlx::query_as(&$existing_sql)
+                    .bind(msg.sender_id)
+                    .bind(&msg.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                out.push(match existing {
+                    Some(row) => Stored::Duplicate(row.into_view($keys)),
+                    None => Stored::NotMember,
+                });
+                continue;
+            };
+            out.push(Stored::New(MessageView {
+                id,
+                room: msg.room,
+                seq,
+                sender_id: Some(msg.sender_id),
+                sender_name: msg.sender_name,
+                kind: MessageKind::Text,
+                body: msg.body,
+                created_at: msg.now,
+                client_id: Some(msg.client_id),
+                event: None,
+            }));
+        }
+        tx.commit().await?;
+        out
     }};
 }
 use insert_batch_body;
 
+/// A system line at `seq`; a clear first deletes the room's messages and
+/// then marks the line read for every member.
 macro_rules! insert_system_line {
-    ($tx:ident, $line:ident) => {{
+    ($tx:ident, $keys:ident, $line:ident, $seq:ident) => {{
         if $line.clears() {
             sqlx::query("DELETE FROM messages WHERE room_id = $1")
                 .bind($line.room)
                 .execute(&mut *$tx)
                 .await?;
         }
-        let body = serde_json::to_vec(&$line.event).unwrap_or_default();
-        let inserted: Option<(i64, i64)> = sqlx::query_as(
-            "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at)
-             SELECT $1, r.last_seq + 1, $2, NULL, 'system', $3, $4 FROM rooms r WHERE r.id = $1
-             RETURNING id, seq",
+        let plain = serde_json::to_vec(&$line.event).unwrap_or_default();
+        let sealed = $keys.seal($line.room, $seq, &plain)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
+             VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7)
+             RETURNING id",
         )
         .bind($line.room)
+        .bind($seq)
         .bind($line.actor_id)
-        .bind(&body)
+        .bind(&sealed.body)
+        .bind(sealed.key_id)
+        .bind(&sealed.nonce)
         .bind($line.now)
-        .fetch_optional(&mut *$tx)
+        .fetch_one(&mut *$tx)
         .await?;
-        match inserted {
-            None => Stored::NotMember,
-            Some((id, seq)) => {
-                if $line.clears() {
-                    sqlx::query("UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1")
-                        .bind($line.room)
-                        .bind(seq)
-                        .execute(&mut *$tx)
-                        .await?;
-                }
-                Stored::New(MessageView {
-                    id,
-                    room: $line.room,
-                    seq,
-                    sender_id: Some($line.actor_id),
-                    sender_name: $line.actor_name,
-                    kind: MessageKind::System,
-                    body: $line.event.describe(),
-                    created_at: $line.now,
-                    client_id: None,
-                    event: Some($line.event),
-                })
-            }
+        if $line.clears() {
+            sqlx::query("UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1")
+                .bind($line.room)
+                .bind($seq)
+                .execute(&mut *$tx)
+                .await?;
         }
+        Stored::New(MessageView {
+            id,
+            room: $line.room,
+            seq: $seq,
+            sender_id: Some($line.actor_id),
+            sender_name: $line.actor_name,
+            kind: MessageKind::System,
+            body: $line.event.describe(),
+            created_at: $line.now,
+            client_id: None,
+            event: Some($line.event),
+        })
     }};
 }
 use insert_system_line;
@@ -291,7 +345,7 @@ impl Store {
         let rows: Vec<MessageRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(room).bind(after).bind(up_to).bind(limit).fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(MessageView::from).collect())
+        Ok(rows.into_iter().map(|r| r.into_view(&self.keys)).collect())
     }
 
     /// Up to `limit` messages with seq below `before`, returned oldest first.
@@ -307,6 +361,10 @@ impl Store {
         let rows: Vec<MessageRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(room).bind(before).bind(limit).fetch_all(pool).await?
         });
-        Ok(rows.into_iter().rev().map(MessageView::from).collect())
+        Ok(rows
+            .into_iter()
+            .rev()
+            .map(|r| r.into_view(&self.keys))
+            .collect())
     }
 }

@@ -4,13 +4,15 @@
 //! backend against its native sqlx driver. So nothing is written twice, and
 //! each backend keeps its own types and prepared-statement cache.
 
+mod keys;
 mod messages;
 mod rooms;
 mod sessions;
 mod users;
 mod writer;
 
-pub use messages::{NewMessage, Stored, SystemLine, Write};
+pub use keys::KeyCount;
+pub use messages::{NewMessage, Stored, SystemLine, Write, UNAVAILABLE};
 pub use sessions::SessionRow;
 pub use users::{NewUser, UserRow};
 pub use writer::MessageWriter;
@@ -24,6 +26,7 @@ use sqlx::sqlite::{
 };
 
 use crate::server::config::{redact_password, Config, DatabaseKind};
+use crate::server::crypto::Keyring;
 
 /// Runs `$body` with `$pool` bound to whichever native pool `$db` holds.
 macro_rules! on_pool {
@@ -54,6 +57,8 @@ pub enum StoreError {
     Batch(String),
     #[error("the message writer has stopped")]
     WriterGone,
+    #[error("cannot encrypt: {0}")]
+    Sealing(#[from] crate::server::crypto::OpenError),
 }
 
 impl StoreError {
@@ -73,10 +78,13 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// The handle every service gets. Cheap to clone (pools are reference counted).
+/// The handle every service gets. Cheap to clone (pools and the keyring
+/// are reference counted).
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// Message bodies are sealed and opened with these (see `crypto`).
+    pub keys: Keyring,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -128,7 +136,10 @@ impl Store {
                 Db::Postgres(pool)
             }
         };
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            keys: Keyring::default(),
+        })
     }
 
     pub(crate) fn db(&self) -> &Db {
@@ -167,16 +178,10 @@ fn spawn_checkpointer(pool: SqlitePool) {
 
 /// `sqlite://data/glasschat.db` → make sure `data/` exists.
 fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
-    match std::path::Path::new(path).parent() {
+    match crate::server::config::sqlite_path(url)
+        .as_deref()
+        .and_then(std::path::Path::parent)
+    {
         Some(dir) if !dir.as_os_str().is_empty() => {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.display().to_string(),

@@ -1,7 +1,8 @@
 use super::messages::MessageRow;
 use super::{on_pool, Store, StoreError};
 use crate::model::MemberView;
-use crate::realtime::protocol::{MessageView, RoomKind, RoomSummary};
+use crate::realtime::protocol::{RoomKind, RoomSummary};
+use crate::server::crypto::Keyring;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct SummaryRow {
@@ -20,15 +21,18 @@ struct SummaryRow {
     lm_sender_name: Option<String>,
     lm_kind: Option<String>,
     lm_body: Option<Vec<u8>>,
+    lm_key_id: Option<i64>,
+    lm_nonce: Option<Vec<u8>>,
     lm_created_at: Option<i64>,
     lm_client_id: Option<String>,
 }
 
-impl From<SummaryRow> for RoomSummary {
-    fn from(row: SummaryRow) -> RoomSummary {
+impl SummaryRow {
+    fn into_summary(self, keys: &Keyring) -> RoomSummary {
+        let row = self;
         let last = match (row.lm_id, row.lm_kind, row.lm_body, row.lm_created_at) {
             (Some(id), Some(kind), Some(body), Some(created_at)) => Some(
-                MessageView::from(MessageRow {
+                MessageRow {
                     id,
                     room_id: row.id,
                     seq: row.last_seq,
@@ -36,9 +40,12 @@ impl From<SummaryRow> for RoomSummary {
                     sender_name: row.lm_sender_name,
                     kind,
                     body,
+                    key_id: row.lm_key_id,
+                    nonce: row.lm_nonce,
                     created_at,
                     client_id: row.lm_client_id,
-                })
+                }
+                .into_view(keys)
                 .preview(),
             ),
             _ => None,
@@ -67,7 +74,8 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind, COALESCE(r.name, pu.display_n
         r.last_seq, m.last_read_seq, r.last_activity, m.hidden, m.muted, m.role,
         pu.email AS peer_email,
         lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.display_name AS lm_sender_name,
-        lm.kind AS lm_kind, lm.body AS lm_body, lm.created_at AS lm_created_at,
+        lm.kind AS lm_kind, lm.body AS lm_body, lm.key_id AS lm_key_id, lm.nonce AS lm_nonce,
+        lm.created_at AS lm_created_at,
         lm.client_id AS lm_client_id
      FROM room_members m
      JOIN rooms r ON r.id = m.room_id
@@ -114,7 +122,10 @@ impl Store {
         let rows: Vec<SummaryRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(user_id).fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(RoomSummary::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_summary(&self.keys))
+            .collect())
     }
 
     /// The room as `user_id` sees it, or `None` when they are not a member.
@@ -127,7 +138,7 @@ impl Store {
         let row: Option<SummaryRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(user_id).bind(room).fetch_optional(pool).await?
         });
-        Ok(row.map(RoomSummary::from))
+        Ok(row.map(|r| r.into_summary(&self.keys)))
     }
 
     /// Moves the read mark forward to `seq` (clamped to the room's last seq;

@@ -75,9 +75,9 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
         let size = messages.len();
         let started = std::time::Instant::now();
         let result = match conn.as_mut() {
-            Some(c) => Store::insert_batch(c, messages.drain(..)).await,
+            Some(c) => store.insert_batch(c, messages.drain(..)).await,
             None => match store.writer_connection().await {
-                Ok(c) => Store::insert_batch(conn.insert(c), messages.drain(..)).await,
+                Ok(c) => store.insert_batch(conn.insert(c), messages.drain(..)).await,
                 Err(err) => Err(err),
             },
         };

@@ -1,0 +1,441 @@
+//! Messages encrypted at rest, with envelope keys.
+//!
+//! A **master key** (32 bytes: `GLASSCHAT_MASTER_KEY`, or a key file) never
+//! touches the database. It wraps the **data keys**, which live in the
+//! `encryption_keys` table; the newest is current. Each message body is
+//! sealed with XChaCha20-Poly1305 under a data key, with a fresh random
+//! 24-byte nonce and associated data binding it to its room, seq and key id,
+//! so a ciphertext copied into another row does not open.
+//!
+//! Rotation (`glasschat keys rotate`) adds a data key; running servers pick
+//! it up within seconds and re-encrypt older rows in small batches. Key
+//! material never reaches logs, errors or the client: the types below print
+//! as `[redacted]`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand_core::{OsRng, RngCore};
+
+pub const KEY_LEN: usize = 32;
+pub const NONCE_LEN: usize = 24;
+
+/// The key that wraps the data keys.
+#[derive(Clone)]
+pub struct MasterKey([u8; KEY_LEN]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+impl MasterKey {
+    /// Base64 of exactly 32 bytes (surrounding whitespace ignored).
+    pub fn from_base64(text: &str) -> Option<MasterKey> {
+        let bytes = BASE64.decode(text.trim()).ok()?;
+        let key: [u8; KEY_LEN] = bytes.try_into().ok()?;
+        Some(MasterKey(key))
+    }
+
+    pub fn generate() -> MasterKey {
+        let mut key = [0u8; KEY_LEN];
+        OsRng.fill_bytes(&mut key);
+        MasterKey(key)
+    }
+
+    pub fn to_base64(&self) -> String {
+        BASE64.encode(self.0)
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new((&self.0).into())
+    }
+
+    /// Seals a new data key for storage under `id`.
+    pub fn wrap(&self, id: i64, data_key: &[u8; KEY_LEN]) -> (Vec<u8>, Vec<u8>) {
+        let nonce = random_nonce();
+        let aad = wrap_aad(id);
+        let sealed = self
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: data_key,
+                    aad: &aad,
+                },
+            )
+            .unwrap_or_default();
+        (sealed, nonce.to_vec())
+    }
+
+    fn unwrap_key(&self, id: i64, sealed: &[u8], nonce: &[u8]) -> Option<[u8; KEY_LEN]> {
+        if nonce.len() != NONCE_LEN {
+            return None;
+        }
+        let aad = wrap_aad(id);
+        let plain = self
+            .cipher()
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
+            )
+            .ok()?;
+        plain.try_into().ok()
+    }
+}
+
+fn wrap_aad(id: i64) -> Vec<u8> {
+    let mut aad = b"glasschat data key v1:".to_vec();
+    aad.extend_from_slice(&id.to_be_bytes());
+    aad
+}
+
+fn message_aad(room: i64, seq: i64, key_id: i64) -> [u8; 40] {
+    let mut aad = [0u8; 40];
+    aad[..16].copy_from_slice(b"glasschat msg v1");
+    aad[16..24].copy_from_slice(&room.to_be_bytes());
+    aad[24..32].copy_from_slice(&seq.to_be_bytes());
+    aad[32..].copy_from_slice(&key_id.to_be_bytes());
+    aad
+}
+
+fn random_nonce() -> [u8; NONCE_LEN] {
+    let mut nonce = [0u8; NONCE_LEN];
+    OsRng.fill_bytes(&mut nonce);
+    nonce
+}
+
+pub fn new_data_key() -> [u8; KEY_LEN] {
+    let mut key = [0u8; KEY_LEN];
+    OsRng.fill_bytes(&mut key);
+    key
+}
+
+/// A stored data key, still wrapped.
+#[derive(Debug, Clone)]
+pub struct WrappedKey {
+    pub id: i64,
+    pub sealed: Vec<u8>,
+    pub nonce: Vec<u8>,
+}
+
+/// A message body as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: i64,
+    pub nonce: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OpenError {
+    #[error("no data key {0} is loaded")]
+    UnknownKey(i64),
+    #[error("the ciphertext does not open (tampered, moved, or another key)")]
+    Refused,
+}
+
+#[derive(Default)]
+struct Keys {
+    ciphers: HashMap<i64, XChaCha20Poly1305>,
+    current: Option<i64>,
+}
+
+/// The unwrapped data keys, shared by every clone of the store.
+#[derive(Clone, Default)]
+pub struct Keyring {
+    keys: Arc<RwLock<Keys>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = self.read();
+        f.debug_struct("Keyring")
+            .field("key_ids", &keys.ciphers.keys().collect::<Vec<_>>())
+            .field("current", &keys.current)
+            .finish()
+    }
+}
+
+impl Keyring {
+    /// Unwraps `stored` with `master` and makes them the keyring; the
+    /// highest id becomes current. Fails (naming no key material) if any
+    /// one does not open: the master key is not this database's.
+    pub fn load(&self, master: &MasterKey, stored: &[WrappedKey]) -> Result<(), WrongMasterKey> {
+        let mut ciphers = HashMap::with_capacity(stored.len());
+        for key in stored {
+            let data = master
+                .unwrap_key(key.id, &key.sealed, &key.nonce)
+                .ok_or(WrongMasterKey { key_id: key.id })?;
+            ciphers.insert(key.id, XChaCha20Poly1305::new((&data).into()));
+        }
+        let mut keys = self.write();
+        keys.current = ciphers.keys().max().copied();
+        keys.ciphers = ciphers;
+        Ok(())
+    }
+
+    pub fn current(&self) -> Option<i64> {
+        self.read().current
+    }
+
+    pub fn key_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.read().ciphers.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Seals `plain` for the row (room, seq) under the current key.
+    pub fn seal(&self, room: i64, seq: i64, plain: &[u8]) -> Result<Sealed, OpenError> {
+        let keys = self.read();
+        let key_id = keys.current.ok_or(OpenError::UnknownKey(0))?;
+        let cipher = keys
+            .ciphers
+            .get(&key_id)
+            .ok_or(OpenError::UnknownKey(key_id))?;
+        let nonce = random_nonce();
+        let aad = message_aad(room, seq, key_id);
+        let body = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| OpenError::Refused)?;
+        Ok(Sealed {
+            key_id,
+            nonce: nonce.to_vec(),
+            body,
+        })
+    }
+
+    /// Opens a stored body. A row without a key id is plaintext from before
+    /// encryption (re-encrypted by the background task).
+    pub fn open(
+        &self,
+        room: i64,
+        seq: i64,
+        key_id: Option<i64>,
+        nonce: Option<&[u8]>,
+        body: &[u8],
+    ) -> Result<Vec<u8>, OpenError> {
+        let Some(key_id) = key_id else {
+            return Ok(body.to_vec());
+        };
+        let nonce = nonce
+            .filter(|n| n.len() == NONCE_LEN)
+            .ok_or(OpenError::Refused)?;
+        let keys = self.read();
+        let cipher = keys
+            .ciphers
+            .get(&key_id)
+            .ok_or(OpenError::UnknownKey(key_id))?;
+        let aad = message_aad(room, seq, key_id);
+        cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| OpenError::Refused)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Keys> {
+        self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("data key {key_id} does not open with this master key")]
+pub struct WrongMasterKey {
+    pub key_id: i64,
+}
+
+/// Where the master key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `GLASSCHAT_MASTER_KEY`.
+    Env(MasterKey),
+    /// A file holding the base64 key; `explicit` when named by
+    /// `GLASSCHAT_KEY_FILE` (else the default next to the SQLite file).
+    File { path: PathBuf, explicit: bool },
+    /// Postgres with neither setting: refused at start.
+    Missing,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("cannot read the key file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the key file {path} does not hold a base64 32-byte key")]
+    Malformed { path: String },
+    #[error("cannot create the key file {path}: {source}")]
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Reads a key file; `Ok(None)` when it does not exist.
+pub fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyFileError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            MasterKey::from_base64(&text)
+                .map(Some)
+                .ok_or_else(|| KeyFileError::Malformed {
+                    path: path.display().to_string(),
+                })
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyFileError::Read {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// Writes a new key file readable by its owner only (mode 0600), refusing
+/// to overwrite one that appeared meanwhile.
+pub fn create_key_file(path: &Path, key: &MasterKey) -> Result<(), KeyFileError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |source| KeyFileError::Create {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(err)?;
+    file.write_all(format!("{}\n", key.to_base64()).as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(master: &MasterKey, ids: &[i64]) -> (Keyring, Vec<WrappedKey>) {
+        let stored: Vec<WrappedKey> = ids
+            .iter()
+            .map(|id| {
+                let (sealed, nonce) = master.wrap(*id, &new_data_key());
+                WrappedKey {
+                    id: *id,
+                    sealed,
+                    nonce,
+                }
+            })
+            .collect();
+        let ring = Keyring::default();
+        ring.load(master, &stored).unwrap();
+        (ring, stored)
+    }
+
+    #[test]
+    fn a_body_opens_only_in_its_own_row() {
+        let (ring, _) = ring(&MasterKey::generate(), &[1]);
+        let sealed = ring.seal(7, 42, b"hello").unwrap();
+        assert_eq!(sealed.key_id, 1);
+        assert_ne!(sealed.body, b"hello");
+        let open = |room, seq| ring.open(room, seq, Some(1), Some(&sealed.nonce), &sealed.body);
+        assert_eq!(open(7, 42).unwrap(), b"hello");
+        assert_eq!(open(7, 43), Err(OpenError::Refused), "another seq");
+        assert_eq!(open(8, 42), Err(OpenError::Refused), "another room");
+        let mut tampered = sealed.body.clone();
+        tampered[0] ^= 1;
+        assert_eq!(
+            ring.open(7, 42, Some(1), Some(&sealed.nonce), &tampered),
+            Err(OpenError::Refused)
+        );
+        assert_eq!(
+            ring.open(7, 42, Some(9), Some(&sealed.nonce), &sealed.body),
+            Err(OpenError::UnknownKey(9))
+        );
+    }
+
+    #[test]
+    fn nonces_are_fresh_per_seal() {
+        let (ring, _) = ring(&MasterKey::generate(), &[1]);
+        let a = ring.seal(1, 1, b"same").unwrap();
+        let b = ring.seal(1, 1, b"same").unwrap();
+        assert_ne!(a.nonce, b.nonce);
+        assert_ne!(a.body, b.body);
+    }
+
+    #[test]
+    fn the_newest_key_is_current_and_old_ones_still_open() {
+        let master = MasterKey::generate();
+        let (ring, mut stored) = ring(&master, &[1]);
+        let old = ring.seal(1, 1, b"old").unwrap();
+        let (sealed, nonce) = master.wrap(2, &new_data_key());
+        stored.push(WrappedKey {
+            id: 2,
+            sealed,
+            nonce,
+        });
+        ring.load(&master, &stored).unwrap();
+        assert_eq!(ring.current(), Some(2));
+        assert_eq!(ring.seal(1, 2, b"new").unwrap().key_id, 2);
+        assert_eq!(
+            ring.open(1, 1, Some(1), Some(&old.nonce), &old.body)
+                .unwrap(),
+            b"old"
+        );
+    }
+
+    #[test]
+    fn another_master_key_is_refused_and_nothing_is_printed() {
+        let (_, stored) = ring(&MasterKey::generate(), &[1]);
+        let other = Keyring::default();
+        let err = other.load(&MasterKey::generate(), &stored).unwrap_err();
+        assert_eq!(err.key_id, 1);
+        let key = MasterKey::generate();
+        assert!(!format!("{key:?}").contains(&key.to_base64()));
+        assert_eq!(format!("{:?}", MasterKey::from_base64("short")), "None");
+    }
+
+    #[test]
+    fn key_files_are_private_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("gc-key-{}", std::process::id()));
+        let path = dir.join("nested/glasschat.key");
+        let key = MasterKey::generate();
+        create_key_file(&path, &key).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            read_key_file(&path).unwrap().map(|k| k.to_base64()),
+            Some(key.to_base64())
+        );
+        assert!(create_key_file(&path, &MasterKey::generate()).is_err());
+        assert!(read_key_file(&dir.join("absent")).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
