@@ -57,14 +57,14 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| "bad --seconds")?
             }
-            "fanout" | "ramp" | "idle" | "persist" => scenarios.push(arg),
+            "fanout" | "ramp" | "idle" | "persist" | "cipher" => scenarios.push(arg),
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     if scenarios.is_empty() {
-        return Err("name a scenario: fanout, ramp, idle, persist or all".into());
+        return Err("name a scenario: fanout, ramp, idle, persist, cipher or all".into());
     }
     let host = url
         .trim_start_matches("http://")
@@ -91,6 +91,55 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// The cost of encryption at rest per message, in this process (no
+/// server): seal then open one body, as the writer and a reader do.
+fn cipher_cost() -> Result<(), String> {
+    use glasschat::server::crypto::{new_data_key, Keyring, MasterKey, WrappedKey};
+    let master = MasterKey::generate();
+    let (sealed, nonce) = master.wrap(1, &new_data_key());
+    let keys = Keyring::default();
+    keys.load(
+        &master,
+        &[WrappedKey {
+            id: 1,
+            sealed,
+            nonce,
+        }],
+    )
+    .map_err(|e| e.to_string())?;
+    println!("cipher: XChaCha20-Poly1305 seal + open per message body");
+    for size in [100usize, 1_000, 10_000] {
+        let body = vec![b'x'; size];
+        let mut times = Vec::with_capacity(50_000);
+        for seq in 0..50_000i64 {
+            let started = Instant::now();
+            let sealed = keys.seal(7, seq, &body).map_err(|e| e.to_string())?;
+            let plain = keys
+                .open(
+                    7,
+                    seq,
+                    Some(sealed.key_id),
+                    Some(&sealed.nonce),
+                    &sealed.body,
+                )
+                .map_err(|e| e.to_string())?;
+            times.push(started.elapsed());
+            if plain.len() != size {
+                return Err("round trip changed the body".into());
+            }
+        }
+        times.sort_unstable();
+        let median = times[times.len() / 2];
+        let p99 = times[times.len() * 99 / 100];
+        println!(
+            "  {size:>6} bytes: median {:.2} µs, p99 {:.2} µs (50,000 runs)",
+            median.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6
+        );
+    }
+    Ok(())
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(args) => args,
@@ -98,7 +147,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] fanout|ramp|idle|persist|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] fanout|ramp|idle|persist|cipher|all");
             std::process::exit(2);
         }
     };
@@ -120,6 +169,7 @@ fn main() {
                 "fanout" => fanout(&args).await,
                 "ramp" => ramp(&args).await,
                 "idle" => idle(&args).await,
+                "cipher" => cipher_cost().map_err(Into::into),
                 _ => persist(&args).await,
             };
             let cpu = own_cpu_seconds() - cpu_before;
