@@ -43,6 +43,14 @@ test("a direct chat by email: live messages, unread in both tabs, hide and reapp
     await expect(page).toHaveTitle("Glasschat");
   }
 
+  // Security checklist row 6: markup in a message is text, never run.
+  let dialogs = 0;
+  for (const page of [ada.page, bob.page]) page.on("dialog", (d) => { dialogs++; d.dismiss(); });
+  await send(bob.page, "<img src=x onerror=alert(1)><script>alert(2)</script>");
+  await expect(bodies(ada.page).last()).toHaveText("<img src=x onerror=alert(1)><script>alert(2)</script>");
+  await expect(ada.page.locator("#messages img, #messages script")).toHaveCount(0);
+  expect(dialogs).toBe(0);
+
   await send(bob.page, "Hello Ada!");
   await expect(bodies(ada.page).last()).toHaveText("Hello Ada!");
   await expect(ada.page.locator('#messages .message[data-own="true"]')).toHaveCount(1);
