@@ -96,7 +96,7 @@ fn parse_args() -> Result<Args, String> {
 fn cipher_cost() -> Result<(), String> {
     use glasschat::server::crypto::{new_data_key, Keyring, MasterKey, WrappedKey};
     let master = MasterKey::generate();
-    let (sealed, nonce) = master.wrap(1, &new_data_key());
+    let (sealed, nonce) = master.wrap(1, &new_data_key()).map_err(|e| e.to_string())?;
     let keys = Keyring::default();
     keys.load(
         &master,

@@ -58,7 +58,7 @@ impl MasterKey {
     }
 
     /// Seals a new data key for storage under `id`.
-    pub fn wrap(&self, id: i64, data_key: &[u8; KEY_LEN]) -> (Vec<u8>, Vec<u8>) {
+    pub fn wrap(&self, id: i64, data_key: &[u8; KEY_LEN]) -> Result<(Vec<u8>, Vec<u8>), OpenError> {
         let nonce = random_nonce();
         let aad = wrap_aad(id);
         let sealed = self
@@ -70,8 +70,8 @@ impl MasterKey {
                     aad: &aad,
                 },
             )
-            .unwrap_or_default();
-        (sealed, nonce.to_vec())
+            .map_err(|_| OpenError::Refused)?;
+        Ok((sealed, nonce.to_vec()))
     }
 
     fn unwrap_key(&self, id: i64, sealed: &[u8], nonce: &[u8]) -> Option<[u8; KEY_LEN]> {
@@ -345,7 +345,7 @@ mod tests {
         let stored: Vec<WrappedKey> = ids
             .iter()
             .map(|id| {
-                let (sealed, nonce) = master.wrap(*id, &new_data_key());
+                let (sealed, nonce) = master.wrap(*id, &new_data_key()).unwrap();
                 WrappedKey {
                     id: *id,
                     sealed,
@@ -403,7 +403,7 @@ mod tests {
         let master = MasterKey::generate();
         let (ring, mut stored) = ring(&master, &[1]);
         let old = ring.seal(1, 1, b"old").unwrap();
-        let (sealed, nonce) = master.wrap(2, &new_data_key());
+        let (sealed, nonce) = master.wrap(2, &new_data_key()).unwrap();
         stored.push(WrappedKey {
             id: 2,
             sealed,

@@ -65,7 +65,7 @@ impl Store {
     /// Returns its id.
     pub async fn add_data_key(&self, master: &MasterKey, now: i64) -> Result<i64, StoreError> {
         let id = self.newest_key_id().await?.unwrap_or(0) + 1;
-        let (sealed, nonce) = master.wrap(id, &new_data_key());
+        let (sealed, nonce) = master.wrap(id, &new_data_key())?;
         on_pool!(self.db(), pool => {
             sqlx::query("INSERT INTO encryption_keys (id, sealed, nonce, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id)

@@ -203,20 +203,29 @@ macro_rules! insert_batch_body {
     ($conn:ident, $begin:expr, $last_seq_sql:expr, $keys:ident, $batch:ident, $existing_sql:ident) => {{
         let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
         let mut out = Vec::with_capacity($batch.len());
+        // Each room's last seq as this transaction left it: read (and, on
+        // Postgres, locked) once per room per batch, then kept here.
+        let mut last_seqs: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
         for write in $batch {
-            let last_seq: Option<i64> = sqlx::query_scalar($last_seq_sql)
-                .bind(write.room())
-                .fetch_optional(&mut *tx)
-                .await?;
+            let room = write.room();
+            let last_seq = match last_seqs.get(&room) {
+                Some(seq) => Some(*seq),
+                None => sqlx::query_scalar($last_seq_sql)
+                    .bind(room)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+            };
             let Some(last_seq) = last_seq else {
                 out.push(Stored::NotMember); // no such room
                 continue;
             };
+            last_seqs.insert(room, last_seq);
             let seq = last_seq + 1;
             let msg = match write {
                 Write::Text(msg) => msg,
                 Write::System(line) => {
                     out.push(insert_system_line!(tx, $keys, line, seq));
+                    last_seqs.insert(room, seq);
                     continue;
                 }
             };
@@ -239,7 +248,8 @@ macro_rules! insert_batch_body {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(id) = inserted else {
-                // Nothing inserted: a resend of a stored message, or not a member.
+                // Nothing inserted (the seq stays free): a resend of a
+                // stored message, or not a member.
                 let existing: Option<MessageRow> = sqlx::query_as(&$existing_sql)
                     .bind(msg.sender_id)
                     .bind(&msg.client_id)
@@ -251,6 +261,7 @@ macro_rules! insert_batch_body {
                 });
                 continue;
             };
+            last_seqs.insert(room, seq);
             out.push(Stored::New(MessageView {
                 id,
                 room: msg.room,
