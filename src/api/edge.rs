@@ -96,6 +96,12 @@ impl Edge {
         leptos_axum::redirect(path);
     }
 
+    /// A service's result as the server function's answer: errors become
+    /// their `ApiError`, shaped by `fail` (a failed form post goes back to `/`).
+    pub fn answer<T, E: Into<ApiError>>(&self, result: Result<T, E>) -> Result<T, ApiError> {
+        result.map_err(|err| self.fail(err.into(), "/"))
+    }
+
     /// Shapes the response for `err` and hands it back for returning. A form
     /// posted without JavaScript is sent back to `form_page` with the error's
     /// code in the query, so the page can show the message.

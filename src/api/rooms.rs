@@ -9,7 +9,11 @@ use crate::model::{DirectOutcome, InvitationView, MemberView};
 use crate::realtime::protocol::MessageView;
 
 #[cfg(feature = "ssr")]
-use {super::edge::Edge, crate::server::conversations::Actor};
+use {
+    super::edge::Edge,
+    crate::server::conversations::{self, Actor},
+    crate::server::messages,
+};
 
 /// The signed-in user as the conversations service sees them.
 #[cfg(feature = "ssr")]
@@ -47,137 +51,89 @@ async fn user_ids(edge: &Edge, emails: &[String]) -> Result<Vec<i64>, ApiError> 
 /// Members only.
 #[server(endpoint = "history")]
 pub async fn history(room: i64, before_seq: i64, limit: i64) -> Result<Vec<MessageView>, ApiError> {
-    use crate::server::messages;
-
     let (edge, actor) = actor().await?;
-    messages::history(&edge.state, actor.id, room, before_seq, limit)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(messages::history(&edge.state, actor.id, room, before_seq, limit).await)
 }
 
 /// Creates a group room named `name` with the accounts in `members`
 /// (emails separated by commas or spaces; unknown ones are reported).
 #[server(endpoint = "rooms/create")]
 pub async fn create_group(name: String, members: String) -> Result<i64, ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
     let name = super::validate::room_name(&name).map_err(|e| edge.fail(e, "/"))?;
     let emails = parse_emails(&edge, &members)?;
     let ids = user_ids(&edge, &emails).await?;
-    conversations::create_group(&edge.state, &actor, &name, &ids)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::create_group(&edge.state, &actor, &name, &ids).await)
 }
 
 /// Opens the direct chat with `email` (reused, or shown again if hidden);
 /// an email without an account becomes a pending invitation.
 #[server(endpoint = "rooms/direct")]
 pub async fn start_direct(email: String) -> Result<DirectOutcome, ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
     let email = super::validate::email(&email).map_err(|e| edge.fail(e, "/"))?;
-    conversations::start_direct(&edge.state, &actor, &email)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::start_direct(&edge.state, &actor, &email).await)
 }
 
 /// The user's invitations still waiting for a sign-up.
 #[server(endpoint = "rooms/invitations")]
 pub async fn invitations() -> Result<Vec<InvitationView>, ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
-    conversations::invitations(&edge.state, &actor)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::invitations(&edge.state, &actor).await)
 }
 
 #[server(endpoint = "rooms/members")]
 pub async fn room_members(room: i64) -> Result<Vec<MemberView>, ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
-    conversations::members(&edge.state, &actor, room)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::members(&edge.state, &actor, room).await)
 }
 
 /// Renames a group (its owner or an admin).
 #[server(endpoint = "rooms/rename")]
 pub async fn rename_room(room: i64, name: String) -> Result<(), ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
     let name = super::validate::room_name(&name).map_err(|e| edge.fail(e, "/"))?;
-    conversations::rename(&edge.state, &actor, room, &name)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::rename(&edge.state, &actor, room, &name).await)
 }
 
 /// Adds the accounts in `members` (emails) to a group (its owner or an admin).
 #[server(endpoint = "rooms/add")]
 pub async fn add_members(room: i64, members: String) -> Result<(), ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
     let emails = parse_emails(&edge, &members)?;
     let ids = user_ids(&edge, &emails).await?;
-    conversations::add_members(&edge.state, &actor, room, &ids)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::add_members(&edge.state, &actor, room, &ids).await)
 }
 
 /// Removes a member from a group (its owner or an admin; anyone for themself).
 #[server(endpoint = "rooms/remove")]
 pub async fn remove_member(room: i64, user_id: i64) -> Result<(), ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
-    conversations::remove_member(&edge.state, &actor, room, user_id)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::remove_member(&edge.state, &actor, room, user_id).await)
 }
 
 #[server(endpoint = "rooms/leave")]
 pub async fn leave_room(room: i64) -> Result<(), ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
-    conversations::leave(&edge.state, &actor, room)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::leave(&edge.state, &actor, room).await)
 }
 
 /// Hides the room from the user's own sidebar (or shows it again).
 #[server(endpoint = "rooms/hide")]
 pub async fn hide_room(room: i64, hidden: bool) -> Result<(), ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
-    conversations::set_hidden(&edge.state, &actor, room, hidden)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::set_hidden(&edge.state, &actor, room, hidden).await)
 }
 
 #[server(endpoint = "rooms/mute")]
 pub async fn mute_room(room: i64, muted: bool) -> Result<(), ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
-    conversations::set_muted(&edge.state, &actor, room, muted)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::set_muted(&edge.state, &actor, room, muted).await)
 }
 
 /// Deletes the room's whole history for every member.
 #[server(endpoint = "rooms/clear")]
 pub async fn clear_room(room: i64) -> Result<(), ApiError> {
-    use crate::server::conversations;
-
     let (edge, actor) = actor().await?;
-    conversations::clear(&edge.state, &actor, room)
-        .await
-        .map_err(|err| edge.fail(err.into(), "/"))
+    edge.answer(conversations::clear(&edge.state, &actor, room).await)
 }
