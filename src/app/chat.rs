@@ -51,23 +51,6 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
             });
         }
     });
-    // A direct chat appearing for an invited email ends that invitation.
-    Effect::new(move |_| {
-        let peers: Vec<String> = client.state.with(|s| {
-            s.rooms
-                .values()
-                .filter_map(|r| r.summary.peer_email.clone())
-                .collect()
-        });
-        if client
-            .invitations
-            .with_untracked(|list| list.iter().any(|i| peers.contains(&i.email)))
-        {
-            client
-                .invitations
-                .update(|list| list.retain(|i| !peers.contains(&i.email)));
-        }
-    });
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         let key = ev.key();
         if (ev.ctrl_key() || ev.meta_key()) && key.eq_ignore_ascii_case("k") {

@@ -126,6 +126,30 @@ impl ChatClient {
     fn transmit(&self, _frame: ClientFrame) {}
 }
 
+/// Runs a server call from an event handler; its error, or none, lands in
+/// `error`. Live effects of a success arrive over the socket.
+pub fn spawn_call(
+    call: impl std::future::Future<Output = Result<(), crate::api::error::ApiError>> + 'static,
+    error: RwSignal<Option<String>>,
+) {
+    spawn_call_then(call, error, || {});
+}
+
+/// `spawn_call`, then `on_ok` after a success.
+pub fn spawn_call_then(
+    call: impl std::future::Future<Output = Result<(), crate::api::error::ApiError>> + 'static,
+    error: RwSignal<Option<String>>,
+    on_ok: impl FnOnce() + 'static,
+) {
+    leptos::task::spawn_local(async move {
+        let result = call.await;
+        error.set(result.as_ref().err().map(|e| e.to_string()));
+        if result.is_ok() {
+            on_ok();
+        }
+    });
+}
+
 impl ChatClient {
     pub fn my_id(&self) -> i64 {
         self.me.with_value(|me| me.id)

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::rooms::{add_members, remove_member, rename_room, room_members};
-use crate::components::chat_client::ChatClient;
+use crate::components::chat_client::{spawn_call_then, ChatClient};
 use crate::model::MemberView;
 use crate::realtime::protocol::MessageKind;
 
@@ -17,7 +17,10 @@ pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {
     let my_id = client.my_id();
     let members = RwSignal::new(Vec::<MemberView>::new());
     let error = RwSignal::new(None::<String>);
-    // Membership changes arrive as system lines: refetch on each.
+    // Others' membership changes arrive as system lines: refetch on each;
+    // our own changes refetch as soon as the call succeeds.
+    let refresh = RwSignal::new(0_u32);
+    let changed = move || refresh.update(|n| *n += 1);
     let version = Memo::new(move |_| {
         client.summary(room).and_then(|s| {
             s.last
@@ -25,32 +28,17 @@ pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {
                 .map(|m| m.seq)
         })
     });
-    let reload = move || {
+    Effect::new(move |_| {
+        version.track();
+        refresh.track();
         spawn_local(async move {
             match room_members(room).await {
                 Ok(list) => members.set(list),
                 Err(err) => error.set(Some(err.to_string())),
             }
         });
-    };
-    Effect::new(move |_| {
-        version.track();
-        reload();
     });
     let manage = move || client.summary(room).is_some_and(|s| client.can_manage(&s));
-    let act = move |call: std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<(), crate::api::error::ApiError>>>,
-    >| {
-        spawn_local(async move {
-            match call.await {
-                Ok(()) => {
-                    error.set(None);
-                    reload();
-                }
-                Err(err) => error.set(Some(err.to_string())),
-            }
-        });
-    };
     let new_name = RwSignal::new(String::new());
     let add = RwSignal::new(String::new());
 
@@ -76,7 +64,7 @@ pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {
                                 <Show when=move || manage() && id != my_id>
                                     <button type="button" class="remove-member rounded px-1.5 text-xs text-rose-200 hover:bg-white/10"
                                         aria-label=format!("Remove {}", member.display_name)
-                                        on:click=move |_| act(Box::pin(remove_member(room, id)))>"Remove"</button>
+                                        on:click=move |_| spawn_call_then(remove_member(room, id), error, changed)>"Remove"</button>
                                 </Show>
                             </li>
                         }
@@ -89,7 +77,7 @@ pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {
                     ev.prevent_default();
                     let emails = add.get_untracked();
                     add.set(String::new());
-                    act(Box::pin(add_members(room, emails)));
+                    spawn_call_then(add_members(room, emails), error, changed);
                 }>
                     <label for="add-members" class="sr-only">"Add members by email"</label>
                     <input id="add-members" bind:value=add placeholder="Add by email" class=FIELD/>
@@ -99,7 +87,7 @@ pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {
                     ev.prevent_default();
                     let name = new_name.get_untracked();
                     new_name.set(String::new());
-                    act(Box::pin(rename_room(room, name)));
+                    spawn_call_then(rename_room(room, name), error, changed);
                 }>
                     <label for="rename-room" class="sr-only">"New group name"</label>
                     <input id="rename-room" bind:value=new_name required maxlength=80 placeholder="Rename group" class=FIELD/>

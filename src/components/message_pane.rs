@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
-use crate::components::chat_client::{ChatClient, OutboxStatus};
+use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
 use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
 use crate::components::members::MembersPanel;
@@ -77,17 +77,6 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let menu_open = RwSignal::new(false);
 
-    let run = move |call: std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<(), crate::api::error::ApiError>>>,
-    >| {
-        menu_open.set(false);
-        spawn_local(async move {
-            match call.await {
-                Ok(()) => error.set(None),
-                Err(err) => error.set(Some(err.to_string())),
-            }
-        });
-    };
     let subtitle = move || {
         summary().map(|s| match s.kind {
             RoomKind::Direct => s.peer_email.unwrap_or_default(),
@@ -120,13 +109,14 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
                     <div role="menu" class="glass-panel absolute right-0 z-30 mt-2 w-52 space-y-1 rounded-xl bg-slate-900/90 p-2"
                         on:keydown=move |ev| if ev.key() == "Escape" { menu_open.set(false) }>
                         <button role="menuitem" type="button" id="mute-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
-                            on:click=move |_| { let m = !muted(); run(Box::pin(mute_room(room, m))) }>
+                            on:click=move |_| { let m = !muted(); menu_open.set(false); spawn_call(mute_room(room, m), error) }>
                             {move || if muted() { "Unmute" } else { "Mute" }}
                         </button>
                         <button role="menuitem" type="button" id="hide-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
                             on:click=move |_| {
                                 client.selected.set(None);
-                                run(Box::pin(hide_room(room, true)))
+                                menu_open.set(false);
+                                spawn_call(hide_room(room, true), error)
                             }>"Remove chat"</button>
                         <Show when=can_clear>
                             <button role="menuitem" type="button" id="clear-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
@@ -144,11 +134,11 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
         <ConfirmDialog open=confirm_clear id="confirm-clear" title="Clear history?"
             message="Every message in this conversation is deleted for everyone. This cannot be undone."
             confirm_label="Clear history"
-            on_confirm=Callback::new(move |_| run(Box::pin(clear_room(room))))/>
+            on_confirm=Callback::new(move |_| spawn_call(clear_room(room), error))/>
         <ConfirmDialog open=confirm_leave id="confirm-leave" title="Leave this group?"
             message="You stop receiving its messages; someone who manages it can add you again."
             confirm_label="Leave group"
-            on_confirm=Callback::new(move |_| run(Box::pin(leave_room(room))))/>
+            on_confirm=Callback::new(move |_| spawn_call(leave_room(room), error))/>
     }
 }
 
@@ -166,28 +156,26 @@ struct Row {
 /// the neighbour of the second (it is above the drawn window).
 fn rows_of(messages: &[MessageView], skip_first: bool, my_id: i64, now: i64) -> Vec<Row> {
     let mut rows = Vec::with_capacity(messages.len());
-    let mut prev: Option<&MessageView> = None;
+    let mut prev: Option<(&MessageView, LocalTime)> = None;
     for (i, message) in messages.iter().enumerate() {
-        if skip_first && i == 0 {
-            prev = Some(message);
-            continue;
-        }
         let at = LocalTime::of(message.created_at);
-        let new_day = prev.is_none_or(|p| !LocalTime::of(p.created_at).same_day(&at));
-        let header = new_day
-            || message.kind == MessageKind::System
-            || prev.is_none_or(|p| {
-                p.kind == MessageKind::System
-                    || p.sender_id != message.sender_id
-                    || message.created_at - p.created_at > GROUP_GAP_MS
+        if !(skip_first && i == 0) {
+            let new_day = prev.is_none_or(|(_, p)| !p.same_day(&at));
+            let header = new_day
+                || message.kind == MessageKind::System
+                || prev.is_none_or(|(p, _)| {
+                    p.kind == MessageKind::System
+                        || p.sender_id != message.sender_id
+                        || message.created_at - p.created_at > GROUP_GAP_MS
+                });
+            rows.push(Row {
+                own: message.sender_id == Some(my_id) && message.kind == MessageKind::Text,
+                header,
+                day: new_day.then(|| day_label(message.created_at, now)),
+                message: message.clone(),
             });
-        rows.push(Row {
-            own: message.sender_id == Some(my_id) && message.kind == MessageKind::Text,
-            header,
-            day: new_day.then(|| day_label(message.created_at, now)),
-            message: message.clone(),
-        });
-        prev = Some(message);
+        }
+        prev = Some((message, at));
     }
     rows
 }

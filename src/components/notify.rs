@@ -35,19 +35,20 @@ pub fn on_live_message(client: ChatClient, message: &MessageView) {
     if message.kind != MessageKind::Text || message.sender_id == Some(client.my_id()) {
         return;
     }
-    let Some(summary) = client
-        .state
-        .with_untracked(|s| s.rooms.get(&message.room).map(|r| r.summary.clone()))
-    else {
+    let Some((room_name, muted)) = client.state.with_untracked(|s| {
+        s.rooms
+            .get(&message.room)
+            .map(|r| (r.summary.name.clone(), r.summary.muted))
+    }) else {
         return;
     };
     let in_view = client.selected.get_untracked() == Some(message.room) && page_visible();
     client.announcement.set(format!(
         "New message from {} in {}",
-        message.sender_name, summary.name
+        message.sender_name, room_name
     ));
-    if !in_view && !summary.muted {
-        show_notification(&summary.name, message);
+    if !in_view && !muted {
+        show_notification(&room_name, message);
     }
 }
 

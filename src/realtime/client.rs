@@ -149,6 +149,12 @@ async fn run_once(client: ChatClient) -> Outcome {
             }
             ServerFrame::RoomAdded(summary) => {
                 live_rooms.insert(summary.room);
+                // A direct chat with an invited email: that invitation is done.
+                if let Some(email) = &summary.peer_email {
+                    client
+                        .invitations
+                        .update(|list| list.retain(|i| &i.email != email));
+                }
                 client.state.update(|s| {
                     s.apply(&frame);
                 });
