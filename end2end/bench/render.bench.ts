@@ -1,36 +1,11 @@
-import { test, expect, Page } from "@playwright/test";
-import { bodies, newUser, roomLink, startDirect } from "../tests/helpers";
+import { test, expect } from "@playwright/test";
+import { bodies, flood, newUser, roomLink, startDirect } from "../tests/helpers";
 
 const COUNT = Number(process.env.BENCH_MESSAGES ?? 10_000);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-/// Sends `count` messages over a socket of the page's session, in windows of 500.
-async function flood(page: Page, room: number, count: number) {
-  await page.evaluate(
-    async ({ room, count }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws`);
-      await new Promise((ok) => (ws.onopen = ok));
-      let acked = 0;
-      let waiter: (() => void) | null = null;
-      ws.onmessage = (e) => {
-        if (JSON.parse(e.data).type === "ack") {
-          acked++;
-          if (waiter) waiter();
-        }
-      };
-      for (let i = 1; i <= count; i++) {
-        ws.send(JSON.stringify({ type: "send", room, client_id: `bench-${room}-${i}`, body: `message ${i}` }));
-        while (i - acked >= 500) await new Promise<void>((ok) => (waiter = ok));
-      }
-      while (acked < count) await new Promise<void>((ok) => (waiter = ok));
-      ws.close();
-    },
-    { room, count },
-  );
 }
 
 test(`render a room holding ${COUNT} messages`, async ({ browser }) => {

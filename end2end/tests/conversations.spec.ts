@@ -1,6 +1,7 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
 import {
   bodies,
+  flood,
   hydrated,
   newUser,
   online,
@@ -145,28 +146,6 @@ test("a group of three: members, rename, remove, and Ctrl+K", async ({ browser }
   await expect(bob.page.locator("#switcher")).toHaveCount(0);
   await expect(bob.page.locator("#room-title")).toHaveText("Trio HQ");
 });
-
-/// Sends `count` messages over the page's own socket, as fast as acks come.
-async function flood(page: Page, room: number, count: number) {
-  await page.evaluate(
-    async ({ room, count }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws`);
-      await new Promise((ok) => (ws.onopen = ok));
-      let acked = 0;
-      const done = new Promise<void>((ok) => {
-        ws.onmessage = (e) => {
-          if (JSON.parse(e.data).type === "ack" && ++acked === count) ok();
-        };
-      });
-      for (let i = 1; i <= count; i++) {
-        ws.send(JSON.stringify({ type: "send", room, client_id: `flood-${room}-${i}`, body: `message ${i}` }));
-      }
-      await done;
-      ws.close();
-    },
-    { room, count },
-  );
-}
 
 test("scrolling back through 500 messages loads older pages without jumping", async ({ browser }) => {
   const ada = await newUser(browser, "Ada");

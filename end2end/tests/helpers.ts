@@ -71,3 +71,29 @@ export async function roomMenu(page: Page, item: string) {
   await page.locator("#room-menu").click();
   await page.getByRole("menuitem", { name: item }).click();
 }
+
+/// Sends `count` messages to `room` over a socket of the page's own
+/// session, at most 500 unacknowledged at a time; resolves when all are acked.
+export async function flood(page: Page, room: number, count: number, tag = "flood") {
+  await page.evaluate(
+    async ({ room, count, tag }) => {
+      const ws = new WebSocket(`ws://${location.host}/ws`);
+      await new Promise((ok) => (ws.onopen = ok));
+      let acked = 0;
+      let waiter: (() => void) | null = null;
+      ws.onmessage = (e) => {
+        if (JSON.parse(e.data).type === "ack") {
+          acked++;
+          if (waiter) waiter();
+        }
+      };
+      for (let i = 1; i <= count; i++) {
+        ws.send(JSON.stringify({ type: "send", room, client_id: `${tag}-${room}-${i}`, body: `message ${i}` }));
+        while (i - acked >= 500) await new Promise<void>((ok) => (waiter = ok));
+      }
+      while (acked < count) await new Promise<void>((ok) => (waiter = ok));
+      ws.close();
+    },
+    { room, count, tag },
+  );
+}
