@@ -76,6 +76,34 @@ pub enum DirectOutcome {
     Invited(InvitationView),
 }
 
+/// A support department (Billing, Technical Support, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentView {
+    pub id: i64,
+    pub name: String,
+    /// Takes no new conversations; existing ones stay readable.
+    pub archived: bool,
+}
+
+/// Someone who may take a department's conversations (an agent of it, or an admin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffView {
+    pub user_id: i64,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// One account as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Departments this agent works for (empty unless the role is agent).
+    pub departments: Vec<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

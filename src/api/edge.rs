@@ -12,11 +12,13 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 use super::error::ApiError;
+use crate::server::admin::AdminError;
 use crate::server::auth::{self, cookie};
-use crate::server::conversations::ConversationError;
+use crate::server::conversations::{Actor, ConversationError};
 use crate::server::messages::MessageError;
 use crate::server::state::AppState;
 use crate::server::store::{StoreError, UserRow};
+use crate::server::support::SupportError;
 
 pub(crate) struct Edge {
     pub state: AppState,
@@ -124,6 +126,13 @@ impl Edge {
     }
 }
 
+/// The request's context and the signed-in user as the services see them.
+pub(crate) async fn actor() -> Result<(Edge, Actor), ApiError> {
+    let edge = Edge::get()?;
+    let user = edge.require_user().await?;
+    Ok((edge, Actor::from(&user)))
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> ApiError {
         tracing::error!(error = %err, "store failure");
@@ -138,6 +147,32 @@ impl From<ConversationError> for ApiError {
             ConversationError::UnknownMembers => ApiError::UnknownMembers,
             ConversationError::Forbidden => ApiError::Forbidden,
             ConversationError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SupportError> for ApiError {
+    fn from(err: SupportError) -> ApiError {
+        match err {
+            SupportError::Forbidden => ApiError::Forbidden,
+            SupportError::NotFound => ApiError::NotFound,
+            SupportError::DepartmentClosed => ApiError::DepartmentClosed,
+            SupportError::TransferConflict => ApiError::TransferConflict,
+            SupportError::NotStaff => ApiError::NotStaff,
+            SupportError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(err: AdminError) -> ApiError {
+        match err {
+            AdminError::Forbidden => ApiError::Forbidden,
+            AdminError::NotFound => ApiError::NotFound,
+            AdminError::LastAdmin => ApiError::LastAdmin,
+            AdminError::NotAnAgent => ApiError::NotAnAgent,
+            AdminError::DepartmentTaken => ApiError::DepartmentTaken,
+            AdminError::Store(e) => e.into(),
         }
     }
 }

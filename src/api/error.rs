@@ -13,6 +13,7 @@ pub enum Field {
     Password,
     DisplayName,
     RoomName,
+    DepartmentName,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -38,6 +39,20 @@ pub enum ApiError {
     Unauthenticated,
     #[error("You are not allowed to do that.")]
     Forbidden,
+    #[error("That no longer exists. Reload the page.")]
+    NotFound,
+    #[error("This department takes no new conversations.")]
+    DepartmentClosed,
+    #[error("The member already has a conversation with that department, so this one was not moved (nothing is merged).")]
+    TransferConflict,
+    #[error("Only staff of this department can take the conversation.")]
+    NotStaff,
+    #[error("At least one admin must remain.")]
+    LastAdmin,
+    #[error("Make this person an agent first.")]
+    NotAnAgent,
+    #[error("A department with this name exists already.")]
+    DepartmentTaken,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never got a proper answer (offline, server down, bad reply).
@@ -51,6 +66,7 @@ fn invalid_message(field: Field) -> &'static str {
         Field::Password => "The password must be 8 to 128 characters long.",
         Field::DisplayName => "The display name must be 1 to 64 characters long.",
         Field::RoomName => "The room name must be 1 to 80 characters long.",
+        Field::DepartmentName => "The department name must be 1 to 60 characters long.",
     }
 }
 
@@ -66,6 +82,14 @@ impl ApiError {
             ApiError::Invalid(Field::Password) => "invalid_password",
             ApiError::Invalid(Field::DisplayName) => "invalid_display_name",
             ApiError::Invalid(Field::RoomName) => "invalid_room_name",
+            ApiError::Invalid(Field::DepartmentName) => "invalid_department_name",
+            ApiError::NotFound => "not_found",
+            ApiError::DepartmentClosed => "department_closed",
+            ApiError::TransferConflict => "transfer_conflict",
+            ApiError::NotStaff => "not_staff",
+            ApiError::LastAdmin => "last_admin",
+            ApiError::NotAnAgent => "not_an_agent",
+            ApiError::DepartmentTaken => "department_taken",
             ApiError::UnknownMembers => "unknown_members",
             ApiError::InviteSelf => "invite_self",
             ApiError::SlowDown => "slow_down",
@@ -87,6 +111,14 @@ impl ApiError {
             "invalid_password" => ApiError::Invalid(Field::Password),
             "invalid_display_name" => ApiError::Invalid(Field::DisplayName),
             "invalid_room_name" => ApiError::Invalid(Field::RoomName),
+            "invalid_department_name" => ApiError::Invalid(Field::DepartmentName),
+            "not_found" => ApiError::NotFound,
+            "department_closed" => ApiError::DepartmentClosed,
+            "transfer_conflict" => ApiError::TransferConflict,
+            "not_staff" => ApiError::NotStaff,
+            "last_admin" => ApiError::LastAdmin,
+            "not_an_agent" => ApiError::NotAnAgent,
+            "department_taken" => ApiError::DepartmentTaken,
             "unknown_members" => ApiError::UnknownMembers,
             "invite_self" => ApiError::InviteSelf,
             "slow_down" => ApiError::SlowDown,
@@ -111,7 +143,10 @@ impl ApiError {
             ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,
-            ApiError::Forbidden => 403,
+            ApiError::Forbidden | ApiError::NotStaff => 403,
+            ApiError::NotFound => 404,
+            ApiError::TransferConflict | ApiError::DepartmentTaken | ApiError::LastAdmin => 409,
+            ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
             ApiError::Internal => 500,
             ApiError::Transport => 502,
         }
@@ -143,6 +178,14 @@ mod tests {
             ApiError::Invalid(Field::Password),
             ApiError::Invalid(Field::DisplayName),
             ApiError::Invalid(Field::RoomName),
+            ApiError::Invalid(Field::DepartmentName),
+            ApiError::NotFound,
+            ApiError::DepartmentClosed,
+            ApiError::TransferConflict,
+            ApiError::NotStaff,
+            ApiError::LastAdmin,
+            ApiError::NotAnAgent,
+            ApiError::DepartmentTaken,
             ApiError::UnknownMembers,
             ApiError::InviteSelf,
             ApiError::SlowDown,

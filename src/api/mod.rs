@@ -2,11 +2,13 @@
 //! from plain HTML forms. Each one takes the user from the session, checks
 //! what it must, calls a service in `server/`, and maps errors to `ApiError`.
 
+pub mod admin;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub(crate) mod edge;
 pub mod error;
 pub mod rooms;
+pub mod support;
 pub mod validate;
 
 pub use error::ApiError;

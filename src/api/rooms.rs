@@ -10,18 +10,10 @@ use crate::realtime::protocol::MessageView;
 
 #[cfg(feature = "ssr")]
 use {
-    super::edge::Edge,
-    crate::server::conversations::{self, Actor},
+    super::edge::{actor, Edge},
+    crate::server::conversations,
     crate::server::messages,
 };
-
-/// The signed-in user as the conversations service sees them.
-#[cfg(feature = "ssr")]
-async fn actor() -> Result<(Edge, Actor), ApiError> {
-    let edge = Edge::get()?;
-    let user = edge.require_user().await?;
-    Ok((edge, Actor::from(&user)))
-}
 
 /// Emails separated by commas, semicolons, spaces or new lines, validated.
 #[cfg(feature = "ssr")]

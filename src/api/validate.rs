@@ -52,6 +52,13 @@ pub fn room_name(raw: &str) -> Result<String, ApiError> {
     short_text(raw, ROOM_NAME_MAX, Field::RoomName)
 }
 
+pub const DEPARTMENT_NAME_MAX: usize = 60;
+
+/// Trimmed; 1 to 60 characters; no control characters.
+pub fn department_name(raw: &str) -> Result<String, ApiError> {
+    short_text(raw, DEPARTMENT_NAME_MAX, Field::DepartmentName)
+}
+
 fn short_text(raw: &str, max: usize, field: Field) -> Result<String, ApiError> {
     let text = raw.trim();
     let n = text.chars().count();

@@ -85,6 +85,11 @@ pub enum ServerFrame {
     RoomRemoved {
         room: i64,
     },
+    /// An admin changed this user's role or departments; the rooms it
+    /// gains or loses arrive as `room_added` / `room_removed`.
+    RoleChanged {
+        role: crate::model::Role,
+    },
     Error(FrameError),
     Pong,
 }
@@ -129,6 +134,69 @@ pub struct RoomSummary {
     pub muted: bool,
     /// This user owns the group (may rename, add and remove, clear).
     pub owner: bool,
+    /// Support conversations: who asked which department, and its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<SupportInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SupportStatus {
+    Open,
+    Resolved,
+}
+
+/// A support conversation: one per member and department. Its room's
+/// members are that member plus the department's staff (its agents and
+/// every admin), kept in step with roles by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportInfo {
+    pub department_id: i64,
+    pub department: String,
+    /// The member who asked (the customer side).
+    pub member_id: i64,
+    pub member_name: String,
+    pub status: SupportStatus,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    /// Unix ms of the member's oldest message that no staff reply has
+    /// answered yet; `None` when nobody is waiting.
+    pub waiting_since: Option<i64>,
+}
+
+impl SupportInfo {
+    /// The waiting rule, as the server's summary query computes it: a
+    /// member's message starts the wait, any staff reply ends it.
+    pub fn on_message(&mut self, message: &MessageView) {
+        if message.kind != MessageKind::Text {
+            return;
+        }
+        if message.sender_id == Some(self.member_id) {
+            self.waiting_since.get_or_insert(message.created_at);
+        } else {
+            self.waiting_since = None;
+        }
+    }
+}
+
+impl RoomSummary {
+    /// A support conversation seen from the staff side (in a queue, not
+    /// in the sidebar).
+    pub fn staffed_by(&self, user_id: i64) -> bool {
+        self.support
+            .as_ref()
+            .is_some_and(|s| s.member_id != user_id)
+    }
+
+    /// Whether new messages here call for this user (title count, browser
+    /// notification). Staff are called by an unassigned conversation of
+    /// their department, then only the assignee is.
+    pub fn calls(&self, user_id: i64) -> bool {
+        match &self.support {
+            Some(s) if s.member_id != user_id => s.assignee_id.is_none_or(|a| a == user_id),
+            _ => true,
+        }
+    }
 }
 
 /// How much of the newest message a summary carries.
@@ -201,6 +269,28 @@ pub enum SystemEvent {
     Cleared {
         by: String,
     },
+    /// Support: `name` took the conversation.
+    Claimed {
+        name: String,
+    },
+    /// Support: `by` handed the conversation to `to`.
+    Assigned {
+        by: String,
+        to: String,
+    },
+    /// Support: moved from one department to another (unassigned again).
+    Transferred {
+        by: String,
+        from: String,
+        to: String,
+    },
+    Resolved {
+        by: String,
+    },
+    /// By staff, or by the member writing in a resolved conversation.
+    Reopened {
+        by: String,
+    },
 }
 
 impl SystemEvent {
@@ -213,6 +303,13 @@ impl SystemEvent {
             SystemEvent::Removed { by, name } => format!("{by} removed {name}"),
             SystemEvent::Left { name } => format!("{name} left the group"),
             SystemEvent::Cleared { by } => format!("{by} cleared the history"),
+            SystemEvent::Claimed { name } => format!("{name} is handling this conversation"),
+            SystemEvent::Assigned { by, to } => format!("{by} assigned the conversation to {to}"),
+            SystemEvent::Transferred { by, from, to } => {
+                format!("{by} transferred the conversation from {from} to {to}")
+            }
+            SystemEvent::Resolved { by } => format!("{by} marked the conversation resolved"),
+            SystemEvent::Reopened { by } => format!("{by} reopened the conversation"),
         }
     }
 }

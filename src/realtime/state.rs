@@ -46,7 +46,15 @@ impl RoomState {
             (_, theirs) => theirs.clone(),
         };
         let last_activity = known.last_activity.max(incoming.last_activity);
+        let mut support = incoming.support.clone();
+        if let (Some(next), Some(held)) = (support.as_mut(), known.support.as_ref()) {
+            if known.last_seq > incoming.last_seq {
+                // Messages after the summary's read are here already.
+                next.waiting_since = held.waiting_since;
+            }
+        }
         self.summary = RoomSummary {
+            support,
             last_seq,
             read_seq,
             unread: (last_seq - read_seq).max(0),
@@ -95,6 +103,9 @@ impl ClientState {
                     summary.last = Some(message.preview());
                     summary.last_activity = summary.last_activity.max(message.created_at);
                 }
+                if let Some(support) = summary.support.as_mut() {
+                    support.on_message(message);
+                }
                 // As in the database: a message shows a hidden room again.
                 summary.hidden = false;
                 new
@@ -135,7 +146,10 @@ impl ClientState {
                 }
                 false
             }
-            ServerFrame::Ack(_) | ServerFrame::Error(_) | ServerFrame::Pong => false,
+            ServerFrame::Ack(_)
+            | ServerFrame::Error(_)
+            | ServerFrame::Pong
+            | ServerFrame::RoleChanged { .. } => false,
         }
     }
 
@@ -160,7 +174,11 @@ impl ClientState {
     }
 
     pub fn total_unread(&self) -> i64 {
-        self.rooms.values().map(|r| r.summary.unread).sum()
+        self.rooms
+            .values()
+            .filter(|r| r.summary.calls(self.user_id))
+            .map(|r| r.summary.unread)
+            .sum()
     }
 
     /// The rooms a sidebar lists: not hidden, most recently active first.
@@ -169,7 +187,7 @@ impl ClientState {
             .rooms
             .values()
             .map(|r| &r.summary)
-            .filter(|s| !s.hidden)
+            .filter(|s| !s.hidden && !s.staffed_by(self.user_id))
             .collect();
         rooms.sort_by(|a, b| {
             b.last_activity
@@ -199,6 +217,7 @@ mod tests {
             hidden: false,
             muted: false,
             owner: false,
+            support: None,
         }
     }
 

@@ -133,9 +133,7 @@ pub async fn rename(state: &AppState, actor: &Actor, room: i64, name: &str) -> R
         name: name.to_string(),
     };
     system_line(state, actor, room, event).await?;
-    for user in state.store.member_ids(room).await? {
-        push_summary(state, user, room).await?;
-    }
+    push_summaries(state, room).await?;
     Ok(())
 }
 
@@ -204,13 +202,10 @@ pub async fn leave(state: &AppState, actor: &Actor, room: i64) -> Result<()> {
 
 async fn drop_member(state: &AppState, room: i64, member: &MemberView) -> Result<()> {
     state.store.remove_member(room, member.user_id).await?;
-    let frame = Utf8Bytes::from(ServerFrame::RoomRemoved { room }.to_json());
-    state.hub.leave(member.user_id, room, frame);
+    unsubscribe(state, member.user_id, room);
     if member.owner {
         // Ownership may have passed on: refresh everyone's view of the room.
-        for user in state.store.member_ids(room).await? {
-            push_summary(state, user, room).await?;
-        }
+        push_summaries(state, room).await?;
     }
     Ok(())
 }
@@ -220,14 +215,14 @@ pub async fn set_hidden(state: &AppState, actor: &Actor, room: i64, hidden: bool
     if !state.store.set_hidden(actor.id, room, hidden).await? {
         return Err(ConversationError::Forbidden);
     }
-    push_summary(state, actor.id, room).await
+    Ok(push_summary(state, actor.id, room).await?)
 }
 
 pub async fn set_muted(state: &AppState, actor: &Actor, room: i64, muted: bool) -> Result<()> {
     if !state.store.set_muted(actor.id, room, muted).await? {
         return Err(ConversationError::Forbidden);
     }
-    push_summary(state, actor.id, room).await
+    Ok(push_summary(state, actor.id, room).await?)
 }
 
 /// Deletes every message of the room for everyone, leaving one system line
@@ -280,7 +275,7 @@ async fn require_group_manager(state: &AppState, actor: &Actor, room: i64) -> Re
 }
 
 /// Stores a system line and publishes it; returns its seq.
-async fn system_line(
+pub(crate) async fn system_line(
     state: &AppState,
     actor: &Actor,
     room: i64,
@@ -299,12 +294,16 @@ async fn system_line(
             publish_message(state, view);
             Ok(seq)
         }
-        Stored::NotMember => Err(ConversationError::Forbidden),
+        Stored::NotMember | Stored::Reopened { .. } => Err(ConversationError::Forbidden),
     }
 }
 
 /// Subscribes every open socket of `user` to `room` and sends them its summary.
-async fn subscribe(state: &AppState, user: i64, room: i64) -> Result<()> {
+pub(crate) async fn subscribe(
+    state: &AppState,
+    user: i64,
+    room: i64,
+) -> std::result::Result<(), StoreError> {
     if let Some(summary) = state.store.room_of(user, room).await? {
         let seq = summary.last_seq;
         let frame = Utf8Bytes::from(ServerFrame::RoomAdded(summary).to_json());
@@ -314,12 +313,34 @@ async fn subscribe(state: &AppState, user: i64, room: i64) -> Result<()> {
 }
 
 /// Sends `user`'s tabs the room's current summary.
-async fn push_summary(state: &AppState, user: i64, room: i64) -> Result<()> {
+pub(crate) async fn push_summary(
+    state: &AppState,
+    user: i64,
+    room: i64,
+) -> std::result::Result<(), StoreError> {
     if let Some(summary) = state.store.room_of(user, room).await? {
         let frame = Utf8Bytes::from(ServerFrame::RoomUpdated(summary).to_json());
         state.hub.publish_to_user(user, frame);
     }
     Ok(())
+}
+
+/// Sends every member the room's current summary (its name, owner or
+/// support state changed).
+pub(crate) async fn push_summaries(
+    state: &AppState,
+    room: i64,
+) -> std::result::Result<(), StoreError> {
+    for user in state.store.member_ids(room).await? {
+        push_summary(state, user, room).await?;
+    }
+    Ok(())
+}
+
+/// Takes `user`'s open sockets out of `room` at once and tells them.
+pub(crate) fn unsubscribe(state: &AppState, user: i64, room: i64) {
+    let frame = Utf8Bytes::from(ServerFrame::RoomRemoved { room }.to_json());
+    state.hub.leave(user, room, frame);
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).

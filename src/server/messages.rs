@@ -120,6 +120,15 @@ pub async fn send(
             publish_read_mark(state, user_id, room, seq, seq);
             Ok(ack)
         }
+        Stored::Reopened { message, line } => {
+            let ack = ack(&message);
+            let seq = line.seq;
+            publish_message(state, message);
+            publish_message(state, line);
+            publish_read_mark(state, user_id, room, seq, seq);
+            crate::server::conversations::push_summaries(state, room).await?;
+            Ok(ack)
+        }
         Stored::Duplicate(view) => Ok(ack(&view)),
         Stored::NotMember => Err(MessageError::Forbidden),
     }

@@ -1,6 +1,7 @@
 //! Server-only code (compiled with the `ssr` feature): configuration, the
 //! store (all SQL), accounts and sessions, and the HTTP router.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod conversations;
@@ -10,6 +11,7 @@ pub mod keys;
 pub mod messages;
 pub mod state;
 pub mod store;
+pub mod support;
 pub mod ws;
 
 use std::time::Duration;

@@ -115,6 +115,20 @@ impl TestDb {
         }
     }
 
+    /// Runs one statement straight against the database; its error, if any.
+    pub async fn try_execute(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => sqlx::query(sql)
+                .execute(&mut self.sqlite_conn().await)
+                .await
+                .map(|_| ()),
+            Backend::Postgres => sqlx::query(sql)
+                .execute(&mut self.pg_conn().await)
+                .await
+                .map(|_| ()),
+        }
+    }
+
     async fn sqlite_conn(&self) -> sqlx::SqliteConnection {
         let path = self.sqlite_path().expect("sqlite path");
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))

@@ -95,6 +95,12 @@ pub enum Stored {
     Duplicate(MessageView),
     /// The sender is not a member of the room (or it does not exist).
     NotMember,
+    /// A new message by the member of a resolved support conversation,
+    /// and the system line that reopened it, stored with it.
+    Reopened {
+        message: MessageView,
+        line: MessageView,
+    },
 }
 
 /// A message to store, as the writer receives it.
@@ -181,7 +187,7 @@ impl Store {
             WriterConn::Sqlite(c) => insert_batch_body!(
                 c,
                 "BEGIN IMMEDIATE",
-                "SELECT last_seq FROM rooms WHERE id = $1",
+                "SELECT last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id = $1",
                 keys,
                 batch,
                 existing_sql
@@ -189,7 +195,7 @@ impl Store {
             WriterConn::Postgres(c) => insert_batch_body!(
                 c,
                 "BEGIN",
-                "SELECT last_seq FROM rooms WHERE id = $1 FOR UPDATE",
+                "SELECT last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id = $1 FOR UPDATE",
                 keys,
                 batch,
                 existing_sql
@@ -203,29 +209,33 @@ macro_rules! insert_batch_body {
     ($conn:ident, $begin:expr, $last_seq_sql:expr, $keys:ident, $batch:ident, $existing_sql:ident) => {{
         let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
         let mut out = Vec::with_capacity($batch.len());
-        // Each room's last seq as this transaction left it: read (and, on
-        // Postgres, locked) once per room per batch, then kept here.
-        let mut last_seqs: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+        // Each room's last seq as this transaction left it, and the member
+        // whose message reopens it when it is a resolved support
+        // conversation: read (and, on Postgres, locked) once per room per
+        // batch, then kept here.
+        let mut heads: std::collections::HashMap<i64, (i64, Option<i64>)> =
+            std::collections::HashMap::new();
         for write in $batch {
             let room = write.room();
-            let last_seq = match last_seqs.get(&room) {
-                Some(seq) => Some(*seq),
-                None => sqlx::query_scalar($last_seq_sql)
+            let head = match heads.get(&room) {
+                Some(head) => Some(*head),
+                None => sqlx::query_as::<_, (i64, Option<i64>)>($last_seq_sql)
                     .bind(room)
                     .fetch_optional(&mut *tx)
                     .await?,
             };
-            let Some(last_seq) = last_seq else {
+            let Some((last_seq, reopened_by)) = head else {
                 out.push(Stored::NotMember); // no such room
                 continue;
             };
-            last_seqs.insert(room, last_seq);
+            heads.insert(room, (last_seq, reopened_by));
             let seq = last_seq + 1;
             let msg = match write {
                 Write::Text(msg) => msg,
                 Write::System(line) => {
-                    out.push(insert_system_line!(tx, $keys, line, seq));
-                    last_seqs.insert(room, seq);
+                    // A status change by staff sets the status itself.
+                    out.push(Stored::New(insert_system_line!(tx, $keys, line, seq)));
+                    heads.insert(room, (seq, None));
                     continue;
                 }
             };
@@ -261,19 +271,40 @@ macro_rules! insert_batch_body {
                 });
                 continue;
             };
-            last_seqs.insert(room, seq);
-            out.push(Stored::New(MessageView {
+            heads.insert(room, (seq, reopened_by));
+            let message = MessageView {
                 id,
                 room: msg.room,
                 seq,
                 sender_id: Some(msg.sender_id),
-                sender_name: msg.sender_name,
+                sender_name: msg.sender_name.clone(),
                 kind: MessageKind::Text,
                 body: msg.body,
                 created_at: msg.now,
                 client_id: Some(msg.client_id),
                 event: None,
-            }));
+            };
+            if reopened_by != Some(msg.sender_id) {
+                out.push(Stored::New(message));
+                continue;
+            }
+            // The member wrote in their resolved conversation: it reopens,
+            // with a line saying so, in this same transaction.
+            sqlx::query("UPDATE rooms SET support_status = 'open' WHERE id = $1")
+                .bind(room)
+                .execute(&mut *tx)
+                .await?;
+            let line = SystemLine {
+                room,
+                actor_id: msg.sender_id,
+                actor_name: msg.sender_name.clone(),
+                event: SystemEvent::Reopened { by: msg.sender_name },
+                now: msg.now,
+            };
+            let line_seq = seq + 1;
+            let line = insert_system_line!(tx, $keys, line, line_seq);
+            heads.insert(room, (line_seq, None));
+            out.push(Stored::Reopened { message, line });
         }
         tx.commit().await?;
         out
@@ -281,7 +312,7 @@ macro_rules! insert_batch_body {
 }
 use insert_batch_body;
 
-/// A system line at `seq`; a clear first deletes the room's messages and
+/// Stores a system line at `seq` and evaluates to its view; a clear first deletes the room's messages and
 /// then marks the line read for every member.
 macro_rules! insert_system_line {
     ($tx:ident, $keys:ident, $line:ident, $seq:ident) => {{
@@ -314,7 +345,7 @@ macro_rules! insert_system_line {
                 .execute(&mut *$tx)
                 .await?;
         }
-        Stored::New(MessageView {
+        MessageView {
             id,
             room: $line.room,
             seq: $seq,
@@ -325,7 +356,7 @@ macro_rules! insert_system_line {
             created_at: $line.now,
             client_id: None,
             event: Some($line.event),
-        })
+        }
     }};
 }
 use insert_system_line;

@@ -8,12 +8,14 @@ mod keys;
 mod messages;
 mod rooms;
 mod sessions;
+mod support;
 mod users;
 mod writer;
 
 pub use keys::KeyCount;
 pub use messages::{NewMessage, Stored, SystemLine, Write, UNAVAILABLE};
 pub use sessions::SessionRow;
+pub use support::SupportRow;
 pub use users::{NewUser, UserRow};
 pub use writer::MessageWriter;
 

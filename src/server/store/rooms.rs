@@ -1,7 +1,7 @@
 use super::messages::MessageRow;
 use super::{on_pool, Store, StoreError};
 use crate::model::MemberView;
-use crate::realtime::protocol::{RoomKind, RoomSummary};
+use crate::realtime::protocol::{RoomKind, RoomSummary, SupportInfo, SupportStatus};
 use crate::server::crypto::Keyring;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,6 +25,14 @@ struct SummaryRow {
     lm_nonce: Option<Vec<u8>>,
     lm_created_at: Option<i64>,
     lm_client_id: Option<String>,
+    support_user_id: Option<i64>,
+    support_user_name: Option<String>,
+    department_id: Option<i64>,
+    department: Option<String>,
+    support_status: Option<String>,
+    assignee_id: Option<i64>,
+    assignee_name: Option<String>,
+    waiting_since: Option<i64>,
 }
 
 impl SummaryRow {
@@ -50,6 +58,23 @@ impl SummaryRow {
             ),
             _ => None,
         };
+        let support = match (row.support_user_id, row.department_id) {
+            (Some(member_id), Some(department_id)) if row.kind == "support" => Some(SupportInfo {
+                department_id,
+                department: row.department.unwrap_or_default(),
+                member_id,
+                member_name: row.support_user_name.unwrap_or_default(),
+                status: if row.support_status.as_deref() == Some("resolved") {
+                    SupportStatus::Resolved
+                } else {
+                    SupportStatus::Open
+                },
+                assignee_id: row.assignee_id,
+                assignee_name: row.assignee_name,
+                waiting_since: row.waiting_since,
+            }),
+            _ => None,
+        };
         RoomSummary {
             room: row.id,
             kind: RoomKind::parse(&row.kind),
@@ -63,26 +88,46 @@ impl SummaryRow {
             hidden: row.hidden,
             muted: row.muted,
             owner: row.role == "owner",
+            support,
         }
     }
 }
 
 /// A room as one member sees it: a direct chat is named after the other
-/// person, and the newest message comes along for the preview (the row at
-/// `last_seq`, found through the (room_id, seq) unique index).
-const SELECT_SUMMARY: &str = "SELECT r.id, r.kind, COALESCE(r.name, pu.display_name, '') AS name,
+/// person, a support conversation after its department (for the member) or
+/// the member (for staff), and the newest message comes along for the
+/// preview (the row at `last_seq`, found through the (room_id, seq) unique
+/// index). A support conversation's wait starts at the member's oldest
+/// message after the last staff reply.
+const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
+        CASE WHEN r.kind = 'support'
+             THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.display_name END)
+             ELSE COALESCE(r.name, pu.display_name, '') END AS name,
         r.last_seq, m.last_read_seq, r.last_activity, m.hidden, m.muted, m.role,
         pu.email AS peer_email,
         lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.display_name AS lm_sender_name,
         lm.kind AS lm_kind, lm.body AS lm_body, lm.key_id AS lm_key_id, lm.nonce AS lm_nonce,
         lm.created_at AS lm_created_at,
-        lm.client_id AS lm_client_id
+        lm.client_id AS lm_client_id,
+        r.support_user_id, su.display_name AS support_user_name,
+        r.department_id, d.name AS department, r.support_status,
+        r.assignee_id, au.display_name AS assignee_name,
+        CASE WHEN r.kind = 'support' THEN
+            (SELECT MIN(w.created_at) FROM messages w
+              WHERE w.room_id = r.id AND w.kind = 'text' AND w.sender_id = r.support_user_id
+                AND w.seq > COALESCE((SELECT MAX(x.seq) FROM messages x
+                                       WHERE x.room_id = r.id AND x.kind = 'text'
+                                         AND x.sender_id <> r.support_user_id), 0))
+        END AS waiting_since
      FROM room_members m
      JOIN rooms r ON r.id = m.room_id
      LEFT JOIN room_members pm ON r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> m.user_id
      LEFT JOIN users pu ON pu.id = pm.user_id
      LEFT JOIN messages lm ON lm.room_id = r.id AND lm.seq = r.last_seq
-     LEFT JOIN users lu ON lu.id = lm.sender_id";
+     LEFT JOIN users lu ON lu.id = lm.sender_id
+     LEFT JOIN users su ON su.id = r.support_user_id
+     LEFT JOIN users au ON au.id = r.assignee_id
+     LEFT JOIN departments d ON d.id = r.department_id";
 
 /// Adds `user` to `room` inside transaction `tx` unless already a member;
 /// evaluates to whether a row was added. (A macro: `tx` is a different
@@ -103,6 +148,8 @@ macro_rules! insert_member {
             > 0
     };
 }
+
+pub(super) use insert_member;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct MemberRow {

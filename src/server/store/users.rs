@@ -92,4 +92,15 @@ impl Store {
         });
         Ok(())
     }
+
+    pub async fn user_by_id(&self, user_id: i64) -> Result<Option<UserRow>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as::<_, UserRow>(
+                "SELECT id, email, display_name, password_hash, role FROM users WHERE id = $1",
+            )
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
 }

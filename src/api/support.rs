@@ -1,0 +1,63 @@
+//! The support desk over HTTP: contacting a department, and the staff
+//! actions on a conversation. Each takes the user from the session; the
+//! rules (who is staff of which department) live in `server::support`.
+
+use leptos::prelude::*;
+
+use super::error::ApiError;
+use crate::model::{DepartmentView, StaffView};
+
+#[cfg(feature = "ssr")]
+use {super::edge::actor, crate::server::support};
+
+/// Departments that take conversations.
+#[server(endpoint = "support/departments")]
+pub async fn departments() -> Result<Vec<DepartmentView>, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::departments(&edge.state, &actor).await)
+}
+
+/// Opens the user's one conversation with a department (created or reused);
+/// returns its room.
+#[server(endpoint = "support/contact")]
+pub async fn contact(department: i64) -> Result<i64, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::contact(&edge.state, &actor, department).await)
+}
+
+/// Who may be assigned the conversation (staff of its department).
+#[server(endpoint = "support/staff")]
+pub async fn staff(room: i64) -> Result<Vec<StaffView>, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::staff(&edge.state, &actor, room).await)
+}
+
+#[server(endpoint = "support/claim")]
+pub async fn claim(room: i64) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::claim(&edge.state, &actor, room).await)
+}
+
+#[server(endpoint = "support/assign")]
+pub async fn assign(room: i64, agent: i64) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::assign(&edge.state, &actor, room, agent).await)
+}
+
+#[server(endpoint = "support/transfer")]
+pub async fn transfer(room: i64, department: i64) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::transfer(&edge.state, &actor, room, department).await)
+}
+
+#[server(endpoint = "support/resolve")]
+pub async fn resolve(room: i64) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::resolve(&edge.state, &actor, room).await)
+}
+
+#[server(endpoint = "support/reopen")]
+pub async fn reopen(room: i64) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(support::reopen(&edge.state, &actor, room).await)
+}

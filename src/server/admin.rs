@@ -1,0 +1,150 @@
+//! The admin page's rules: roles, agents' departments, and the departments
+//! themselves. Only admins get past `require_admin`, read from the database
+//! on every call, so a demoted admin is refused at once. Every change to
+//! who is staff ends in `support::resync`, which updates the memberships
+//! and the open sockets of the conversations concerned.
+
+use axum::extract::ws::Utf8Bytes;
+
+use crate::model::{AdminUserView, DepartmentView, Role};
+use crate::realtime::protocol::ServerFrame;
+use crate::server::conversations::{push_summaries, Actor};
+use crate::server::state::AppState;
+use crate::server::store::{now_ms, StoreError, UserRow};
+use crate::server::support::resync;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("admins only")]
+    Forbidden,
+    #[error("no such user or department")]
+    NotFound,
+    #[error("at least one admin must remain")]
+    LastAdmin,
+    #[error("only agents work for departments")]
+    NotAnAgent,
+    #[error("a department with that name exists")]
+    DepartmentTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Result<T> = std::result::Result<T, AdminError>;
+
+fn require_admin(actor: &Actor) -> Result<()> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden)
+    }
+}
+
+async fn user(state: &AppState, user_id: i64) -> Result<UserRow> {
+    state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or(AdminError::NotFound)
+}
+
+pub async fn users(state: &AppState, actor: &Actor) -> Result<Vec<AdminUserView>> {
+    require_admin(actor)?;
+    Ok(state.store.users_for_admin().await?)
+}
+
+pub async fn departments(state: &AppState, actor: &Actor) -> Result<Vec<DepartmentView>> {
+    require_admin(actor)?;
+    Ok(state.store.departments(true).await?)
+}
+
+/// Sets a user's role; an agent made member or admin loses their
+/// departments. Takes effect on their open sockets at once.
+pub async fn set_role(state: &AppState, actor: &Actor, user_id: i64, role: Role) -> Result<()> {
+    require_admin(actor)?;
+    let user = user(state, user_id).await?;
+    let before = user.role();
+    if before == role {
+        return Ok(());
+    }
+    let old_departments = state.store.departments_of(user_id).await?;
+    if !state.store.set_role(user_id, role).await? {
+        return Err(AdminError::LastAdmin);
+    }
+    // Admins are staff everywhere: gaining or losing that touches every
+    // conversation; otherwise only those of the departments they had.
+    let rooms = if before == Role::Admin || role == Role::Admin {
+        state.store.support_rooms(None).await?
+    } else {
+        state.store.support_rooms(Some(&old_departments)).await?
+    };
+    resync(state, &rooms).await?;
+    let frame = Utf8Bytes::from(ServerFrame::RoleChanged { role }.to_json());
+    state.hub.publish_to_user(user_id, frame);
+    Ok(())
+}
+
+/// Replaces an agent's departments.
+pub async fn set_departments(
+    state: &AppState,
+    actor: &Actor,
+    user_id: i64,
+    departments: &[i64],
+) -> Result<()> {
+    require_admin(actor)?;
+    let user = user(state, user_id).await?;
+    if user.role() != Role::Agent {
+        return Err(AdminError::NotAnAgent);
+    }
+    let known: Vec<i64> = state
+        .store
+        .departments(true)
+        .await?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    if departments.iter().any(|d| !known.contains(d)) {
+        return Err(AdminError::NotFound);
+    }
+    let mut touched = state.store.departments_of(user_id).await?;
+    state
+        .store
+        .set_agent_departments(user_id, departments)
+        .await?;
+    touched.extend_from_slice(departments);
+    touched.sort_unstable();
+    touched.dedup();
+    let rooms = state.store.support_rooms(Some(&touched)).await?;
+    resync(state, &rooms).await?;
+    let frame = Utf8Bytes::from(ServerFrame::RoleChanged { role: user.role() }.to_json());
+    state.hub.publish_to_user(user_id, frame);
+    Ok(())
+}
+
+pub async fn create_department(state: &AppState, actor: &Actor, name: &str) -> Result<i64> {
+    require_admin(actor)?;
+    match state.store.create_department(name, now_ms()).await {
+        Err(err) if err.is_unique_violation() => Err(AdminError::DepartmentTaken),
+        other => Ok(other?),
+    }
+}
+
+/// Renames a department and/or archives it (no new conversations; the
+/// existing ones stay with their staff). Members see the new name live.
+pub async fn update_department(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    name: &str,
+    archived: bool,
+) -> Result<()> {
+    require_admin(actor)?;
+    match state.store.update_department(id, name, archived).await {
+        Err(err) if err.is_unique_violation() => return Err(AdminError::DepartmentTaken),
+        Ok(false) => return Err(AdminError::NotFound),
+        other => other?,
+    };
+    for room in state.store.support_rooms(Some(&[id])).await? {
+        push_summaries(state, room).await?;
+    }
+    Ok(())
+}

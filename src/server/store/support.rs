@@ -1,0 +1,377 @@
+//! Departments, agents and support conversations. A support room's members
+//! are its member plus the department's staff: its agents and every admin.
+//! `sync_support_staff` makes the membership rows match that rule; the
+//! support service calls it after anything that changes who is staff.
+
+use super::rooms::insert_member;
+use super::{on_pool, Store, StoreError};
+use crate::model::{AdminUserView, DepartmentView, Role, StaffView};
+
+/// Staff of the department of room `r` (an SQL condition on `u` and `r`).
+const IS_STAFF: &str = "(u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
+        SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = r.department_id)))";
+
+/// Where a support conversation stands, for the service's checks.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SupportRow {
+    pub id: i64,
+    pub support_user_id: i64,
+    pub department_id: i64,
+    pub department: String,
+    pub support_status: String,
+    pub assignee_id: Option<i64>,
+}
+
+impl SupportRow {
+    pub fn resolved(&self) -> bool {
+        self.support_status == "resolved"
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct DepartmentRow {
+    id: i64,
+    name: String,
+    archived: bool,
+}
+
+impl From<DepartmentRow> for DepartmentView {
+    fn from(row: DepartmentRow) -> DepartmentView {
+        DepartmentView {
+            id: row.id,
+            name: row.name,
+            archived: row.archived,
+        }
+    }
+}
+
+impl Store {
+    /// Departments by name; archived ones only when asked for.
+    pub async fn departments(
+        &self,
+        with_archived: bool,
+    ) -> Result<Vec<DepartmentView>, StoreError> {
+        let rows: Vec<DepartmentRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT id, name, archived FROM departments WHERE $1 OR NOT archived ORDER BY name, id",
+            )
+            .bind(with_archived)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn department(&self, id: i64) -> Result<Option<DepartmentView>, StoreError> {
+        let row: Option<DepartmentRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, name, archived FROM departments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(Into::into))
+    }
+
+    /// A taken name is reported as a unique violation.
+    pub async fn create_department(&self, name: &str, now: i64) -> Result<i64, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar("INSERT INTO departments (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(name)
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Renames and/or archives; false when there is no such department.
+    pub async fn update_department(
+        &self,
+        id: i64,
+        name: &str,
+        archived: bool,
+    ) -> Result<bool, StoreError> {
+        let changed = on_pool!(self.db(), pool => {
+            sqlx::query("UPDATE departments SET name = $2, archived = $3 WHERE id = $1")
+                .bind(id)
+                .bind(name)
+                .bind(archived)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(changed > 0)
+    }
+
+    /// The member's conversation with a department: found or created in one
+    /// upsert on the unique (member, department) index, so two quick clicks
+    /// or two tabs still give one. Returns the room and whether the member
+    /// was not in it before (a new conversation).
+    pub async fn support_room(
+        &self,
+        user_id: i64,
+        department_id: i64,
+        now: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let room: i64 = sqlx::query_scalar(
+                "INSERT INTO rooms (kind, support_user_id, department_id, support_status, created_by, created_at, last_activity)
+                 VALUES ('support', $1, $2, 'open', $1, $3, $3)
+                 ON CONFLICT (support_user_id, department_id) WHERE kind = 'support'
+                 DO UPDATE SET support_user_id = excluded.support_user_id
+                 RETURNING id",
+            )
+            .bind(user_id)
+            .bind(department_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let joined = insert_member!(tx, room, user_id, "owner", now);
+            sqlx::query("UPDATE room_members SET hidden = FALSE WHERE room_id = $1 AND user_id = $2")
+                .bind(room)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (room, joined)
+        }))
+    }
+
+    pub async fn support_of(&self, room: i64) -> Result<Option<SupportRow>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT r.id, r.support_user_id, r.department_id, d.name AS department,
+                        r.support_status, r.assignee_id
+                 FROM rooms r JOIN departments d ON d.id = r.department_id
+                 WHERE r.id = $1 AND r.kind = 'support'",
+            )
+            .bind(room)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Whether `user_id` is staff of `department_id` (one of its agents, or an admin).
+    pub async fn is_staff(&self, user_id: i64, department_id: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> = on_pool!(self.db(), pool => {
+            sqlx::query_scalar(
+                "SELECT u.id FROM users u WHERE u.id = $1 AND (u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
+                    SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = $2)))",
+            )
+            .bind(user_id)
+            .bind(department_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(found.is_some())
+    }
+
+    /// Who may take a department's conversations: its agents, then admins.
+    pub async fn staff_of(&self, department_id: i64) -> Result<Vec<StaffView>, StoreError> {
+        let rows: Vec<(i64, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.display_name, u.role FROM users u
+                 WHERE u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
+                    SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = $1))
+                 ORDER BY u.role DESC, u.display_name, u.id",
+            )
+            .bind(department_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, display_name, role)| StaffView {
+                user_id,
+                display_name,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+            })
+            .collect())
+    }
+
+    /// Sets who handles the conversation and its status (and, for a
+    /// transfer, its department). A transfer onto a department the member
+    /// already talks to is a unique violation: nothing changes.
+    pub async fn set_support_state(
+        &self,
+        room: i64,
+        department_id: i64,
+        status: &str,
+        assignee_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            sqlx::query(
+                "UPDATE rooms SET department_id = $2, support_status = $3, assignee_id = $4
+                 WHERE id = $1 AND kind = 'support'",
+            )
+            .bind(room)
+            .bind(department_id)
+            .bind(status)
+            .bind(assignee_id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Whether the member already has a conversation with `department_id`.
+    pub async fn support_room_exists(
+        &self,
+        user_id: i64,
+        department_id: i64,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = on_pool!(self.db(), pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM rooms WHERE kind = 'support' AND support_user_id = $1 AND department_id = $2",
+            )
+            .bind(user_id)
+            .bind(department_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(found.is_some())
+    }
+
+    /// Makes the room's staff rows match its department's staff, in one
+    /// transaction. Returns who was added and who was removed. Staff who
+    /// join a resolved conversation start with it read.
+    pub async fn sync_support_staff(
+        &self,
+        room: i64,
+        now: i64,
+    ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+        let removed_sql = format!(
+            "DELETE FROM room_members WHERE room_id = $1 AND user_id NOT IN (
+                SELECT COALESCE(r.support_user_id, 0) FROM rooms r WHERE r.id = $1
+                UNION SELECT u.id FROM rooms r JOIN users u ON {IS_STAFF} WHERE r.id = $1)
+             RETURNING user_id"
+        );
+        let added_sql = format!(
+            "INSERT INTO room_members (room_id, user_id, role, last_read_seq, joined_at)
+             SELECT r.id, u.id, 'member',
+                    CASE WHEN r.support_status = 'resolved' THEN r.last_seq ELSE 0 END, $2
+             FROM rooms r JOIN users u ON {IS_STAFF}
+             WHERE r.id = $1 AND r.kind = 'support' AND u.id <> r.support_user_id
+             ON CONFLICT (room_id, user_id) DO NOTHING
+             RETURNING user_id"
+        );
+        Ok(on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let removed: Vec<i64> = sqlx::query_scalar(&removed_sql)
+                .bind(room)
+                .fetch_all(&mut *tx)
+                .await?;
+            let added: Vec<i64> = sqlx::query_scalar(&added_sql)
+                .bind(room)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (added, removed)
+        }))
+    }
+
+    /// Support rooms of these departments (`None`: of every department).
+    pub async fn support_rooms(&self, departments: Option<&[i64]>) -> Result<Vec<i64>, StoreError> {
+        let all: Vec<(i64, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, department_id FROM rooms WHERE kind = 'support' ORDER BY id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(all
+            .into_iter()
+            .filter(|(_, d)| departments.is_none_or(|ds| ds.contains(d)))
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Every account with its role and (for agents) departments, for the admin page.
+    pub async fn users_for_admin(&self) -> Result<Vec<AdminUserView>, StoreError> {
+        let users: Vec<(i64, String, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, email, display_name, role FROM users ORDER BY display_name, id")
+                .fetch_all(pool)
+                .await?
+        });
+        let links: Vec<(i64, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT user_id, department_id FROM agent_departments ORDER BY department_id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(users
+            .into_iter()
+            .map(|(id, email, display_name, role)| AdminUserView {
+                id,
+                email,
+                display_name,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+                departments: links
+                    .iter()
+                    .filter(|(user, _)| *user == id)
+                    .map(|(_, d)| *d)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    pub async fn departments_of(&self, user_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar("SELECT department_id FROM agent_departments WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Sets a role. Anyone who stops being an agent loses their departments
+    /// in the same transaction. Refused (false) when it would leave no admin.
+    pub async fn set_role(&self, user_id: i64, role: Role) -> Result<bool, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE users SET role = $2 WHERE id = $1
+                   AND ($2 = 'admin' OR EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.id <> $1))",
+            )
+            .bind(user_id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if changed && role != Role::Agent {
+                sqlx::query("DELETE FROM agent_departments WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            changed
+        }))
+    }
+
+    /// Replaces an agent's departments.
+    pub async fn set_agent_departments(
+        &self,
+        user_id: i64,
+        departments: &[i64],
+    ) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM agent_departments WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            for department in departments {
+                sqlx::query(
+                    "INSERT INTO agent_departments (user_id, department_id) VALUES ($1, $2)
+                     ON CONFLICT (user_id, department_id) DO NOTHING",
+                )
+                .bind(user_id)
+                .bind(*department)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
