@@ -4,6 +4,7 @@ import { defineConfig } from "@playwright/test";
 // Debian's, never a downloaded build.
 export default defineConfig({
   testDir: "./tests",
+  globalSetup: "./global-setup.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },
   workers: 1,

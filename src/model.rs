@@ -94,7 +94,7 @@ pub struct StaffView {
 }
 
 /// One account as the admin page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AdminUserView {
     pub id: i64,
     pub email: String,

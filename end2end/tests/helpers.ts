@@ -2,6 +2,9 @@ import { expect, Browser, BrowserContextOptions, Page } from "@playwright/test";
 
 export const password = "correct horse battery";
 
+/// The admin account global-setup.ts creates before any test runs.
+export const adminEmail = "e2e-admin@example.com";
+
 export function uniqueEmail(tag: string): string {
   return `${tag.toLowerCase()}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
@@ -32,6 +35,18 @@ export async function newUser(browser: Browser, name: string, options: BrowserCo
   await expect(page.locator("#me-name")).toHaveText(name);
   await online(page);
   return { page, email, name };
+}
+
+/// An existing account signed in in its own browser context.
+export async function logIn(browser: Browser, email: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await online(page);
+  return page;
 }
 
 export async function online(page: Page) {

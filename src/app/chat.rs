@@ -9,6 +9,7 @@ use crate::components::dialogs::{Dialogs, NewChatDialog, NewGroupDialog, QuickSw
 use crate::components::message_pane::MessagePane;
 use crate::components::notify;
 use crate::components::sidebar::Sidebar;
+use crate::components::support::ContactSupportDialog;
 
 /// `/`: the chat shell for a signed-in user; everyone else goes to `/login`.
 #[component]
@@ -79,5 +80,6 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
         <NewChatDialog/>
         <NewGroupDialog/>
         <QuickSwitcher/>
+        <ContactSupportDialog/>
     }
 }

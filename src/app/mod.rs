@@ -1,6 +1,7 @@
 //! Routes and pages. Each page reads like what it draws; the pieces live in
 //! `src/components/`, data comes from server functions in `src/api/`.
 
+mod admin;
 mod auth;
 mod chat;
 
@@ -9,6 +10,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, StaticSegment};
 
+pub use admin::AdminPage;
 pub use auth::{LoginPage, SignupPage};
 pub use chat::ChatPage;
 
@@ -51,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=ChatPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signup") view=SignupPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async/>
                 </Routes>
             </div>
         </Router>

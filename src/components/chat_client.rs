@@ -40,6 +40,8 @@ pub struct OutboxItem {
 pub struct ChatClient {
     /// Who is signed in (from the page's session check).
     pub me: StoredValue<UserView>,
+    /// Their role, kept live: an admin may change it while the page is open.
+    pub role: RwSignal<Role>,
     pub state: RwSignal<ClientState>,
     pub conn: RwSignal<ConnState>,
     pub outbox: RwSignal<Vec<OutboxItem>>,
@@ -57,6 +59,7 @@ pub struct ChatClient {
 impl ChatClient {
     pub fn new(me: UserView) -> ChatClient {
         ChatClient {
+            role: RwSignal::new(me.role),
             me: StoredValue::new(me),
             state: RwSignal::new(ClientState::default()),
             conn: RwSignal::new(ConnState::Connecting),
@@ -164,7 +167,12 @@ impl ChatClient {
     /// Owners and admins manage a group (rename, members).
     pub fn can_manage(&self, summary: &RoomSummary) -> bool {
         summary.kind == RoomKind::Group
-            && (summary.owner || self.me.with_value(|me| me.role == Role::Admin))
+            && (summary.owner || self.role.get_untracked() == Role::Admin)
+    }
+
+    /// Agents and admins work the support queue.
+    pub fn is_staff(&self) -> bool {
+        self.role.get() != Role::Member
     }
 
     /// Either side of a direct chat clears it; in a group, who manages it.

@@ -17,6 +17,7 @@ pub struct Dialogs {
     pub new_chat: RwSignal<bool>,
     pub new_group: RwSignal<bool>,
     pub switcher: RwSignal<bool>,
+    pub contact: RwSignal<bool>,
 }
 
 impl Dialogs {
@@ -25,6 +26,7 @@ impl Dialogs {
             new_chat: RwSignal::new(false),
             new_group: RwSignal::new(false),
             switcher: RwSignal::new(false),
+            contact: RwSignal::new(false),
         }
     }
 
@@ -32,6 +34,7 @@ impl Dialogs {
         self.new_chat.set(false);
         self.new_group.set(false);
         self.switcher.set(false);
+        self.contact.set(false);
     }
 }
 

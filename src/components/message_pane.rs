@@ -12,6 +12,7 @@ use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
 use crate::components::members::MembersPanel;
 use crate::components::notify::page_visible;
+use crate::components::support::{support_subtitle, SupportActions};
 use crate::components::text::{day_label, linkify, now_ms, LocalTime, Segment};
 use crate::realtime::protocol::{MessageKind, MessageView, RoomKind};
 
@@ -81,9 +82,14 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
         summary().map(|s| match s.kind {
             RoomKind::Direct => s.peer_email.unwrap_or_default(),
             RoomKind::Group => "Group".to_string(),
-            RoomKind::Support => "Support".to_string(),
+            RoomKind::Support => s
+                .support
+                .as_ref()
+                .map(|info| support_subtitle(info, s.staffed_by(client.my_id())))
+                .unwrap_or_default(),
         })
     };
+    let staffed = move || summary().is_some_and(|s| s.staffed_by(client.my_id()));
     let is_group = move || summary().is_some_and(|s| s.kind == RoomKind::Group);
     let muted = move || summary().is_some_and(|s| s.muted);
     let can_clear = move || summary().is_some_and(|s| client.can_clear(&s));
@@ -112,12 +118,14 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
                             on:click=move |_| { let m = !muted(); menu_open.set(false); spawn_call(mute_room(room, m), error) }>
                             {move || if muted() { "Unmute" } else { "Mute" }}
                         </button>
-                        <button role="menuitem" type="button" id="hide-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
-                            on:click=move |_| {
-                                client.selected.set(None);
-                                menu_open.set(false);
-                                spawn_call(hide_room(room, true), error)
-                            }>"Remove chat"</button>
+                        <Show when=move || !staffed()>
+                            <button role="menuitem" type="button" id="hide-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
+                                on:click=move |_| {
+                                    client.selected.set(None);
+                                    menu_open.set(false);
+                                    spawn_call(hide_room(room, true), error)
+                                }>"Remove chat"</button>
+                        </Show>
                         <Show when=can_clear>
                             <button role="menuitem" type="button" id="clear-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
                                 on:click=move |_| { menu_open.set(false); confirm_clear.set(true) }>"Clear history…"</button>
@@ -131,6 +139,9 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
             </div>
         </header>
         {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
+        <Show when=staffed>
+            <SupportActions room/>
+        </Show>
         <ConfirmDialog open=confirm_clear id="confirm-clear" title="Clear history?"
             message="Every message in this conversation is deleted for everyone. This cannot be undone."
             confirm_label="Clear history"

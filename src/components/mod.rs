@@ -8,4 +8,5 @@ pub mod members;
 pub mod message_pane;
 pub mod notify;
 pub mod sidebar;
+pub mod support;
 pub mod text;

@@ -1,7 +1,8 @@
 //! Telling the user about messages they are not looking at: the tab title
 //! "(3) Glasschat", a polite live region for screen readers, and browser
 //! notifications (permission asked on a click, never on page load; none for
-//! muted rooms, own messages, or the room in view of a visible tab).
+//! muted rooms, own messages, the room in view of a visible tab, or support
+//! conversations another agent handles).
 
 use leptos::prelude::*;
 
@@ -35,10 +36,16 @@ pub fn on_live_message(client: ChatClient, message: &MessageView) {
     if message.kind != MessageKind::Text || message.sender_id == Some(client.my_id()) {
         return;
     }
-    let Some((room_name, muted)) = client.state.with_untracked(|s| {
-        s.rooms
-            .get(&message.room)
-            .map(|r| (r.summary.name.clone(), r.summary.muted))
+    let me = client.my_id();
+    // Staff are called by an unassigned conversation of their department,
+    // then only the assignee is.
+    let Some((room_name, quiet)) = client.state.with_untracked(|s| {
+        s.rooms.get(&message.room).map(|r| {
+            (
+                r.summary.name.clone(),
+                r.summary.muted || !r.summary.calls(me),
+            )
+        })
     }) else {
         return;
     };
@@ -47,7 +54,7 @@ pub fn on_live_message(client: ChatClient, message: &MessageView) {
         "New message from {} in {}",
         message.sender_name, room_name
     ));
-    if !in_view && !muted {
+    if !in_view && !quiet {
         show_notification(&room_name, message);
     }
 }

@@ -4,15 +4,30 @@ use crate::api::auth::LogOut;
 use crate::components::chat_client::{ChatClient, ConnState};
 use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
+use crate::components::support::SupportQueue;
 use crate::components::text::{initial, now_ms, short_time};
-use crate::model::UserView;
+use crate::model::{Role, UserView};
 use crate::realtime::protocol::{MessageKind, RoomKind, RoomSummary};
 
 /// The left pane: who is signed in, the connection, the conversations.
 #[component]
 pub fn Sidebar(user: UserView) -> impl IntoView {
     let dialogs = expect_context::<Dialogs>();
+    let client = expect_context::<ChatClient>();
     let filter = RwSignal::new(String::new());
+    // Agents and admins switch between their chats and the support queue.
+    let tab = RwSignal::new(Tab::Chats);
+    let queue_calls = move || {
+        let me = client.my_id();
+        client.state.with(|s| {
+            s.rooms
+                .values()
+                .map(|r| &r.summary)
+                .filter(|r| r.staffed_by(me) && r.calls(me))
+                .map(|r| r.unread)
+                .sum::<i64>()
+        })
+    };
     view! {
         <header class="flex items-center gap-3 border-b border-white/10 p-4">
             <div class="flex h-10 w-10 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-sky-400 to-violet-500 font-semibold text-white" aria-hidden="true">
@@ -20,7 +35,7 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
             </div>
             <div class="min-w-0 flex-1">
                 <p id="me-name" class="truncate font-semibold">{user.display_name.clone()}</p>
-                <p id="me-role" class="text-xs text-slate-300">{user.role.label()}</p>
+                <p id="me-role" class="text-xs text-slate-300">{move || client.role.get().label()}</p>
             </div>
             <UserMenu/>
         </header>
@@ -35,6 +50,49 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
                 "New group"
             </button>
         </div>
+        <button id="contact-support-open" type="button" on:click=move |_| dialogs.contact.set(true)
+            class="mx-4 mt-2 rounded-lg border border-white/15 px-3 py-1.5 text-sm text-slate-100 hover:bg-white/10">
+            "Contact support"
+        </button>
+        <Show when=move || client.is_staff()>
+            <div class="mx-4 mt-3 grid grid-cols-2 gap-1 rounded-lg bg-slate-900/50 p-1" role="tablist" aria-label="Lists">
+                <button id="tab-chats" type="button" role="tab" aria-selected=move || (tab.get() == Tab::Chats).to_string()
+                    on:click=move |_| tab.set(Tab::Chats)
+                    class=move || tab_class(tab.get() == Tab::Chats)>"Chats"</button>
+                <button id="tab-queue" type="button" role="tab" aria-selected=move || (tab.get() == Tab::Queue).to_string()
+                    on:click=move |_| tab.set(Tab::Queue)
+                    class=move || tab_class(tab.get() == Tab::Queue)>
+                    "Queue"
+                    {move || (queue_calls() > 0).then(|| view! {
+                        <span id="queue-badge" class="ml-2 rounded-full bg-amber-500 px-2 text-xs font-semibold text-slate-950">{queue_calls()}</span>
+                    })}
+                </button>
+            </div>
+        </Show>
+        <Show when=move || client.is_staff() && tab.get() == Tab::Queue fallback=move || view! { <ChatsList filter/> }>
+            <SupportQueue/>
+        </Show>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Chats,
+    Queue,
+}
+
+fn tab_class(active: bool) -> &'static str {
+    if active {
+        "rounded-md bg-white/15 px-3 py-1 text-sm font-medium text-white"
+    } else {
+        "rounded-md px-3 py-1 text-sm text-slate-300 hover:bg-white/5"
+    }
+}
+
+/// The filter box, pending invitations and the conversation list.
+#[component]
+fn ChatsList(filter: RwSignal<String>) -> impl IntoView {
+    view! {
         <div class="px-4 pt-3">
             <label for="room-filter" class="sr-only">"Filter conversations"</label>
             <input id="room-filter" type="search" bind:value=filter placeholder="Filter conversations  (Ctrl+K to jump)"
@@ -45,9 +103,10 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
     }
 }
 
-/// The avatar-side menu: notifications and log out.
+/// The avatar-side menu: notifications, the admin page, log out.
 #[component]
 fn UserMenu() -> impl IntoView {
+    let client = expect_context::<ChatClient>();
     let logout = ServerAction::<LogOut>::new();
     view! {
         <details class="relative">
@@ -56,6 +115,9 @@ fn UserMenu() -> impl IntoView {
             </summary>
             <div class="glass-panel absolute right-0 z-30 mt-2 w-56 space-y-1 rounded-xl bg-slate-900/90 p-2">
                 <NotificationToggle/>
+                <Show when=move || client.role.get() == Role::Admin>
+                    <a id="admin-link" href="/admin" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Admin"</a>
+                </Show>
                 <ActionForm action=logout>
                     <button id="logout" type="submit" class="w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">
                         "Log out"

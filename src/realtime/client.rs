@@ -159,6 +159,7 @@ async fn run_once(client: ChatClient) -> Outcome {
                     s.apply(&frame);
                 });
             }
+            ServerFrame::RoleChanged { role } => client.role.set(*role),
             _ => client.state.update(|s| {
                 s.apply(&frame);
             }),

@@ -1,0 +1,421 @@
+//! The support desk in the chat shell: "Contact support" for members, the
+//! live queue for agents and admins, and the staff actions on an open
+//! conversation (claim, assign, transfer, resolve, reopen). Everything the
+//! queue shows comes from the room summaries the socket keeps current.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::support::{assign, claim, contact, departments, reopen, resolve, staff, transfer};
+use crate::components::chat_client::{spawn_call, ChatClient};
+use crate::components::dialogs::{Dialog, Dialogs};
+use crate::components::text::{now_ms, short_time};
+use crate::model::{DepartmentView, StaffView};
+use crate::realtime::protocol::{MessageKind, RoomSummary, SupportInfo, SupportStatus};
+
+/// "Contact support": pick a department; its one conversation opens.
+#[component]
+pub fn ContactSupportDialog() -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let dialogs = expect_context::<Dialogs>();
+    let list = RwSignal::new(None::<Vec<DepartmentView>>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if dialogs.contact.get() {
+            spawn_local(async move {
+                match departments().await {
+                    Ok(found) => {
+                        list.set(Some(found.into_iter().filter(|d| !d.archived).collect()))
+                    }
+                    Err(err) => error.set(Some(err.to_string())),
+                }
+            });
+        }
+    });
+    let open_department = move |id: i64| {
+        spawn_local(async move {
+            match contact(id).await {
+                Ok(room) => {
+                    error.set(None);
+                    dialogs.contact.set(false);
+                    client.selected.set(Some(room));
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
+    view! {
+        <Dialog open=dialogs.contact id="contact-support" title="Contact support">
+            <p class="mb-3 text-sm text-slate-300">"Which team do you need? You keep one conversation with each."</p>
+            {move || match list.get() {
+                None => view! { <p class="text-sm text-slate-300">"Loading…"</p> }.into_any(),
+                Some(found) if found.is_empty() => view! {
+                    <p class="text-sm text-slate-300">"No department takes conversations right now."</p>
+                }.into_any(),
+                Some(found) => view! {
+                    <ul class="space-y-2">
+                        {found.into_iter().map(|d| {
+                            let id = d.id;
+                            view! {
+                                <li>
+                                    <button type="button" data-department=id on:click=move |_| open_department(id)
+                                        class="department-choice w-full rounded-xl border border-white/15 px-4 py-3 text-left text-sm font-medium hover:bg-white/10">
+                                        {d.name}
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+            {move || error.get().map(|e| view! { <p role="alert" class="mt-3 text-sm text-rose-300">{e}</p> })}
+        </Dialog>
+    }
+}
+
+/// Where a conversation sits in an agent's queue: unassigned first, then
+/// their own, then colleagues', resolved last.
+fn lane(info: &SupportInfo, me: i64) -> u8 {
+    match (info.status, info.assignee_id) {
+        (SupportStatus::Resolved, _) => 3,
+        (SupportStatus::Open, None) => 0,
+        (SupportStatus::Open, Some(a)) if a == me => 1,
+        (SupportStatus::Open, Some(_)) => 2,
+    }
+}
+
+/// "4 min", "2 h 5 min", "3 d".
+pub fn waited(since: i64, now: i64) -> String {
+    let minutes = ((now - since).max(0) / 60_000) as u64;
+    match minutes {
+        0 => "under a minute".to_string(),
+        m if m < 60 => format!("{m} min"),
+        m if m < 24 * 60 => format!("{} h {} min", m / 60, m % 60),
+        m => format!("{} d", m / (24 * 60)),
+    }
+}
+
+/// One queue row's worth of what it shows.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct QueueRow {
+    room: i64,
+    member: String,
+    department: String,
+    lane: u8,
+    handler: String,
+    preview: String,
+    waiting: Option<String>,
+    time: String,
+    unread: i64,
+}
+
+impl QueueRow {
+    fn of(summary: &RoomSummary, info: &SupportInfo, me: i64, now: i64) -> QueueRow {
+        let preview = match &summary.last {
+            None => "No messages yet".to_string(),
+            Some(m) if m.kind == MessageKind::System => m.body.clone(),
+            Some(m) if m.sender_id == Some(me) => format!("You: {}", m.body),
+            Some(m) => format!("{}: {}", m.sender_name, m.body),
+        };
+        let lane = lane(info, me);
+        let handler = match (lane, &info.assignee_name) {
+            (0, _) => "Unassigned".to_string(),
+            (1, _) => "You".to_string(),
+            (_, Some(name)) => name.clone(),
+            (_, None) => String::new(),
+        };
+        QueueRow {
+            room: summary.room,
+            member: info.member_name.clone(),
+            department: info.department.clone(),
+            lane,
+            handler,
+            preview,
+            waiting: info
+                .waiting_since
+                .filter(|_| info.status == SupportStatus::Open)
+                .map(|t| waited(t, now)),
+            time: short_time(summary.last_activity, now),
+            unread: summary.unread,
+        }
+    }
+}
+
+/// The agent's queue, per department, live from the socket.
+#[component]
+pub fn SupportQueue() -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let me = client.my_id();
+    // Waiting times move on their own.
+    let now = RwSignal::new(now_ms());
+    #[cfg(feature = "hydrate")]
+    if let Ok(tick) = set_interval_with_handle(
+        move || now.set(now_ms()),
+        std::time::Duration::from_secs(30),
+    ) {
+        on_cleanup(move || tick.clear());
+    }
+    let groups = move || {
+        let now = now.get();
+        let mut rows: Vec<(QueueRow, (u8, i64))> = client.state.with(|s| {
+            s.rooms
+                .values()
+                .map(|r| &r.summary)
+                .filter(|r| r.staffed_by(me))
+                .filter_map(|r| {
+                    let info = r.support.as_ref()?;
+                    // Waiting ones by how long they have waited, then the
+                    // rest by recent activity.
+                    let order = match info.waiting_since {
+                        Some(since) => (0, since),
+                        None => (1, -r.last_activity),
+                    };
+                    Some((QueueRow::of(r, info, me, now), order))
+                })
+                .collect()
+        });
+        // Within a lane the longest-waiting first, then the most recent.
+        rows.sort_by(|(a, ka), (b, kb)| {
+            (a.department.as_str(), a.lane, *ka, a.room).cmp(&(
+                b.department.as_str(),
+                b.lane,
+                *kb,
+                b.room,
+            ))
+        });
+        let mut groups: Vec<(String, Vec<QueueRow>)> = Vec::new();
+        for (row, _) in rows {
+            match groups.last_mut() {
+                Some((name, list)) if *name == row.department => list.push(row),
+                _ => groups.push((row.department.clone(), vec![row])),
+            }
+        }
+        groups
+    };
+    view! {
+        <nav id="support-queue" class="mt-2 min-h-0 flex-1 overflow-y-auto p-2" aria-label="Support queue">
+            <Show when=move || !groups().is_empty()
+                fallback=|| view! { <p class="p-2 text-sm text-slate-300">"No support conversations in your departments yet."</p> }>
+                <For each=groups key=|(name, rows)| (name.clone(), rows.clone()) let:group>
+                    <section class="mb-3" data-department=group.0.clone()>
+                        <h3 class="px-2 pb-1 text-xs font-semibold uppercase tracking-wide text-slate-300">{group.0.clone()}</h3>
+                        <ul class="space-y-1">
+                            {group.1.into_iter().map(|row| view! { <QueueItem row/> }).collect_view()}
+                        </ul>
+                    </section>
+                </For>
+            </Show>
+        </nav>
+    }
+}
+
+#[component]
+fn QueueItem(row: QueueRow) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let id = row.room;
+    let selected = move || client.selected.get() == Some(id);
+    let unread = row.unread;
+    let label = format!(
+        "{}, {}{}",
+        row.member,
+        row.handler,
+        if unread > 0 {
+            format!(", {unread} unread")
+        } else {
+            String::new()
+        }
+    );
+    let handler_class = match row.lane {
+        0 => "text-amber-300",
+        1 => "text-sky-300",
+        3 => "text-emerald-300",
+        _ => "text-slate-300",
+    };
+    view! {
+        <li>
+            <button type="button" data-room=id data-lane=row.lane aria-label=label
+                aria-current=move || selected().then_some("true")
+                on:click=move |_| client.selected.set(Some(id))
+                class=move || {
+                    let base = "queue-row flex w-full flex-col gap-0.5 rounded-xl px-3 py-2 text-left";
+                    if selected() { format!("{base} bg-white/15") } else { format!("{base} hover:bg-white/5") }
+                }>
+                <span class="flex items-baseline gap-2">
+                    <span class="queue-member min-w-0 flex-1 truncate font-medium">{row.member.clone()}</span>
+                    <span class="shrink-0 text-xs text-slate-300">{row.time.clone()}</span>
+                </span>
+                <span class="flex items-center gap-2 text-xs">
+                    <span class=format!("queue-handler {handler_class}")>
+                        {if row.lane == 3 { format!("Resolved · {}", row.handler) } else { row.handler.clone() }}
+                    </span>
+                    {row.waiting.clone().map(|w| view! { <span class="queue-waiting text-rose-200">{format!("waiting {w}")}</span> })}
+                </span>
+                <span class="flex items-center gap-2">
+                    <span class="preview min-w-0 flex-1 truncate text-xs text-slate-300">{row.preview.clone()}</span>
+                    {(unread > 0).then(|| view! {
+                        <span class="unread rounded-full bg-sky-500 px-2 text-xs font-semibold text-white" aria-hidden="true">{unread}</span>
+                    })}
+                </span>
+            </button>
+        </li>
+    }
+}
+
+/// The line under a support conversation's title.
+pub fn support_subtitle(info: &SupportInfo, staff_view: bool) -> String {
+    let status = match info.status {
+        SupportStatus::Resolved => " · Resolved",
+        SupportStatus::Open => "",
+    };
+    let handler = match &info.assignee_name {
+        Some(name) => format!("Handled by {name}"),
+        None if staff_view => "Unassigned".to_string(),
+        None => "Waiting for an agent".to_string(),
+    };
+    if staff_view {
+        format!("{} · {handler}{status}", info.department)
+    } else {
+        format!("Support · {handler}{status}")
+    }
+}
+
+/// Claim, assign, transfer, resolve or reopen the open conversation.
+#[component]
+pub fn SupportActions(room: i64) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let me = client.my_id();
+    let info = move || client.summary(room).and_then(|s| s.support);
+    let error = RwSignal::new(None::<String>);
+    let people = RwSignal::new(Vec::<StaffView>::new());
+    let places = RwSignal::new(Vec::<DepartmentView>::new());
+    // What to offer in the two pickers; fetched once per conversation.
+    Effect::new(move |_| {
+        spawn_local(async move {
+            if let Ok(found) = staff(room).await {
+                people.set(found);
+            }
+            if let Ok(found) = departments().await {
+                places.set(found.into_iter().filter(|d| !d.archived).collect());
+            }
+        })
+    });
+    let resolved = move || info().is_some_and(|i| i.status == SupportStatus::Resolved);
+    let mine = move || info().is_some_and(|i| i.assignee_id == Some(me));
+    let on_assign = move |ev: leptos::ev::Event| {
+        if let Ok(agent) = event_target_value(&ev).parse::<i64>() {
+            spawn_call(assign(room, agent), error);
+        }
+    };
+    let on_transfer = move |ev: leptos::ev::Event| {
+        let Ok(department) = event_target_value(&ev).parse::<i64>() else {
+            return;
+        };
+        let name = places.with_untracked(|p| {
+            p.iter()
+                .find(|d| d.id == department)
+                .map(|d| d.name.clone())
+                .unwrap_or_default()
+        });
+        let member = info().map(|i| i.member_name).unwrap_or_default();
+        spawn_local(async move {
+            match transfer(room, department).await {
+                Ok(()) => error.set(None),
+                Err(crate::api::error::ApiError::TransferConflict) => error.set(Some(format!(
+                    "{member} already has a conversation with {name}: open that one instead. Nothing was moved or merged."
+                ))),
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
+    // Transfer targets: every open department but this one.
+    let elsewhere = move || {
+        let here = info().map(|i| i.department_id);
+        places.with(|p| {
+            p.iter()
+                .filter(|d| Some(d.id) != here)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    const BUTTON: &str = "rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10";
+    const SELECT: &str =
+        "rounded-lg border border-white/15 bg-slate-900/70 px-2 py-1.5 text-sm text-slate-100";
+    view! {
+        <div id="support-actions" class="flex flex-wrap items-center gap-2 border-b border-white/10 px-4 py-2 md:px-6" role="toolbar" aria-label="Support actions">
+            <Show when=move || !mine() || resolved()>
+                <button id="support-claim" type="button" class=BUTTON on:click=move |_| spawn_call(claim(room), error)>"Claim"</button>
+            </Show>
+            <label class="sr-only" for="support-assign">"Assign to"</label>
+            <select id="support-assign" class=SELECT on:change=on_assign prop:value="">
+                <option value="">"Assign to…"</option>
+                <For each=move || people.get() key=|p| p.user_id let:person>
+                    <option value=person.user_id>{person.display_name}</option>
+                </For>
+            </select>
+            <label class="sr-only" for="support-transfer">"Transfer to"</label>
+            <select id="support-transfer" class=SELECT on:change=on_transfer prop:value="">
+                <option value="">"Transfer to…"</option>
+                <For each=elsewhere key=|d| d.id let:place>
+                    <option value=place.id>{place.name}</option>
+                </For>
+            </select>
+            <span class="flex-1"></span>
+            {move || if resolved() {
+                view! { <button id="support-reopen" type="button" class=BUTTON on:click=move |_| spawn_call(reopen(room), error)>"Reopen"</button> }.into_any()
+            } else {
+                view! { <button id="support-resolve" type="button" class="rounded-lg bg-emerald-600/80 px-3 py-1.5 text-sm font-semibold text-white hover:bg-emerald-500" on:click=move |_| spawn_call(resolve(room), error)>"Resolve"</button> }.into_any()
+            }}
+        </div>
+        {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(status: SupportStatus, assignee: Option<i64>) -> SupportInfo {
+        SupportInfo {
+            department_id: 1,
+            department: "Billing".into(),
+            member_id: 9,
+            member_name: "Mia".into(),
+            status,
+            assignee_id: assignee,
+            assignee_name: assignee.map(|a| format!("agent {a}")),
+            waiting_since: None,
+        }
+    }
+
+    #[test]
+    fn the_queue_puts_unassigned_first_then_mine_then_colleagues_then_resolved() {
+        let me = 5;
+        assert_eq!(lane(&info(SupportStatus::Open, None), me), 0);
+        assert_eq!(lane(&info(SupportStatus::Open, Some(me)), me), 1);
+        assert_eq!(lane(&info(SupportStatus::Open, Some(6)), me), 2);
+        assert_eq!(lane(&info(SupportStatus::Resolved, Some(me)), me), 3);
+    }
+
+    #[test]
+    fn waiting_times_read_naturally() {
+        assert_eq!(waited(0, 30_000), "under a minute");
+        assert_eq!(waited(0, 4 * 60_000), "4 min");
+        assert_eq!(waited(0, 125 * 60_000), "2 h 5 min");
+        assert_eq!(waited(0, 3 * 24 * 3_600_000), "3 d");
+    }
+
+    #[test]
+    fn members_see_who_handles_it_and_staff_see_the_department() {
+        let open = info(SupportStatus::Open, None);
+        assert_eq!(
+            support_subtitle(&open, false),
+            "Support · Waiting for an agent"
+        );
+        assert_eq!(support_subtitle(&open, true), "Billing · Unassigned");
+        let done = info(SupportStatus::Resolved, Some(3));
+        assert_eq!(
+            support_subtitle(&done, false),
+            "Support · Handled by agent 3 · Resolved"
+        );
+    }
+}
