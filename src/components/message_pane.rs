@@ -85,7 +85,7 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
             RoomKind::Support => s
                 .support
                 .as_ref()
-                .map(|info| support_subtitle(info, s.staffed_by(client.my_id())))
+                .map(|info| support_subtitle(info, client.my_id()))
                 .unwrap_or_default(),
         })
     };

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use crate::components::chat_client::ChatClient;
-use crate::realtime::protocol::{MessageKind, MessageView};
+use crate::realtime::protocol::{MessageKind, MessageView, RoomSummary};
 
 /// The tab title for `unread` messages in total.
 pub fn title_for(unread: i64) -> String {
@@ -71,29 +71,48 @@ pub fn page_visible() -> bool {
     false
 }
 
-#[cfg(feature = "hydrate")]
-fn show_notification(room_name: &str, message: &MessageView) {
-    use web_sys::{Notification, NotificationOptions, NotificationPermission};
-    if Notification::permission() != NotificationPermission::Granted {
+/// A support conversation was just opened with one of the user's
+/// departments (it has no message yet): every online agent of it hears.
+pub fn on_new_conversation(client: ChatClient, summary: &RoomSummary) {
+    let me = client.my_id();
+    let Some(info) = summary.support.as_ref() else {
+        return;
+    };
+    if summary.last_seq > 0 || !summary.staffed_by(me) || !summary.calls(me) {
         return;
     }
-    let options = NotificationOptions::new();
+    let line = format!("{} contacted {}", info.member_name, info.department);
+    client.announcement.set(line.clone());
+    notify(&line, "Waiting in the queue", summary.room);
+}
+
+fn show_notification(room_name: &str, message: &MessageView) {
     let mut body: String = message.body.chars().take(140).collect();
     if body.len() < message.body.len() {
         body.push('…');
     }
-    options.set_body(&body);
-    options.set_tag(&format!("room-{}", message.room));
     let title = if room_name == message.sender_name {
         message.sender_name.clone()
     } else {
         format!("{} · {room_name}", message.sender_name)
     };
-    let _ = Notification::new_with_options(&title, &options);
+    notify(&title, &body, message.room);
+}
+
+#[cfg(feature = "hydrate")]
+fn notify(title: &str, body: &str, room: i64) {
+    use web_sys::{Notification, NotificationOptions, NotificationPermission};
+    if Notification::permission() != NotificationPermission::Granted {
+        return;
+    }
+    let options = NotificationOptions::new();
+    options.set_body(body);
+    options.set_tag(&format!("room-{room}"));
+    let _ = Notification::new_with_options(title, &options);
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn show_notification(_room_name: &str, _message: &MessageView) {}
+fn notify(_title: &str, _body: &str, _room: i64) {}
 
 /// The menu entry that asks for notification permission, on a click.
 #[component]

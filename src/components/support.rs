@@ -261,13 +261,15 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
     }
 }
 
-/// The line under a support conversation's title.
-pub fn support_subtitle(info: &SupportInfo, staff_view: bool) -> String {
+/// The line under a support conversation's title, as `me` sees it.
+pub fn support_subtitle(info: &SupportInfo, me: i64) -> String {
+    let staff_view = info.member_id != me;
     let status = match info.status {
         SupportStatus::Resolved => " · Resolved",
         SupportStatus::Open => "",
     };
     let handler = match &info.assignee_name {
+        Some(_) if staff_view && info.assignee_id == Some(me) => "Handled by you".to_string(),
         Some(name) => format!("Handled by {name}"),
         None if staff_view => "Unassigned".to_string(),
         None => "Waiting for an agent".to_string(),
@@ -406,16 +408,15 @@ mod tests {
 
     #[test]
     fn members_see_who_handles_it_and_staff_see_the_department() {
+        let (member, agent) = (9, 3);
         let open = info(SupportStatus::Open, None);
-        assert_eq!(
-            support_subtitle(&open, false),
-            "Support · Waiting for an agent"
-        );
-        assert_eq!(support_subtitle(&open, true), "Billing · Unassigned");
-        let done = info(SupportStatus::Resolved, Some(3));
-        assert_eq!(
-            support_subtitle(&done, false),
-            "Support · Handled by agent 3 · Resolved"
-        );
+        let waiting = support_subtitle(&open, member);
+        assert_eq!(waiting, "Support · Waiting for an agent");
+        assert_eq!(support_subtitle(&open, agent), "Billing · Unassigned");
+        let done = info(SupportStatus::Resolved, Some(agent));
+        let handled = support_subtitle(&done, member);
+        assert_eq!(handled, "Support · Handled by agent 3 · Resolved");
+        let mine = support_subtitle(&done, agent);
+        assert_eq!(mine, "Billing · Handled by you · Resolved");
     }
 }

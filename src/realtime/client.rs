@@ -158,6 +158,7 @@ async fn run_once(client: ChatClient) -> Outcome {
                 client.state.update(|s| {
                     s.apply(&frame);
                 });
+                crate::components::notify::on_new_conversation(client, summary);
             }
             ServerFrame::RoleChanged { role } => client.role.set(*role),
             _ => client.state.update(|s| {
