@@ -8,7 +8,7 @@ mod common;
 use common::{ack, assert_matches_fresh, error, Backend, Reply, Tab, TestServer};
 use glasschat::model::{DepartmentView, MemberView, StaffView};
 use glasschat::realtime::protocol::{
-    ClientFrame, ErrorCode, RoomCursor, ServerFrame, SupportStatus, SystemEvent,
+    close, ClientFrame, ErrorCode, RoomCursor, ServerFrame, SupportStatus, SystemEvent,
 };
 
 // ------------------------------------------------------------------ setup
@@ -68,9 +68,12 @@ impl Desk {
                 .expect("seeded department")
         };
         let (billing, technical) = (id("Billing"), id("Technical Support"));
-        let desk = Desk {
-            owner_id: server.me(&owner).await["id"].as_i64().unwrap(),
-            agent_id: server.me(&agent).await["id"].as_i64().unwrap(),
+        let owner_id = server.me(&owner).await["id"].as_i64().unwrap();
+        let agent_id = server.me(&agent).await["id"].as_i64().unwrap();
+        let stranger_id = server.me(&stranger).await["id"].as_i64().unwrap();
+        let mut desk = Desk {
+            owner_id,
+            agent_id,
             server,
             admin,
             owner,
@@ -80,10 +83,16 @@ impl Desk {
             billing,
             technical,
         };
-        let stranger_id = desk.server.me(&desk.stranger).await["id"].as_i64().unwrap();
-        desk.make_agent(desk.agent_id, &[billing]).await;
+        desk.make_agent(agent_id, &[billing]).await;
         desk.make_agent(stranger_id, &[technical]).await;
+        // A role change ended their sessions: they log in again.
+        desk.agent = desk.log_in("bill@example.com").await;
+        desk.stranger = desk.log_in("tess@example.com").await;
         desk
+    }
+
+    async fn log_in(&self, email: &str) -> String {
+        ok(self.server.log_in(email, "correct horse battery").await).session()
     }
 
     async fn make_agent(&self, user: i64, departments: &[i64]) {
@@ -665,20 +674,30 @@ both_backends!(transfer_moves_the_conversation_and_its_staff);
 
 // ---------------------------------------------------------- role changes
 
-async fn role_changes_reach_open_sockets(backend: Backend) {
+async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
     let desk = Desk::open(backend).await;
     let server = &desk.server;
     let room = desk.contact(&desk.owner, desk.billing).await;
+    let agent = desk.agent_id.to_string();
+    let log_in = || async {
+        let reply = server
+            .log_in("bill@example.com", "correct horse battery")
+            .await;
+        ok(reply).session()
+    };
+
+    // A department change: the agent's open tab loses and regains the
+    // conversation live, and may act in it only while it is theirs.
     let mut agent_tab = server.tab(&desk.agent).await;
     assert!(agent_tab.state.rooms.contains_key(&room));
-    let agent = desk.agent_id.to_string();
-
-    // Demoted to member: the room goes from the open tab at once.
     ok(server
         .call(
             &desk.admin,
-            "admin/role",
-            &[("user", &agent), ("role", "member")],
+            "admin/agent_departments",
+            &[
+                ("user", &agent),
+                ("departments", &desk.technical.to_string()),
+            ],
         )
         .await);
     room_removed(&mut agent_tab, room).await;
@@ -697,7 +716,31 @@ async fn role_changes_reach_open_sockets(backend: Backend) {
         .await)
     .json_as();
     assert!(members.iter().all(|m| m.user_id != desk.agent_id));
+    ok(server
+        .call(
+            &desk.admin,
+            "admin/agent_departments",
+            &[("user", &agent), ("departments", &desk.billing.to_string())],
+        )
+        .await);
+    room_added(&mut agent_tab, room).await;
+    assert_matches_fresh(server, &desk.agent, &mut agent_tab).await;
 
+    // A role change ends every session of the user: the open tab closes
+    // with 1008, the old cookie is refused, and the conversation is gone.
+    ok(server
+        .call(
+            &desk.admin,
+            "admin/role",
+            &[("user", &agent), ("role", "member")],
+        )
+        .await);
+    assert_eq!(agent_tab.closed_with().await, Some(close::REVOKED));
+    assert_eq!(server.history(&desk.agent, room, 100, 10).await.status, 401);
+    let bill = log_in().await;
+    assert_eq!(server.history(&bill, room, 100, 10).await.status, 403);
+    let mut member_tab = server.tab(&bill).await;
+    assert!(!member_tab.state.rooms.contains_key(&room));
     // Departments need the agent role.
     let reply = server
         .call(
@@ -708,22 +751,6 @@ async fn role_changes_reach_open_sockets(backend: Backend) {
         .await;
     assert_eq!(reply.status, 422);
 
-    // Agent again, of Billing: the room comes back live.
-    desk.make_agent(desk.agent_id, &[desk.billing]).await;
-    room_added(&mut agent_tab, room).await;
-    // Taken off Billing only: gone again.
-    ok(server
-        .call(
-            &desk.admin,
-            "admin/agent_departments",
-            &[
-                ("user", &agent),
-                ("departments", &desk.technical.to_string()),
-            ],
-        )
-        .await);
-    room_removed(&mut agent_tab, room).await;
-
     // An admin is staff everywhere, until demoted.
     ok(server
         .call(
@@ -732,9 +759,13 @@ async fn role_changes_reach_open_sockets(backend: Backend) {
             &[("user", &agent), ("role", "admin")],
         )
         .await);
-    room_added(&mut agent_tab, room).await;
-    let users = ok(server.call(&desk.agent, "admin/users", &[]).await);
-    assert!(users.body.contains("mia@example.com"));
+    assert_eq!(member_tab.closed_with().await, Some(close::REVOKED));
+    let bill = log_in().await;
+    let admin_tab = server.tab(&bill).await;
+    assert!(admin_tab.state.rooms.contains_key(&room));
+    assert!(ok(server.call(&bill, "admin/users", &[]).await)
+        .body
+        .contains("mia@example.com"));
     ok(server
         .call(
             &desk.admin,
@@ -742,11 +773,9 @@ async fn role_changes_reach_open_sockets(backend: Backend) {
             &[("user", &agent), ("role", "member")],
         )
         .await);
-    room_removed(&mut agent_tab, room).await;
-    assert_eq!(
-        server.call(&desk.agent, "admin/users", &[]).await.status,
-        403
-    );
+    assert_eq!(server.call(&bill, "admin/users", &[]).await.status, 401);
+    let bill = log_in().await;
+    assert_eq!(server.call(&bill, "admin/users", &[]).await.status, 403);
 
     // The last admin cannot step down.
     let root = server.me(&desk.admin).await["id"]
@@ -761,6 +790,5 @@ async fn role_changes_reach_open_sockets(backend: Backend) {
         )
         .await;
     assert_eq!(reply.status, 409, "{}", reply.body);
-    assert_matches_fresh(server, &desk.agent, &mut agent_tab).await;
 }
-both_backends!(role_changes_reach_open_sockets);
+both_backends!(role_and_department_changes_reach_open_sockets);

@@ -28,15 +28,19 @@ function systemLines(page: Page) {
 test("a member contacts Billing; a Billing agent claims, replies, resolves; writing again reopens", async ({ browser }) => {
   const admin = await logIn(browser, adminEmail);
   const mia = await newUser(browser, "Mia");
-  const bill = await newUser(browser, "Bill");
-  const tess = await newUser(browser, "Tess");
+  const billUser = await newUser(browser, "Bill");
+  const tessUser = await newUser(browser, "Tess");
 
-  // The admin makes Bill an agent of Billing and Tess of Technical Support;
-  // their open pages gain the queue at once.
+  // The admin makes Bill an agent of Billing and Tess of Technical Support.
+  // A role change ends the person's sessions: Bill's open page goes to the
+  // login page, and he logs in again as an agent.
   await admin.goto("/admin");
   await hydrated(admin);
-  await makeAgent(admin, bill.email, "Billing");
-  await makeAgent(admin, tess.email, "Technical Support");
+  await makeAgent(admin, billUser.email, "Billing");
+  await makeAgent(admin, tessUser.email, "Technical Support");
+  await expect(billUser.page).toHaveURL(/\/login/);
+  const bill = { page: await logIn(browser, billUser.email) };
+  const tess = { page: await logIn(browser, tessUser.email) };
   await expect(bill.page.locator("#me-role")).toHaveText("Agent");
   for (const agent of [bill.page, tess.page]) {
     await agent.locator("#tab-queue").click();

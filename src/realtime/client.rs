@@ -85,7 +85,9 @@ async fn run_once(client: ChatClient) -> Outcome {
         let text = match item {
             Ok(Message::Text(text)) => text,
             Ok(Message::Bytes(_)) => continue,
-            Err(WebSocketError::ConnectionClose(event)) if event.code == close::UNAUTHORIZED => {
+            Err(WebSocketError::ConnectionClose(event))
+                if event.code == close::UNAUTHORIZED || event.code == close::REVOKED =>
+            {
                 return Outcome::SignedOut;
             }
             Err(_) => break,

@@ -233,6 +233,22 @@ impl Hub {
         self.remove(&ended);
     }
 
+    /// Closes every socket of `user_id`, whatever its session, like
+    /// `end_session` (their sessions were revoked).
+    pub fn end_user(&self, user_id: i64, code: u16) {
+        let ended: Vec<ConnId> = {
+            let maps = self.read();
+            let ids = maps.sockets_of(user_id);
+            for id in &ids {
+                if let Some(conn) = maps.conns.get(id) {
+                    let _ = conn.tx.try_send(Outbound::Close(code));
+                }
+            }
+            ids
+        };
+        self.remove(&ended);
+    }
+
     /// How many sockets are open (for logs and the load test).
     pub fn connection_count(&self) -> usize {
         self.read().conns.len()

@@ -16,6 +16,9 @@ pub mod close {
     pub const LAGGED: u16 = 4000;
     /// The session ended (logout, revocation): go to the login page.
     pub const UNAUTHORIZED: u16 = 4001;
+    /// An admin changed this user's role: every session of theirs was
+    /// revoked (OWASP: a new session on any privilege change). Log in again.
+    pub const REVOKED: u16 = 1008;
     /// A frame over the size limit (RFC 6455 "message too big").
     pub const TOO_BIG: u16 = 1009;
 }

@@ -7,7 +7,7 @@
 use axum::extract::ws::Utf8Bytes;
 
 use crate::model::{AdminUserView, DepartmentView, Role};
-use crate::realtime::protocol::ServerFrame;
+use crate::realtime::protocol::{close, ServerFrame};
 use crate::server::conversations::{push_summaries, Actor};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, UserRow};
@@ -58,7 +58,9 @@ pub async fn departments(state: &AppState, actor: &Actor) -> Result<Vec<Departme
 }
 
 /// Sets a user's role; an agent made member or admin loses their
-/// departments. Takes effect on their open sockets at once.
+/// departments. Every session of theirs ends and their open sockets close
+/// (`close::REVOKED`): a privilege change means a new login (OWASP session
+/// renewal), and nothing granted under the old role outlives it.
 pub async fn set_role(state: &AppState, actor: &Actor, user_id: i64, role: Role) -> Result<()> {
     require_admin(actor)?;
     let user = user(state, user_id).await?;
@@ -78,12 +80,14 @@ pub async fn set_role(state: &AppState, actor: &Actor, user_id: i64, role: Role)
         state.store.support_rooms(Some(&old_departments)).await?
     };
     resync(state, &rooms).await?;
-    let frame = Utf8Bytes::from(ServerFrame::RoleChanged { role }.to_json());
-    state.hub.publish_to_user(user_id, frame);
+    state.store.delete_sessions_of(user_id).await?;
+    state.hub.end_user(user_id, close::REVOKED);
     Ok(())
 }
 
-/// Replaces an agent's departments.
+/// Replaces an agent's departments; their open tabs gain and lose the
+/// conversations at once (`room_added` / `room_removed`), then hear
+/// `role_changed`.
 pub async fn set_departments(
     state: &AppState,
     actor: &Actor,

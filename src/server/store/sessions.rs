@@ -73,6 +73,17 @@ impl Store {
         Ok(())
     }
 
+    /// Ends every session of a user (their role changed).
+    pub async fn delete_sessions_of(&self, user_id: i64) -> Result<(), StoreError> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Drops expired sessions; run now and then so the table does not grow forever.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
         Ok(on_pool!(self.db(), pool => {
