@@ -689,7 +689,11 @@ async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
     // A department change: the agent's open tab loses and regains the
     // conversation live, and may act in it only while it is theirs.
     let mut agent_tab = server.tab(&desk.agent).await;
+    let mut owner_tab = server.tab(&desk.owner).await;
     assert!(agent_tab.state.rooms.contains_key(&room));
+    ok(server
+        .call(&desk.agent, "support/claim", &[("room", &room.to_string())])
+        .await);
     ok(server
         .call(
             &desk.admin,
@@ -701,6 +705,9 @@ async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
         )
         .await);
     room_removed(&mut agent_tab, room).await;
+    // Nobody is left handling it: it is back in Billing's queue.
+    owner_tab.settle().await;
+    assert_eq!(owner_tab.summary(room).support.unwrap().assignee_id, None);
     agent_tab
         .until(|f| matches!(f, ServerFrame::RoleChanged { .. }).then_some(()))
         .await;
@@ -725,6 +732,7 @@ async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
         .await);
     room_added(&mut agent_tab, room).await;
     assert_matches_fresh(server, &desk.agent, &mut agent_tab).await;
+    assert_matches_fresh(server, &desk.owner, &mut owner_tab).await;
 
     // A role change ends every session of the user: the open tab closes
     // with 1008, the old cookie is refused, and the conversation is gone.

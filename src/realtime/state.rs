@@ -342,4 +342,36 @@ mod tests {
         assert_eq!(s.rooms[&1].messages.len(), 1);
         assert_eq!(s.cursors()[0].last_seq, 1, "held, not the room's last seq");
     }
+
+    #[test]
+    fn staff_are_called_by_unassigned_conversations_then_only_the_assignee() {
+        use crate::realtime::protocol::{SupportInfo, SupportStatus};
+        let me = 5;
+        let support = |assignee: Option<i64>| SupportInfo {
+            department_id: 1,
+            department: "Billing".into(),
+            member_id: 9,
+            member_name: "Mia".into(),
+            status: SupportStatus::Open,
+            assignee_id: assignee,
+            assignee_name: None,
+            waiting_since: None,
+        };
+        let mut state = ClientState {
+            user_id: me,
+            ..ClientState::default()
+        };
+        for (room, assignee) in [(1, None), (2, Some(me)), (3, Some(6))] {
+            let mut s = summary(room, 4, 0);
+            s.kind = RoomKind::Support;
+            s.support = Some(support(assignee));
+            state.apply(&ServerFrame::RoomAdded(s));
+        }
+        state.apply(&ServerFrame::RoomAdded(summary(4, 2, 0)));
+        // Unassigned (4) + mine (4) + an ordinary room (2); a colleague's is not counted.
+        assert_eq!(state.total_unread(), 10);
+        // Staff see support conversations in the queue, not the sidebar.
+        let sidebar: Vec<i64> = state.sidebar().iter().map(|s| s.room).collect();
+        assert_eq!(sidebar, vec![4]);
+    }
 }

@@ -201,11 +201,16 @@ async fn set_resolved(state: &AppState, actor: &Actor, room: i64, resolved: bool
 pub async fn resync(state: &AppState, rooms: &[i64]) -> std::result::Result<(), StoreError> {
     for room in rooms {
         let (added, removed) = state.store.sync_support_staff(*room, now_ms()).await?;
+        let changed = !added.is_empty() || !removed.is_empty();
         for user in removed {
             unsubscribe(state, user, *room);
         }
         for user in added {
             subscribe(state, user, *room).await?;
+        }
+        if changed {
+            // The assignee may have gone with the removed staff.
+            push_summaries(state, *room).await?;
         }
     }
     Ok(())

@@ -234,7 +234,8 @@ impl Store {
 
     /// Makes the room's staff rows match its department's staff, in one
     /// transaction. Returns who was added and who was removed. Staff who
-    /// join a resolved conversation start with it read.
+    /// join a resolved conversation start with it read; an assignee who is
+    /// no longer staff leaves it unassigned, back in the department's queue.
     pub async fn sync_support_staff(
         &self,
         room: i64,
@@ -266,6 +267,15 @@ impl Store {
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await?;
+            if !removed.is_empty() {
+                sqlx::query(
+                    "UPDATE rooms SET assignee_id = NULL WHERE id = $1 AND assignee_id IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = $1 AND m.user_id = rooms.assignee_id)",
+                )
+                .bind(room)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             (added, removed)
         }))
