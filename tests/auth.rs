@@ -355,7 +355,17 @@ both_backends!(cross_site_mutations_are_refused);
 async fn health_answers_ok(backend: Backend) {
     let server = TestServer::start(backend).await;
     let health = server.get("/health", None).await;
-    assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+    assert_eq!(health.status, 200, "{}", health.body);
+    let body = health.json();
+    assert_eq!(
+        (body["status"].as_str(), body["database"].as_str()),
+        (Some("ok"), Some("ok"))
+    );
+    let fanout = match backend {
+        Backend::Sqlite => "single-node",
+        Backend::Postgres => "listening",
+    };
+    assert_eq!(body["fanout"].as_str(), Some(fanout));
     server.stop().await;
 }
 both_backends!(health_answers_ok);

@@ -232,10 +232,9 @@ async fn a_wrong_or_missing_key_refuses_to_start(backend: Backend) {
     let (_ada, room, mut tab) = server.alone_in_room("ada@example.com").await;
     say_all(&mut tab, room, "s", &["sealed".to_string()]).await;
     drop(tab);
-    let db = {
-        let TestServer { db, .. } = server;
-        db
-    };
+    // Stopped and waited for, so its lock on the database is released.
+    let db = server.db.clone();
+    server.stop().await;
     let other = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMzI=";
     let (ok, _, err) = run_glasschat(
         &db,

@@ -71,6 +71,10 @@ impl Maps {
 #[derive(Clone)]
 pub struct Hub {
     maps: Arc<RwLock<Maps>>,
+    /// Per room, the newest seq handed to this hub: what the fan-out's
+    /// sweep compares with the database to find announcements that never
+    /// arrived (a node killed between its commit and its NOTIFY).
+    published: Arc<std::sync::Mutex<HashMap<i64, i64>>>,
     next_id: Arc<AtomicU64>,
     queue_capacity: usize,
 }
@@ -91,6 +95,7 @@ impl Hub {
     pub fn new(queue_capacity: usize) -> Hub {
         Hub {
             maps: Arc::new(RwLock::new(Maps::default())),
+            published: Arc::new(std::sync::Mutex::new(HashMap::new())),
             next_id: Arc::new(AtomicU64::new(1)),
             queue_capacity: queue_capacity.max(1),
         }
@@ -142,6 +147,7 @@ impl Hub {
 
     /// Queues a stored message for every socket in its room.
     pub fn publish_message(&self, room: i64, seq: i64, frame: Utf8Bytes) {
+        self.note_published(room, seq);
         let lagged = {
             let maps = self.read();
             let Some(ids) = maps.rooms.get(&room) else {
@@ -247,6 +253,46 @@ impl Hub {
             ids
         };
         self.remove(&ended);
+    }
+
+    /// Drops every socket from the hub: each closes with `close::LAGGED`,
+    /// so its client reconnects and catches up from the database. Used when
+    /// this node may have missed events (its fan-out listener was down).
+    /// Returns how many there were.
+    pub fn lag_all(&self) -> usize {
+        let ids: Vec<ConnId> = self.read().conns.keys().copied().collect();
+        self.remove(&ids);
+        ids.len()
+    }
+
+    /// Whether any socket here listens to `room` (events for other rooms
+    /// need no database read on this node).
+    pub fn has_room(&self, room: i64) -> bool {
+        self.read().rooms.contains_key(&room)
+    }
+
+    /// Records that everything of `room` up to `seq` was handed out here.
+    pub fn note_published(&self, room: i64, seq: i64) {
+        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        let head = published.entry(room).or_insert(seq);
+        *head = (*head).max(seq);
+    }
+
+    /// Rooms with a socket here, with the newest seq handed out for each
+    /// (`None`: nothing yet). Forgets rooms nobody here listens to.
+    pub fn heads(&self) -> Vec<(i64, Option<i64>)> {
+        let rooms: Vec<i64> = self.read().rooms.keys().copied().collect();
+        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        published.retain(|room, _| rooms.contains(room));
+        rooms
+            .into_iter()
+            .map(|room| (room, published.get(&room).copied()))
+            .collect()
+    }
+
+    /// Whether `user_id` has a socket here.
+    pub fn has_user(&self, user_id: i64) -> bool {
+        self.read().users.contains_key(&user_id)
     }
 
     /// How many sockets are open (for logs and the load test).

@@ -9,6 +9,7 @@ use axum::extract::ws::Utf8Bytes;
 use crate::model::{AdminUserView, DepartmentView, Role};
 use crate::realtime::protocol::{close, ServerFrame};
 use crate::server::conversations::{push_summaries, Actor};
+use crate::server::fanout::Event;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, UserRow};
 use crate::server::support::resync;
@@ -82,6 +83,10 @@ pub async fn set_role(state: &AppState, actor: &Actor, user_id: i64, role: Role)
     resync(state, &rooms).await?;
     state.store.delete_sessions_of(user_id).await?;
     state.hub.end_user(user_id, close::REVOKED);
+    state.fanout.announce(Event::EndUser {
+        user: user_id,
+        code: close::REVOKED,
+    });
     Ok(())
 }
 
@@ -119,8 +124,13 @@ pub async fn set_departments(
     touched.dedup();
     let rooms = state.store.support_rooms(Some(&touched)).await?;
     resync(state, &rooms).await?;
-    let frame = Utf8Bytes::from(ServerFrame::RoleChanged { role: user.role() }.to_json());
+    let role = user.role();
+    let frame = Utf8Bytes::from(ServerFrame::RoleChanged { role }.to_json());
     state.hub.publish_to_user(user_id, frame);
+    state.fanout.announce(Event::RoleChanged {
+        user: user_id,
+        role,
+    });
     Ok(())
 }
 

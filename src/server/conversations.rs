@@ -8,6 +8,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use crate::model::{DirectOutcome, InvitationView, MemberView, Role};
 use crate::realtime::protocol::{RoomKind, ServerFrame, SystemEvent};
+use crate::server::fanout::Event;
 use crate::server::messages::{publish_message, publish_read_mark};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, Stored, SystemLine, UserRow};
@@ -308,6 +309,7 @@ pub(crate) async fn subscribe(
         let seq = summary.last_seq;
         let frame = Utf8Bytes::from(ServerFrame::RoomAdded(summary).to_json());
         state.hub.join(user, room, seq, frame);
+        state.fanout.announce(Event::Joined { user, room });
     }
     Ok(())
 }
@@ -321,6 +323,7 @@ pub(crate) async fn push_summary(
     if let Some(summary) = state.store.room_of(user, room).await? {
         let frame = Utf8Bytes::from(ServerFrame::RoomUpdated(summary).to_json());
         state.hub.publish_to_user(user, frame);
+        state.fanout.announce(Event::Summary { user, room });
     }
     Ok(())
 }
@@ -341,6 +344,7 @@ pub(crate) async fn push_summaries(
 pub(crate) fn unsubscribe(state: &AppState, user: i64, room: i64) {
     let frame = Utf8Bytes::from(ServerFrame::RoomRemoved { room }.to_json());
     state.hub.leave(user, room, frame);
+    state.fanout.announce(Event::Left { user, room });
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).

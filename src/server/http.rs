@@ -36,14 +36,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `{"status":"ok","database":"ok","fanout":"listening"}`: 503 while the
+/// database does not answer or (several nodes) this node cannot hear the
+/// others, so a load balancer sends nobody here meanwhile.
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
+    use crate::server::fanout::ListenerState;
+    let database = match state.store.ping().await {
+        Ok(()) => "ok",
         Err(err) => {
             tracing::warn!(error = %err, "health check: database unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            "unavailable"
         }
-    }
+    };
+    let fanout = state.fanout.listener_state();
+    let healthy =
+        database == "ok" && matches!(fanout, ListenerState::SingleNode | ListenerState::Listening);
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "database": database,
+        "fanout": fanout.as_str(),
+    });
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// CSRF defence for every state-changing request (Leptos server functions do

@@ -10,6 +10,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::realtime::protocol::{Ack, MessageView, RoomSummary, ServerFrame};
+use crate::server::fanout::Event;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, NewMessage, StoreError, Stored};
 
@@ -139,6 +140,11 @@ pub(crate) fn publish_message(state: &AppState, view: MessageView) {
     let (room, seq) = (view.room, view.seq);
     let frame = Utf8Bytes::from(ServerFrame::Message(view).to_json());
     state.hub.publish_message(room, seq, frame);
+    state.fanout.announce(Event::Message {
+        room,
+        from: seq,
+        to: seq,
+    });
 }
 
 pub(crate) fn publish_read_mark(
@@ -157,6 +163,12 @@ pub(crate) fn publish_read_mark(
     state
         .hub
         .publish_to_user(user_id, Utf8Bytes::from(frame.to_json()));
+    state.fanout.announce(Event::ReadMark {
+        user: user_id,
+        room,
+        read_seq,
+        last_seq,
+    });
 }
 
 /// Moves the user's read mark (never backwards) and tells all their tabs.

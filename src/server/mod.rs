@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod conversations;
 pub mod crypto;
+pub mod fanout;
 pub mod http;
 pub mod keys;
 pub mod messages;
@@ -51,6 +52,8 @@ pub async fn run() -> Result<(), StartupError> {
     let mut config = Config::from_env()?;
     init_logging()?;
 
+    // Held until the process ends.
+    let _single_node = store::lock_single_node(&config)?;
     let store = Store::open(&config).await?;
     let master = keys::unlock(&store, &config.key_source).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -65,6 +68,14 @@ pub async fn run() -> Result<(), StartupError> {
     let leptos_options = leptos_options(&config, local)?;
     let database = config.database_kind.clone();
     let state = AppState::new(config, store.clone(), leptos_options);
+    if let Some(pool) = store.postgres_pool() {
+        let hub = state.hub.clone();
+        state
+            .fanout
+            .listen(pool, store.clone(), hub)
+            .await
+            .map_err(|e| StartupError::Store(e.into()))?;
+    }
     spawn_session_sweeper(store.clone());
     keys::spawn_key_follower(store, master);
 

@@ -7,6 +7,7 @@ use leptos::config::LeptosOptions;
 use crate::realtime::hub::Hub;
 use crate::server::auth::limiter::FailureLimiter;
 use crate::server::config::Config;
+use crate::server::fanout::Fanout;
 use crate::server::messages::SendLimiter;
 use crate::server::store::{MessageWriter, Store};
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub send_limiter: Arc<SendLimiter>,
     pub hub: Hub,
     pub writer: MessageWriter,
+    /// Tells the other nodes (Postgres); a no-op on SQLite.
+    pub fanout: Fanout,
 }
 
 impl AppState {
@@ -34,7 +37,12 @@ impl AppState {
             limits.send_count,
             Duration::from_secs(limits.send_period_secs.into()),
         );
+        let fanout = match store.postgres_pool() {
+            Some(pool) => Fanout::postgres(pool),
+            None => Fanout::single_node(),
+        };
         AppState {
+            fanout,
             leptos_options,
             writer: MessageWriter::spawn(&store),
             hub: Hub::new(limits.socket_queue),

@@ -284,8 +284,13 @@ impl Connection {
                 self.feed(frame).await
             }
             Outbound::Joined { room, seq, frame } => {
-                self.cursors.insert(room, Cursor::live_after(seq));
-                self.feed(frame).await
+                self.feed(frame).await?;
+                // A message committed after the summary was read may have
+                // reached this node before the join did (another node's
+                // NOTIFY): read whatever is there, then go live.
+                let delivered = self.send_backlog(room, seq, i64::MAX).await?;
+                self.cursors.insert(room, Cursor::live_after(delivered));
+                Ok(())
             }
             Outbound::RoomMessage { room, seq, frame } => {
                 let Some(cursor) = self.cursors.get(&room).copied() else {

@@ -203,7 +203,8 @@ fn nanos() -> u32 {
 
 pub struct TestServer {
     pub base: String,
-    pub db: TestDb,
+    /// Shared by every node started on it (see `another_node`).
+    pub db: std::sync::Arc<TestDb>,
     child: Child,
     pub client: reqwest::Client,
 }
@@ -214,7 +215,11 @@ impl TestServer {
         TestServer::start_on(db, &[]).await
     }
 
-    pub async fn start_on(db: TestDb, extra_env: &[(&str, &str)]) -> TestServer {
+    pub async fn start_on(
+        db: impl Into<std::sync::Arc<TestDb>>,
+        extra_env: &[(&str, &str)],
+    ) -> TestServer {
+        let db = db.into();
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -340,6 +345,16 @@ impl TestServer {
 
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+
+    /// A second node of the same binary on the same database.
+    pub async fn another_node(&self, extra_env: &[(&str, &str)]) -> TestServer {
+        TestServer::start_on(self.db.clone(), extra_env).await
+    }
+
+    /// The server process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 }
 

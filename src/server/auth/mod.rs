@@ -180,9 +180,14 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<NewToken, AuthE
 pub async fn log_out(state: &AppState, cookie_value: &str) -> Result<(), AuthError> {
     let hash = token::hash_cookie_value(cookie_value);
     state.store.delete_session(&hash).await?;
+    let code = crate::realtime::protocol::close::UNAUTHORIZED;
+    state.hub.end_session(&hash, code);
     state
-        .hub
-        .end_session(&hash, crate::realtime::protocol::close::UNAUTHORIZED);
+        .fanout
+        .announce(crate::server::fanout::Event::EndSession {
+            session: hash,
+            code,
+        });
     Ok(())
 }
 

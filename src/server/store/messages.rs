@@ -390,6 +390,28 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.into_view(&self.keys)).collect())
     }
 
+    /// The last seq of each of `rooms` (unknown ones are left out).
+    pub async fn last_seqs(
+        &self,
+        rooms: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let mut out = std::collections::HashMap::with_capacity(rooms.len());
+        for chunk in rooms.chunks(500) {
+            // Integers only, so listing them in the SQL is safe; one text for both databases.
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql = format!("SELECT id, last_seq FROM rooms WHERE id IN ({list})");
+            let rows: Vec<(i64, i64)> = on_pool!(self.db(), pool => {
+                sqlx::query_as(&sql).fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` messages with seq below `before`, returned oldest first.
     pub async fn messages_before(
         &self,

@@ -61,6 +61,13 @@ pub enum StoreError {
     WriterGone,
     #[error("cannot encrypt: {0}")]
     Sealing(#[from] crate::server::crypto::OpenError),
+    #[error("another Glasschat is already serving {path} (it holds {lock}); SQLite allows one node: stop that one, or use Postgres to run several")]
+    Locked { path: String, lock: String },
+    #[error("cannot open the lock file {path}: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -148,6 +155,14 @@ impl Store {
         &self.db
     }
 
+    /// The Postgres pool, when that is the database (the fan-out listens on it).
+    pub fn postgres_pool(&self) -> Option<PgPool> {
+        match &self.db {
+            Db::Postgres(pool) => Some(pool.clone()),
+            Db::Sqlite(_) => None,
+        }
+    }
+
     /// Answers when the database does; used by `/health`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(&self.db, pool => {
@@ -176,6 +191,42 @@ fn spawn_checkpointer(pool: SqlitePool) {
             }
         }
     });
+}
+
+/// With SQLite, takes an exclusive lock on `<database>.lock` for as long as
+/// the returned file lives: a second node on the same file refuses to start
+/// instead of sharing it (its writes would race this node's seqs and its
+/// sockets would never hear this node's messages). The OS releases the lock
+/// when the process ends, however it ends.
+pub fn lock_single_node(config: &Config) -> Result<Option<std::fs::File>, StoreError> {
+    if config.database_kind != DatabaseKind::Sqlite {
+        return Ok(None);
+    }
+    let Some(db) = crate::server::config::sqlite_path(&config.database_url) else {
+        return Ok(None); // in memory: nothing to share
+    };
+    create_sqlite_dir(&config.database_url)?;
+    let lock = std::path::PathBuf::from(format!("{}.lock", db.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|source| StoreError::LockFile {
+            path: lock.display().to_string(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: db.display().to_string(),
+            lock: lock.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::LockFile {
+            path: lock.display().to_string(),
+            source,
+        }),
+    }
 }
 
 /// `sqlite://data/glasschat.db` → make sure `data/` exists.

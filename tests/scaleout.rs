@@ -1,0 +1,265 @@
+//! Several nodes on one Postgres (real processes, real sockets), fanned out
+//! with LISTEN/NOTIFY: every event reaches the sockets of every node,
+//! exactly once and in seq order; a killed node's clients catch up on the
+//! other; a listener cut off by the database resynchronises its sockets;
+//! and SQLite refuses a second node.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{ack, assert_matches_fresh, run_glasschat, Backend, Tab, TestDb, TestServer};
+use glasschat::realtime::protocol::{close, ClientFrame, ServerFrame};
+use glasschat::server::fanout::listener_name;
+
+/// The send limit is raised: these tests write fast on purpose.
+const FAST: &[(&str, &str)] = &[("GLASSCHAT_SEND_RATE", "100000/1")];
+
+async fn two_nodes() -> (TestServer, TestServer) {
+    let a = TestServer::start_on(TestDb::new(Backend::Postgres).await, FAST).await;
+    let b = a.another_node(FAST).await;
+    (a, b)
+}
+
+async fn tab(server: &TestServer, cookie: &str) -> Tab {
+    let mut tab = server.connect(cookie).await;
+    tab.hello().await;
+    tab
+}
+
+async fn call(server: &TestServer, cookie: &str, endpoint: &str, form: &[(&str, &str)]) {
+    let reply = server
+        .post_form(&format!("/api/{endpoint}"), form, Some(cookie))
+        .await;
+    assert_eq!(reply.status, 200, "{endpoint}: {}", reply.body);
+}
+
+/// Seqs of `room`'s message frames in arrival order, asserted 1..=n exactly.
+fn assert_exactly_once_in_order(tab: &Tab, room: i64, n: i64, who: &str) {
+    let seqs = tab.seqs(room);
+    assert_eq!(
+        seqs,
+        (1..=n).collect::<Vec<_>>(),
+        "{who}: every seq once, in order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_serve_the_same_users() {
+    let (a, b) = two_nodes().await;
+    a.user("root@example.com").await;
+    let ada = a.user("ada@example.com").await;
+    let bob = b.user("bob@example.com").await;
+
+    // Bob has a tab on each node; Ada is on A only.
+    let mut ada_a = tab(&a, &ada).await;
+    let mut bob_b = tab(&b, &bob).await;
+    let mut bob_a = tab(&a, &bob).await;
+
+    // A group made through A appears live on B.
+    let room = a.group(&ada, "Ops", &["bob@example.com"]).await;
+    bob_b
+        .until(|f| matches!(f, ServerFrame::RoomAdded(s) if s.room == room).then_some(()))
+        .await;
+
+    // Messages from both sides, interleaved, reach every tab once, in order.
+    for i in 1..=60 {
+        ada_a
+            .say(room, &format!("a{i}"), &format!("from ada {i}"))
+            .await;
+        bob_b
+            .say(room, &format!("b{i}"), &format!("from bob {i}"))
+            .await;
+    }
+    for t in [&mut ada_a, &mut bob_b, &mut bob_a] {
+        t.until_seq(room, 120).await;
+    }
+    assert_exactly_once_in_order(&bob_b, room, 120, "bob on B");
+    assert_exactly_once_in_order(&bob_a, room, 120, "bob on A");
+    assert_exactly_once_in_order(&ada_a, room, 120, "ada on A");
+
+    // A read on B is known to Bob's tab on A, with the unread count.
+    bob_b
+        .send_frame(&ClientFrame::Read { room, seq: 120 })
+        .await;
+    let unread = bob_a
+        .until(|f| match f {
+            ServerFrame::ReadMark {
+                room: r,
+                read_seq: 120,
+                unread,
+                ..
+            } if *r == room => Some(*unread),
+            _ => None,
+        })
+        .await;
+    assert_eq!(unread, 0);
+
+    // A clear made on B empties Ada's view on A.
+    call(&b, &ada, "rooms/clear", &[("room", &room.to_string())]).await;
+    ada_a.until_seq(room, 121).await;
+    assert_eq!(
+        ada_a.state.rooms[&room].messages.len(),
+        1,
+        "only the clear line is left"
+    );
+
+    // Bob removed through B: both of his tabs lose the room; what follows
+    // reaches neither.
+    let bob_id = b.me(&bob).await["id"].as_i64().unwrap().to_string();
+    call(
+        &b,
+        &ada,
+        "rooms/remove",
+        &[("room", &room.to_string()), ("user_id", &bob_id)],
+    )
+    .await;
+    for t in [&mut bob_a, &mut bob_b] {
+        t.until(|f| matches!(f, ServerFrame::RoomRemoved { room: r } if *r == room).then_some(()))
+            .await;
+    }
+    ada_a.say(room, "after", "after bob left").await;
+    let after = ack(&mut ada_a).await.seq;
+    for t in [&mut bob_a, &mut bob_b] {
+        t.settle().await;
+        assert!(!t.seqs(room).contains(&after));
+    }
+    assert_matches_fresh(&b, &ada, &mut ada_a).await;
+    assert_matches_fresh(&a, &bob, &mut bob_b).await;
+    assert_matches_fresh(&b, &bob, &mut bob_a).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_loses_nothing() {
+    let (a, b) = two_nodes().await;
+    a.user("root@example.com").await;
+    let ada = a.user("ada@example.com").await;
+    let bob = a.user("bob@example.com").await;
+    let carol = a.user("carol@example.com").await;
+    let room = a
+        .group(&ada, "Flow", &["bob@example.com", "carol@example.com"])
+        .await;
+    let mut ada_a = tab(&a, &ada).await;
+    let bob_a = tab(&a, &bob).await;
+    let mut carol_b = tab(&b, &carol).await;
+
+    // Ada sends 150 without waiting; A is killed after about 50 acks.
+    const N: i64 = 150;
+    for i in 1..=N {
+        ada_a
+            .say(room, &format!("m{i}"), &format!("message {i}"))
+            .await;
+    }
+    let mut acked = HashSet::new();
+    while acked.len() < 50 {
+        if let ServerFrame::Ack(a) = ada_a.next().await {
+            acked.insert(a.client_id);
+        }
+    }
+    let held_by_bob = bob_a.state.clone();
+    let held_by_ada = ada_a.state.clone();
+    a.stop().await; // SIGKILL
+
+    // Ada's tab reconnects to B and resends what was never acknowledged,
+    // with the same client ids (as the browser's outbox does).
+    let mut ada_b = b.reconnect(&ada, held_by_ada).await;
+    ada_b.hello().await;
+    for i in 1..=N {
+        let id = format!("m{i}");
+        if !acked.contains(&id) {
+            ada_b.say(room, &id, &format!("message {i}")).await;
+            ack(&mut ada_b).await;
+        }
+    }
+    // Bob's tab reconnects to B and catches up.
+    let mut bob_b = b.reconnect(&bob, held_by_bob).await;
+    bob_b.hello().await;
+    let last =
+        b.db.scalar(&format!(
+            "SELECT MAX(seq) FROM messages WHERE room_id = {room}"
+        ))
+        .await;
+    bob_b.until_seq(room, last).await;
+    carol_b.until_seq(room, last).await;
+
+    // Every message stored once, seqs without a gap.
+    let db = &b.db;
+    let q = |sql: &str| sql.replace("$room", &room.to_string());
+    assert_eq!(
+        db.scalar(&q("SELECT COUNT(*) FROM messages WHERE room_id = $room"))
+            .await,
+        N
+    );
+    assert_eq!(
+        db.scalar(&q(
+            "SELECT COUNT(DISTINCT client_id) FROM messages WHERE room_id = $room"
+        ))
+        .await,
+        N
+    );
+    assert_eq!(last, N);
+    let held: Vec<i64> = bob_b.state.rooms[&room].messages.keys().copied().collect();
+    assert_eq!(
+        held,
+        (1..=N).collect::<Vec<_>>(),
+        "bob holds every message once"
+    );
+    assert_exactly_once_in_order(&carol_b, room, N, "carol on B");
+    assert_matches_fresh(&b, &bob, &mut bob_b).await;
+    assert_matches_fresh(&b, &carol, &mut carol_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_cut_by_the_database_resyncs_its_sockets() {
+    let (a, b) = two_nodes().await;
+    a.user("root@example.com").await;
+    let ada = a.user("ada@example.com").await;
+    let bob = a.user("bob@example.com").await;
+    let room = a.group(&ada, "Cut", &["bob@example.com"]).await;
+    let mut ada_a = tab(&a, &ada).await;
+    let mut bob_b = tab(&b, &bob).await;
+    ada_a.say(room, "m1", "before").await;
+    ack(&mut ada_a).await;
+    bob_b.until_seq(room, 1).await;
+
+    // The database ends B's listening connection; Ada keeps writing on A.
+    let name = listener_name(b.pid().expect("pid"));
+    let killed = b
+        .db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}') t"
+        ))
+        .await;
+    assert_eq!(killed, 1, "one listener named {name}");
+    for i in 2..=6 {
+        ada_a
+            .say(room, &format!("m{i}"), &format!("during {i}"))
+            .await;
+        ack(&mut ada_a).await;
+    }
+    // B listens again and sends its sockets to catch up.
+    assert_eq!(bob_b.closed_with().await, Some(close::LAGGED));
+    let held = bob_b.state.clone();
+    let mut bob_b = b.reconnect(&bob, held).await;
+    bob_b.hello().await;
+    bob_b.until_seq(room, 6).await;
+    // And live delivery from A to B works again.
+    ada_a.say(room, "m7", "after").await;
+    ack(&mut ada_a).await;
+    bob_b.until_seq(room, 7).await;
+    let health = b.get("/health", None).await;
+    assert_eq!(health.json()["fanout"], "listening", "{}", health.body);
+    assert_matches_fresh(&b, &bob, &mut bob_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_node_on_one_sqlite_file_is_refused() {
+    let first = TestServer::start(Backend::Sqlite).await;
+    let db: &TestDb = &first.db;
+    let (ok, _, stderr) = run_glasschat(db, &[], &[("GLASSCHAT_ADDR", "127.0.0.1:0")]).await;
+    assert!(!ok, "the second node must not start");
+    assert!(stderr.contains("already serving"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+    // The first node is unharmed.
+    assert_eq!(first.get("/health", None).await.status, 200);
+}
