@@ -196,6 +196,41 @@ async fn failed_logins_are_limited_per_ip(backend: Backend) {
 }
 both_backends!(failed_logins_are_limited_per_ip);
 
+/// Behind a reverse proxy every request comes from the proxy's address: the
+/// limiter must count the client's (the last X-Forwarded-For entry, which
+/// the proxy added), and an address the client wrote itself counts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_logins_are_limited_per_client_address() {
+    let db = common::TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start_on(db, &[("GLASSCHAT_BEHIND_PROXY", "1")]).await;
+    let from = |ip: &'static str, i: usize| {
+        let email = format!("guess{i}@{ip}.example.com");
+        let server = &server;
+        async move {
+            server
+                .post_form_with(
+                    "/api/login",
+                    &[("email", &email), ("password", "wrong password")],
+                    None,
+                    // A forged first entry, then the proxy's own.
+                    &[("x-forwarded-for", &format!("1.1.1.1, {ip}"))],
+                )
+                .await
+                .status
+        }
+    };
+    for i in 0..5 {
+        assert_eq!(from("10.0.0.1", i).await, 401, "failure {i}");
+    }
+    assert_eq!(from("10.0.0.1", 9).await, 429, "that client is limited");
+    assert_eq!(
+        from("10.0.0.2", 9).await,
+        401,
+        "another client behind the same proxy is not"
+    );
+    server.stop().await;
+}
+
 async fn logout_ends_the_session_on_the_server(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cookie = server.sign_up("ada@example.com", "Ada", PW).await.session();

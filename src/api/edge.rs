@@ -45,7 +45,24 @@ impl Edge {
         }
     }
 
+    /// The client's address: the TCP peer, or behind a reverse proxy
+    /// (GLASSCHAT_BEHIND_PROXY) the last `X-Forwarded-For` entry, which our
+    /// proxy appended (earlier entries are whatever the client claimed).
     pub fn peer_ip(&self) -> Option<IpAddr> {
+        if self.state.config.behind_proxy {
+            let forwarded = self
+                .parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .last()
+                .and_then(|s| s.trim().parse::<IpAddr>().ok());
+            if forwarded.is_some() {
+                return forwarded;
+            }
+        }
         self.parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -2,7 +2,11 @@
 //! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
 //! create room), load through `/ws`, exactly as browsers do.
 //!
-//!   loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] fanout|ramp|idle|persist|all
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] fanout|ramp|idle|persist|all
+//!
+//! With `--url2` (a second node on the same Postgres), every other receiver
+//! connects to the second node while senders stay on the first: `fanout`
+//! then reports same-node and cross-node latency apart.
 //!
 //! Receivers read only the fields they need from each frame (type, room,
 //! seq, and the send time carried in the body), never a full JSON parse. The
@@ -27,6 +31,8 @@ const PASSWORD: &str = "loadtest-password";
 struct Args {
     url: String,
     host: String,
+    /// A second node: half the receivers go there.
+    host2: Option<String>,
     server_pid: Option<u32>,
     seconds: u64,
     scenarios: Vec<String>,
@@ -35,6 +41,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut url = "http://127.0.0.1:3000".to_string();
+    let mut url2: Option<String> = None;
     let mut server_pid = None;
     let mut seconds = 20;
     let mut scenarios = Vec::new();
@@ -42,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => url = args.next().ok_or("--url needs a value")?,
+            "--url2" => url2 = Some(args.next().ok_or("--url2 needs a value")?),
             "--server-pid" => {
                 server_pid = Some(
                     args.next()
@@ -66,13 +74,18 @@ fn parse_args() -> Result<Args, String> {
     if scenarios.is_empty() {
         return Err("name a scenario: fanout, ramp, idle, persist, cipher or all".into());
     }
-    let host = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    if host.contains('/') || url.starts_with("https://") {
-        return Err("--url must be a plain http://host:port origin".into());
-    }
+    let host_of = |url: &str| -> Result<String, String> {
+        let host = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        if host.contains('/') || url.starts_with("https://") {
+            return Err("--url and --url2 must be plain http://host:port origins".into());
+        }
+        Ok(host)
+    };
+    let host = host_of(&url)?;
+    let host2 = url2.as_deref().map(host_of).transpose()?;
     // Accounts are per run, so runs against one server never collide.
     let tag = format!(
         "{:x}",
@@ -84,6 +97,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         url: url.trim_end_matches('/').to_string(),
         host,
+        host2,
         server_pid,
         seconds,
         scenarios,
@@ -332,7 +346,12 @@ async fn create_room(
 
 /// A socket as a browser opens it (session cookie, our Origin, no Nagle).
 async fn open_socket(args: &Args, cookie: &str) -> Result<Ws, AnyError> {
-    let mut request = format!("ws://{}/ws", args.host).into_client_request()?;
+    open_socket_on(args, &args.host, cookie).await
+}
+
+/// A socket to the node at `host`, with the public origin both nodes share.
+async fn open_socket_on(args: &Args, host: &str, cookie: &str) -> Result<Ws, AnyError> {
+    let mut request = format!("ws://{host}/ws").into_client_request()?;
     request
         .headers_mut()
         .insert("cookie", format!("glasschat_session={cookie}").parse()?);
@@ -342,7 +361,11 @@ async fn open_socket(args: &Args, cookie: &str) -> Result<Ws, AnyError> {
 }
 
 async fn connect(args: &Args, cookie: &str) -> Result<Ws, AnyError> {
-    let mut ws = open_socket(args, cookie).await?;
+    connect_on(args, &args.host, cookie).await
+}
+
+async fn connect_on(args: &Args, host: &str, cookie: &str) -> Result<Ws, AnyError> {
+    let mut ws = open_socket_on(args, host, cookie).await?;
     // Welcome, then an empty hello: start live from now.
     ws.next().await.ok_or("closed before welcome")??;
     ws.send(Message::Text(r#"{"type":"hello","rooms":[]}"#.into()))
@@ -477,27 +500,32 @@ async fn setup_rooms(
     Ok(Rooms { rooms: out })
 }
 
+/// Latency p50 and p99 (ms) of the receivers on the sending node and of
+/// those on the second node, when there is one.
+type Split = Option<((f64, f64), (f64, f64))>;
+
 /// Runs one fan-out step: every room's sender sends `rate` msgs/s for
-/// `seconds`; every member socket receives. Returns (deliveries/s, p50, p99, max ms, lost, dup, sent).
+/// `seconds`; every member socket receives. Returns (deliveries/s, p50, p99, max ms, lost, dup, sent)
+/// and, with a second node, the same-node / cross-node latencies.
 async fn fanout_step(
     args: &Args,
     rooms: &Rooms,
     rate: f64,
     seconds: f64,
-) -> Result<(f64, f64, f64, f64, u64, u64, u64), AnyError> {
+) -> Result<((f64, f64, f64, f64, u64, u64, u64), Split), AnyError> {
     let start = Instant::now();
     let stop = Arc::new(AtomicU64::new(0));
     let tally = Arc::new(Mutex::new(Tally::default()));
+    let cross = Arc::new(Mutex::new(Tally::default()));
     let mut receivers = Vec::new();
     for (_, _, members) in &rooms.rooms {
-        for cookie in members {
-            let ws = connect(args, cookie).await?;
-            receivers.push(tokio::spawn(receive(
-                ws,
-                start,
-                stop.clone(),
-                tally.clone(),
-            )));
+        for (i, cookie) in members.iter().enumerate() {
+            let (host, into) = match &args.host2 {
+                Some(second) if i % 2 == 1 => (second, cross.clone()),
+                _ => (&args.host, tally.clone()),
+            };
+            let ws = connect_on(args, host, cookie).await?;
+            receivers.push(tokio::spawn(receive(ws, start, stop.clone(), into)));
         }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -545,6 +573,25 @@ async fn fanout_step(
     }
     let elapsed = seconds;
     let mut t = std::mem::take(&mut *tally.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut c = std::mem::take(&mut *cross.lock().unwrap_or_else(|p| p.into_inner()));
+    t.latencies_us.sort_unstable();
+    c.latencies_us.sort_unstable();
+    let split = args.host2.as_ref().map(|_| {
+        (
+            (
+                percentile(&t.latencies_us, 0.5),
+                percentile(&t.latencies_us, 0.99),
+            ),
+            (
+                percentile(&c.latencies_us, 0.5),
+                percentile(&c.latencies_us, 0.99),
+            ),
+        )
+    });
+    t.delivered += c.delivered;
+    t.duplicates += c.duplicates;
+    t.gaps += c.gaps;
+    t.latencies_us.extend_from_slice(&c.latencies_us);
     t.latencies_us.sort_unstable();
     let sent = sent.load(Ordering::Relaxed);
     let members: u64 = rooms
@@ -560,13 +607,16 @@ async fn fanout_step(
     let expected = (sent - slowed) * members;
     let lost = expected.saturating_sub(t.delivered) + t.gaps.min(expected);
     Ok((
-        t.delivered as f64 / elapsed,
-        percentile(&t.latencies_us, 0.5),
-        percentile(&t.latencies_us, 0.99),
-        t.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
-        lost.min(expected),
-        t.duplicates,
-        sent,
+        (
+            t.delivered as f64 / elapsed,
+            percentile(&t.latencies_us, 0.5),
+            percentile(&t.latencies_us, 0.99),
+            t.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+            lost.min(expected),
+            t.duplicates,
+            sent,
+        ),
+        split,
     ))
 }
 
@@ -580,9 +630,12 @@ async fn fanout(args: &Args) -> Result<(), AnyError> {
         args.seconds
     );
     let rooms = setup_rooms(args, "fan", 10, 100).await?;
-    let (rate, p50, p99, max, lost, dup, sent) =
+    let ((rate, p50, p99, max, lost, dup, sent), split) =
         fanout_step(args, &rooms, 5.0, args.seconds as f64).await?;
     println!("  sent {sent}; deliveries/s {rate:.0}; latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; lost {lost}; duplicated {dup}");
+    if let Some(((same50, same99), (cross50, cross99))) = split {
+        println!("  same node p50 {same50:.2} ms, p99 {same99:.2} ms; other node p50 {cross50:.2} ms, p99 {cross99:.2} ms");
+    }
     Ok(())
 }
 
@@ -592,7 +645,7 @@ async fn ramp(args: &Args) -> Result<(), AnyError> {
     let mut best = 0.0;
     let mut rate = 5.0;
     loop {
-        let (dps, p50, p99, _, lost, dup, sent) = fanout_step(args, &rooms, rate, 5.0).await?;
+        let ((dps, p50, p99, _, lost, dup, sent), _) = fanout_step(args, &rooms, rate, 5.0).await?;
         println!("  {rate:>6.0} msgs/s/room: sent {sent}, deliveries/s {dps:.0}, p50 {p50:.2} ms, p99 {p99:.2} ms, lost {lost}, dup {dup}");
         if p99 > 100.0 || lost > 0 || dup > 0 {
             break;

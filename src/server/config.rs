@@ -54,6 +54,20 @@ impl Default for Limits {
     }
 }
 
+/// `1`/`true`/`yes` or `0`/`false`/`no` (unset: false).
+fn flag(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match lookup(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes") => Ok(true),
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no") => Ok(false),
+        Some(v) => Err(ConfigError::BadNumber {
+            name,
+            expected: "1 or 0",
+            value: v,
+        }),
+    }
+}
+
 fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -126,6 +140,9 @@ pub struct Config {
     pub limits: Limits,
     /// Where the master key for messages at rest comes from.
     pub key_source: KeySource,
+    /// GLASSCHAT_BEHIND_PROXY: the client's address is the last one in
+    /// `X-Forwarded-For` (the one our reverse proxy added), not the proxy's.
+    pub behind_proxy: bool,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -177,6 +194,7 @@ impl Config {
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             limits: limits(&lookup)?,
             key_source: key_source(&lookup, &database_url, &database_kind)?,
+            behind_proxy: flag(&lookup, "GLASSCHAT_BEHIND_PROXY")?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);
@@ -300,6 +318,19 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn behind_proxy_is_a_flag() {
+        let with = |v: &'static str| {
+            Config::from_lookup(move |name| {
+                (name == "GLASSCHAT_BEHIND_PROXY").then(|| v.to_string())
+            })
+        };
+        assert!(with("1").unwrap().behind_proxy);
+        assert!(!with("no").unwrap().behind_proxy);
+        assert!(!Config::from_lookup(|_| None).unwrap().behind_proxy);
+        assert!(matches!(with("maybe"), Err(ConfigError::BadNumber { .. })));
     }
 
     #[test]
