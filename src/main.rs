@@ -34,8 +34,13 @@ fn main() -> ExitCode {
         }
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("keys") {
-        return match runtime.block_on(glasschat::server::keys_command(&args[1..])) {
+    let command = match args.first().map(String::as_str) {
+        Some("keys") => Some(runtime.block_on(glasschat::server::keys_command(&args[1..]))),
+        Some("backup") => Some(runtime.block_on(glasschat::server::backup_command(&args[1..]))),
+        _ => None,
+    };
+    if let Some(outcome) = command {
+        return match outcome {
             Ok(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS

@@ -109,6 +109,34 @@ pub async fn keys_command(args: &[String]) -> Result<String, String> {
     keys::command(&store, &master, args).await
 }
 
+/// `glasschat backup PATH`: a consistent copy of the live SQLite database
+/// (the server may keep running and writing); returns the text to print.
+pub async fn backup_command(args: &[String]) -> Result<String, String> {
+    let [path] = args else {
+        return Err("usage: glasschat backup PATH (a new file for the copy)".into());
+    };
+    let config = Config::from_env().map_err(|e| StartupError::from(e).to_string())?;
+    if config.database_kind != config::DatabaseKind::Sqlite {
+        return Err(
+            "backup copies a SQLite database; with Postgres use pg_dump (see the README)".into(),
+        );
+    }
+    let store = Store::open(&config)
+        .await
+        .map_err(|e| StartupError::from(e).to_string())?;
+    let copied = store.backup_to(path).await.map_err(|e| e.to_string())?;
+    let key = match &config.key_source {
+        crypto::KeySource::File { path, .. } => format!("the key file {}", path.display()),
+        _ => "GLASSCHAT_MASTER_KEY".to_string(),
+    };
+    Ok(format!(
+        "backed up to {path}: {} messages in {} rooms, as of one instant
+         the master key is not in the backup: keep {key} too, stored apart from it
+",
+        copied.messages, copied.rooms
+    ))
+}
+
 /// Where the built client is served from: `Leptos.toml` when it is there
 /// (as in the project folder), else the defaults cargo-leptos builds with.
 fn leptos_options(

@@ -63,6 +63,8 @@ pub enum StoreError {
     Sealing(#[from] crate::server::crypto::OpenError),
     #[error("another Glasschat is already serving {path} (it holds {lock}); SQLite allows one node: stop that one, or use Postgres to run several")]
     Locked { path: String, lock: String },
+    #[error("backup failed: {0}")]
+    Backup(String),
     #[error("cannot open the lock file {path}: {source}")]
     LockFile {
         path: String,
@@ -79,6 +81,13 @@ impl StoreError {
             _ => false,
         }
     }
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, Copy)]
+pub struct BackupCount {
+    pub messages: i64,
+    pub rooms: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +170,36 @@ impl Store {
             Db::Postgres(pool) => Some(pool.clone()),
             Db::Sqlite(_) => None,
         }
+    }
+
+    /// Copies a SQLite database to a new file at `path` with `VACUUM INTO`:
+    /// one read transaction, so the copy is one consistent instant even
+    /// while the server writes. Refuses an existing file.
+    pub async fn backup_to(&self, path: &str) -> Result<BackupCount, StoreError> {
+        let Db::Sqlite(pool) = &self.db else {
+            return Err(StoreError::Backup(
+                "only SQLite databases are copied this way".into(),
+            ));
+        };
+        if std::path::Path::new(path).exists() {
+            return Err(StoreError::Backup(format!(
+                "{path} exists already; name a new file"
+            )));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(pool)
+            .await
+            .map_err(|e| StoreError::Backup(format!("cannot write {path}: {e}")))?;
+        let copy = format!("sqlite://{path}?mode=ro");
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&copy).await?;
+        let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(&mut conn)
+            .await?;
+        let rooms: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms")
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(BackupCount { messages, rooms })
     }
 
     /// Answers when the database does; used by `/health`.
