@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui
+.PHONY: run test setup build lint bench-ui bench-scaleout
 
 run: build
 	./target/release/glasschat
@@ -24,3 +24,7 @@ lint:
 # Browser rendering benchmark (10,000 messages in a room); prints figures.
 bench-ui:
 	scripts/bench-ui.sh
+
+# One node vs two nodes on one Postgres (fan-out through LISTEN/NOTIFY); prints figures.
+bench-scaleout:
+	scripts/bench-scaleout.sh
