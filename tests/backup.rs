@@ -69,7 +69,11 @@ async fn a_live_backup_restores_every_acknowledged_message() {
     // Restore: a fresh server on the copy, with the original master key.
     // (Kept apart from the database, as the command says: copied out before
     // the old server's folder goes away.)
-    let original = server.db.sqlite_path().unwrap().with_file_name("glasschat.key");
+    let original = server
+        .db
+        .sqlite_path()
+        .unwrap()
+        .with_file_name("glasschat.key");
     let key = copy.with_file_name("kept-apart.key");
     std::fs::copy(&original, &key).unwrap();
     let key_text = key.display().to_string();

@@ -327,6 +327,33 @@ async fn handshake_needs_session_and_origin(backend: Backend) {
 }
 both_backends!(handshake_needs_session_and_origin);
 
+/// One account may hold only so many sockets; the next is refused until
+/// one closes.
+async fn sockets_per_account_are_capped(backend: Backend) {
+    let db = common::TestDb::new(backend).await;
+    let server = TestServer::start_on(db, &[("GLASSCHAT_MAX_SOCKETS_PER_USER", "3")]).await;
+    let ada = server.user("ada@example.com").await;
+    let mut tabs = Vec::new();
+    for _ in 0..3 {
+        tabs.push(server.connect(&ada).await);
+    }
+    let refused = server.ws_raw(Some(&ada), Some(&server.base)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("expected 429, got {:?}", other.map(|_| "a socket")),
+    }
+    // Another account is not affected; a closed tab frees a place.
+    let bob = server.user("bob@example.com").await;
+    server.connect(&bob).await;
+    drop(tabs.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.connect(&ada).await;
+    server.stop().await;
+}
+both_backends!(sockets_per_account_are_capped);
+
 async fn bad_frames_get_errors_and_the_socket_survives(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (ada, room, mut tab) = server.alone_in_room("Notes").await;

@@ -290,6 +290,11 @@ impl Hub {
             .collect()
     }
 
+    /// How many sockets `user_id` has open here.
+    pub fn socket_count(&self, user_id: i64) -> usize {
+        self.read().users.get(&user_id).map_or(0, HashSet::len)
+    }
+
     /// Whether `user_id` has a socket here.
     pub fn has_user(&self, user_id: i64) -> bool {
         self.read().users.contains_key(&user_id)

@@ -39,6 +39,9 @@ pub struct Limits {
     pub socket_queue: usize,
     /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
     pub socket_buffer_bytes: usize,
+    /// GLASSCHAT_MAX_SOCKETS_PER_USER (50): open sockets one account may
+    /// hold on a node; one more is refused with 429.
+    pub max_sockets_per_user: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +53,7 @@ impl Default for Limits {
             send_period_secs: 10,
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
+            max_sockets_per_user: 50,
         }
     }
 }
@@ -114,6 +118,11 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
             lookup,
             "GLASSCHAT_SOCKET_BUFFER_BYTES",
             d.socket_buffer_bytes,
+        )?,
+        max_sockets_per_user: number(
+            lookup,
+            "GLASSCHAT_MAX_SOCKETS_PER_USER",
+            d.max_sockets_per_user,
         )?,
     })
 }

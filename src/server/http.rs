@@ -101,9 +101,42 @@ fn forbidden(reason: &'static str) -> Response {
     (StatusCode::FORBIDDEN, reason).into_response()
 }
 
+/// The Content-Security-Policy of an HTML page: scripts only from this
+/// origin or inline with this response's nonce (Leptos puts it on the
+/// hydration and resource scripts it writes), WebAssembly allowed to
+/// compile, no plugins, no framing, forms and connections (the socket
+/// included) to this origin only. Called while the page renders, when the
+/// nonce Leptos made for this response is known.
+pub fn set_page_csp() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// For every response that is not a page (server functions, files,
+/// `/health`): nothing may run or frame it.
+const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
 async fn security_headers(request: Request<Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NON_PAGE_CSP),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

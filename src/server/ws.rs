@@ -57,6 +57,16 @@ pub async fn upgrade(
         }
     };
     let limits = &state.config.limits;
+    // One account cannot pin the server's memory with sockets (OWASP: limit
+    // connections per user). Checked before the upgrade; two upgrades at
+    // the same instant may pass together, which is harmless.
+    if state.hub.socket_count(author.id) >= limits.max_sockets_per_user {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many open connections for this account: close some tabs",
+        )
+            .into_response();
+    }
     // The library refuses frames over 4x the limit outright (no close code:
     // it cannot finish reading them); up to that, the socket task reads the
     // frame whole and closes with 1009 cleanly, so the client sees why.
