@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui bench-scaleout
+.PHONY: run test setup build lint bench-ui bench-scaleout crash
 
 run: build
 	./target/release/glasschat
@@ -28,3 +28,8 @@ bench-ui:
 # One node vs two nodes on one Postgres (fan-out through LISTEN/NOTIFY); prints figures.
 bench-scaleout:
 	scripts/bench-scaleout.sh
+
+# The crash loop, N rounds per database (make test runs 3): make crash N=50
+N ?= 50
+crash:
+	scripts/crash.sh $(N)

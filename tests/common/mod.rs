@@ -580,6 +580,19 @@ impl Tab {
             .expect("send frame");
     }
 
+    /// Sends a frame; an error when the socket is gone (the server died).
+    pub async fn try_send_frame(
+        &mut self,
+        frame: &ClientFrame,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(WsMessage::Text(frame.to_json().into())).await
+    }
+
+    /// The next frame, or `None` once the socket is closed.
+    pub async fn next_or_close(&mut self) -> Option<ServerFrame> {
+        self.next_raw().await
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.ws
             .send(WsMessage::Text(text.to_string().into()))
