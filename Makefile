@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui bench-scaleout crash
+.PHONY: run test setup build lint bench-ui bench-scaleout crash storm
 
 run: build
 	./target/release/glasschat
@@ -33,3 +33,7 @@ bench-scaleout:
 N ?= 50
 crash:
 	scripts/crash.sh $(N)
+
+# The reconnect storm at 2,000 sockets on a release build (make test runs 200); prints figures.
+storm:
+	STORM_SOCKETS=2000 cargo test --release --features ssr --test storm -- --nocapture
