@@ -55,11 +55,12 @@ async fn try_connect(base: &str, cookie: &str, held: &ClientState) -> Option<Tab
     }
 }
 
-/// What the browser client does after a drop: wait 250 ms doubling to 8 s,
-/// each wait scaled by a random 0.5–1.5, until the handshake succeeds.
+/// What the browser client does after a drop (realtime/client.rs): try,
+/// then wait a ceiling that doubles from 500 ms, scaled by a random
+/// 0.5–1.0, until the handshake succeeds.
 async fn reconnect(base: &str, cookie: &str, held: &ClientState, seed: u64) -> (Tab, u32) {
     let mut rng = seed | 1;
-    let mut delay = Duration::from_millis(250);
+    let mut delay = Duration::from_millis(500);
     for attempt in 1.. {
         if let Some(mut tab) = try_connect(base, cookie, held).await {
             tab.hello().await;
@@ -68,9 +69,9 @@ async fn reconnect(base: &str, cookie: &str, held: &ClientState, seed: u64) -> (
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let jitter = 0.5 + (rng % 1000) as f64 / 1000.0;
+        let jitter = 0.5 + (rng % 1000) as f64 / 2000.0;
         tokio::time::sleep(delay.mul_f64(jitter)).await;
-        delay = (delay * 2).min(Duration::from_secs(8));
+        delay = (delay * 2).min(Duration::from_secs(30));
     }
     unreachable!("the loop only ends by returning")
 }
