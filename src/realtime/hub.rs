@@ -73,8 +73,9 @@ pub struct Hub {
     maps: Arc<RwLock<Maps>>,
     /// Per room, the newest seq handed to this hub: what the fan-out's
     /// sweep compares with the database to find announcements that never
-    /// arrived (a node killed between its commit and its NOTIFY).
-    published: Arc<std::sync::Mutex<HashMap<i64, i64>>>,
+    /// arrived (a node killed between its commit and its NOTIFY). Kept
+    /// only with several nodes; one node has nothing to sweep.
+    published: Option<Arc<std::sync::Mutex<HashMap<i64, i64>>>>,
     next_id: Arc<AtomicU64>,
     queue_capacity: usize,
 }
@@ -95,9 +96,17 @@ impl Hub {
     pub fn new(queue_capacity: usize) -> Hub {
         Hub {
             maps: Arc::new(RwLock::new(Maps::default())),
-            published: Arc::new(std::sync::Mutex::new(HashMap::new())),
+            published: None,
             next_id: Arc::new(AtomicU64::new(1)),
             queue_capacity: queue_capacity.max(1),
+        }
+    }
+
+    /// A hub that also records what it handed out, for the fan-out's sweep.
+    pub fn with_heads(queue_capacity: usize) -> Hub {
+        Hub {
+            published: Some(Arc::default()),
+            ..Hub::new(queue_capacity)
         }
     }
 
@@ -273,7 +282,10 @@ impl Hub {
 
     /// Records that everything of `room` up to `seq` was handed out here.
     pub fn note_published(&self, room: i64, seq: i64) {
-        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(published) = &self.published else {
+            return;
+        };
+        let mut published = published.lock().unwrap_or_else(|p| p.into_inner());
         let head = published.entry(room).or_insert(seq);
         *head = (*head).max(seq);
     }
@@ -281,8 +293,11 @@ impl Hub {
     /// Rooms with a socket here, with the newest seq handed out for each
     /// (`None`: nothing yet). Forgets rooms nobody here listens to.
     pub fn heads(&self) -> Vec<(i64, Option<i64>)> {
-        let rooms: Vec<i64> = self.read().rooms.keys().copied().collect();
-        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(published) = &self.published else {
+            return Vec::new();
+        };
+        let rooms: HashSet<i64> = self.read().rooms.keys().copied().collect();
+        let mut published = published.lock().unwrap_or_else(|p| p.into_inner());
         published.retain(|room, _| rooms.contains(room));
         rooms
             .into_iter()
@@ -460,5 +475,21 @@ mod tests {
                 })
             ));
         }
+    }
+
+    #[test]
+    fn only_a_multi_node_hub_records_what_it_handed_out() {
+        let single = Hub::new(4);
+        let (_reg, _rx) = single.register(1, [0; 32], &[7]);
+        single.publish_message(7, 3, Utf8Bytes::from_static("m"));
+        assert!(single.heads().is_empty(), "nothing kept on one node");
+
+        let several = Hub::with_heads(4);
+        let (_reg, _rx) = several.register(1, [0; 32], &[7, 8]);
+        several.publish_message(7, 3, Utf8Bytes::from_static("m"));
+        several.publish_message(7, 2, Utf8Bytes::from_static("m"));
+        let mut heads = several.heads();
+        heads.sort_unstable();
+        assert_eq!(heads, vec![(7, Some(3)), (8, None)]);
     }
 }

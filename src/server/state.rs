@@ -37,15 +37,17 @@ impl AppState {
             limits.send_count,
             Duration::from_secs(limits.send_period_secs.into()),
         );
-        let fanout = match store.postgres_pool() {
-            Some(pool) => Fanout::postgres(pool),
-            None => Fanout::single_node(),
+        // Several nodes need the fan-out, and a hub that records what it
+        // handed out for the fan-out's sweep; one node needs neither.
+        let (fanout, hub) = match store.postgres_pool() {
+            Some(pool) => (Fanout::postgres(pool), Hub::with_heads(limits.socket_queue)),
+            None => (Fanout::single_node(), Hub::new(limits.socket_queue)),
         };
         AppState {
             fanout,
+            hub,
             leptos_options,
             writer: MessageWriter::spawn(&store),
-            hub: Hub::new(limits.socket_queue),
             send_limiter: Arc::new(send_limiter),
             config: Arc::new(config),
             store,
