@@ -200,16 +200,16 @@ async fn set_resolved(state: &AppState, actor: &Actor, room: i64, resolved: bool
 /// lose it at once (nobody keeps a right they lost).
 pub async fn resync(state: &AppState, rooms: &[i64]) -> std::result::Result<(), StoreError> {
     for room in rooms {
-        let (added, removed) = state.store.sync_support_staff(*room, now_ms()).await?;
-        let changed = !added.is_empty() || !removed.is_empty();
-        for user in removed {
+        let change = state.store.sync_support_staff(*room, now_ms()).await?;
+        for user in change.removed {
             unsubscribe(state, user, *room);
         }
-        for user in added {
+        for user in change.added {
             subscribe(state, user, *room).await?;
         }
-        if changed {
-            // The assignee may have gone with the removed staff.
+        if change.unassigned {
+            // The assignee went with the removed staff: everyone left sees
+            // the conversation back in the queue.
             push_summaries(state, *room).await?;
         }
     }

@@ -11,6 +11,15 @@ use crate::model::{AdminUserView, DepartmentView, Role, StaffView};
 const IS_STAFF: &str = "(u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
         SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = r.department_id)))";
 
+/// What `sync_support_staff` changed in one room.
+#[derive(Debug, Clone, Default)]
+pub struct StaffChange {
+    pub added: Vec<i64>,
+    pub removed: Vec<i64>,
+    /// The assignee was among the removed: the room is unassigned now.
+    pub unassigned: bool,
+}
+
 /// Where a support conversation stands, for the service's checks.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SupportRow {
@@ -233,14 +242,10 @@ impl Store {
     }
 
     /// Makes the room's staff rows match its department's staff, in one
-    /// transaction. Returns who was added and who was removed. Staff who
+    /// transaction, and says what changed. Staff who
     /// join a resolved conversation start with it read; an assignee who is
     /// no longer staff leaves it unassigned, back in the department's queue.
-    pub async fn sync_support_staff(
-        &self,
-        room: i64,
-        now: i64,
-    ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+    pub async fn sync_support_staff(&self, room: i64, now: i64) -> Result<StaffChange, StoreError> {
         let removed_sql = format!(
             "DELETE FROM room_members WHERE room_id = $1 AND user_id NOT IN (
                 SELECT COALESCE(r.support_user_id, 0) FROM rooms r WHERE r.id = $1
@@ -267,32 +272,37 @@ impl Store {
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await?;
+            let mut unassigned = false;
             if !removed.is_empty() {
-                sqlx::query(
+                unassigned = sqlx::query(
                     "UPDATE rooms SET assignee_id = NULL WHERE id = $1 AND assignee_id IS NOT NULL
                        AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = $1 AND m.user_id = rooms.assignee_id)",
                 )
                 .bind(room)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    > 0;
             }
             tx.commit().await?;
-            (added, removed)
+            StaffChange { added, removed, unassigned }
         }))
     }
 
     /// Support rooms of these departments (`None`: of every department).
     pub async fn support_rooms(&self, departments: Option<&[i64]>) -> Result<Vec<i64>, StoreError> {
-        let all: Vec<(i64, i64)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, department_id FROM rooms WHERE kind = 'support' ORDER BY id")
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(all
-            .into_iter()
-            .filter(|(_, d)| departments.is_none_or(|ds| ds.contains(d)))
-            .map(|(id, _)| id)
-            .collect())
+        let sql = match departments {
+            None => "SELECT id FROM rooms WHERE kind = 'support' ORDER BY id".to_string(),
+            Some([]) => return Ok(Vec::new()),
+            // Integers only, so listing them in the SQL is safe.
+            Some(ids) => format!(
+                "SELECT id FROM rooms WHERE kind = 'support' AND department_id IN ({}) ORDER BY id",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ),
+        };
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar(&sql).fetch_all(pool).await?
+        }))
     }
 
     /// Every account with its role and (for agents) departments, for the admin page.
