@@ -10,11 +10,6 @@ use glasschat::model::{DirectOutcome, MemberView};
 use glasschat::realtime::protocol::{ErrorCode, RoomKind, ServerFrame, SystemEvent};
 
 impl TestServer {
-    async fn call(&self, cookie: &str, endpoint: &str, form: &[(&str, &str)]) -> common::Reply {
-        self.post_form(&format!("/api/{endpoint}"), form, Some(cookie))
-            .await
-    }
-
     async fn direct(&self, cookie: &str, email: &str) -> DirectOutcome {
         let reply = self.call(cookie, "rooms/direct", &[("email", email)]).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
@@ -42,13 +37,6 @@ impl TestServer {
         let mut form = vec![("room", room.as_str())];
         form.extend_from_slice(more);
         self.call(cookie, endpoint, &form).await.status
-    }
-
-    /// A fresh tab, past its catch-up.
-    async fn tab(&self, cookie: &str) -> Tab {
-        let mut tab = self.connect(cookie).await;
-        tab.hello().await;
-        tab
     }
 }
 

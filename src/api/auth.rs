@@ -61,6 +61,22 @@ pub async fn log_out() -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Changes the signed-in user's password; every other session of theirs
+/// ends (their tabs go to the login page), this one stays signed in.
+#[server(endpoint = "password")]
+pub async fn change_password(current: String, new: String) -> Result<(), ApiError> {
+    use super::edge::Edge;
+    use crate::server::auth;
+
+    let edge = Edge::get()?;
+    let Some(value) = edge.session_cookie() else {
+        return Err(edge.fail(ApiError::Unauthenticated, "/login"));
+    };
+    auth::change_password(&edge.state, &value, &current, &new)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/"))
+}
+
 /// The signed-in user, or `None`. Keeps the session alive (sliding expiry).
 #[server(endpoint = "me")]
 pub async fn current_user() -> Result<Option<UserView>, ApiError> {

@@ -21,6 +21,8 @@ pub enum ApiError {
     /// Deliberately the same for an unknown email and a wrong password.
     #[error("Invalid email or password.")]
     InvalidCredentials,
+    #[error("The current password is not right.")]
+    WrongPassword,
     #[error("An account with this email already exists. Log in instead.")]
     EmailTaken,
     #[error("{}", invalid_message(*.0))]
@@ -77,6 +79,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::WrongPassword => "wrong_password",
             ApiError::EmailTaken => "email_taken",
             ApiError::Invalid(Field::Email) => "invalid_email",
             ApiError::Invalid(Field::Password) => "invalid_password",
@@ -106,6 +109,7 @@ impl ApiError {
     pub fn from_code(code: &str, retry_after_secs: Option<u64>) -> Option<ApiError> {
         Some(match code {
             "invalid_credentials" => ApiError::InvalidCredentials,
+            "wrong_password" => ApiError::WrongPassword,
             "email_taken" => ApiError::EmailTaken,
             "invalid_email" => ApiError::Invalid(Field::Email),
             "invalid_password" => ApiError::Invalid(Field::Password),
@@ -143,7 +147,7 @@ impl ApiError {
             ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,
-            ApiError::Forbidden | ApiError::NotStaff => 403,
+            ApiError::Forbidden | ApiError::NotStaff | ApiError::WrongPassword => 403,
             ApiError::NotFound => 404,
             ApiError::TransferConflict | ApiError::DepartmentTaken | ApiError::LastAdmin => 409,
             ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
@@ -173,6 +177,7 @@ mod tests {
     fn every_code_round_trips() {
         let all = [
             ApiError::InvalidCredentials,
+            ApiError::WrongPassword,
             ApiError::EmailTaken,
             ApiError::Invalid(Field::Email),
             ApiError::Invalid(Field::Password),

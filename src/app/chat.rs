@@ -5,7 +5,9 @@ use crate::api::auth::current_user;
 #[cfg(feature = "hydrate")]
 use crate::api::rooms::invitations;
 use crate::components::chat_client::ChatClient;
-use crate::components::dialogs::{Dialogs, NewChatDialog, NewGroupDialog, QuickSwitcher};
+use crate::components::dialogs::{
+    ChangePasswordDialog, Dialogs, NewChatDialog, NewGroupDialog, QuickSwitcher,
+};
 use crate::components::message_pane::MessagePane;
 use crate::components::notify;
 use crate::components::sidebar::Sidebar;
@@ -79,6 +81,7 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
         <div class="sr-only" aria-live="polite" aria-atomic="true" id="announcer">{move || client.announcement.get()}</div>
         <NewChatDialog/>
         <NewGroupDialog/>
+        <ChangePasswordDialog/>
         <QuickSwitcher/>
         <ContactSupportDialog/>
     }

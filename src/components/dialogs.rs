@@ -6,6 +6,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::api::auth::change_password;
 use crate::api::rooms::{create_group, start_direct};
 use crate::components::chat_client::ChatClient;
 use crate::model::DirectOutcome;
@@ -18,6 +19,7 @@ pub struct Dialogs {
     pub new_group: RwSignal<bool>,
     pub switcher: RwSignal<bool>,
     pub contact: RwSignal<bool>,
+    pub password: RwSignal<bool>,
 }
 
 impl Dialogs {
@@ -27,6 +29,7 @@ impl Dialogs {
             new_group: RwSignal::new(false),
             switcher: RwSignal::new(false),
             contact: RwSignal::new(false),
+            password: RwSignal::new(false),
         }
     }
 
@@ -35,6 +38,7 @@ impl Dialogs {
         self.new_group.set(false);
         self.switcher.set(false);
         self.contact.set(false);
+        self.password.set(false);
     }
 }
 
@@ -185,6 +189,72 @@ pub fn NewGroupDialog() -> impl IntoView {
                 <div class="flex justify-end gap-2">
                     <button type="button" class=SECONDARY on:click=move |_| dialogs.new_group.set(false)>"Cancel"</button>
                     <button type="submit" class=PRIMARY>"Create group"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+/// "Change password": the current one, then the new one twice. Other
+/// sessions of this account end when it succeeds.
+#[component]
+pub fn ChangePasswordDialog() -> impl IntoView {
+    let dialogs = expect_context::<Dialogs>();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let field = NodeRef::<Input>::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (old, fresh) = (current.get_untracked(), new.get_untracked());
+        if fresh != again.get_untracked() {
+            error.set(Some("The two new passwords differ.".into()));
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            match change_password(old, fresh).await {
+                Ok(()) => {
+                    for s in [current, new, again] {
+                        s.set(String::new());
+                    }
+                    error.set(None);
+                    done.set(true);
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    Effect::new(move |_| {
+        if dialogs.password.get() {
+            done.set(false);
+            error.set(None);
+        }
+    });
+    view! {
+        <Dialog open=dialogs.password id="change-password" title="Change password" focus=field>
+            <form on:submit=submit class="space-y-3">
+                <label for="password-current" class="block text-sm text-slate-200">"Current password"</label>
+                <input id="password-current" type="password" required node_ref=field bind:value=current
+                    autocomplete="current-password" class=FIELD/>
+                <label for="password-new" class="block text-sm text-slate-200">"New password"</label>
+                <input id="password-new" type="password" required minlength=8 maxlength=128 bind:value=new
+                    autocomplete="new-password" class=FIELD/>
+                <label for="password-again" class="block text-sm text-slate-200">"New password again"</label>
+                <input id="password-again" type="password" required minlength=8 maxlength=128 bind:value=again
+                    autocomplete="new-password" class=FIELD/>
+                <p class="text-xs text-slate-300">"Every other device signed in to this account is signed out."</p>
+                {move || error.get().map(|e| view! { <p role="alert" class="text-sm text-rose-300">{e}</p> })}
+                <Show when=move || done.get()>
+                    <p role="status" class="text-sm text-emerald-300">"Password changed. Other sessions were signed out."</p>
+                </Show>
+                <div class="flex justify-end gap-2">
+                    <button type="button" class=SECONDARY on:click=move |_| dialogs.password.set(false)>"Close"</button>
+                    <button type="submit" class=PRIMARY disabled=move || busy.get()>"Change password"</button>
                 </div>
             </form>
         </Dialog>

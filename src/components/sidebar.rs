@@ -103,10 +103,11 @@ fn ChatsList(filter: RwSignal<String>) -> impl IntoView {
     }
 }
 
-/// The avatar-side menu: notifications, the admin page, log out.
+/// The avatar-side menu: notifications, password, the admin page, log out.
 #[component]
 fn UserMenu() -> impl IntoView {
     let client = expect_context::<ChatClient>();
+    let dialogs = expect_context::<Dialogs>();
     let logout = ServerAction::<LogOut>::new();
     view! {
         <details class="relative">
@@ -115,6 +116,10 @@ fn UserMenu() -> impl IntoView {
             </summary>
             <div class="glass-panel absolute right-0 z-30 mt-2 w-56 space-y-1 rounded-xl bg-slate-900/90 p-2">
                 <NotificationToggle/>
+                <button id="change-password-open" type="button" on:click=move |_| dialogs.password.set(true)
+                    class="w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">
+                    "Change password"
+                </button>
                 <Show when=move || client.role.get() == Role::Admin>
                     <a id="admin-link" href="/admin" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Admin"</a>
                 </Show>

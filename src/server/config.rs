@@ -42,6 +42,9 @@ pub struct Limits {
     /// GLASSCHAT_MAX_SOCKETS_PER_USER (50): open sockets one account may
     /// hold on a node; one more is refused with 429.
     pub max_sockets_per_user: usize,
+    /// GLASSCHAT_SESSION_CHECK_SECS (30): how often expired sessions are
+    /// removed and the sockets opened under them closed.
+    pub session_check_secs: u64,
 }
 
 impl Default for Limits {
@@ -54,6 +57,7 @@ impl Default for Limits {
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
             max_sockets_per_user: 50,
+            session_check_secs: 30,
         }
     }
 }
@@ -124,6 +128,7 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
             "GLASSCHAT_MAX_SOCKETS_PER_USER",
             d.max_sockets_per_user,
         )?,
+        session_check_secs: number(lookup, "GLASSCHAT_SESSION_CHECK_SECS", d.session_check_secs)?,
     })
 }
 

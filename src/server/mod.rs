@@ -76,7 +76,10 @@ pub async fn run() -> Result<(), StartupError> {
             .await
             .map_err(|e| StartupError::Store(e.into()))?;
     }
-    spawn_session_sweeper(store.clone());
+    auth::spawn_session_sweeper(
+        state.clone(),
+        Duration::from_secs(state.config.limits.session_check_secs),
+    );
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state);
@@ -172,20 +175,6 @@ fn init_logging() -> Result<(), StartupError> {
         .with_writer(std::io::stderr)
         .try_init();
     Ok(())
-}
-
-fn spawn_session_sweeper(store: Store) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60 * 60));
-        loop {
-            every.tick().await;
-            match store.delete_expired_sessions(store::now_ms()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
-                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-            }
-        }
-    });
 }
 
 async fn shutdown_signal() {

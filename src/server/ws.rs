@@ -372,7 +372,10 @@ impl Connection {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = self.socket.send(Message::Close(Some(frame))).await;
+        // A reader that stopped reading cannot take even the close frame:
+        // give up after the write timeout rather than hold the task.
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame))))
+            .await;
     }
 }
 

@@ -7,6 +7,8 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+pub mod desk;
+
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -355,6 +357,31 @@ impl TestServer {
     /// The server process's id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+}
+
+/// Server functions by endpoint, and a tab past its catch-up.
+impl TestServer {
+    pub async fn call(&self, cookie: &str, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        self.post_form(&format!("/api/{endpoint}"), form, Some(cookie))
+            .await
+    }
+
+    pub async fn call_as(
+        &self,
+        cookie: Option<&str>,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        self.post_form(&format!("/api/{endpoint}"), form, cookie)
+            .await
+    }
+
+    /// A fresh tab, past its catch-up.
+    pub async fn tab(&self, cookie: &str) -> Tab {
+        let mut tab = self.connect(cookie).await;
+        tab.hello().await;
+        tab
     }
 }
 
@@ -708,7 +735,8 @@ impl Tab {
         self.state.rooms[&room].summary.clone()
     }
 
-    /// Waits for the socket to be closed by the server; returns the close code.
+    /// Reads (and applies) frames until the server closes the socket;
+    /// returns the close code, `None` when the connection just ended.
     pub async fn closed_with(&mut self) -> Option<u16> {
         loop {
             match tokio::time::timeout(Duration::from_secs(30), self.ws.next())
@@ -716,6 +744,12 @@ impl Tab {
                 .expect("no close within 30 s")
             {
                 Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(WsMessage::Text(text))) => {
+                    let frame: ServerFrame =
+                        serde_json::from_str(text.as_str()).expect("server frame");
+                    self.state.apply(&frame);
+                    self.log.push(frame);
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
             }

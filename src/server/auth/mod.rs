@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::api::error::ApiError;
 use crate::api::validate;
 use crate::model::UserView;
+use crate::realtime::protocol::close;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, NewUser, StoreError, UserRow};
 use password::Verdict;
@@ -26,6 +27,10 @@ const SESSION_REFRESH_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 pub enum AuthError {
     #[error("invalid credentials")]
     InvalidCredentials,
+    #[error("wrong current password")]
+    WrongPassword,
+    #[error("not signed in")]
+    SignedOut,
     #[error("email already registered")]
     EmailTaken,
     #[error("invalid input: {0}")]
@@ -42,6 +47,8 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> ApiError {
         match err {
             AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::WrongPassword => ApiError::WrongPassword,
+            AuthError::SignedOut => ApiError::Unauthenticated,
             AuthError::EmailTaken => ApiError::EmailTaken,
             AuthError::Invalid(api) => api,
             AuthError::RateLimited(wait) => ApiError::RateLimited {
@@ -180,15 +187,75 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<NewToken, AuthE
 pub async fn log_out(state: &AppState, cookie_value: &str) -> Result<(), AuthError> {
     let hash = token::hash_cookie_value(cookie_value);
     state.store.delete_session(&hash).await?;
-    let code = crate::realtime::protocol::close::UNAUTHORIZED;
-    state.hub.end_session(&hash, code);
-    state
-        .fanout
-        .announce(crate::server::fanout::Event::EndSession {
-            session: hash,
-            code,
-        });
+    close_sockets_of(state, &[hash.to_vec()], close::UNAUTHORIZED);
     Ok(())
+}
+
+/// Closes, on every node, the sockets opened under these (already deleted)
+/// sessions.
+fn close_sockets_of(state: &AppState, sessions: &[Vec<u8>], code: u16) {
+    for hash in sessions {
+        let Ok(session) = <[u8; 32]>::try_from(hash.as_slice()) else {
+            continue;
+        };
+        state.hub.end_session(&session, code);
+        state
+            .fanout
+            .announce(crate::server::fanout::Event::EndSession { session, code });
+    }
+}
+
+/// Changes the password of the signed-in user after checking the current
+/// one. Every *other* session of theirs ends and its sockets close with
+/// `close::REVOKED`; the session making the change stays signed in. Wrong
+/// current passwords count as failed logins, so this is no way around the
+/// login limit.
+pub async fn change_password(
+    state: &AppState,
+    cookie_value: &str,
+    current: &str,
+    new: &str,
+) -> Result<(), AuthError> {
+    let Some(Authenticated { user, .. }) = authenticate(state, cookie_value).await? else {
+        return Err(AuthError::SignedOut);
+    };
+    let key = format!("email:{}", user.email);
+    if let Some(wait) = state.login_limiter.locked_for(&key, Instant::now()) {
+        return Err(AuthError::RateLimited(wait));
+    }
+    let new = validate::password(new).map_err(AuthError::Invalid)?;
+    let verdict = password::verify(current.to_string(), Some(user.password_hash.clone())).await?;
+    if verdict == Verdict::Wrong {
+        state.login_limiter.record_failure(&key, Instant::now());
+        return Err(AuthError::WrongPassword);
+    }
+    let hash = password::hash(new.to_string()).await?;
+    state.store.set_password_hash(user.id, &hash).await?;
+    let keep = token::hash_cookie_value(cookie_value);
+    let ended = state.store.delete_other_sessions(user.id, &keep).await?;
+    close_sockets_of(state, &ended, close::REVOKED);
+    tracing::info!(user_id = user.id, ended = ended.len(), "password changed");
+    Ok(())
+}
+
+/// Removes expired sessions every `every` and closes the sockets that were
+/// opened under them (OWASP: close sockets when sessions expire), so a tab
+/// left open does not outlive its session.
+pub fn spawn_session_sweeper(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match state.store.delete_expired_sessions(now_ms()).await {
+                Ok(ended) if ended.is_empty() => {}
+                Ok(ended) => {
+                    close_sockets_of(&state, &ended, close::UNAUTHORIZED);
+                    tracing::info!(removed = ended.len(), "expired sessions removed");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+        }
+    });
 }
 
 /// The session a cookie belongs to, if it is live. `refreshed` says the expiry

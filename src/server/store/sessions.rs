@@ -84,14 +84,32 @@ impl Store {
         Ok(())
     }
 
-    /// Drops expired sessions; run now and then so the table does not grow forever.
-    pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
+    /// Ends every session of a user but one (their password changed);
+    /// the token hashes of the ended ones, so their sockets can be closed.
+    pub async fn delete_other_sessions(
+        &self,
+        user_id: i64,
+        keep: &[u8],
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            sqlx::query_scalar(
+                "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2 RETURNING token_hash",
+            )
+            .bind(user_id)
+            .bind(keep)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Drops expired sessions and returns their token hashes, so sockets
+    /// opened under them can be closed too.
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar("DELETE FROM sessions WHERE expires_at <= $1 RETURNING token_hash")
                 .bind(now)
-                .execute(pool)
+                .fetch_all(pool)
                 .await?
-                .rows_affected()
         }))
     }
 }

@@ -1,10 +1,9 @@
-//! Messages at rest: nothing readable in the database, tampering and moved
-//! ciphertexts refused row by row, online key rotation, and a wrong or
-//! missing key refused at start. The real binary on both databases.
+//! Row 10, encryption at rest and key rotation: nothing readable in the
+//! database, tampered and moved ciphertexts refused row by row, online key
+//! rotation, and a wrong or missing key refused at start. Nonce uniqueness
+//! and the row format are unit tests in `src/server/crypto.rs`.
 
-mod common;
-
-use common::{ack, run_glasschat, Backend, Tab, TestServer};
+use crate::common::{self, ack, run_glasschat, Backend, Tab, TestServer};
 
 async fn say_all(tab: &mut Tab, room: i64, tag: &str, bodies: &[String]) {
     for (i, body) in bodies.iter().enumerate() {

@@ -1,0 +1,292 @@
+//! Row 7, authorization on every room operation: a non-member's frames and
+//! history are refused and see nothing; the authorization matrix (stored
+//! as data: 23 server functions and the socket frames x 6 callers), each
+//! refused call checked to change and leak nothing.
+
+use crate::common::desk::*;
+use crate::common::{ack, error, Backend, TestServer};
+use glasschat::realtime::protocol::{ClientFrame, ErrorCode, RoomCursor, ServerFrame};
+
+async fn non_members_are_refused_and_see_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let eve = server.user("eve@example.com").await;
+    let room = server.group(&ada, "Private", &[]).await;
+    let mut ada_tab = server.connect(&ada).await;
+    ada_tab.hello().await;
+    ada_tab.say(room, "secret", "the secret plan").await;
+    ack(&mut ada_tab).await;
+
+    let mut eve_tab = server.connect(&eve).await;
+    assert!(
+        eve_tab.state.rooms.is_empty(),
+        "the room is not even listed"
+    );
+    eve_tab
+        .hello_with(vec![RoomCursor { room, last_seq: 0 }])
+        .await;
+    let sync = error(&mut eve_tab).await;
+    assert_eq!((sync.code, sync.room), (ErrorCode::Forbidden, Some(room)));
+    eve_tab.say(room, "intrude", "let me in").await;
+    let send = error(&mut eve_tab).await;
+    assert_eq!(
+        (send.code, send.client_id.as_deref()),
+        (ErrorCode::Forbidden, Some("intrude"))
+    );
+    eve_tab
+        .send_frame(&ClientFrame::Read { room, seq: 1 })
+        .await;
+    assert_eq!(error(&mut eve_tab).await.code, ErrorCode::Forbidden);
+
+    let history = server.history(&eve, room, i64::MAX, 50).await;
+    assert_eq!(history.status, 403, "{}", history.body);
+    assert!(!history.body.contains("secret plan"));
+    assert_eq!(
+        server
+            .history("not-a-session", room, i64::MAX, 50)
+            .await
+            .status,
+        401
+    );
+
+    // Ada posts again: Eve's socket must not see it.
+    ada_tab.say(room, "secret-2", "still secret").await;
+    ack(&mut ada_tab).await;
+    eve_tab.send_frame(&ClientFrame::Ping).await;
+    eve_tab
+        .until(|f| matches!(f, ServerFrame::Pong).then_some(()))
+        .await;
+    assert!(
+        eve_tab
+            .log
+            .iter()
+            .all(|f| !matches!(f, ServerFrame::Message(_))),
+        "nothing leaked: {:?}",
+        eve_tab.log
+    );
+    assert_eq!(
+        server.all_messages(&ada, room).await.len(),
+        2,
+        "nothing stored"
+    );
+}
+both_backends!(non_members_are_refused_and_see_nothing);
+
+// ------------------------------------------------- the authorization matrix
+
+/// One server function, with its form for the conversation under test.
+struct Call {
+    endpoint: &'static str,
+    form: Form,
+    /// Allowed for (in `EVERYONE` order): owner, other member, agent of
+    /// another department, signed out, agent of the department, admin.
+    allowed: [bool; 6],
+}
+
+struct Ctx {
+    room: i64,
+    billing: i64,
+    technical: i64,
+    sales: i64,
+    agent_id: i64,
+    owner_id: i64,
+}
+
+const Y: bool = true;
+const N: bool = false;
+
+fn room(c: &Ctx) -> Vec<(&'static str, String)> {
+    vec![("room", c.room.to_string())]
+}
+
+/// The matrix, read across: who may call what on a member's Billing
+/// conversation. Columns: owner, other member, agent of Technical Support,
+/// signed out, agent of Billing, admin. Allowed calls that change state
+/// run last in each row (staff columns), so refused callers always meet
+/// the same conversation.
+#[rustfmt::skip]
+fn server_function_matrix() -> Vec<Call> {
+    //                                       owner other stranger out agent admin
+    vec![
+        c("history",                 [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("before_seq", "1000".into()), ("limit", "50".into())]),
+        c("rooms/members",           [Y, N, N, N, Y, Y], room),
+        c("rooms/mute",              [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("muted", "false".into())]),
+        c("rooms/hide",              [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("hidden", "false".into())]),
+        // Membership and history of a support conversation follow the
+        // desk's rules, never a member's hand: nobody clears, renames,
+        // adds, removes or leaves.
+        c("rooms/clear",             [N, N, N, N, N, N], room),
+        c("rooms/rename",            [N, N, N, N, N, N], |c| vec![("room", c.room.to_string()), ("name", "Mine now".into())]),
+        c("rooms/add",               [N, N, N, N, N, N], |c| vec![("room", c.room.to_string()), ("members", "olaf@example.com".into())]),
+        c("rooms/remove",            [N, N, N, N, N, N], |c| vec![("room", c.room.to_string()), ("user_id", c.owner_id.to_string())]),
+        c("rooms/leave",             [N, N, N, N, N, N], room),
+        c("support/staff",           [N, N, N, N, Y, Y], room),
+        c("support/claim",           [N, N, N, N, Y, Y], room),
+        c("support/assign",          [N, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("agent", c.agent_id.to_string())]),
+        c("support/resolve",         [N, N, N, N, Y, Y], room),
+        c("support/reopen",          [N, N, N, N, Y, Y], room),
+        // The agent moves it to Sales (and loses it); the admin, staff
+        // everywhere, moves it back to Billing.
+        c("support/transfer",        [N, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("department", c.sales.to_string())]),
+        // Not about the conversation: anyone signed in may contact a desk.
+        c("support/contact",         [Y, Y, Y, N, Y, Y], |c| vec![("department", c.billing.to_string())]),
+        c("support/departments",     [Y, Y, Y, N, Y, Y], |_| vec![]),
+        // The admin page.
+        c("admin/users",             [N, N, N, N, N, Y], |_| vec![]),
+        c("admin/departments",       [N, N, N, N, N, Y], |_| vec![]),
+        c("admin/role",              [N, N, N, N, N, Y], |c| vec![("user", c.agent_id.to_string()), ("role", "agent".into())]),
+        c("admin/agent_departments", [N, N, N, N, N, Y], |c| vec![("user", c.agent_id.to_string()), ("departments", c.billing.to_string())]),
+        c("admin/department/create", [N, N, N, N, N, Y], |_| vec![("name", "Refunds".into())]),
+        c("admin/department/update", [N, N, N, N, N, Y], |c| vec![("id", c.technical.to_string()), ("name", "Tech Support".into()), ("archived", "false".into())]),
+    ]
+}
+
+type Form = fn(&Ctx) -> Vec<(&'static str, String)>;
+
+fn c(endpoint: &'static str, allowed: [bool; 6], form: Form) -> Call {
+    Call {
+        endpoint,
+        form,
+        allowed,
+    }
+}
+
+async fn authorization_matrix(backend: Backend) {
+    let desk = Desk::open(backend).await;
+    let server = &desk.server;
+    let sales_reply = ok(server
+        .call(&desk.admin, "admin/department/create", &[("name", "Sales")])
+        .await);
+    let sales = sales_reply.json().as_i64().unwrap();
+    let room = desk.contact(&desk.owner, desk.billing).await;
+    let mut owner_tab = server.tab(&desk.owner).await;
+    owner_tab
+        .say(room, "secret-1", "my card number is secret-4242")
+        .await;
+    ack(&mut owner_tab).await;
+    let ctx = Ctx {
+        room,
+        billing: desk.billing,
+        technical: desk.technical,
+        sales,
+        agent_id: desk.agent_id,
+        owner_id: desk.owner_id,
+    };
+
+    let mut failures = Vec::new();
+    for call in server_function_matrix() {
+        let form = (call.form)(&ctx);
+        for (who, allowed) in EVERYONE.iter().zip(call.allowed) {
+            let mut form = form.clone();
+            if call.endpoint == "support/transfer" && *who == Who::Admin {
+                form[1].1 = desk.billing.to_string(); // back home
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let before = desk.fingerprint(room).await;
+            let reply = server
+                .call_as(desk.cookie(*who), call.endpoint, &form)
+                .await;
+            let after = desk.fingerprint(room).await;
+            let passed = if allowed {
+                reply.status == 200
+            } else {
+                let refused = matches!(reply.status, 401 | 403);
+                refused && before == after && !reply.body.contains("secret-4242")
+            };
+            if !passed {
+                failures.push(format!(
+                    "{} as {who:?}: expected {}, got {} {} (state {} )",
+                    call.endpoint,
+                    if allowed { "allowed" } else { "refused" },
+                    reply.status,
+                    reply.body,
+                    if before == after {
+                        "unchanged"
+                    } else {
+                        "CHANGED"
+                    },
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "matrix failures:\n{}",
+        failures.join("\n")
+    );
+
+    // The frames, for each signed-in caller: does the conversation appear
+    // in their Welcome, may they send and read in it, does a catch-up
+    // request for it answer, and does a live message reach them?
+    // (Signed out there is no socket: the handshake answers 401.)
+    assert!(server.ws_raw(None, Some(&server.base)).await.is_err());
+    let mut tabs = Vec::new();
+    for who in EVERYONE.iter().filter(|w| **w != Who::SignedOut) {
+        let cookie = desk.cookie(*who).unwrap();
+        let mut tab = server.connect(cookie).await;
+        tab.hello_with(vec![RoomCursor { room, last_seq: 0 }]).await;
+        tabs.push((*who, tab));
+    }
+    for (who, tab) in tabs.iter_mut() {
+        let staff_or_owner = matches!(who, Who::Owner | Who::Agent | Who::Admin);
+        assert_eq!(
+            tab.state.rooms.contains_key(&room),
+            staff_or_owner,
+            "{who:?}: welcome"
+        );
+        let caught_up_with_secret = tab
+            .log
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Message(m) if m.body.contains("secret-4242")));
+        assert_eq!(caught_up_with_secret, staff_or_owner, "{who:?}: catch-up");
+        if !staff_or_owner {
+            // Asking for the room in Hello was answered with a refusal.
+            let refused = |f: &ServerFrame| matches!(f, ServerFrame::Error(e) if e.code == ErrorCode::Forbidden && e.room == Some(room));
+            if !tab.log.iter().any(refused) {
+                tab.until(|f| refused(f).then_some(())).await;
+            }
+        }
+
+        let before = desk.fingerprint(room).await;
+        tab.send_frame(&ClientFrame::Read { room, seq: 1 }).await;
+        let client_id = format!("matrix-{who:?}");
+        tab.say(room, &client_id, "sneaking in").await;
+        if staff_or_owner {
+            let a = ack(tab).await;
+            assert_eq!(a.room, room);
+        } else {
+            // Read is refused, then send is refused; nothing stored.
+            for _ in 0..2 {
+                let e = error(tab).await;
+                assert_eq!(e.code, ErrorCode::Forbidden, "{who:?}");
+            }
+            assert_eq!(
+                desk.fingerprint(room).await,
+                before,
+                "{who:?}: refused frames stored nothing"
+            );
+        }
+    }
+    // A live message reaches exactly the staff and the owner.
+    let mut owner_again = server.tab(&desk.owner).await;
+    owner_again
+        .say(room, "live-1", "live secret-4242 again")
+        .await;
+    let seq = ack(&mut owner_again).await.seq;
+    for (who, tab) in tabs.iter_mut() {
+        if matches!(who, Who::Owner | Who::Agent | Who::Admin) {
+            tab.until_seq(room, seq).await;
+        } else {
+            tab.settle().await;
+            assert!(
+                !tab.log
+                    .iter()
+                    .any(|f| matches!(f, ServerFrame::Message(m) if m.room == room)),
+                "{who:?} received a message of a conversation not theirs"
+            );
+        }
+    }
+}
+both_backends!(authorization_matrix);
+
+// ---------------------------------------------- one conversation per pair
