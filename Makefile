@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui bench-scaleout crash storm
+.PHONY: run test setup build lint bench-ui bench-scaleout crash storm fuzz
 
 run: build
 	./target/release/glasschat
@@ -37,3 +37,10 @@ crash:
 # The reconnect storm at 2,000 sockets on a release build (make test runs 200); prints figures.
 storm:
 	STORM_SOCKETS=2000 cargo test --release --features ssr --test storm -- --nocapture
+
+# The long fuzz run (make test runs 3,000 decoder and 300 server inputs per
+# target): make fuzz DECODER_CASES=1000000 SERVER_CASES=50000
+DECODER_CASES ?= 1000000
+SERVER_CASES ?= 50000
+fuzz:
+	scripts/fuzz.sh $(DECODER_CASES) $(SERVER_CASES)

@@ -164,6 +164,13 @@ impl FromServerFnError for ApiError {
         match value {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => ApiError::BadRequest,
             ServerFnErrorErr::ServerError(_) => ApiError::Internal,
+            // On the server these mean the request itself could not be read
+            // (a body that is not UTF-8 form data, a wrong method): the
+            // caller's fault, not a transport failure. Found by the fuzz test.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::Request(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_) => ApiError::BadRequest,
             _ => ApiError::Transport,
         }
     }

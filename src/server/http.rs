@@ -11,6 +11,7 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+use crate::api::error::ApiError;
 use crate::app::{shell, App};
 use crate::server::state::AppState;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             refuse_cross_site,
         ))
+        .layer(middleware::from_fn(server_function_status))
         .layer(middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)
@@ -91,6 +93,29 @@ async fn refuse_cross_site(
         }
     }
     next.run(request).await
+}
+
+/// Leptos answers a server function whose arguments do not decode (a
+/// missing or malformed field) with 500 before our code runs; the body is
+/// already our `ApiError` (`BadRequest`), so the status is set from it here.
+/// Errors from our own code carry their status already. Found by the fuzz
+/// test (`tests/fuzz.rs`, an empty sign-up form).
+async fn server_function_status(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 4096).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<ApiError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn is_safe_method(method: &Method) -> bool {
