@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, password, submitSignUp, uniqueEmail } from "./helpers";
+import { hydrated, logIn, newUser, online, password, submitSignUp, uniqueEmail } from "./helpers";
 
 // Screenshots are kept as artifacts in end2end/screenshots/.
 const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
@@ -39,6 +39,33 @@ test("sign up, see the shell, log out, log in again, and a wrong password", asyn
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator("#me-name")).toHaveText("Ada Lovelace");
+});
+
+test("a password change signs out the other devices, not this one", async ({ browser }) => {
+  const pat = await newUser(browser, "Pat");
+  const elsewhere = await logIn(browser, pat.email);
+  await pat.page.locator("#user-menu").click();
+  await pat.page.locator("#change-password-open").click();
+  const dialog = pat.page.locator("#change-password");
+  await expect(dialog.getByLabel("Current password")).toBeFocused();
+  await dialog.getByLabel("Current password").fill("not the password");
+  await dialog.getByLabel("New password", { exact: true }).fill("a brand new secret");
+  await dialog.getByLabel("New password again").fill("a brand new secret");
+  await dialog.getByRole("button", { name: "Change password" }).click();
+  await expect(dialog.getByRole("alert")).toHaveText("The current password is not right.");
+  await expect(elsewhere.locator("#connection")).toHaveAttribute("data-state", "online");
+
+  await dialog.getByLabel("Current password").fill(password);
+  await dialog.getByRole("button", { name: "Change password" }).click();
+  await expect(dialog.getByRole("status")).toContainText("Password changed");
+  // The other device's socket is closed (1008) and it goes to the login page.
+  await expect(elsewhere).toHaveURL(/\/login/);
+  await pat.page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await pat.page.reload();
+  await hydrated(pat.page);
+  await online(pat.page);
+  await expect(pat.page.locator("#me-name")).toHaveText("Pat");
 });
 
 test("a taken email is reported on the sign-up form", async ({ page }) => {

@@ -164,9 +164,10 @@ impl From<SystemLine> for Write {
 }
 
 impl Store {
-    /// Stores a batch of messages in ONE transaction (group commit). For
-    /// each message it reads the room's last seq (on Postgres with a row
-    /// lock, so two nodes never race for a seq), seals the body for
+    /// Stores a batch of messages in ONE transaction (group commit). It
+    /// reads the last seq of every room in the batch at once (on Postgres
+    /// with row locks, so two nodes never race for a seq); for each message
+    /// it seals the body for
     /// (room, seq) under the current key, and INSERTs it if the sender is a
     /// member and the client id is new; the `messages_advance_room` trigger
     /// then moves the room's last_seq, the sender's read mark and the hidden
@@ -187,7 +188,7 @@ impl Store {
             WriterConn::Sqlite(c) => insert_batch_body!(
                 c,
                 "BEGIN IMMEDIATE",
-                "SELECT last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id = $1",
+                "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id IN ({rooms})",
                 keys,
                 batch,
                 existing_sql
@@ -195,7 +196,7 @@ impl Store {
             WriterConn::Postgres(c) => insert_batch_body!(
                 c,
                 "BEGIN",
-                "SELECT last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id = $1 FOR UPDATE",
+                "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id IN ({rooms}) ORDER BY id FOR UPDATE",
                 keys,
                 batch,
                 existing_sql
@@ -206,25 +207,31 @@ impl Store {
 
 /// The batch body, expanded once per backend (like `on_pool!`).
 macro_rules! insert_batch_body {
-    ($conn:ident, $begin:expr, $last_seq_sql:expr, $keys:ident, $batch:ident, $existing_sql:ident) => {{
+    ($conn:ident, $begin:expr, $heads_sql:expr, $keys:ident, $batch:ident, $existing_sql:ident) => {{
+        let batch: Vec<Write> = $batch.collect();
+        let mut out = Vec::with_capacity(batch.len());
+        let mut rooms: Vec<i64> = batch.iter().map(Write::room).collect();
+        rooms.sort_unstable();
+        rooms.dedup();
+        // Room ids are numbers from our own types, never text from a user.
+        let list = rooms.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
-        let mut out = Vec::with_capacity($batch.len());
-        // Each room's last seq as this transaction left it, and the member
+        // Each room's last seq as this transaction leaves it, and the member
         // whose message reopens it when it is a resolved support
-        // conversation: read (and, on Postgres, locked) once per room per
-        // batch, then kept here.
+        // conversation: read for the whole batch in one query (on Postgres
+        // also locked, in id order so two nodes never deadlock), then kept
+        // here. One query per batch, not one per room: with many rooms per
+        // batch the round trips were most of the writer's time.
         let mut heads: std::collections::HashMap<i64, (i64, Option<i64>)> =
-            std::collections::HashMap::new();
-        for write in $batch {
+            sqlx::query_as::<_, (i64, i64, Option<i64>)>(&$heads_sql.replace("{rooms}", &list))
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(room, last_seq, reopened_by)| (room, (last_seq, reopened_by)))
+                .collect();
+        for write in batch {
             let room = write.room();
-            let head = match heads.get(&room) {
-                Some(head) => Some(*head),
-                None => sqlx::query_as::<_, (i64, Option<i64>)>($last_seq_sql)
-                    .bind(room)
-                    .fetch_optional(&mut *tx)
-                    .await?,
-            };
-            let Some((last_seq, reopened_by)) = head else {
+            let Some((last_seq, reopened_by)) = heads.get(&room).copied() else {
                 out.push(Stored::NotMember); // no such room
                 continue;
             };
