@@ -34,9 +34,9 @@ N ?= 50
 crash:
 	scripts/crash.sh $(N)
 
-# The reconnect storm at 2,000 sockets on a release build (make test runs 200); prints figures.
+# The reconnect storm at 2,000 sockets on a release build, on SQLite and Postgres (make test runs 200); prints figures.
 storm:
-	STORM_SOCKETS=2000 cargo test --release --features ssr --test storm -- --nocapture
+	scripts/storm.sh 2000
 
 # The long fuzz run (make test runs 3,000 decoder and 300 server inputs per
 # target): make fuzz DECODER_CASES=1000000 SERVER_CASES=50000

@@ -97,8 +97,7 @@ fn peak_rss_and_cpu(pid: u32) -> (u64, f64) {
     (hwm, ticks / 100.0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reconnect_storm_catches_everyone_up() {
+async fn a_reconnect_storm_catches_everyone_up(backend: Backend) {
     let n = sockets();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
@@ -107,7 +106,7 @@ async fn a_reconnect_storm_catches_everyone_up() {
         ("GLASSCHAT_SEND_RATE", "1000000/1"),
         ("GLASSCHAT_MAX_SOCKETS_PER_USER", "100000"),
     ];
-    let db = TestDb::new(Backend::Sqlite).await;
+    let db = TestDb::new(backend).await;
     let server = TestServer::start_on(db, &env).await;
     let base = server.base.clone();
     let mut cookies = Vec::new();
@@ -183,10 +182,11 @@ async fn a_reconnect_storm_catches_everyone_up() {
     let all_caught_up = cut.elapsed();
     let (peak_kib, cpu_s) = peak_rss_and_cpu(pid);
     println!(
-        "storm: {n} sockets cut at once; all reconnected and caught up after {:.2} s (slowest handshake + catch-up {:.2} s, at most {most_attempts} attempts); new server peak RSS {:.1} MiB, CPU {cpu_s:.2} s",
+        "storm ({backend:?}): {n} sockets cut at once; all reconnected and caught up after {:.2} s (slowest handshake + catch-up {:.2} s, at most {most_attempts} attempts); new server peak RSS {:.1} MiB, CPU {cpu_s:.2} s",
         all_caught_up.as_secs_f64(),
         slowest.as_secs_f64(),
         peak_kib as f64 / 1024.0,
     );
     server.stop().await;
 }
+both_backends!(a_reconnect_storm_catches_everyone_up);
