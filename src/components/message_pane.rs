@@ -27,15 +27,21 @@ const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
 #[component]
 pub fn MessagePane() -> impl IntoView {
     let client = expect_context::<ChatClient>();
-    // A room that disappears (left, removed) closes.
+    // A room that disappears (left, removed) closes. A chat just started is
+    // selected when its server function answers, which may be before its
+    // `room_added` frame arrives: only a room that was there and went away
+    // counts as gone.
+    let present_once = StoredValue::new(None::<i64>);
     Effect::new(move |_| {
-        if let Some(room) = client.selected.get() {
-            let gone = client
-                .state
-                .with(|s| s.user_id != 0 && !s.rooms.contains_key(&room));
-            if gone {
-                client.selected.set(None);
-            }
+        let Some(room) = client.selected.get() else {
+            present_once.set_value(None);
+            return;
+        };
+        let present = client.state.with(|s| s.rooms.contains_key(&room));
+        if present {
+            present_once.set_value(Some(room));
+        } else if present_once.get_value() == Some(room) {
+            client.selected.set(None);
         }
     });
     view! {
