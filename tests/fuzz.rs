@@ -161,29 +161,6 @@ fn request() -> impl Strategy<Value = (usize, usize, Body)> {
     })
 }
 
-fn encode(form: &[(String, String)]) -> Vec<u8> {
-    let mut out = String::new();
-    for (i, (k, v)) in form.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        for (j, part) in [k, v].into_iter().enumerate() {
-            if j == 1 {
-                out.push('=');
-            }
-            for b in part.bytes() {
-                match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        out.push(b as char)
-                    }
-                    _ => out.push_str(&format!("%{b:02X}")),
-                }
-            }
-        }
-    }
-    out.into_bytes()
-}
-
 /// A server with an admin, a member in a group and a support conversation,
 /// and a Billing agent: ids 1 to 4 exist, so values hit real rows too.
 struct Target {
@@ -219,7 +196,11 @@ impl Target {
 
     async fn post(&self, endpoint: &str, caller: usize, body: &Body) -> Result<u16, String> {
         let bytes = match body {
-            Body::Form(form) => encode(form),
+            Body::Form(form) => {
+                let pairs: Vec<(&str, &str)> =
+                    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                common::encode_form(&pairs).into_bytes()
+            }
             Body::Raw(bytes) => bytes.clone(),
         };
         let mut req = self

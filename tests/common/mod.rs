@@ -431,7 +431,8 @@ impl Reply {
     }
 }
 
-fn encode_form(form: &[(&str, &str)]) -> String {
+/// A form body as `application/x-www-form-urlencoded`.
+pub fn encode_form(form: &[(&str, &str)]) -> String {
     form.iter()
         .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
         .collect::<Vec<_>>()
