@@ -2,7 +2,7 @@
 //! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
 //! create room), load through `/ws`, exactly as browsers do.
 //!
-//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] fanout|ramp|idle|persist|all
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|all
 //!
 //! With `--url2` (a second node on the same Postgres), every other receiver
 //! connects to the second node while senders stay on the first: `fanout`
@@ -35,6 +35,8 @@ struct Args {
     host2: Option<String>,
     server_pid: Option<u32>,
     seconds: u64,
+    /// Per-room send rate of `fanout` (msgs/s).
+    rate: f64,
     scenarios: Vec<String>,
     tag: String,
 }
@@ -44,6 +46,7 @@ fn parse_args() -> Result<Args, String> {
     let mut url2: Option<String> = None;
     let mut server_pid = None;
     let mut seconds = 20;
+    let mut rate = 5.0;
     let mut scenarios = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -64,6 +67,15 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--seconds needs a value")?
                     .parse()
                     .map_err(|_| "bad --seconds")?
+            }
+            "--rate" => {
+                rate = args
+                    .next()
+                    .ok_or("--rate needs a value")?
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| *r > 0.0 && r.is_finite())
+                    .ok_or("bad --rate: a positive number of msgs/s per room")?
             }
             "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" => scenarios.push(arg),
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
@@ -100,6 +112,7 @@ fn parse_args() -> Result<Args, String> {
         host2,
         server_pid,
         seconds,
+        rate,
         scenarios,
         tag,
     })
@@ -161,7 +174,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] fanout|ramp|idle|persist|stall|cipher|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|stall|cipher|all");
             std::process::exit(2);
         }
     };
@@ -533,13 +546,21 @@ async fn fanout_step(
     let sent = Arc::new(AtomicU64::new(0));
     let slowed = Arc::new(AtomicU64::new(0));
     let mut senders = Vec::new();
+    let mut sockets = Vec::new();
     for (room, cookie, _) in &rooms.rooms {
-        let ws = connect(args, cookie).await?;
-        let (room, sent, slowed) = (*room, sent.clone(), slowed.clone());
-        let interval = Duration::from_secs_f64(1.0 / rate);
-        let until = Instant::now() + Duration::from_secs_f64(seconds);
+        sockets.push((*room, connect(args, cookie).await?));
+    }
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let senders_start = tokio::time::Instant::now() + Duration::from_millis(50);
+    let count = sockets.len().max(1) as u32;
+    for (i, (room, ws)) in sockets.into_iter().enumerate() {
+        let (sent, slowed) = (sent.clone(), slowed.clone());
+        // Independent senders are not in lockstep: their phases are spread
+        // evenly over one interval (room i starts i/count of it later).
+        let first = senders_start + interval * i as u32 / count;
+        let until = first.into_std() + Duration::from_secs_f64(seconds);
         senders.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
+            let mut tick = tokio::time::interval_at(first, interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let (mut write, mut read) = ws.split();
             let reader = tokio::spawn(async move {
@@ -627,12 +648,12 @@ async fn ws_close(mut write: futures::stream::SplitSink<Ws, Message>) {
 
 async fn fanout(args: &Args) -> Result<(), AnyError> {
     println!(
-        "fanout: 10 rooms x 100 members, one sender per room at 5 msgs/s for {} s",
-        args.seconds
+        "fanout: 10 rooms x 100 members, one sender per room at {} msgs/s for {} s",
+        args.rate, args.seconds
     );
     let rooms = setup_rooms(args, "fan", 10, 100).await?;
     let ((rate, p50, p99, max, lost, dup, sent), split) =
-        fanout_step(args, &rooms, 5.0, args.seconds as f64).await?;
+        fanout_step(args, &rooms, args.rate, args.seconds as f64).await?;
     println!("  sent {sent}; deliveries/s {rate:.0}; latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; lost {lost}; duplicated {dup}");
     if let Some(((same50, same99), (cross50, cross99))) = split {
         println!("  same node p50 {same50:.2} ms, p99 {same99:.2} ms; other node p50 {cross50:.2} ms, p99 {cross99:.2} ms");
