@@ -9,7 +9,7 @@ use axum::extract::ws::Utf8Bytes;
 use crate::model::{DirectOutcome, InvitationView, MemberView, Role};
 use crate::realtime::protocol::{RoomKind, ServerFrame, SystemEvent};
 use crate::server::fanout::Event;
-use crate::server::messages::{publish_message, publish_read_mark};
+use crate::server::messages::publish_read_mark;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, Stored, SystemLine, UserRow};
 
@@ -246,7 +246,7 @@ pub async fn clear(state: &AppState, actor: &Actor, room: i64) -> Result<()> {
     };
     let seq = system_line(state, actor, room, event).await?;
     for user in state.store.member_ids(room).await? {
-        publish_read_mark(state, user, room, seq, seq);
+        publish_read_mark(&state.hub, &state.fanout, user, room, seq, seq);
     }
     Ok(())
 }
@@ -289,12 +289,9 @@ pub(crate) async fn system_line(
         event,
         now: now_ms(),
     };
+    // The writer's hook has published it by the time this answers.
     match state.writer.write(line).await? {
-        Stored::New(view) | Stored::Duplicate(view) => {
-            let seq = view.seq;
-            publish_message(state, view);
-            Ok(seq)
-        }
+        Stored::New(view) | Stored::Duplicate(view) => Ok(view.seq),
         Stored::NotMember | Stored::Reopened { .. } => Err(ConversationError::Forbidden),
     }
 }

@@ -1,18 +1,21 @@
 //! The messages service: every rule about sending, reading and fetching
 //! messages, between the socket handler / server functions and the store.
-//! Publishing to the hub happens here, after the store has committed.
+//! Publishing to the hub happens here (`publisher`), called by the writer
+//! after each commit.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::realtime::protocol::{Ack, MessageView, RoomSummary, ServerFrame};
-use crate::server::fanout::Event;
+use crate::realtime::hub::Hub;
+use crate::realtime::protocol::{Ack, MessageKind, MessageView, RoomSummary, ServerFrame};
+use crate::server::fanout::{Event, Fanout};
 use crate::server::state::AppState;
-use crate::server::store::{now_ms, NewMessage, StoreError, Stored};
+use crate::server::store::{now_ms, Committed, NewMessage, Pending, StoreError, Stored};
 
 /// Who is sending: taken from the session when the socket opened, never
 /// from a frame.
@@ -68,17 +71,27 @@ pub fn valid_client_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Stores and publishes one message; answers with its ack. A resend with the
-/// same client id answers with the first ack and publishes nothing.
-pub async fn send(
+/// A send handed to the writer and not yet answered. A socket may have
+/// several (it reads the next frame while earlier ones are being stored);
+/// they are answered in the order they were handed over.
+pub struct PendingSend {
+    pub room: i64,
+    pub client_id: String,
+    pub stored: Pending,
+}
+
+/// Checks a send and hands it to the writer, which stores it and (through
+/// `publisher`) publishes it after the commit. Waits only when the writer's
+/// queue is full. `acknowledge` turns the answer into the ack.
+pub async fn submit(
     state: &AppState,
     author: &Author,
     room: i64,
-    client_id: &str,
-    body: &str,
-) -> Result<Ack, MessageError> {
+    client_id: String,
+    body: String,
+) -> Result<PendingSend, MessageError> {
     let user_id = author.id;
-    if !valid_client_id(client_id) {
+    if !valid_client_id(&client_id) {
         return Err(MessageError::Invalid(
             "client_id must be 1-64 letters, digits, '-' or '_'",
         ));
@@ -96,51 +109,76 @@ pub async fn send(
 
     let stored = state
         .writer
-        .write(NewMessage {
+        .submit(NewMessage {
             room,
             sender_id: user_id,
             sender_name: author.name.clone(),
-            client_id: client_id.to_string(),
-            body: body.to_string(),
+            client_id: client_id.clone(),
+            body,
             now: now_ms(),
         })
         .await?;
+    Ok(PendingSend {
+        room,
+        client_id,
+        stored,
+    })
+}
+
+/// The ack for a send the writer has answered. A resend with the same
+/// client id gets the first ack (nothing new was stored or published).
+pub async fn acknowledge(
+    state: &AppState,
+    client_id: String,
+    stored: Result<Stored, StoreError>,
+) -> Result<Ack, MessageError> {
     let ack = |view: &MessageView| Ack {
-        client_id: client_id.to_string(),
+        client_id,
         room: view.room,
         seq: view.seq,
         message_id: view.id,
         server_time: view.created_at,
     };
-    match stored {
-        Stored::New(view) => {
-            let ack = ack(&view);
-            let seq = view.seq;
-            publish_message(state, view);
-            // Sending reads everything up to your own message, in every tab.
-            publish_read_mark(state, user_id, room, seq, seq);
-            Ok(ack)
+    match stored? {
+        Stored::New(view) | Stored::Duplicate(view) => Ok(ack(&view)),
+        Stored::Reopened { message, .. } => {
+            // Everyone's sidebar shows the conversation open again.
+            crate::server::conversations::push_summaries(state, message.room).await?;
+            Ok(ack(&message))
         }
-        Stored::Reopened { message, line } => {
-            let ack = ack(&message);
-            let seq = line.seq;
-            publish_message(state, message);
-            publish_message(state, line);
-            publish_read_mark(state, user_id, room, seq, seq);
-            crate::server::conversations::push_summaries(state, room).await?;
-            Ok(ack)
-        }
-        Stored::Duplicate(view) => Ok(ack(&view)),
         Stored::NotMember => Err(MessageError::Forbidden),
     }
 }
 
+/// The writer's `Committed` hook: publishes every new message to the hub
+/// (and the other nodes), in commit order, right after its commit. A text
+/// message also moves its sender's read mark (sending reads everything up
+/// to your own message), in every tab.
+pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
+    Arc::new(move |stored: &Stored| match stored {
+        Stored::New(view) => {
+            publish_message(&hub, &fanout, view);
+            if let (MessageKind::Text, Some(sender)) = (&view.kind, view.sender_id) {
+                publish_read_mark(&hub, &fanout, sender, view.room, view.seq, view.seq);
+            }
+        }
+        Stored::Reopened { message, line } => {
+            publish_message(&hub, &fanout, message);
+            publish_message(&hub, &fanout, line);
+            if let Some(sender) = message.sender_id {
+                publish_read_mark(&hub, &fanout, sender, line.room, line.seq, line.seq);
+            }
+        }
+        Stored::Duplicate(_) | Stored::NotMember => {}
+    })
+}
+
 /// Serialises the message once; every member socket shares the frame.
-pub(crate) fn publish_message(state: &AppState, view: MessageView) {
+fn publish_message(hub: &Hub, fanout: &Fanout, view: &MessageView) {
     let (room, seq) = (view.room, view.seq);
-    let frame = Utf8Bytes::from(ServerFrame::Message(view).to_json());
-    state.hub.publish_message(room, seq, frame);
-    state.fanout.announce(Event::Message {
+    let frame = Utf8Bytes::from(ServerFrame::Message(view.clone()).to_json());
+    hub.publish_message(room, seq, frame);
+    fanout.announce(Event::Message {
         room,
         from: seq,
         to: seq,
@@ -148,7 +186,8 @@ pub(crate) fn publish_message(state: &AppState, view: MessageView) {
 }
 
 pub(crate) fn publish_read_mark(
-    state: &AppState,
+    hub: &Hub,
+    fanout: &Fanout,
     user_id: i64,
     room: i64,
     read_seq: i64,
@@ -160,10 +199,8 @@ pub(crate) fn publish_read_mark(
         last_seq,
         unread: (last_seq - read_seq).max(0),
     };
-    state
-        .hub
-        .publish_to_user(user_id, Utf8Bytes::from(frame.to_json()));
-    state.fanout.announce(Event::ReadMark {
+    hub.publish_to_user(user_id, Utf8Bytes::from(frame.to_json()));
+    fanout.announce(Event::ReadMark {
         user: user_id,
         room,
         read_seq,
@@ -183,7 +220,14 @@ pub async fn mark_read(
         .mark_read(user_id, room, seq)
         .await?
         .ok_or(MessageError::Forbidden)?;
-    publish_read_mark(state, user_id, room, summary.read_seq, summary.last_seq);
+    publish_read_mark(
+        &state.hub,
+        &state.fanout,
+        user_id,
+        room,
+        summary.read_seq,
+        summary.last_seq,
+    );
     Ok(summary)
 }
 

@@ -67,7 +67,7 @@ pub async fn run() -> Result<(), StartupError> {
 
     let leptos_options = leptos_options(&config, local)?;
     let database = config.database_kind.clone();
-    let state = AppState::new(config, store.clone(), leptos_options);
+    let state = AppState::new(config, store.clone(), leptos_options)?;
     if let Some(pool) = store.postgres_pool() {
         let hub = state.hub.clone();
         state

@@ -8,8 +8,8 @@ use crate::realtime::hub::Hub;
 use crate::server::auth::limiter::FailureLimiter;
 use crate::server::config::Config;
 use crate::server::fanout::Fanout;
-use crate::server::messages::SendLimiter;
-use crate::server::store::{MessageWriter, Store};
+use crate::server::messages::{self, SendLimiter};
+use crate::server::store::{MessageWriter, Store, StoreError};
 
 /// Failed logins allowed per IP and per email in `LOGIN_WINDOW`.
 pub const LOGIN_FAILURES_ALLOWED: usize = 5;
@@ -31,7 +31,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, leptos_options: LeptosOptions) -> AppState {
+    pub fn new(
+        config: Config,
+        store: Store,
+        leptos_options: LeptosOptions,
+    ) -> Result<AppState, StoreError> {
         let limits = &config.limits;
         let send_limiter = SendLimiter::new(
             limits.send_count,
@@ -43,16 +47,18 @@ impl AppState {
             Some(pool) => (Fanout::postgres(pool), Hub::with_heads(limits.socket_queue)),
             None => (Fanout::single_node(), Hub::new(limits.socket_queue)),
         };
-        AppState {
+        let writer =
+            MessageWriter::spawn(&store, messages::publisher(hub.clone(), fanout.clone()))?;
+        Ok(AppState {
+            writer,
             fanout,
             hub,
             leptos_options,
-            writer: MessageWriter::spawn(&store),
             send_limiter: Arc::new(send_limiter),
             config: Arc::new(config),
             store,
             login_limiter: Arc::new(FailureLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW)),
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! database) and writes the socket's queue from the hub, keeping every room
 //! gap-free and in seq order (docs/protocol.md).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -16,13 +16,19 @@ use crate::realtime::protocol::{
     close, ClientFrame, ErrorCode, FrameError, RoomCursor, ServerFrame, PROTOCOL_VERSION,
 };
 use crate::server::auth::{self, cookie};
-use crate::server::messages::{self, Author, MessageError};
+use crate::server::messages::{self, Author, MessageError, PendingSend};
 use crate::server::state::AppState;
+use crate::server::store::{StoreError, Stored};
 
 /// Catch-up reads the backlog in pages of this many messages.
 const CATCH_UP_PAGE: i64 = 500;
 /// Frames written per flush when the queue has several waiting.
 const WRITE_BATCH: usize = 64;
+/// Sends one socket may have with the writer at once. The socket reads the
+/// next frame while earlier sends are being stored, so a fast sender is not
+/// held to one message per commit; beyond this many it stops reading (TCP
+/// then holds the client back).
+const SENDS_IN_FLIGHT: usize = 64;
 /// A peer that accepts no bytes for this long is a stalled reader: drop it
 /// (its client catches up on reconnect) rather than hold its buffers.
 const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -84,6 +90,7 @@ pub async fn upgrade(
                 author,
                 socket,
                 cursors: HashMap::new(),
+                in_flight: VecDeque::new(),
             };
             if let Err(err) = conn.run().await {
                 tracing::debug!(user_id = conn.user_id, error = %err, "socket ended");
@@ -117,6 +124,8 @@ struct Connection {
     author: Author,
     socket: WebSocket,
     cursors: HashMap<i64, Cursor>,
+    /// Sends with the writer, oldest first; acked in this order.
+    in_flight: VecDeque<PendingSend>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +133,7 @@ enum SocketError {
     #[error("socket: {0}")]
     Socket(#[from] axum::Error),
     #[error("store: {0}")]
-    Store(#[from] crate::server::store::StoreError),
+    Store(#[from] StoreError),
     #[error("the peer stopped reading")]
     Stalled,
     #[error("closed by the server")]
@@ -161,14 +170,12 @@ impl Connection {
 
         loop {
             tokio::select! {
-                incoming = self.socket.recv() => match incoming {
+                incoming = self.socket.recv(), if self.in_flight.len() < SENDS_IN_FLIGHT => match incoming {
                     Some(Ok(Message::Text(text))) if text.len() > self.state.config.limits.max_frame_bytes => {
                         return self.close_too_big().await;
                     }
                     Some(Ok(Message::Text(text))) => {
                         self.on_client_frame(text.as_str()).await?;
-                        // A send's own message and read mark are already
-                        // queued: write them with its ack in one flush.
                         self.drain_and_flush(&mut queue).await?;
                     }
                     Some(Ok(Message::Binary(data))) if data.len() > self.state.config.limits.max_frame_bytes => {
@@ -182,8 +189,14 @@ impl Connection {
                     Some(Ok(_)) => {} // ping/pong are answered by the library
                     Some(Err(err)) => return Err(err.into()),
                 },
+                stored = oldest_answer(&mut self.in_flight) => {
+                    self.on_answer(stored).await?;
+                    self.drain_and_flush(&mut queue).await?;
+                }
                 outbound = queue.recv() => match outbound {
                     Some(item) => {
+                        // An ack that is ready goes before the messages.
+                        self.take_answers().await?;
                         self.on_outbound(item).await?;
                         self.drain_and_flush(&mut queue).await?;
                     }
@@ -208,13 +221,19 @@ impl Connection {
                 room,
                 client_id,
                 body,
-            } => match messages::send(&self.state, &self.author, room, &client_id, &body).await {
-                Ok(ack) => self.send(ServerFrame::Ack(ack)).await,
-                Err(err) => {
-                    self.send_error(message_error(err, Some(room), Some(client_id)))
-                        .await
+            } => {
+                let for_error = client_id.clone();
+                match messages::submit(&self.state, &self.author, room, client_id, body).await {
+                    Ok(pending) => {
+                        self.in_flight.push_back(pending);
+                        Ok(())
+                    }
+                    Err(err) => {
+                        self.send_error(message_error(err, Some(room), Some(for_error)))
+                            .await
+                    }
                 }
-            },
+            }
             ClientFrame::Read { room, seq } => {
                 match messages::mark_read(&self.state, self.user_id, room, seq).await {
                     Ok(_) => Ok(()), // the hub tells every tab, this one included
@@ -222,6 +241,22 @@ impl Connection {
                 }
             }
             ClientFrame::Ping => self.send(ServerFrame::Pong).await,
+        }
+    }
+
+    /// Answers the oldest send in flight (its answer is `stored`).
+    async fn on_answer(&mut self, stored: Result<Stored, StoreError>) -> Result<(), SocketError> {
+        let Some(sent) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let room = sent.room;
+        let client_id = sent.client_id.clone();
+        match messages::acknowledge(&self.state, sent.client_id, stored).await {
+            Ok(ack) => self.send(ServerFrame::Ack(ack)).await,
+            Err(err) => {
+                self.send_error(message_error(err, Some(room), Some(client_id)))
+                    .await
+            }
         }
     }
 
@@ -328,12 +363,27 @@ impl Connection {
         within_write_timeout(self.socket.flush()).await
     }
 
-    /// Writes whatever else is already waiting in the queue, then flushes
-    /// once: several frames per write.
+    /// Acks the sends the writer has answered, oldest first.
+    async fn take_answers(&mut self) -> Result<(), SocketError> {
+        while let Some(stored) = self
+            .in_flight
+            .front_mut()
+            .and_then(|sent| sent.stored.try_take())
+        {
+            self.on_answer(stored).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes whatever else is ready (acks first, then the queue: the writer
+    /// publishes a batch's messages and read marks before it answers, so a
+    /// send's ack and its own message usually leave together), then
+    /// flushes once: several frames per write.
     async fn drain_and_flush(
         &mut self,
         queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
     ) -> Result<(), SocketError> {
+        self.take_answers().await?;
         for _ in 0..WRITE_BATCH {
             match queue.try_recv() {
                 Ok(item) => self.on_outbound(item).await?,
@@ -376,6 +426,15 @@ impl Connection {
         // give up after the write timeout rather than hold the task.
         let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame))))
             .await;
+    }
+}
+
+/// The writer's answer to the oldest send in flight; never resolves while
+/// there is none. Cancel-safe: the answer stays in its `Pending`.
+async fn oldest_answer(in_flight: &mut VecDeque<PendingSend>) -> Result<Stored, StoreError> {
+    match in_flight.front_mut() {
+        Some(sent) => (&mut sent.stored).await,
+        None => std::future::pending().await,
     }
 }
 

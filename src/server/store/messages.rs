@@ -1,5 +1,5 @@
 use sqlx::pool::PoolConnection;
-use sqlx::{Postgres, Sqlite};
+use sqlx::Postgres;
 
 use super::{on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
@@ -81,7 +81,7 @@ fn decode_body(kind: &str, body: &[u8]) -> (MessageKind, Option<SystemEvent>, St
     }
 }
 
-const SELECT_MESSAGES: &str =
+pub(super) const SELECT_MESSAGES: &str =
     "SELECT m.id, m.room_id, m.seq, m.sender_id, u.display_name AS sender_name,
         m.kind, m.body, m.key_id, m.nonce, m.created_at, m.client_id
      FROM messages m LEFT JOIN users u ON u.id = m.sender_id";
@@ -130,7 +130,7 @@ pub struct SystemLine {
 impl SystemLine {
     /// A clear deletes every older message of the room and marks the line
     /// read for every member, in the transaction that stores the line.
-    fn clears(&self) -> bool {
+    pub(super) fn clears(&self) -> bool {
         matches!(self.event, SystemEvent::Cleared { .. })
     }
 }
@@ -164,222 +164,31 @@ impl From<SystemLine> for Write {
 }
 
 impl Store {
-    /// Stores a batch of messages in ONE transaction (group commit). It
-    /// reads the last seq of every room in the batch at once (on Postgres
-    /// with row locks, so two nodes never race for a seq); for each message
-    /// it seals the body for
-    /// (room, seq) under the current key, and INSERTs it if the sender is a
-    /// member and the client id is new; the `messages_advance_room` trigger
-    /// then moves the room's last_seq, the sender's read mark and the hidden
-    /// flags in the same transaction. Nothing is acknowledged before the
-    /// commit. On SQLite the transaction starts IMMEDIATE: it takes the
-    /// write lock up front instead of failing to upgrade later.
-    ///
-    /// It runs on the writer's own connection, which stays open between
-    /// batches so its page cache stays warm.
-    pub async fn insert_batch(
+    /// Stores a batch of messages in ONE transaction on Postgres (group
+    /// commit; the rules are in `batch::store_batch`). Nothing is
+    /// acknowledged before the commit. It runs on the writer's own
+    /// connection, kept between batches.
+    pub(super) async fn insert_batch_postgres(
         &self,
-        conn: &mut WriterConn,
-        batch: impl ExactSizeIterator<Item = Write>,
+        conn: &mut PoolConnection<Postgres>,
+        batch: Vec<Write>,
     ) -> Result<Vec<Stored>, StoreError> {
-        let keys = &self.keys;
-        let existing_sql = format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2");
-        Ok(match conn {
-            WriterConn::Sqlite(c) => insert_batch_body!(
-                c,
-                "BEGIN IMMEDIATE",
-                "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id IN ({rooms})",
-                keys,
-                batch,
-                existing_sql
-            ),
-            WriterConn::Postgres(c) => insert_batch_body!(
-                c,
-                "BEGIN",
-                "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms WHERE id IN ({rooms}) ORDER BY id FOR UPDATE",
-                keys,
-                batch,
-                existing_sql
-            ),
-        })
+        let existing_sql = super::batch::existing_sql();
+        let tx = sqlx::Connection::begin(&mut **conn).await?;
+        let mut statements = super::batch::PgBatch {
+            tx,
+            existing_sql: &existing_sql,
+        };
+        let out = super::batch::store_batch(&mut statements, &self.keys, batch).await?;
+        statements.tx.commit().await?;
+        Ok(out)
     }
-}
 
-/// The batch body, expanded once per backend (like `on_pool!`).
-macro_rules! insert_batch_body {
-    ($conn:ident, $begin:expr, $heads_sql:expr, $keys:ident, $batch:ident, $existing_sql:ident) => {{
-        let batch: Vec<Write> = $batch.collect();
-        let mut out = Vec::with_capacity(batch.len());
-        let mut rooms: Vec<i64> = batch.iter().map(Write::room).collect();
-        rooms.sort_unstable();
-        rooms.dedup();
-        // Room ids are numbers from our own types, never text from a user.
-        let list = rooms.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let mut tx = sqlx::Connection::begin_with(&mut **$conn, $begin).await?;
-        // Each room's last seq as this transaction leaves it, and the member
-        // whose message reopens it when it is a resolved support
-        // conversation: read for the whole batch in one query (on Postgres
-        // also locked, in id order so two nodes never deadlock), then kept
-        // here. One query per batch, not one per room: with many rooms per
-        // batch the round trips were most of the writer's time.
-        let mut heads: std::collections::HashMap<i64, (i64, Option<i64>)> =
-            sqlx::query_as::<_, (i64, i64, Option<i64>)>(&$heads_sql.replace("{rooms}", &list))
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|(room, last_seq, reopened_by)| (room, (last_seq, reopened_by)))
-                .collect();
-        for write in batch {
-            let room = write.room();
-            let Some((last_seq, reopened_by)) = heads.get(&room).copied() else {
-                out.push(Stored::NotMember); // no such room
-                continue;
-            };
-            heads.insert(room, (last_seq, reopened_by));
-            let seq = last_seq + 1;
-            let msg = match write {
-                Write::Text(msg) => msg,
-                Write::System(line) => {
-                    // A status change by staff sets the status itself.
-                    out.push(Stored::New(insert_system_line!(tx, $keys, line, seq)));
-                    heads.insert(room, (seq, None));
-                    continue;
-                }
-            };
-            let sealed = $keys.seal(msg.room, seq, msg.body.as_bytes())?;
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
-                 SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8
-                 WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
-                 ON CONFLICT (sender_id, client_id) DO NOTHING
-                 RETURNING id",
-            )
-            .bind(msg.room)
-            .bind(seq)
-            .bind(msg.sender_id)
-            .bind(&msg.client_id)
-            .bind(&sealed.body)
-            .bind(sealed.key_id)
-            .bind(&sealed.nonce)
-            .bind(msg.now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(id) = inserted else {
-                // Nothing inserted (the seq stays free): a resend of a
-                // stored message, or not a member.
-                let existing: Option<MessageRow> = sqlx::query_as(&$existing_sql)
-                    .bind(msg.sender_id)
-                    .bind(&msg.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                out.push(match existing {
-                    Some(row) => Stored::Duplicate(row.into_view($keys)),
-                    None => Stored::NotMember,
-                });
-                continue;
-            };
-            heads.insert(room, (seq, reopened_by));
-            let message = MessageView {
-                id,
-                room: msg.room,
-                seq,
-                sender_id: Some(msg.sender_id),
-                sender_name: msg.sender_name.clone(),
-                kind: MessageKind::Text,
-                body: msg.body,
-                created_at: msg.now,
-                client_id: Some(msg.client_id),
-                event: None,
-            };
-            if reopened_by != Some(msg.sender_id) {
-                out.push(Stored::New(message));
-                continue;
-            }
-            // The member wrote in their resolved conversation: it reopens,
-            // with a line saying so, in this same transaction.
-            sqlx::query("UPDATE rooms SET support_status = 'open' WHERE id = $1")
-                .bind(room)
-                .execute(&mut *tx)
-                .await?;
-            let line = SystemLine {
-                room,
-                actor_id: msg.sender_id,
-                actor_name: msg.sender_name.clone(),
-                event: SystemEvent::Reopened { by: msg.sender_name },
-                now: msg.now,
-            };
-            let line_seq = seq + 1;
-            let line = insert_system_line!(tx, $keys, line, line_seq);
-            heads.insert(room, (line_seq, None));
-            out.push(Stored::Reopened { message, line });
+    pub(super) async fn postgres_connection(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        match self.db() {
+            super::Db::Postgres(pool) => Ok(pool.acquire().await?),
+            super::Db::Sqlite(_) => Err(StoreError::Batch("not a Postgres database".into())),
         }
-        tx.commit().await?;
-        out
-    }};
-}
-use insert_batch_body;
-
-/// Stores a system line at `seq` and evaluates to its view; a clear first deletes the room's messages and
-/// then marks the line read for every member.
-macro_rules! insert_system_line {
-    ($tx:ident, $keys:ident, $line:ident, $seq:ident) => {{
-        if $line.clears() {
-            sqlx::query("DELETE FROM messages WHERE room_id = $1")
-                .bind($line.room)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        let plain = serde_json::to_vec(&$line.event).unwrap_or_default();
-        let sealed = $keys.seal($line.room, $seq, &plain)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
-             VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7)
-             RETURNING id",
-        )
-        .bind($line.room)
-        .bind($seq)
-        .bind($line.actor_id)
-        .bind(&sealed.body)
-        .bind(sealed.key_id)
-        .bind(&sealed.nonce)
-        .bind($line.now)
-        .fetch_one(&mut *$tx)
-        .await?;
-        if $line.clears() {
-            sqlx::query("UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1")
-                .bind($line.room)
-                .bind($seq)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        MessageView {
-            id,
-            room: $line.room,
-            seq: $seq,
-            sender_id: Some($line.actor_id),
-            sender_name: $line.actor_name,
-            kind: MessageKind::System,
-            body: $line.event.describe(),
-            created_at: $line.now,
-            client_id: None,
-            event: Some($line.event),
-        }
-    }};
-}
-use insert_system_line;
-
-/// A connection a message writer keeps for itself.
-pub enum WriterConn {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PoolConnection<Postgres>),
-}
-
-impl Store {
-    pub async fn writer_connection(&self) -> Result<WriterConn, StoreError> {
-        Ok(match self.db() {
-            super::Db::Sqlite(pool) => WriterConn::Sqlite(pool.acquire().await?),
-            super::Db::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
-        })
     }
 
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.

@@ -4,10 +4,12 @@
 //! backend against its native sqlx driver. So nothing is written twice, and
 //! each backend keeps its own types and prepared-statement cache.
 
+mod batch;
 mod keys;
 mod messages;
 mod rooms;
 mod sessions;
+mod sqlite_writer;
 mod support;
 mod users;
 mod writer;
@@ -17,7 +19,7 @@ pub use messages::{NewMessage, Stored, SystemLine, Write, UNAVAILABLE};
 pub use sessions::SessionRow;
 pub use support::SupportRow;
 pub use users::{NewUser, UserRow};
-pub use writer::MessageWriter;
+pub use writer::{Committed, MessageWriter, Pending};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -54,6 +56,11 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// From the SQLite message writer's own connection.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("an in-memory SQLite database cannot be served (each connection would see its own); name a file, e.g. sqlite://data/glasschat.db")]
+    InMemory,
     /// The batch this write was part of failed (the cause is logged once).
     #[error("the write batch failed: {0}")]
     Batch(String),
@@ -101,6 +108,8 @@ pub enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// The SQLite file, for the message writer's own connection.
+    sqlite_file: Option<std::path::PathBuf>,
     /// Message bodies are sealed and opened with these (see `crypto`).
     pub keys: Keyring,
 }
@@ -129,7 +138,9 @@ impl Store {
                     .busy_timeout(Duration::from_secs(5))
                     // Checkpoints (which fsync) run on a background task, not
                     // inside whichever commit happens to fill the WAL.
-                    .pragma("wal_autocheckpoint", "0");
+                    .pragma("wal_autocheckpoint", "0")
+                    // A WAL that was started over is cut back to this size.
+                    .pragma("journal_size_limit", "33554432");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     // A local file cannot go stale; the ping would cost a
@@ -154,14 +165,24 @@ impl Store {
                 Db::Postgres(pool)
             }
         };
+        let sqlite_file = match config.database_kind {
+            DatabaseKind::Sqlite => crate::server::config::sqlite_path(url),
+            DatabaseKind::Postgres => None,
+        };
         Ok(Store {
             db,
+            sqlite_file,
             keys: Keyring::default(),
         })
     }
 
     pub(crate) fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The SQLite database file (none for Postgres or in memory).
+    pub(crate) fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        self.sqlite_file.clone()
     }
 
     /// The Postgres pool, when that is the database (the fan-out listens on it).
@@ -211,25 +232,49 @@ impl Store {
     }
 }
 
-/// Copies the WAL back into the database file once a second (PASSIVE: it
-/// never blocks the writer or readers), so the WAL stays small and no
-/// message commit pays for an fsync-heavy checkpoint.
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// WAL frames (pages) left after a passive checkpoint that make the next
+/// one a RESTART: about 8 MiB at 4 KiB pages.
+const WAL_RESTART_FRAMES: i64 = 2048;
+
+/// Copies the WAL back into the database file on a background task, so no
+/// message commit pays for an fsync-heavy checkpoint. Usually PASSIVE (it
+/// never blocks the writer or readers). But under a steady stream of
+/// commits a passive checkpoint never catches up with the end of the WAL,
+/// so SQLite can never start it over and it grows without bound (600 MB in
+/// ten seconds of the persist benchmark, with every commit then extending
+/// the file). When a passive checkpoint leaves more than
+/// `WAL_RESTART_FRAMES`, a RESTART checkpoint waits for the current write
+/// to end, copies the rest and lets the next writer start the WAL from its
+/// beginning (`journal_size_limit` then trims the file).
 fn spawn_checkpointer(pool: SqlitePool) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(1));
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
             if pool.is_closed() {
                 return;
             }
-            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await
-            {
+            if let Err(err) = checkpoint(&pool).await {
                 tracing::warn!(error = %err, "WAL checkpoint failed");
             }
         }
     });
+}
+
+async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    // (busy, frames in the WAL, frames copied back)
+    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await?;
+    if frames > WAL_RESTART_FRAMES {
+        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// With SQLite, takes an exclusive lock on `<database>.lock` for as long as

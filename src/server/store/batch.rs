@@ -1,0 +1,273 @@
+//! What one write batch does, written once for both databases. The rules
+//! (next seq per room, membership, resent client ids, a member reopening a
+//! resolved support conversation, a clear) live in `store_batch`; each
+//! database supplies the statements through `BatchTx`: Postgres through
+//! sqlx on the writer task, SQLite through rusqlite on the writer's own
+//! thread (`sqlite_writer`), where every call completes at once.
+
+use std::collections::HashMap;
+
+use super::messages::{MessageRow, NewMessage, Stored, SystemLine, Write, SELECT_MESSAGES};
+use super::StoreError;
+use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
+use crate::server::crypto::{Keyring, Sealed};
+
+/// Stores a new text message at `seq` if its sender is a member of the room
+/// and has not used the client id before; the `id` of the new row, or no
+/// row. The `messages_advance_room` trigger moves the room's last seq, the
+/// sender's read mark and the hidden flags.
+pub(super) const INSERT_TEXT: &str =
+    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
+     SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8
+     WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
+     ON CONFLICT (sender_id, client_id) DO NOTHING
+     RETURNING id";
+pub(super) const INSERT_SYSTEM: &str =
+    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
+     VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7)
+     RETURNING id";
+pub(super) const REOPEN: &str = "UPDATE rooms SET support_status = 'open' WHERE id = $1";
+pub(super) const DELETE_ROOM_MESSAGES: &str = "DELETE FROM messages WHERE room_id = $1";
+pub(super) const MARK_ALL_READ: &str =
+    "UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1";
+/// A room's last seq, and the member whose message reopens it when it is a
+/// resolved support conversation.
+pub(super) const HEAD_COLUMNS: &str =
+    "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms";
+
+pub(super) fn existing_sql() -> String {
+    format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2")
+}
+
+/// A room's head: (room, last seq, who reopens it).
+pub(super) type Head = (i64, i64, Option<i64>);
+
+/// The statements a batch runs, inside one open transaction.
+pub(super) trait BatchTx {
+    /// The heads of `rooms` (sorted, distinct); unknown rooms are left out.
+    /// On Postgres the rows are locked, in id order.
+    async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError>;
+    async fn insert_text(
+        &mut self,
+        msg: &NewMessage,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<Option<i64>, StoreError>;
+    async fn existing(
+        &mut self,
+        sender_id: i64,
+        client_id: &str,
+    ) -> Result<Option<MessageRow>, StoreError>;
+    async fn reopen(&mut self, room: i64) -> Result<(), StoreError>;
+    async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError>;
+    async fn insert_system(
+        &mut self,
+        line: &SystemLine,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<i64, StoreError>;
+    async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError>;
+}
+
+/// Stores `batch` in the open transaction `tx`, in order; the caller
+/// commits. Each message is sealed for (room, seq) under the current key.
+/// A message that stores nothing (a resend, or not a member) leaves its
+/// seq free for the next one.
+pub(super) async fn store_batch(
+    tx: &mut impl BatchTx,
+    keys: &Keyring,
+    batch: Vec<Write>,
+) -> Result<Vec<Stored>, StoreError> {
+    let mut out = Vec::with_capacity(batch.len());
+    let mut rooms: Vec<i64> = batch.iter().map(Write::room).collect();
+    rooms.sort_unstable();
+    rooms.dedup();
+    // Read once per batch, then kept here as the batch moves them.
+    let mut heads: HashMap<i64, (i64, Option<i64>)> = tx
+        .heads(&rooms)
+        .await?
+        .into_iter()
+        .map(|(room, last_seq, reopened_by)| (room, (last_seq, reopened_by)))
+        .collect();
+    for write in batch {
+        let room = write.room();
+        let Some((last_seq, reopened_by)) = heads.get(&room).copied() else {
+            out.push(Stored::NotMember); // no such room
+            continue;
+        };
+        let seq = last_seq + 1;
+        let msg = match write {
+            Write::Text(msg) => msg,
+            Write::System(line) => {
+                // A status change by staff sets the status itself.
+                out.push(Stored::New(system_line(tx, keys, line, seq).await?));
+                heads.insert(room, (seq, None));
+                continue;
+            }
+        };
+        let sealed = keys.seal(msg.room, seq, msg.body.as_bytes())?;
+        let Some(id) = tx.insert_text(&msg, seq, &sealed).await? else {
+            out.push(match tx.existing(msg.sender_id, &msg.client_id).await? {
+                Some(row) => Stored::Duplicate(row.into_view(keys)),
+                None => Stored::NotMember,
+            });
+            continue;
+        };
+        heads.insert(room, (seq, reopened_by));
+        let reopens = reopened_by == Some(msg.sender_id);
+        let message = MessageView {
+            id,
+            room: msg.room,
+            seq,
+            sender_id: Some(msg.sender_id),
+            sender_name: msg.sender_name.clone(),
+            kind: MessageKind::Text,
+            body: msg.body,
+            created_at: msg.now,
+            client_id: Some(msg.client_id),
+            event: None,
+        };
+        if !reopens {
+            out.push(Stored::New(message));
+            continue;
+        }
+        // The member wrote in their resolved conversation: it reopens,
+        // with a line saying so, in this same transaction.
+        tx.reopen(room).await?;
+        let line = SystemLine {
+            room,
+            actor_id: msg.sender_id,
+            actor_name: msg.sender_name.clone(),
+            event: SystemEvent::Reopened {
+                by: msg.sender_name,
+            },
+            now: msg.now,
+        };
+        let line = system_line(tx, keys, line, seq + 1).await?;
+        heads.insert(room, (seq + 1, None));
+        out.push(Stored::Reopened { message, line });
+    }
+    Ok(out)
+}
+
+/// Stores a system line at `seq`. A clear first deletes the room's
+/// messages, then marks the line read for every member.
+async fn system_line(
+    tx: &mut impl BatchTx,
+    keys: &Keyring,
+    line: SystemLine,
+    seq: i64,
+) -> Result<MessageView, StoreError> {
+    if line.clears() {
+        tx.delete_room_messages(line.room).await?;
+    }
+    let plain = serde_json::to_vec(&line.event).unwrap_or_default();
+    let sealed = keys.seal(line.room, seq, &plain)?;
+    let id = tx.insert_system(&line, seq, &sealed).await?;
+    if line.clears() {
+        tx.mark_all_read(line.room, seq).await?;
+    }
+    Ok(MessageView {
+        id,
+        room: line.room,
+        seq,
+        sender_id: Some(line.actor_id),
+        sender_name: line.actor_name,
+        kind: MessageKind::System,
+        body: line.event.describe(),
+        created_at: line.now,
+        client_id: None,
+        event: Some(line.event),
+    })
+}
+
+/// Postgres: the statements through sqlx, on the writer task.
+pub(super) struct PgBatch<'c> {
+    pub tx: sqlx::Transaction<'c, sqlx::Postgres>,
+    pub existing_sql: &'c str,
+}
+
+impl BatchTx for PgBatch<'_> {
+    async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
+        // Locked in id order, so two nodes never deadlock.
+        let sql = format!("{HEAD_COLUMNS} WHERE id = ANY($1) ORDER BY id FOR UPDATE");
+        Ok(sqlx::query_as(&sql)
+            .bind(rooms)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn insert_text(
+        &mut self,
+        msg: &NewMessage,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(INSERT_TEXT)
+            .bind(msg.room)
+            .bind(seq)
+            .bind(msg.sender_id)
+            .bind(&msg.client_id)
+            .bind(&sealed.body)
+            .bind(sealed.key_id)
+            .bind(&sealed.nonce)
+            .bind(msg.now)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn existing(
+        &mut self,
+        sender_id: i64,
+        client_id: &str,
+    ) -> Result<Option<MessageRow>, StoreError> {
+        Ok(sqlx::query_as(self.existing_sql)
+            .bind(sender_id)
+            .bind(client_id)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn reopen(&mut self, room: i64) -> Result<(), StoreError> {
+        sqlx::query(REOPEN)
+            .bind(room)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError> {
+        sqlx::query(DELETE_ROOM_MESSAGES)
+            .bind(room)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_system(
+        &mut self,
+        line: &SystemLine,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(INSERT_SYSTEM)
+            .bind(line.room)
+            .bind(seq)
+            .bind(line.actor_id)
+            .bind(&sealed.body)
+            .bind(sealed.key_id)
+            .bind(&sealed.nonce)
+            .bind(line.now)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError> {
+        sqlx::query(MARK_ALL_READ)
+            .bind(room)
+            .bind(seq)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,249 @@
+//! The SQLite message writer: one thread with its own connection, which
+//! runs a whole batch (begin, every statement, commit) in one go.
+//!
+//! Through sqlx every statement is a round trip between the async task and
+//! sqlx's connection thread, two thread switches each: with one statement
+//! per message that was most of the cost of a message on one core. Here a
+//! batch costs one hand-over in and one out, whatever its size. SQLite has
+//! one writer at a time anyway, so one thread loses nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::types::FromSql;
+use rusqlite::{ToSql, TransactionBehavior};
+use tokio::sync::mpsc;
+
+use super::batch::{
+    existing_sql, store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, HEAD_COLUMNS, INSERT_SYSTEM,
+    INSERT_TEXT, MARK_ALL_READ, REOPEN,
+};
+use super::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
+use super::writer::{answer, fill_batch, Committed, Job};
+use super::StoreError;
+use crate::server::crypto::{Keyring, Sealed};
+
+/// Starts the writer thread on the database file at `path` (already
+/// created and migrated by the pool).
+pub(super) fn spawn(
+    path: PathBuf,
+    keys: Keyring,
+    jobs: mpsc::Receiver<Job>,
+    committed: Committed,
+) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || run(&path, &keys, jobs, &committed))
+        .map(|_| ())
+        .map_err(|e| StoreError::Batch(format!("cannot start the SQLite writer thread: {e}")))
+}
+
+fn run(path: &Path, keys: &Keyring, mut jobs: mpsc::Receiver<Job>, committed: &Committed) {
+    let mut conn: Option<rusqlite::Connection> = None;
+    let existing = existing_sql();
+    while let Some(first) = jobs.blocking_recv() {
+        let (batch, replies) = fill_batch(first, &mut jobs);
+        let result = match conn.as_mut() {
+            Some(c) => write_batch(c, keys, &existing, batch),
+            None => match open(path) {
+                Ok(c) => write_batch(conn.insert(c), keys, &existing, batch),
+                Err(err) => Err(err),
+            },
+        };
+        if result.is_err() {
+            conn = None; // start the next batch on a fresh connection
+        }
+        answer(result, replies, committed);
+    }
+}
+
+fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // The same settings as the pool's connections (store::open).
+    conn.pragma_update(None, "journal_mode", "wal")?;
+    conn.pragma_update(None, "synchronous", "normal")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    Ok(conn)
+}
+
+fn write_batch(
+    conn: &mut rusqlite::Connection,
+    keys: &Keyring,
+    existing: &str,
+    batch: Vec<Write>,
+) -> Result<Vec<Stored>, StoreError> {
+    // IMMEDIATE: take the write lock up front instead of failing to
+    // upgrade later.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut statements = SqliteBatch {
+        conn: &tx,
+        existing,
+    };
+    // Every call completes at once: `block_on` only runs the shared logic.
+    let out = futures::executor::block_on(store_batch(&mut statements, keys, batch))?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Binds `values` to `$1`, `$2`, … by name. SQLite numbers parameters in
+/// the order they first appear in the text, so binding by position would
+/// go wrong for SQL like `SET a = $2 WHERE b = $1` (sqlx binds by name).
+fn bind<'s>(
+    conn: &'s rusqlite::Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> Result<rusqlite::CachedStatement<'s>, StoreError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    for (i, value) in values.iter().enumerate() {
+        if let Some(index) = statement.parameter_index(&format!("${}", i + 1))? {
+            statement.raw_bind_parameter(index, value)?;
+        }
+    }
+    Ok(statement)
+}
+
+/// Runs a bound statement; its first row's first column, if any.
+fn first<T: FromSql>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> Result<Option<T>, StoreError> {
+    let mut statement = bind(conn, sql, values)?;
+    let mut rows = statement.raw_query();
+    Ok(match rows.next()? {
+        Some(row) => Some(row.get(0)?),
+        None => None,
+    })
+}
+
+fn execute(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> Result<(), StoreError> {
+    bind(conn, sql, values)?.raw_execute()?;
+    Ok(())
+}
+
+struct SqliteBatch<'c> {
+    conn: &'c rusqlite::Connection,
+    existing: &'c str,
+}
+
+impl BatchTx for SqliteBatch<'_> {
+    async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
+        // In-process, one cached statement per room costs less than a
+        // query text that changes with the batch.
+        let sql = format!("{HEAD_COLUMNS} WHERE id = $1");
+        let mut heads = Vec::with_capacity(rooms.len());
+        for room in rooms {
+            let mut statement = bind(self.conn, &sql, &[room])?;
+            let mut rows = statement.raw_query();
+            if let Some(row) = rows.next()? {
+                heads.push((row.get(0)?, row.get(1)?, row.get(2)?));
+            }
+        }
+        Ok(heads)
+    }
+
+    async fn insert_text(
+        &mut self,
+        msg: &NewMessage,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<Option<i64>, StoreError> {
+        first(
+            self.conn,
+            INSERT_TEXT,
+            &[
+                &msg.room,
+                &seq,
+                &msg.sender_id,
+                &msg.client_id,
+                &sealed.body,
+                &sealed.key_id,
+                &sealed.nonce,
+                &msg.now,
+            ],
+        )
+    }
+
+    async fn existing(
+        &mut self,
+        sender_id: i64,
+        client_id: &str,
+    ) -> Result<Option<MessageRow>, StoreError> {
+        let mut statement = bind(self.conn, self.existing, &[&sender_id, &client_id])?;
+        let mut rows = statement.raw_query();
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        Ok(Some(MessageRow {
+            id: r.get("id")?,
+            room_id: r.get("room_id")?,
+            seq: r.get("seq")?,
+            sender_id: r.get("sender_id")?,
+            sender_name: r.get("sender_name")?,
+            kind: r.get("kind")?,
+            body: r.get("body")?,
+            key_id: r.get("key_id")?,
+            nonce: r.get("nonce")?,
+            created_at: r.get("created_at")?,
+            client_id: r.get("client_id")?,
+        }))
+    }
+
+    async fn reopen(&mut self, room: i64) -> Result<(), StoreError> {
+        execute(self.conn, REOPEN, &[&room])
+    }
+
+    async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError> {
+        execute(self.conn, DELETE_ROOM_MESSAGES, &[&room])
+    }
+
+    async fn insert_system(
+        &mut self,
+        line: &SystemLine,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<i64, StoreError> {
+        first(
+            self.conn,
+            INSERT_SYSTEM,
+            &[
+                &line.room,
+                &seq,
+                &line.actor_id,
+                &sealed.body,
+                &sealed.key_id,
+                &sealed.nonce,
+                &line.now,
+            ],
+        )?
+        .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError> {
+        execute(self.conn, MARK_ALL_READ, &[&room, &seq])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_bind_by_number_whatever_their_order_in_the_text() {
+        let conn = rusqlite::Connection::open_in_memory().expect("in-memory database");
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b INTEGER); INSERT INTO t VALUES (1, 0);")
+            .expect("schema");
+        execute(&conn, "UPDATE t SET b = $2 WHERE a = $1", &[&1_i64, &7_i64]).expect("update");
+        let b: Option<i64> = first(&conn, "SELECT b FROM t WHERE a = $1", &[&1_i64]).expect("read");
+        assert_eq!(b, Some(7));
+        let none: Option<i64> =
+            first(&conn, "SELECT b FROM t WHERE a = $1", &[&2_i64]).expect("read");
+        assert_eq!(none, None);
+    }
+}
