@@ -6,6 +6,7 @@
 //! thread (`sqlite_writer`), where every call completes at once.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use super::messages::{MessageRow, NewMessage, Stored, SystemLine, Write, SELECT_MESSAGES};
 use super::StoreError;
@@ -32,12 +33,18 @@ pub(super) const MARK_ALL_READ: &str =
     "UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1";
 /// A room's last seq, and the member whose message reopens it when it is a
 /// resolved support conversation.
-pub(super) const HEAD_COLUMNS: &str =
+const HEAD_COLUMNS: &str =
     "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms";
 
-pub(super) fn existing_sql() -> String {
-    format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2")
-}
+/// The stored message a resent client id refers to. Built once, not per batch.
+pub(super) static EXISTING: LazyLock<String> =
+    LazyLock::new(|| format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2"));
+/// Postgres: the batch's heads, locked in id order, so two nodes never deadlock.
+static HEADS_LOCKED: LazyLock<String> =
+    LazyLock::new(|| format!("{HEAD_COLUMNS} WHERE id = ANY($1) ORDER BY id FOR UPDATE"));
+/// SQLite: one room's head.
+pub(super) static HEAD_OF_ROOM: LazyLock<String> =
+    LazyLock::new(|| format!("{HEAD_COLUMNS} WHERE id = $1"));
 
 /// A room's head: (room, last seq, who reopens it).
 pub(super) type Head = (i64, i64, Option<i64>);
@@ -184,14 +191,11 @@ async fn system_line(
 /// Postgres: the statements through sqlx, on the writer task.
 pub(super) struct PgBatch<'c> {
     pub tx: sqlx::Transaction<'c, sqlx::Postgres>,
-    pub existing_sql: &'c str,
 }
 
 impl BatchTx for PgBatch<'_> {
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
-        // Locked in id order, so two nodes never deadlock.
-        let sql = format!("{HEAD_COLUMNS} WHERE id = ANY($1) ORDER BY id FOR UPDATE");
-        Ok(sqlx::query_as(&sql)
+        Ok(sqlx::query_as(HEADS_LOCKED.as_str())
             .bind(rooms)
             .fetch_all(&mut *self.tx)
             .await?)
@@ -221,7 +225,7 @@ impl BatchTx for PgBatch<'_> {
         sender_id: i64,
         client_id: &str,
     ) -> Result<Option<MessageRow>, StoreError> {
-        Ok(sqlx::query_as(self.existing_sql)
+        Ok(sqlx::query_as(EXISTING.as_str())
             .bind(sender_id)
             .bind(client_id)
             .fetch_optional(&mut *self.tx)

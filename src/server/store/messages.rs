@@ -173,12 +173,8 @@ impl Store {
         conn: &mut PoolConnection<Postgres>,
         batch: Vec<Write>,
     ) -> Result<Vec<Stored>, StoreError> {
-        let existing_sql = super::batch::existing_sql();
         let tx = sqlx::Connection::begin(&mut **conn).await?;
-        let mut statements = super::batch::PgBatch {
-            tx,
-            existing_sql: &existing_sql,
-        };
+        let mut statements = super::batch::PgBatch { tx };
         let out = super::batch::store_batch(&mut statements, &self.keys, batch).await?;
         statements.tx.commit().await?;
         Ok(out)

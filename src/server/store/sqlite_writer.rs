@@ -15,7 +15,7 @@ use rusqlite::{ToSql, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::batch::{
-    existing_sql, store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, HEAD_COLUMNS, INSERT_SYSTEM,
+    store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM, INSERT_SYSTEM,
     INSERT_TEXT, MARK_ALL_READ, REOPEN,
 };
 use super::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
@@ -40,13 +40,12 @@ pub(super) fn spawn(
 
 fn run(path: &Path, keys: &Keyring, mut jobs: mpsc::Receiver<Job>, committed: &Committed) {
     let mut conn: Option<rusqlite::Connection> = None;
-    let existing = existing_sql();
     while let Some(first) = jobs.blocking_recv() {
         let (batch, replies) = fill_batch(first, &mut jobs);
         let result = match conn.as_mut() {
-            Some(c) => write_batch(c, keys, &existing, batch),
+            Some(c) => write_batch(c, keys, batch),
             None => match open(path) {
-                Ok(c) => write_batch(conn.insert(c), keys, &existing, batch),
+                Ok(c) => write_batch(conn.insert(c), keys, batch),
                 Err(err) => Err(err),
             },
         };
@@ -71,16 +70,12 @@ fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
 fn write_batch(
     conn: &mut rusqlite::Connection,
     keys: &Keyring,
-    existing: &str,
     batch: Vec<Write>,
 ) -> Result<Vec<Stored>, StoreError> {
     // IMMEDIATE: take the write lock up front instead of failing to
     // upgrade later.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut statements = SqliteBatch {
-        conn: &tx,
-        existing,
-    };
+    let mut statements = SqliteBatch { conn: &tx };
     // Every call completes at once: `block_on` only runs the shared logic.
     let out = futures::executor::block_on(store_batch(&mut statements, keys, batch))?;
     tx.commit()?;
@@ -95,9 +90,15 @@ fn bind<'s>(
     sql: &str,
     values: &[&dyn ToSql],
 ) -> Result<rusqlite::CachedStatement<'s>, StoreError> {
+    // The names our statements use, so binding allocates nothing.
+    const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
     let mut statement = conn.prepare_cached(sql)?;
     for (i, value) in values.iter().enumerate() {
-        if let Some(index) = statement.parameter_index(&format!("${}", i + 1))? {
+        let index = match NAMES.get(i) {
+            Some(name) => statement.parameter_index(name)?,
+            None => statement.parameter_index(&format!("${}", i + 1))?,
+        };
+        if let Some(index) = index {
             statement.raw_bind_parameter(index, value)?;
         }
     }
@@ -129,17 +130,15 @@ fn execute(
 
 struct SqliteBatch<'c> {
     conn: &'c rusqlite::Connection,
-    existing: &'c str,
 }
 
 impl BatchTx for SqliteBatch<'_> {
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
         // In-process, one cached statement per room costs less than a
         // query text that changes with the batch.
-        let sql = format!("{HEAD_COLUMNS} WHERE id = $1");
         let mut heads = Vec::with_capacity(rooms.len());
         for room in rooms {
-            let mut statement = bind(self.conn, &sql, &[room])?;
+            let mut statement = bind(self.conn, &HEAD_OF_ROOM, &[room])?;
             let mut rows = statement.raw_query();
             if let Some(row) = rows.next()? {
                 heads.push((row.get(0)?, row.get(1)?, row.get(2)?));
@@ -175,7 +174,7 @@ impl BatchTx for SqliteBatch<'_> {
         sender_id: i64,
         client_id: &str,
     ) -> Result<Option<MessageRow>, StoreError> {
-        let mut statement = bind(self.conn, self.existing, &[&sender_id, &client_id])?;
+        let mut statement = bind(self.conn, &EXISTING, &[&sender_id, &client_id])?;
         let mut rows = statement.raw_query();
         let Some(r) = rows.next()? else {
             return Ok(None);
