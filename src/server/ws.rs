@@ -98,6 +98,25 @@ pub async fn upgrade(
         })
 }
 
+/// What woke a socket's task.
+// Lives only from the select to `on_wake` (the task's size was measured
+// without it growing); boxing the answer would cost an allocation per ack.
+#[allow(clippy::large_enum_variant)]
+enum Wake {
+    /// A frame from the client (`None`: the peer is gone).
+    Frame(Option<Result<Message, axum::Error>>),
+    /// The writer answered the oldest send in flight.
+    Answer(Result<Stored, StoreError>),
+    /// Something from the hub (`None`: the hub dropped this socket).
+    Queue(Option<Outbound>),
+}
+
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
 /// Where a room stands on this socket.
 #[derive(Clone, Copy)]
 struct Cursor {
@@ -145,11 +164,80 @@ impl Connection {
         // Subscribe before reading any seq, so nothing committed after the
         // read can be missed: it is either in the read or in the queue.
         let (registration, mut queue) = self.state.hub.register(self.user_id, self.session, &[]);
+        // The task lives as long as the socket: its size is per-socket
+        // memory. The start-up awaits the store (large futures), so it runs
+        // boxed and its state is freed once it is done.
+        Box::pin(self.welcome(registration.id)).await?;
+
+        loop {
+            let wake = tokio::select! {
+                incoming = self.socket.recv(), if self.in_flight.len() < SENDS_IN_FLIGHT => Wake::Frame(incoming),
+                stored = oldest_answer(&mut self.in_flight) => Wake::Answer(stored),
+                outbound = queue.recv() => Wake::Queue(outbound),
+            };
+            // Boxed for the same reason: what a wake does (several nested
+            // awaits) would otherwise be part of every idle socket's task.
+            // One allocation per wake is small next to its socket write.
+            if Box::pin(self.on_wake(wake, &mut queue)).await? == Flow::Stop {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_wake(
+        &mut self,
+        wake: Wake,
+        queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    ) -> Result<Flow, SocketError> {
+        let max_frame = self.state.config.limits.max_frame_bytes;
+        match wake {
+            Wake::Frame(incoming) => match incoming {
+                Some(Ok(Message::Text(text))) if text.len() > max_frame => {
+                    self.close_too_big().await?;
+                    return Ok(Flow::Stop);
+                }
+                Some(Ok(Message::Text(text))) => {
+                    self.on_client_frame(text.as_str()).await?;
+                    self.drain_and_flush(queue).await?;
+                }
+                Some(Ok(Message::Binary(data))) if data.len() > max_frame => {
+                    self.close_too_big().await?;
+                    return Ok(Flow::Stop);
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    self.send_error(bad_frame("binary frames are not used"))
+                        .await?;
+                    self.flush().await?;
+                }
+                Some(Ok(Message::Close(_))) | None => return Ok(Flow::Stop),
+                Some(Ok(_)) => {} // ping/pong are answered by the library
+                Some(Err(err)) => return Err(err.into()),
+            },
+            Wake::Answer(stored) => {
+                self.on_answer(stored).await?;
+                self.drain_and_flush(queue).await?;
+            }
+            Wake::Queue(Some(item)) => {
+                // An ack that is ready goes before the messages.
+                self.take_answers().await?;
+                self.on_outbound(item).await?;
+                self.drain_and_flush(queue).await?;
+            }
+            Wake::Queue(None) => {
+                // The hub dropped us: the queue overflowed.
+                self.close(close::LAGGED, "too far behind: reconnect and catch up")
+                    .await;
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    async fn welcome(&mut self, id: crate::realtime::hub::ConnId) -> Result<(), SocketError> {
         let first = self.state.store.rooms_of(self.user_id).await?;
-        self.state.hub.subscribe(
-            registration.id,
-            &first.iter().map(|r| r.room).collect::<Vec<_>>(),
-        );
+        self.state
+            .hub
+            .subscribe(id, &first.iter().map(|r| r.room).collect::<Vec<_>>());
         let rooms = self.state.store.rooms_of(self.user_id).await?;
         for room in &rooms {
             self.cursors.insert(
@@ -166,48 +254,7 @@ impl Connection {
             rooms,
         })
         .await?;
-        self.flush().await?;
-
-        loop {
-            tokio::select! {
-                incoming = self.socket.recv(), if self.in_flight.len() < SENDS_IN_FLIGHT => match incoming {
-                    Some(Ok(Message::Text(text))) if text.len() > self.state.config.limits.max_frame_bytes => {
-                        return self.close_too_big().await;
-                    }
-                    Some(Ok(Message::Text(text))) => {
-                        self.on_client_frame(text.as_str()).await?;
-                        self.drain_and_flush(&mut queue).await?;
-                    }
-                    Some(Ok(Message::Binary(data))) if data.len() > self.state.config.limits.max_frame_bytes => {
-                        return self.close_too_big().await;
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        self.send_error(bad_frame("binary frames are not used")).await?;
-                        self.flush().await?;
-                    }
-                    Some(Ok(Message::Close(_))) | None => return Ok(()),
-                    Some(Ok(_)) => {} // ping/pong are answered by the library
-                    Some(Err(err)) => return Err(err.into()),
-                },
-                stored = oldest_answer(&mut self.in_flight) => {
-                    self.on_answer(stored).await?;
-                    self.drain_and_flush(&mut queue).await?;
-                }
-                outbound = queue.recv() => match outbound {
-                    Some(item) => {
-                        // An ack that is ready goes before the messages.
-                        self.take_answers().await?;
-                        self.on_outbound(item).await?;
-                        self.drain_and_flush(&mut queue).await?;
-                    }
-                    None => {
-                        // The hub dropped us: the queue overflowed.
-                        self.close(close::LAGGED, "too far behind: reconnect and catch up").await;
-                        return Ok(());
-                    }
-                },
-            }
-        }
+        self.flush().await
     }
 
     async fn on_client_frame(&mut self, text: &str) -> Result<(), SocketError> {
