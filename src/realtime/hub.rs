@@ -4,16 +4,48 @@
 //! publisher and shared (reference-counted) by every queue it lands in.
 //!
 //! A socket whose queue is full is dropped from the hub at once: its queue
-//! then ends, and the socket task closes it with `close::LAGGED`, so the
+//! then ends after what it holds (`queue.rs`), and the socket task closes
+//! it with `close::LAGGED`, so the
 //! client reconnects and catches up from the database. A stalled reader
 //! therefore costs at most one full queue of shared frames.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
+
+use super::queue::SocketQueue;
+
+/// Hashes the integer ids the hub and sockets key on (server-made room,
+/// user and socket ids, never strings a client picks) with one multiply
+/// (FxHash's), far cheaper than SipHash on the per-delivery path.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+}
+
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+pub type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
 pub type ConnId = u64;
 
@@ -48,15 +80,15 @@ pub type SessionKey = [u8; 32];
 struct Conn {
     user_id: i64,
     session: SessionKey,
-    tx: mpsc::Sender<Outbound>,
-    rooms: HashSet<i64>,
+    queue: Arc<SocketQueue>,
+    rooms: IdSet<i64>,
 }
 
 #[derive(Default)]
 struct Maps {
-    conns: HashMap<ConnId, Conn>,
-    rooms: HashMap<i64, HashSet<ConnId>>,
-    users: HashMap<i64, HashSet<ConnId>>,
+    conns: IdMap<ConnId, Conn>,
+    rooms: IdMap<i64, IdSet<ConnId>>,
+    users: IdMap<i64, IdSet<ConnId>>,
 }
 
 impl Maps {
@@ -116,8 +148,8 @@ impl Hub {
         user_id: i64,
         session: SessionKey,
         rooms: &[i64],
-    ) -> (Registration, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
+    ) -> (Registration, Arc<SocketQueue>) {
+        let queue = Arc::new(SocketQueue::new(self.queue_capacity));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut maps = self.write();
         for room in rooms {
@@ -129,7 +161,7 @@ impl Hub {
             Conn {
                 user_id,
                 session,
-                tx,
+                queue: queue.clone(),
                 rooms: rooms.iter().copied().collect(),
             },
         );
@@ -138,7 +170,7 @@ impl Hub {
                 hub: self.clone(),
                 id,
             },
-            rx,
+            queue,
         )
     }
 
@@ -156,17 +188,49 @@ impl Hub {
 
     /// Queues a stored message for every socket in its room.
     pub fn publish_message(&self, room: i64, seq: i64, frame: Utf8Bytes) {
-        self.note_published(room, seq);
+        self.publish_messages(&[(room, seq, frame)]);
+    }
+
+    /// Queues stored messages, each as (room, seq, frame), in commit order.
+    /// Each socket of a room gets all of that room's messages under one
+    /// lock and one wake, so it writes them together.
+    pub fn publish_messages(&self, messages: &[(i64, i64, Utf8Bytes)]) {
+        for (room, seq, _) in messages {
+            self.note_published(*room, *seq);
+        }
+        // Group by room, keeping each room's commit (seq) order.
+        let mut order: Vec<(i64, usize)> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, (room, _, _))| (*room, i))
+            .collect();
+        order.sort_unstable();
         let lagged = {
             let maps = self.read();
-            let Some(ids) = maps.rooms.get(&room) else {
-                return;
-            };
-            offer(&maps, ids.iter(), || Outbound::RoomMessage {
-                room,
-                seq,
-                frame: frame.clone(),
-            })
+            let mut lagged = Vec::new();
+            for group in order.chunk_by(|a, b| a.0 == b.0) {
+                let room = group[0].0;
+                let Some(ids) = maps.rooms.get(&room) else {
+                    continue;
+                };
+                for id in ids {
+                    let Some(conn) = maps.conns.get(id) else {
+                        continue;
+                    };
+                    let items = group.iter().map(|&(_, i)| {
+                        let (room, seq, frame) = &messages[i];
+                        Outbound::RoomMessage {
+                            room: *room,
+                            seq: *seq,
+                            frame: frame.clone(),
+                        }
+                    });
+                    if !conn.queue.push_all(items) {
+                        lagged.push(*id);
+                    }
+                }
+            }
+            lagged
         };
         self.remove(&lagged);
     }
@@ -240,7 +304,7 @@ impl Hub {
                 .map(|(id, conn)| {
                     // A full queue cannot take the close; dropping the
                     // socket from the hub still ends it.
-                    let _ = conn.tx.try_send(Outbound::Close(code));
+                    conn.queue.push(Outbound::Close(code));
                     *id
                 })
                 .collect()
@@ -256,7 +320,7 @@ impl Hub {
             let ids = maps.sockets_of(user_id);
             for id in &ids {
                 if let Some(conn) = maps.conns.get(id) {
-                    let _ = conn.tx.try_send(Outbound::Close(code));
+                    conn.queue.push(Outbound::Close(code));
                 }
             }
             ids
@@ -296,7 +360,7 @@ impl Hub {
         let Some(published) = &self.published else {
             return Vec::new();
         };
-        let rooms: HashSet<i64> = self.read().rooms.keys().copied().collect();
+        let rooms: IdSet<i64> = self.read().rooms.keys().copied().collect();
         let mut published = published.lock().unwrap_or_else(|p| p.into_inner());
         published.retain(|room, _| rooms.contains(room));
         rooms
@@ -307,7 +371,7 @@ impl Hub {
 
     /// How many sockets `user_id` has open here.
     pub fn socket_count(&self, user_id: i64) -> usize {
-        self.read().users.get(&user_id).map_or(0, HashSet::len)
+        self.read().users.get(&user_id).map_or(0, IdSet::len)
     }
 
     /// Whether `user_id` has a socket here.
@@ -329,6 +393,7 @@ impl Hub {
             let Some(conn) = maps.conns.remove(id) else {
                 continue;
             };
+            conn.queue.close();
             for room in &conn.rooms {
                 if let Some(set) = maps.rooms.get_mut(room) {
                     set.remove(id);
@@ -364,7 +429,7 @@ fn offer<'a>(
     let mut lagged = Vec::new();
     for id in ids {
         if let Some(conn) = maps.conns.get(id) {
-            if conn.tx.try_send(item()).is_err() {
+            if !conn.queue.push(item()) {
                 lagged.push(*id);
             }
         }
@@ -383,24 +448,24 @@ mod tests {
     #[tokio::test]
     async fn messages_reach_room_members_only() {
         let hub = Hub::new(8);
-        let (_a, mut rx_a) = hub.register(1, [1; 32], &[10]);
-        let (_b, mut rx_b) = hub.register(2, [2; 32], &[20]);
+        let (_a, rx_a) = hub.register(1, [1; 32], &[10]);
+        let (_b, rx_b) = hub.register(2, [2; 32], &[20]);
         hub.publish_message(10, 1, frame("m1"));
         assert!(matches!(
             rx_a.try_recv(),
-            Ok(Outbound::RoomMessage {
+            Some(Outbound::RoomMessage {
                 room: 10,
                 seq: 1,
                 ..
             })
         ));
-        assert!(rx_b.try_recv().is_err());
+        assert!(rx_b.try_recv().is_none());
     }
 
     #[tokio::test]
     async fn a_full_queue_drops_the_socket_and_ends_its_queue() {
         let hub = Hub::new(2);
-        let (_slow, mut rx) = hub.register(1, [1; 32], &[10]);
+        let (_slow, rx) = hub.register(1, [1; 32], &[10]);
         for seq in 1..=3 {
             hub.publish_message(10, seq, frame("m"));
         }
@@ -427,14 +492,14 @@ mod tests {
     #[tokio::test]
     async fn ending_a_session_closes_only_its_sockets() {
         let hub = Hub::new(4);
-        let (_a, mut rx_a) = hub.register(1, [1; 32], &[10]);
-        let (_b, mut rx_b) = hub.register(1, [2; 32], &[10]);
+        let (_a, rx_a) = hub.register(1, [1; 32], &[10]);
+        let (_b, rx_b) = hub.register(1, [2; 32], &[10]);
         hub.end_session(&[1; 32], 4001);
         assert!(matches!(rx_a.recv().await, Some(Outbound::Close(4001))));
         assert!(rx_a.recv().await.is_none(), "and it leaves the hub");
         hub.publish_message(10, 1, frame("m"));
         assert!(
-            matches!(rx_b.try_recv(), Ok(Outbound::RoomMessage { .. })),
+            matches!(rx_b.try_recv(), Some(Outbound::RoomMessage { .. })),
             "the other session is untouched"
         );
     }
@@ -442,33 +507,33 @@ mod tests {
     #[tokio::test]
     async fn leave_unsubscribes_every_socket_of_the_user() {
         let hub = Hub::new(4);
-        let (_t1, mut rx1) = hub.register(7, [7; 32], &[99]);
-        let (_t2, mut rx2) = hub.register(8, [8; 32], &[99]);
+        let (_t1, rx1) = hub.register(7, [7; 32], &[99]);
+        let (_t2, rx2) = hub.register(8, [8; 32], &[99]);
         hub.leave(7, 99, frame("gone"));
         hub.publish_message(99, 1, frame("m"));
         assert!(matches!(
             rx1.try_recv(),
-            Ok(Outbound::Left { room: 99, .. })
+            Some(Outbound::Left { room: 99, .. })
         ));
-        assert!(rx1.try_recv().is_err(), "nothing after leaving");
-        assert!(matches!(rx2.try_recv(), Ok(Outbound::RoomMessage { .. })));
+        assert!(rx1.try_recv().is_none(), "nothing after leaving");
+        assert!(matches!(rx2.try_recv(), Some(Outbound::RoomMessage { .. })));
     }
 
     #[tokio::test]
     async fn join_subscribes_every_socket_of_the_user() {
         let hub = Hub::new(4);
-        let (_t1, mut rx1) = hub.register(7, [7; 32], &[]);
-        let (_t2, mut rx2) = hub.register(7, [7; 32], &[]);
+        let (_t1, rx1) = hub.register(7, [7; 32], &[]);
+        let (_t2, rx2) = hub.register(7, [7; 32], &[]);
         hub.join(7, 99, 0, frame("joined"));
         hub.publish_message(99, 1, frame("m"));
-        for rx in [&mut rx1, &mut rx2] {
+        for rx in [&rx1, &rx2] {
             assert!(matches!(
                 rx.try_recv(),
-                Ok(Outbound::Joined { room: 99, .. })
+                Some(Outbound::Joined { room: 99, .. })
             ));
             assert!(matches!(
                 rx.try_recv(),
-                Ok(Outbound::RoomMessage {
+                Some(Outbound::RoomMessage {
                     room: 99,
                     seq: 1,
                     ..

@@ -7,6 +7,8 @@ pub mod state;
 
 #[cfg(feature = "ssr")]
 pub mod hub;
+#[cfg(feature = "ssr")]
+pub mod queue;
 
 #[cfg(feature = "hydrate")]
 pub mod client;

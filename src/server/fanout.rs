@@ -170,6 +170,11 @@ impl Fanout {
         fanout
     }
 
+    /// Whether there are other nodes to tell (Postgres).
+    pub fn has_peers(&self) -> bool {
+        self.outbox.is_some()
+    }
+
     /// Tells the other nodes; call after the change has committed and the
     /// local hub has been told.
     pub fn announce(&self, event: Event) {

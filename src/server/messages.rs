@@ -150,39 +150,65 @@ pub async fn acknowledge(
     }
 }
 
-/// The writer's `Committed` hook: publishes every new message to the hub
-/// (and the other nodes), in commit order, right after its commit. A text
-/// message also moves its sender's read mark (sending reads everything up
-/// to your own message), in every tab.
+/// The writer's `Committed` hook: publishes a batch's new messages to the
+/// hub (and the other nodes) right after its commit, each serialised once
+/// and all handed over together, so each member socket gets its room's
+/// share under one wake. A text message also moves its sender's read mark
+/// (sending reads everything up to your own message); of several in one
+/// batch only the newest per sender and room is pushed to their tabs.
 pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
-    Arc::new(move |stored: &Stored| match stored {
-        Stored::New(view) => {
-            publish_message(&hub, &fanout, view);
-            if let (MessageKind::Text, Some(sender)) = (&view.kind, view.sender_id) {
-                publish_read_mark(&hub, &fanout, sender, view.room, view.seq, view.seq);
+    Arc::new(move |batch: &[Stored]| {
+        let mut frames: Vec<(i64, i64, Utf8Bytes)> = Vec::with_capacity(batch.len());
+        let mut marks: Vec<(i64, i64, i64)> = Vec::new();
+        for stored in batch {
+            match stored {
+                Stored::New(view) => {
+                    frames.push(message_frame(view));
+                    if let (MessageKind::Text, Some(sender)) = (&view.kind, view.sender_id) {
+                        marks.push((sender, view.room, view.seq));
+                    }
+                }
+                Stored::Reopened { message, line } => {
+                    frames.push(message_frame(message));
+                    frames.push(message_frame(line));
+                    if let Some(sender) = message.sender_id {
+                        marks.push((sender, line.room, line.seq));
+                    }
+                }
+                Stored::Duplicate(_) | Stored::NotMember => {}
             }
         }
-        Stored::Reopened { message, line } => {
-            publish_message(&hub, &fanout, message);
-            publish_message(&hub, &fanout, line);
-            if let Some(sender) = message.sender_id {
-                publish_read_mark(&hub, &fanout, sender, line.room, line.seq, line.seq);
+        hub.publish_messages(&frames);
+        announce_messages(&fanout, &frames);
+        // Marks only move forward: the newest per (sender, room) says it all.
+        marks.sort_unstable();
+        for group in marks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            if let Some(&(sender, room, seq)) = group.last() {
+                publish_read_mark(&hub, &fanout, sender, room, seq, seq);
             }
         }
-        Stored::Duplicate(_) | Stored::NotMember => {}
     })
 }
 
-/// Serialises the message once; every member socket shares the frame.
-fn publish_message(hub: &Hub, fanout: &Fanout, view: &MessageView) {
-    let (room, seq) = (view.room, view.seq);
+/// Serialises a message once; every member socket shares the frame.
+fn message_frame(view: &MessageView) -> (i64, i64, Utf8Bytes) {
     let frame = Utf8Bytes::from(ServerFrame::Message(view.clone()).to_json());
-    hub.publish_message(room, seq, frame);
-    fanout.announce(Event::Message {
-        room,
-        from: seq,
-        to: seq,
-    });
+    (view.room, view.seq, frame)
+}
+
+/// Tells the other nodes, one event per room: a batch's seqs in a room are
+/// contiguous, so (first, last) covers them.
+fn announce_messages(fanout: &Fanout, frames: &[(i64, i64, Utf8Bytes)]) {
+    if !fanout.has_peers() {
+        return;
+    }
+    let mut seqs: Vec<(i64, i64)> = frames.iter().map(|(room, seq, _)| (*room, *seq)).collect();
+    seqs.sort_unstable();
+    for group in seqs.chunk_by(|a, b| a.0 == b.0) {
+        let (room, from) = group[0];
+        let to = group[group.len() - 1].1;
+        fanout.announce(Event::Message { room, from, to });
+    }
 }
 
 pub(crate) fn publish_read_mark(

@@ -3,18 +3,21 @@
 //! database) and writes the socket's queue from the hub, keeping every room
 //! gap-free and in seq order (docs/protocol.md).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::SinkExt;
+use futures::{Sink, SinkExt};
 
-use crate::realtime::hub::Outbound;
+use crate::realtime::hub::{IdMap, Outbound};
 use crate::realtime::protocol::{
     close, ClientFrame, ErrorCode, FrameError, RoomCursor, ServerFrame, PROTOCOL_VERSION,
 };
+use crate::realtime::queue::SocketQueue;
 use crate::server::auth::{self, cookie};
 use crate::server::messages::{self, Author, MessageError, PendingSend};
 use crate::server::state::AppState;
@@ -22,8 +25,6 @@ use crate::server::store::{StoreError, Stored};
 
 /// Catch-up reads the backlog in pages of this many messages.
 const CATCH_UP_PAGE: i64 = 500;
-/// Frames written per flush when the queue has several waiting.
-const WRITE_BATCH: usize = 64;
 /// Sends one socket may have with the writer at once. The socket reads the
 /// next frame while earlier sends are being stored, so a fast sender is not
 /// held to one message per commit; beyond this many it stops reading (TCP
@@ -89,8 +90,9 @@ pub async fn upgrade(
                 user_id: author.id,
                 author,
                 socket,
-                cursors: HashMap::new(),
+                cursors: IdMap::default(),
                 in_flight: VecDeque::new(),
+                inbox: VecDeque::new(),
             };
             if let Err(err) = conn.run().await {
                 tracing::debug!(user_id = conn.user_id, error = %err, "socket ended");
@@ -107,8 +109,9 @@ enum Wake {
     Frame(Option<Result<Message, axum::Error>>),
     /// The writer answered the oldest send in flight.
     Answer(Result<Stored, StoreError>),
-    /// Something from the hub (`None`: the hub dropped this socket).
-    Queue(Option<Outbound>),
+    /// Frames from the hub are in `inbox` (false: the hub dropped this
+    /// socket and nothing is left).
+    Queue(bool),
 }
 
 #[derive(PartialEq, Eq)]
@@ -142,9 +145,11 @@ struct Connection {
     user_id: i64,
     author: Author,
     socket: WebSocket,
-    cursors: HashMap<i64, Cursor>,
+    cursors: IdMap<i64, Cursor>,
     /// Sends with the writer, oldest first; acked in this order.
     in_flight: VecDeque<PendingSend>,
+    /// What was taken from the hub's queue and is being written.
+    inbox: VecDeque<Outbound>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +168,7 @@ impl Connection {
     async fn run(&mut self) -> Result<(), SocketError> {
         // Subscribe before reading any seq, so nothing committed after the
         // read can be missed: it is either in the read or in the queue.
-        let (registration, mut queue) = self.state.hub.register(self.user_id, self.session, &[]);
+        let (registration, queue) = self.state.hub.register(self.user_id, self.session, &[]);
         // The task lives as long as the socket: its size is per-socket
         // memory. The start-up awaits the store (large futures), so it runs
         // boxed and its state is freed once it is done.
@@ -173,22 +178,18 @@ impl Connection {
             let wake = tokio::select! {
                 incoming = self.socket.recv(), if self.in_flight.len() < SENDS_IN_FLIGHT => Wake::Frame(incoming),
                 stored = oldest_answer(&mut self.in_flight) => Wake::Answer(stored),
-                outbound = queue.recv() => Wake::Queue(outbound),
+                more = queue.recv_all(&mut self.inbox) => Wake::Queue(more),
             };
             // Boxed for the same reason: what a wake does (several nested
             // awaits) would otherwise be part of every idle socket's task.
             // One allocation per wake is small next to its socket write.
-            if Box::pin(self.on_wake(wake, &mut queue)).await? == Flow::Stop {
+            if Box::pin(self.on_wake(wake, &queue)).await? == Flow::Stop {
                 return Ok(());
             }
         }
     }
 
-    async fn on_wake(
-        &mut self,
-        wake: Wake,
-        queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
-    ) -> Result<Flow, SocketError> {
+    async fn on_wake(&mut self, wake: Wake, queue: &SocketQueue) -> Result<Flow, SocketError> {
         let max_frame = self.state.config.limits.max_frame_bytes;
         match wake {
             Wake::Frame(incoming) => match incoming {
@@ -217,13 +218,11 @@ impl Connection {
                 self.on_answer(stored).await?;
                 self.drain_and_flush(queue).await?;
             }
-            Wake::Queue(Some(item)) => {
+            Wake::Queue(true) => {
                 // An ack that is ready goes before the messages.
-                self.take_answers().await?;
-                self.on_outbound(item).await?;
                 self.drain_and_flush(queue).await?;
             }
-            Wake::Queue(None) => {
+            Wake::Queue(false) => {
                 // The hub dropped us: the queue overflowed.
                 self.close(close::LAGGED, "too far behind: reconnect and catch up")
                     .await;
@@ -402,8 +401,25 @@ impl Connection {
         }
     }
 
+    /// Buffers a frame; the caller flushes. Waits (at most the write
+    /// timeout) only when the buffer is full and the peer is not reading,
+    /// so the common case sets no timer.
     async fn feed(&mut self, frame: Utf8Bytes) -> Result<(), SocketError> {
-        within_write_timeout(self.socket.feed(Message::Text(frame))).await
+        let ready = {
+            let mut probe = Context::from_waker(Waker::noop());
+            Pin::new(&mut self.socket).poll_ready(&mut probe)
+        };
+        match ready {
+            Poll::Ready(ready) => ready?,
+            Poll::Pending => {
+                within_write_timeout(std::future::poll_fn(|cx| {
+                    Pin::new(&mut self.socket).poll_ready(cx)
+                }))
+                .await?
+            }
+        }
+        Pin::new(&mut self.socket).start_send(Message::Text(frame))?;
+        Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), SocketError> {
@@ -422,20 +438,15 @@ impl Connection {
         Ok(())
     }
 
-    /// Writes whatever else is ready (acks first, then the queue: the writer
-    /// publishes a batch's messages and read marks before it answers, so a
-    /// send's ack and its own message usually leave together), then
-    /// flushes once: several frames per write.
-    async fn drain_and_flush(
-        &mut self,
-        queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
-    ) -> Result<(), SocketError> {
+    /// Writes whatever else is ready (acks first, then everything queued:
+    /// the writer publishes a batch's messages and read marks before it
+    /// answers, so a send's ack and its own message usually leave
+    /// together), then flushes once: many frames per write.
+    async fn drain_and_flush(&mut self, queue: &SocketQueue) -> Result<(), SocketError> {
         self.take_answers().await?;
-        for _ in 0..WRITE_BATCH {
-            match queue.try_recv() {
-                Ok(item) => self.on_outbound(item).await?,
-                Err(_) => break,
-            }
+        queue.take_now(&mut self.inbox);
+        while let Some(item) = self.inbox.pop_front() {
+            self.on_outbound(item).await?;
         }
         self.flush().await
     }

@@ -39,9 +39,9 @@ pub(super) struct Job {
 
 pub(super) type Replies = Vec<oneshot::Sender<Result<Stored, StoreError>>>;
 
-/// Runs in the writer task after each commit, once per stored write, in
+/// Runs in the writer after each commit, with the batch's results in
 /// commit order, before the senders are answered. It must not block.
-pub type Committed = Arc<dyn Fn(&Stored) + Send + Sync>;
+pub type Committed = Arc<dyn Fn(&[Stored]) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct MessageWriter {
@@ -141,9 +141,7 @@ pub(super) fn answer(
 ) {
     match result {
         Ok(results) => {
-            for result in &results {
-                committed(result);
-            }
+            committed(&results);
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(Ok(result));
             }
