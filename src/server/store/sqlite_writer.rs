@@ -6,6 +6,11 @@
 //! per message that was most of the cost of a message on one core. Here a
 //! batch costs one hand-over in and one out, whatever its size. SQLite has
 //! one writer at a time anyway, so one thread loses nothing.
+//!
+//! The hand-over out goes to a task on the runtime, which publishes the
+//! batch and answers its senders: waking a hundred socket tasks from inside
+//! the runtime is a push on the worker's own run queue, from this thread it
+//! was a lock and often a thread wake-up each.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,26 +24,39 @@ use super::batch::{
     INSERT_TEXT, MARK_ALL_READ, REOPEN,
 };
 use super::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
-use super::writer::{answer, fill_batch, Committed, Job};
+use super::writer::{answer, fill_batch, Committed, Job, Replies};
 use super::StoreError;
 use crate::server::crypto::{Keyring, Sealed};
 
+/// Committed batches waiting for the publishing task; past this many the
+/// writer thread waits (the runtime is behind anyway).
+const DONE_QUEUE: usize = 64;
+
+type Done = (Result<Vec<Stored>, StoreError>, Replies);
+
 /// Starts the writer thread on the database file at `path` (already
-/// created and migrated by the pool).
+/// created and migrated by the pool), and the task on the current runtime
+/// that publishes each batch and answers its senders, in commit order.
 pub(super) fn spawn(
     path: PathBuf,
     keys: Keyring,
     jobs: mpsc::Receiver<Job>,
     committed: Committed,
 ) -> Result<(), StoreError> {
+    let (done, mut finished) = mpsc::channel::<Done>(DONE_QUEUE);
+    tokio::spawn(async move {
+        while let Some((result, replies)) = finished.recv().await {
+            answer(result, replies, &committed);
+        }
+    });
     std::thread::Builder::new()
         .name("sqlite-writer".into())
-        .spawn(move || run(&path, &keys, jobs, &committed))
+        .spawn(move || run(&path, &keys, jobs, &done))
         .map(|_| ())
         .map_err(|e| StoreError::Batch(format!("cannot start the SQLite writer thread: {e}")))
 }
 
-fn run(path: &Path, keys: &Keyring, mut jobs: mpsc::Receiver<Job>, committed: &Committed) {
+fn run(path: &Path, keys: &Keyring, mut jobs: mpsc::Receiver<Job>, done: &mpsc::Sender<Done>) {
     let mut conn: Option<rusqlite::Connection> = None;
     while let Some(first) = jobs.blocking_recv() {
         let (batch, replies) = fill_batch(first, &mut jobs);
@@ -52,7 +70,9 @@ fn run(path: &Path, keys: &Keyring, mut jobs: mpsc::Receiver<Job>, committed: &C
         if result.is_err() {
             conn = None; // start the next batch on a fresh connection
         }
-        answer(result, replies, committed);
+        if done.blocking_send((result, replies)).is_err() {
+            return; // the runtime is shutting down
+        }
     }
 }
 
