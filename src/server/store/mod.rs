@@ -140,7 +140,15 @@ impl Store {
                     // inside whichever commit happens to fill the WAL.
                     .pragma("wal_autocheckpoint", "0")
                     // A WAL that was started over is cut back to this size.
-                    .pragma("journal_size_limit", "33554432");
+                    .pragma("journal_size_limit", "33554432")
+                    // New files only (an existing one keeps its size). A
+                    // message is a small row that dirties about two index
+                    // leaves of its own (its room's, its sender's), and every
+                    // dirty page is copied whole into the WAL and
+                    // checksummed: 1 KiB pages instead of 4 KiB took the
+                    // persist benchmark from about 27,800 to 31,200 msgs/s
+                    // (2 KiB: 30,100); reads of history barely notice.
+                    .page_size(1024);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     // A local file cannot go stale; the ping would cost a
