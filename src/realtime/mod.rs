@@ -1,6 +1,7 @@
 //! Real-time messaging. `protocol` is the WebSocket contract, compiled into
 //! both the server and the WASM client (see docs/protocol.md); `hub` is the
-//! server's fan-out to open sockets; `client` is the browser side.
+//! server's fan-out to open sockets, each with its bounded `queue`; `client`
+//! is the browser side.
 
 pub mod protocol;
 pub mod state;
