@@ -187,6 +187,7 @@ impl Hub {
     }
 
     /// Queues a stored message for every socket in its room.
+    #[cfg(test)]
     pub fn publish_message(&self, room: i64, seq: i64, frame: Utf8Bytes) {
         self.publish_messages(&[(room, seq, frame)]);
     }
@@ -460,6 +461,27 @@ mod tests {
             })
         ));
         assert!(rx_b.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_batch_reaches_each_room_in_seq_order() {
+        let hub = Hub::new(8);
+        let (_a, rx_a) = hub.register(1, [1; 32], &[10]);
+        let (_b, rx_b) = hub.register(2, [2; 32], &[20]);
+        hub.publish_messages(&[
+            (10, 1, frame("a1")),
+            (20, 1, frame("b1")),
+            (10, 2, frame("a2")),
+        ]);
+        for (rx, room, seqs) in [(&rx_a, 10, vec![1, 2]), (&rx_b, 20, vec![1])] {
+            for want in seqs {
+                assert!(matches!(
+                    rx.try_recv(),
+                    Some(Outbound::RoomMessage { room: r, seq, .. }) if r == room && seq == want
+                ));
+            }
+            assert!(rx.try_recv().is_none(), "nothing of the other room");
+        }
     }
 
     #[tokio::test]

@@ -31,6 +31,28 @@ struct State {
     closed: bool,
 }
 
+/// A take of fewer items than this frees a spare buffer of more than four
+/// times as many slots (see `State::move_into`).
+const KEEP: usize = 64;
+
+impl State {
+    /// Moves every queued item to the end of `into`. An empty `into` trades
+    /// buffers with the queue instead of copying, so the two buffers are
+    /// reused in turn; they keep what a burst grew them to, so once a take
+    /// is small again a large spare is let go rather than held for the life
+    /// of the socket (under steady load they are reused, not regrown).
+    fn move_into(&mut self, into: &mut VecDeque<Outbound>) {
+        if !into.is_empty() {
+            into.extend(self.items.drain(..));
+            return;
+        }
+        if self.items.len() < KEEP && into.capacity() > 4 * KEEP {
+            *into = VecDeque::new();
+        }
+        std::mem::swap(&mut self.items, into);
+    }
+}
+
 impl SocketQueue {
     pub fn new(capacity: usize) -> SocketQueue {
         SocketQueue {
@@ -71,12 +93,7 @@ impl SocketQueue {
 
     /// Moves everything queued into `into` without waiting.
     pub fn take_now(&self, into: &mut VecDeque<Outbound>) {
-        let mut state = self.lock();
-        if into.is_empty() {
-            std::mem::swap(&mut state.items, into);
-        } else {
-            into.extend(state.items.drain(..));
-        }
+        self.lock().move_into(into);
     }
 
     /// Waits until something is queued and moves it all into `into`; false
@@ -91,11 +108,7 @@ impl SocketQueue {
             self.waker.register(cx.waker());
             let mut state = self.lock();
             if !state.items.is_empty() {
-                if into.is_empty() {
-                    std::mem::swap(&mut state.items, into);
-                } else {
-                    into.extend(state.items.drain(..));
-                }
+                state.move_into(into);
                 Poll::Ready(true)
             } else if state.closed {
                 Poll::Ready(false)
@@ -162,6 +175,21 @@ mod tests {
         assert_eq!(got.len(), 2, "what it held is still delivered");
         got.clear();
         assert!(!queue.recv_all(&mut got).await, "then it ends");
+    }
+
+    #[test]
+    fn a_large_spare_buffer_goes_once_takes_are_small_again() {
+        let queue = SocketQueue::new(1024);
+        let mut inbox = VecDeque::new();
+        assert!(queue.push_all((0..1000).map(|_| frame())));
+        queue.take_now(&mut inbox);
+        assert_eq!(inbox.len(), 1000);
+        assert!(inbox.capacity() >= 1000);
+        inbox.clear();
+        assert!(queue.push(frame()));
+        queue.take_now(&mut inbox);
+        assert_eq!(inbox.len(), 1, "a small take still takes everything");
+        assert!(inbox.capacity() < 1000, "and lets the big buffer go");
     }
 
     #[tokio::test]

@@ -32,7 +32,8 @@ use tokio::sync::mpsc;
 
 use crate::model::Role;
 use crate::realtime::hub::{Hub, SessionKey};
-use crate::realtime::protocol::ServerFrame;
+use crate::realtime::protocol::{MessageView, ServerFrame};
+use crate::server::messages::message_frame;
 use crate::server::store::Store;
 
 const CHANNEL: &str = "glasschat";
@@ -391,11 +392,7 @@ async fn sweep(store: &Store, hub: &Hub) -> Result<(), crate::server::store::Sto
                     to = last,
                     "fan-out: handing out messages never announced"
                 );
-                for message in missed {
-                    let seq = message.seq;
-                    let frame = Utf8Bytes::from(ServerFrame::Message(message).to_json());
-                    hub.publish_message(room, seq, frame);
-                }
+                publish_all(hub, missed);
             }
             Some(_) => {}
         }
@@ -442,6 +439,13 @@ async fn receive(store: &Store, hub: &Hub, node: u64, payload: &str) {
 }
 
 /// Hands one peer event to the local sockets it concerns.
+/// Hands messages read back from the database to the hub in one batch,
+/// so each member socket writes them together.
+fn publish_all(hub: &Hub, messages: Vec<MessageView>) {
+    let frames: Vec<_> = messages.into_iter().map(message_frame).collect();
+    hub.publish_messages(&frames);
+}
+
 async fn deliver(
     store: &Store,
     hub: &Hub,
@@ -453,13 +457,10 @@ async fn deliver(
             if !hub.has_room(room) {
                 return Ok(());
             }
-            for message in store
+            let messages = store
                 .messages_between(room, from - 1, to, to - from + 1)
-                .await?
-            {
-                let seq = message.seq;
-                hub.publish_message(room, seq, frame(ServerFrame::Message(message)));
-            }
+                .await?;
+            publish_all(hub, messages);
         }
         Event::ReadMark {
             user,

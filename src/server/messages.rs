@@ -163,14 +163,14 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
         for stored in batch {
             match stored {
                 Stored::New(view) => {
-                    frames.push(message_frame(view));
+                    frames.push(message_frame(view.clone()));
                     if let (MessageKind::Text, Some(sender)) = (&view.kind, view.sender_id) {
                         marks.push((sender, view.room, view.seq));
                     }
                 }
                 Stored::Reopened { message, line } => {
-                    frames.push(message_frame(message));
-                    frames.push(message_frame(line));
+                    frames.push(message_frame(message.clone()));
+                    frames.push(message_frame(line.clone()));
                     if let Some(sender) = message.sender_id {
                         marks.push((sender, line.room, line.seq));
                     }
@@ -190,10 +190,15 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
     })
 }
 
-/// Serialises a message once; every member socket shares the frame.
-fn message_frame(view: &MessageView) -> (i64, i64, Utf8Bytes) {
-    let frame = Utf8Bytes::from(ServerFrame::Message(view.clone()).to_json());
-    (view.room, view.seq, frame)
+/// A message as the hub takes it: (room, seq, frame), serialised once;
+/// every member socket shares the frame.
+pub(crate) fn message_frame(view: MessageView) -> (i64, i64, Utf8Bytes) {
+    let (room, seq) = (view.room, view.seq);
+    (
+        room,
+        seq,
+        Utf8Bytes::from(ServerFrame::Message(view).to_json()),
+    )
 }
 
 /// Tells the other nodes, one event per room: a batch's seqs in a room are

@@ -30,9 +30,6 @@ const CATCH_UP_PAGE: i64 = 500;
 /// held to one message per commit; beyond this many it stops reading (TCP
 /// then holds the client back).
 const SENDS_IN_FLIGHT: usize = 64;
-/// A wake that takes fewer frames than this frees a socket buffer of more
-/// than four times as many slots.
-const INBOX_KEEP: usize = 64;
 /// A peer that accepts no bytes for this long is a stalled reader: drop it
 /// (its client catches up on reconnect) rather than hold its buffers.
 const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -448,16 +445,8 @@ impl Connection {
     async fn drain_and_flush(&mut self, queue: &SocketQueue) -> Result<(), SocketError> {
         self.take_answers().await?;
         queue.take_now(&mut self.inbox);
-        let taken = self.inbox.len();
         while let Some(item) = self.inbox.pop_front() {
             self.on_outbound(item).await?;
-        }
-        // The inbox and the hub's queue swap buffers, which keep what a
-        // burst grew them to: once traffic is light again, let a large one
-        // go rather than hold it for the life of the socket (under steady
-        // load they are reused, not regrown).
-        if taken < INBOX_KEEP && self.inbox.capacity() > 4 * INBOX_KEEP {
-            self.inbox = VecDeque::new();
         }
         self.flush().await
     }

@@ -4,9 +4,9 @@
 //! commit then carries many messages, which is what lets a single SQLite
 //! file (one writer at a time) keep up with many senders.
 //!
-//! After each commit, and before answering anyone, the writer hands the
-//! batch's results to its `Committed` hook (the messages service publishes
-//! there). So a room's messages reach the hub in seq order, and a whole
+//! After each commit, and before answering anyone, the batch's results go
+//! to the `Committed` hook (the messages service publishes there): inline
+//! on a Postgres writer task, on a runtime task for the SQLite thread. So a room's messages reach the hub in seq order, and a whole
 //! batch at a time: a member socket then finds all of its room's new
 //! messages queued together and writes them in one go.
 //!
