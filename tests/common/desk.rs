@@ -147,7 +147,7 @@ impl Desk {
             format!("SELECT COUNT(*) FROM messages WHERE room_id = {room}"),
             format!("SELECT COUNT(*) FROM room_members WHERE room_id = {room}"),
             format!("SELECT CAST(COALESCE(SUM(last_read_seq), 0) AS BIGINT) FROM room_members WHERE room_id = {room}"),
-            format!("SELECT CAST(COALESCE(SUM(CASE WHEN hidden THEN 1 ELSE 0 END + CASE WHEN muted THEN 2 ELSE 0 END), 0) AS BIGINT) FROM room_members WHERE room_id = {room}"),
+            format!("SELECT CAST(COALESCE(SUM(COALESCE(hidden_through_seq + 1, 0) * 4 + CASE WHEN muted THEN 2 ELSE 0 END), 0) AS BIGINT) FROM room_members WHERE room_id = {room}"),
             format!("SELECT COALESCE(assignee_id, 0) FROM rooms WHERE id = {room}"),
             format!("SELECT department_id FROM rooms WHERE id = {room}"),
             format!("SELECT COUNT(*) FROM rooms WHERE support_status = 'resolved' AND id = {room}"),

@@ -15,8 +15,9 @@ use crate::server::crypto::{Keyring, Sealed};
 
 /// Stores a new text message at `seq` if its sender is a member of the room
 /// and has not used the client id before; the `id` of the new row, or no
-/// row. The `messages_advance_room` trigger moves the room's last seq, the
-/// sender's read mark and the hidden flags.
+/// row. The `messages_advance_room` trigger moves the room's last seq and
+/// the sender's read mark (which also shows the room again to whoever hid
+/// it: see `SELECT_SUMMARY`).
 pub(super) const INSERT_TEXT: &str =
     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
      SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8

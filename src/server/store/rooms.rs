@@ -93,17 +93,24 @@ impl SummaryRow {
     }
 }
 
+/// Shows a room again to one member ($2) who had hidden it; the room is $1.
+pub(super) const SHOW_ROOM: &str =
+    "UPDATE room_members SET hidden_through_seq = NULL WHERE room_id = $1 AND user_id = $2";
+
 /// A room as one member sees it: a direct chat is named after the other
 /// person, a support conversation after its department (for the member) or
 /// the member (for staff), and the newest message comes along for the
 /// preview (the row at `last_seq`, found through the (room_id, seq) unique
 /// index). A support conversation's wait starts at the member's oldest
-/// message after the last staff reply.
+/// message after the last staff reply. A room the member hid stays hidden
+/// while no message is newer than the seq it was hidden at.
 const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         CASE WHEN r.kind = 'support'
              THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.display_name END)
              ELSE COALESCE(r.name, pu.display_name, '') END AS name,
-        r.last_seq, m.last_read_seq, r.last_activity, m.hidden, m.muted, m.role,
+        r.last_seq, m.last_read_seq, r.last_activity,
+        (m.hidden_through_seq IS NOT NULL AND m.hidden_through_seq >= r.last_seq) AS hidden,
+        m.muted, m.role,
         pu.email AS peer_email,
         lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.display_name AS lm_sender_name,
         lm.kind AS lm_kind, lm.body AS lm_body, lm.key_id AS lm_key_id, lm.nonce AS lm_nonce,
@@ -270,7 +277,7 @@ impl Store {
                     joined.push(user);
                 }
             }
-            sqlx::query("UPDATE room_members SET hidden = FALSE WHERE room_id = $1 AND user_id = $2")
+            sqlx::query(SHOW_ROOM)
                 .bind(room)
                 .bind(a)
                 .execute(&mut *tx)
@@ -312,14 +319,24 @@ impl Store {
         Ok(kind.map(|k| RoomKind::parse(&k)))
     }
 
-    /// Hides or shows the room in one member's sidebar. False when not a member.
+    /// Hides the room in one member's sidebar until its next message, or
+    /// shows it again. False when not a member.
     pub async fn set_hidden(
         &self,
         user_id: i64,
         room: i64,
         hidden: bool,
     ) -> Result<bool, StoreError> {
-        self.set_member_flag("hidden", user_id, room, hidden).await
+        let sql = if hidden {
+            "UPDATE room_members SET hidden_through_seq = (SELECT last_seq FROM rooms WHERE id = $2)
+             WHERE user_id = $1 AND room_id = $2"
+        } else {
+            "UPDATE room_members SET hidden_through_seq = NULL WHERE user_id = $1 AND room_id = $2"
+        };
+        let changed = on_pool!(self.db(), pool => {
+            sqlx::query(sql).bind(user_id).bind(room).execute(pool).await?.rows_affected()
+        });
+        Ok(changed > 0)
     }
 
     pub async fn set_muted(

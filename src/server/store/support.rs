@@ -136,7 +136,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let joined = insert_member!(tx, room, user_id, "owner", now);
-            sqlx::query("UPDATE room_members SET hidden = FALSE WHERE room_id = $1 AND user_id = $2")
+            sqlx::query(super::rooms::SHOW_ROOM)
                 .bind(room)
                 .bind(user_id)
                 .execute(&mut *tx)
