@@ -93,7 +93,11 @@ impl SummaryRow {
     }
 }
 
-/// Shows a room again to one member ($2) who had hidden it; the room is $1.
+/// Hides room $1 from member $2 until its next message.
+const HIDE_ROOM: &str = "UPDATE room_members
+    SET hidden_through_seq = (SELECT last_seq FROM rooms WHERE id = $1)
+    WHERE room_id = $1 AND user_id = $2";
+/// Shows room $1 again to member $2, who had hidden it.
 pub(super) const SHOW_ROOM: &str =
     "UPDATE room_members SET hidden_through_seq = NULL WHERE room_id = $1 AND user_id = $2";
 
@@ -327,14 +331,9 @@ impl Store {
         room: i64,
         hidden: bool,
     ) -> Result<bool, StoreError> {
-        let sql = if hidden {
-            "UPDATE room_members SET hidden_through_seq = (SELECT last_seq FROM rooms WHERE id = $2)
-             WHERE user_id = $1 AND room_id = $2"
-        } else {
-            "UPDATE room_members SET hidden_through_seq = NULL WHERE user_id = $1 AND room_id = $2"
-        };
+        let sql = if hidden { HIDE_ROOM } else { SHOW_ROOM };
         let changed = on_pool!(self.db(), pool => {
-            sqlx::query(sql).bind(user_id).bind(room).execute(pool).await?.rows_affected()
+            sqlx::query(sql).bind(room).bind(user_id).execute(pool).await?.rows_affected()
         });
         Ok(changed > 0)
     }
