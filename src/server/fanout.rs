@@ -438,7 +438,6 @@ async fn receive(store: &Store, hub: &Hub, node: u64, payload: &str) {
     }
 }
 
-/// Hands one peer event to the local sockets it concerns.
 /// Hands messages read back from the database to the hub in one batch,
 /// so each member socket writes them together.
 fn publish_all(hub: &Hub, messages: Vec<MessageView>) {
@@ -446,6 +445,7 @@ fn publish_all(hub: &Hub, messages: Vec<MessageView>) {
     hub.publish_messages(&frames);
 }
 
+/// Hands one peer event to the local sockets it concerns.
 async fn deliver(
     store: &Store,
     hub: &Hub,

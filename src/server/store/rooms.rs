@@ -344,20 +344,14 @@ impl Store {
         room: i64,
         muted: bool,
     ) -> Result<bool, StoreError> {
-        self.set_member_flag("muted", user_id, room, muted).await
-    }
-
-    async fn set_member_flag(
-        &self,
-        column: &'static str,
-        user_id: i64,
-        room: i64,
-        value: bool,
-    ) -> Result<bool, StoreError> {
-        let sql =
-            format!("UPDATE room_members SET {column} = $3 WHERE user_id = $1 AND room_id = $2");
         let changed = on_pool!(self.db(), pool => {
-            sqlx::query(&sql).bind(user_id).bind(room).bind(value).execute(pool).await?.rows_affected()
+            sqlx::query("UPDATE room_members SET muted = $3 WHERE room_id = $1 AND user_id = $2")
+                .bind(room)
+                .bind(user_id)
+                .bind(muted)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(changed > 0)
     }

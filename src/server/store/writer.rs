@@ -6,14 +6,15 @@
 //!
 //! After each commit, and before answering anyone, the batch's results go
 //! to the `Committed` hook (the messages service publishes there): inline
-//! on a Postgres writer task, on a runtime task for the SQLite thread. So a room's messages reach the hub in seq order, and a whole
-//! batch at a time: a member socket then finds all of its room's new
-//! messages queued together and writes them in one go.
+//! on a Postgres writer task, on a runtime task for the SQLite thread. So a
+//! room's messages reach the hub in seq order, and a whole batch at a time:
+//! a member socket then finds all of its room's new messages queued
+//! together and writes them in one go.
 //!
 //! Writers are sharded by room: SQLite gets one, a thread of its own (it
 //! has one write lock anyway; see `sqlite_writer`); Postgres gets several
-//! tasks, so rooms on different shards commit in parallel. A room always maps to the same shard, so its messages are
-//! written in arrival order.
+//! tasks, so rooms on different shards commit in parallel. A room always
+//! maps to the same shard, so its messages are written in arrival order.
 
 use std::future::Future;
 use std::pin::Pin;
