@@ -8,6 +8,7 @@ pub mod app;
 pub mod components;
 pub mod model;
 pub mod realtime;
+pub mod validate;
 
 #[cfg(feature = "ssr")]
 pub mod server;

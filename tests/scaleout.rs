@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use common::{ack, assert_matches_fresh, run_glasschat, Backend, Tab, TestDb, TestServer};
 use glasschat::realtime::protocol::{close, ClientFrame, ServerFrame};
-use glasschat::server::fanout::listener_name;
+use glasschat::server::cluster::listener_name;
 
 /// The send limit is raised: these tests write fast on purpose.
 const FAST: &[(&str, &str)] = &[("GLASSCHAT_SEND_RATE", "100000/1")];

@@ -7,7 +7,7 @@ use super::error::ApiError;
 use crate::model::{AdminUserView, DepartmentView};
 
 #[cfg(feature = "ssr")]
-use {super::edge::actor, crate::model::Role, crate::server::admin};
+use {super::edge::actor, crate::model::Role, crate::server::services::admin};
 
 #[server(endpoint = "admin/users")]
 pub async fn users() -> Result<Vec<AdminUserView>, ApiError> {
@@ -46,7 +46,8 @@ pub async fn set_departments(user: i64, departments: String) -> Result<(), ApiEr
 #[server(endpoint = "admin/department/create")]
 pub async fn create_department(name: String) -> Result<i64, ApiError> {
     let (edge, actor) = actor().await?;
-    let name = super::validate::department_name(&name).map_err(|e| edge.fail(e, "/admin"))?;
+    let name = crate::validate::department_name(&name)
+        .map_err(|field| edge.fail(field.into(), "/admin"))?;
     edge.answer(admin::create_department(&edge.state, &actor, &name).await)
 }
 
@@ -54,6 +55,7 @@ pub async fn create_department(name: String) -> Result<i64, ApiError> {
 #[server(endpoint = "admin/department/update")]
 pub async fn update_department(id: i64, name: String, archived: bool) -> Result<(), ApiError> {
     let (edge, actor) = actor().await?;
-    let name = super::validate::department_name(&name).map_err(|e| edge.fail(e, "/admin"))?;
+    let name = crate::validate::department_name(&name)
+        .map_err(|field| edge.fail(field.into(), "/admin"))?;
     edge.answer(admin::update_department(&edge.state, &actor, id, &name, archived).await)
 }

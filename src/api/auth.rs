@@ -14,14 +14,14 @@ pub async fn sign_up(
     password: String,
 ) -> Result<UserView, ApiError> {
     use super::edge::Edge;
-    use crate::server::auth;
+    use crate::server::services::accounts;
 
     let edge = Edge::get()?;
-    match auth::sign_up(&edge.state, &email, &display_name, &password).await {
+    match accounts::sign_up(&edge.state, &email, &display_name, &password).await {
         Ok(signed_in) => {
             edge.set_session_cookie(&signed_in.token.cookie_value);
             edge.redirect("/");
-            Ok(auth::user_view(&signed_in.user))
+            Ok(accounts::user_view(&signed_in.user))
         }
         Err(err) => Err(edge.fail(err.into(), "/signup")),
     }
@@ -31,14 +31,14 @@ pub async fn sign_up(
 #[server(endpoint = "login")]
 pub async fn log_in(email: String, password: String) -> Result<UserView, ApiError> {
     use super::edge::Edge;
-    use crate::server::auth;
+    use crate::server::services::accounts;
 
     let edge = Edge::get()?;
-    match auth::log_in(&edge.state, edge.peer_ip(), &email, &password).await {
+    match accounts::log_in(&edge.state, edge.peer_ip(), &email, &password).await {
         Ok(signed_in) => {
             edge.set_session_cookie(&signed_in.token.cookie_value);
             edge.redirect("/");
-            Ok(auth::user_view(&signed_in.user))
+            Ok(accounts::user_view(&signed_in.user))
         }
         Err(err) => Err(edge.fail(err.into(), "/login")),
     }
@@ -48,11 +48,11 @@ pub async fn log_in(email: String, password: String) -> Result<UserView, ApiErro
 #[server(endpoint = "logout")]
 pub async fn log_out() -> Result<(), ApiError> {
     use super::edge::Edge;
-    use crate::server::auth;
+    use crate::server::services::accounts;
 
     let edge = Edge::get()?;
     if let Some(value) = edge.session_cookie() {
-        auth::log_out(&edge.state, &value)
+        accounts::log_out(&edge.state, &value)
             .await
             .map_err(|err| edge.fail(err.into(), "/"))?;
     }
@@ -66,13 +66,13 @@ pub async fn log_out() -> Result<(), ApiError> {
 #[server(endpoint = "password")]
 pub async fn change_password(current: String, new: String) -> Result<(), ApiError> {
     use super::edge::Edge;
-    use crate::server::auth;
+    use crate::server::services::accounts;
 
     let edge = Edge::get()?;
     let Some(value) = edge.session_cookie() else {
         return Err(edge.fail(ApiError::Unauthenticated, "/login"));
     };
-    auth::change_password(&edge.state, &value, &current, &new)
+    accounts::change_password(&edge.state, &value, &current, &new)
         .await
         .map_err(|err| edge.fail(err.into(), "/"))
 }
@@ -81,18 +81,18 @@ pub async fn change_password(current: String, new: String) -> Result<(), ApiErro
 #[server(endpoint = "me")]
 pub async fn current_user() -> Result<Option<UserView>, ApiError> {
     use super::edge::Edge;
-    use crate::server::auth;
+    use crate::server::services::accounts;
 
     let edge = Edge::get()?;
     let Some(value) = edge.session_cookie() else {
         return Ok(None);
     };
-    match auth::authenticate(&edge.state, &value).await {
+    match accounts::authenticate(&edge.state, &value).await {
         Ok(Some(found)) => {
             if found.refreshed {
                 edge.set_session_cookie(&value);
             }
-            Ok(Some(auth::user_view(&found.user)))
+            Ok(Some(accounts::user_view(&found.user)))
         }
         Ok(None) => Ok(None),
         Err(err) => Err(edge.fail(err.into(), "/login")),

@@ -12,13 +12,15 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 use super::error::ApiError;
-use crate::server::admin::AdminError;
-use crate::server::auth::{self, cookie};
-use crate::server::conversations::{Actor, ConversationError};
-use crate::server::messages::MessageError;
+use crate::server::http::cookie;
+use crate::server::services::accounts::{self, AuthError};
+use crate::server::services::actor::Actor;
+use crate::server::services::admin::AdminError;
+use crate::server::services::conversations::ConversationError;
+use crate::server::services::messages::MessageError;
+use crate::server::services::support::SupportError;
 use crate::server::state::AppState;
 use crate::server::store::{StoreError, UserRow};
-use crate::server::support::SupportError;
 
 pub(crate) struct Edge {
     pub state: AppState,
@@ -78,7 +80,7 @@ impl Edge {
         let Some(value) = self.session_cookie() else {
             return Err(self.fail(ApiError::Unauthenticated, "/login"));
         };
-        match auth::authenticate(&self.state, &value).await {
+        match accounts::authenticate(&self.state, &value).await {
             Ok(Some(found)) => Ok(found.user),
             Ok(None) => Err(self.fail(ApiError::Unauthenticated, "/login")),
             Err(err) => Err(self.fail(err.into(), "/login")),
@@ -201,6 +203,29 @@ impl From<MessageError> for ApiError {
             MessageError::Forbidden => ApiError::Forbidden,
             MessageError::SlowDown(_) => ApiError::SlowDown,
             MessageError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> ApiError {
+        match err {
+            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::WrongPassword => ApiError::WrongPassword,
+            AuthError::SignedOut => ApiError::Unauthenticated,
+            AuthError::EmailTaken => ApiError::EmailTaken,
+            AuthError::Invalid(field) => ApiError::Invalid(field),
+            AuthError::RateLimited(wait) => ApiError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            },
+            AuthError::Store(e) => {
+                tracing::error!(error = %e, "auth: store failure");
+                ApiError::Internal
+            }
+            AuthError::Password(e) => {
+                tracing::error!(error = %e, "auth: password hashing failure");
+                ApiError::Internal
+            }
         }
     }
 }

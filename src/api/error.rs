@@ -6,15 +6,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// Which input was rejected, so the form can say exactly what to fix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Field {
-    Email,
-    Password,
-    DisplayName,
-    RoomName,
-    DepartmentName,
-}
+pub use crate::validate::Field;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ApiError {
@@ -69,6 +61,12 @@ fn invalid_message(field: Field) -> &'static str {
         Field::DisplayName => "The display name must be 1 to 64 characters long.",
         Field::RoomName => "The room name must be 1 to 80 characters long.",
         Field::DepartmentName => "The department name must be 1 to 60 characters long.",
+    }
+}
+
+impl From<Field> for ApiError {
+    fn from(field: Field) -> ApiError {
+        ApiError::Invalid(field)
     }
 }
 

@@ -9,6 +9,5 @@ pub(crate) mod edge;
 pub mod error;
 pub mod rooms;
 pub mod support;
-pub mod validate;
 
 pub use error::ApiError;

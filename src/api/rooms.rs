@@ -1,6 +1,6 @@
 //! Conversations over HTTP: history, direct chats, groups, hide, mute and
 //! clear. Every function takes the user from the session and leaves the
-//! rules to `server::conversations`; the live stream is the WebSocket.
+//! rules to `server::services::conversations`; the live stream is the WebSocket.
 
 use leptos::prelude::*;
 
@@ -11,8 +11,8 @@ use crate::realtime::protocol::MessageView;
 #[cfg(feature = "ssr")]
 use {
     super::edge::{actor, Edge},
-    crate::server::conversations,
-    crate::server::messages,
+    crate::server::services::conversations,
+    crate::server::services::messages,
 };
 
 /// Emails separated by commas, semicolons, spaces or new lines, validated.
@@ -20,7 +20,7 @@ use {
 fn parse_emails(edge: &Edge, text: &str) -> Result<Vec<String>, ApiError> {
     text.split([',', ' ', '\n', ';'])
         .filter(|s| !s.trim().is_empty())
-        .map(|raw| super::validate::email(raw).map_err(|e| edge.fail(e, "/")))
+        .map(|raw| crate::validate::email(raw).map_err(|field| edge.fail(field.into(), "/")))
         .collect()
 }
 
@@ -52,7 +52,7 @@ pub async fn history(room: i64, before_seq: i64, limit: i64) -> Result<Vec<Messa
 #[server(endpoint = "rooms/create")]
 pub async fn create_group(name: String, members: String) -> Result<i64, ApiError> {
     let (edge, actor) = actor().await?;
-    let name = super::validate::room_name(&name).map_err(|e| edge.fail(e, "/"))?;
+    let name = crate::validate::room_name(&name).map_err(|field| edge.fail(field.into(), "/"))?;
     let emails = parse_emails(&edge, &members)?;
     let ids = user_ids(&edge, &emails).await?;
     edge.answer(conversations::create_group(&edge.state, &actor, &name, &ids).await)
@@ -63,7 +63,7 @@ pub async fn create_group(name: String, members: String) -> Result<i64, ApiError
 #[server(endpoint = "rooms/direct")]
 pub async fn start_direct(email: String) -> Result<DirectOutcome, ApiError> {
     let (edge, actor) = actor().await?;
-    let email = super::validate::email(&email).map_err(|e| edge.fail(e, "/"))?;
+    let email = crate::validate::email(&email).map_err(|field| edge.fail(field.into(), "/"))?;
     edge.answer(conversations::start_direct(&edge.state, &actor, &email).await)
 }
 
@@ -84,7 +84,7 @@ pub async fn room_members(room: i64) -> Result<Vec<MemberView>, ApiError> {
 #[server(endpoint = "rooms/rename")]
 pub async fn rename_room(room: i64, name: String) -> Result<(), ApiError> {
     let (edge, actor) = actor().await?;
-    let name = super::validate::room_name(&name).map_err(|e| edge.fail(e, "/"))?;
+    let name = crate::validate::room_name(&name).map_err(|field| edge.fail(field.into(), "/"))?;
     edge.answer(conversations::rename(&edge.state, &actor, room, &name).await)
 }
 

@@ -8,7 +8,7 @@ use super::error::ApiError;
 use crate::model::{DepartmentView, StaffView};
 
 #[cfg(feature = "ssr")]
-use {super::edge::actor, crate::server::support};
+use {super::edge::actor, crate::server::services::support};
 
 /// Departments that take conversations.
 #[server(endpoint = "support/departments")]

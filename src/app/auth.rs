@@ -5,9 +5,9 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::{current_user, LogIn, SignUp};
-use crate::api::validate::{DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
 use crate::api::ApiError;
 use crate::components::auth_card::{AuthCard, AuthMode, FormError, SubmitButton, TextField};
+use crate::validate::{DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
 
 /// An error to show: the action's own result once the client has submitted,
 /// or, after a form post without JavaScript, the code the server put in the URL.
@@ -69,7 +69,7 @@ pub fn SignupPage() -> impl IntoView {
     // used, and only as the field's value (escaped like any attribute).
     let invited = use_query_map().with_untracked(|q| {
         q.get("email")
-            .filter(|e| e.len() <= 254 && crate::api::validate::email(e).is_ok())
+            .filter(|e| e.len() <= 254 && crate::validate::email(e).is_ok())
     });
     view! {
         <Title text="Sign up · Glasschat"/>

@@ -12,6 +12,8 @@ use crate::components::message_pane::MessagePane;
 use crate::components::notify;
 use crate::components::sidebar::Sidebar;
 use crate::components::support::ContactSupportDialog;
+#[cfg(feature = "hydrate")]
+use crate::realtime::link::LiveEvent;
 
 /// `/`: the chat shell for a signed-in user; everyone else goes to `/login`.
 #[component]
@@ -46,7 +48,18 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
-            crate::realtime::client::start(client);
+            crate::realtime::client::start(client.link(), move |event| match event {
+                LiveEvent::Message(message) => notify::on_live_message(client, message),
+                LiveEvent::RoomAdded(summary) => {
+                    // A direct chat with an invited email: that invitation is done.
+                    if let Some(email) = &summary.peer_email {
+                        client
+                            .invitations
+                            .update(|list| list.retain(|i| &i.email != email));
+                    }
+                    notify::on_new_conversation(client, summary);
+                }
+            });
             leptos::task::spawn_local(async move {
                 if let Ok(list) = invitations().await {
                     client.invitations.set(list);

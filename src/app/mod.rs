@@ -16,8 +16,6 @@ pub use chat::ChatPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::http::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en" class="dark">

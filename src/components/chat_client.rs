@@ -8,33 +8,11 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::model::{InvitationView, Role, UserView};
+use crate::realtime::link::SocketLink;
 use crate::realtime::protocol::{ClientFrame, RoomKind, RoomSummary};
 use crate::realtime::state::ClientState;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnState {
-    Connecting,
-    Online,
-    Offline { retry_in_ms: u32 },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum OutboxStatus {
-    /// Written (or waiting for the socket); resent after a reconnect.
-    Sending,
-    /// Acknowledged with this seq; gone once the message itself arrives.
-    Sent(i64),
-    /// Refused; the user may retry.
-    Failed(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxItem {
-    pub client_id: String,
-    pub room: i64,
-    pub body: String,
-    pub status: OutboxStatus,
-}
+pub use crate::realtime::link::{ConnState, OutboxItem, OutboxStatus};
 
 #[derive(Clone, Copy)]
 pub struct ChatClient {
@@ -70,6 +48,18 @@ impl ChatClient {
             announcement: RwSignal::new(String::new()),
             #[cfg(feature = "hydrate")]
             sender: StoredValue::new_local(None),
+        }
+    }
+
+    /// The signals the socket loop (`realtime::client`) works on.
+    pub fn link(&self) -> SocketLink {
+        SocketLink {
+            role: self.role,
+            state: self.state,
+            conn: self.conn,
+            outbox: self.outbox,
+            #[cfg(feature = "hydrate")]
+            sender: self.sender,
         }
     }
 

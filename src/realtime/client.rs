@@ -10,20 +10,21 @@ use gloo_net::websocket::{Message, WebSocketError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::link::{ConnState, LiveEvent, OutboxStatus, SocketLink};
 use super::protocol::{close, ClientFrame, ErrorCode, ServerFrame};
 use super::state::ClientState;
-use crate::components::chat_client::{ChatClient, ConnState, OutboxStatus};
 
 const BACKOFF_START_MS: f64 = 500.0;
 const BACKOFF_MAX_MS: f64 = 30_000.0;
 
-/// Starts the connection loop for `client`; runs for the page's lifetime.
-pub fn start(client: ChatClient) {
+/// Starts the connection loop on `client`'s signals; runs for the page's
+/// lifetime. `on_event` hears of live messages and new rooms.
+pub fn start(client: SocketLink, on_event: impl Fn(LiveEvent) + Copy + 'static) {
     spawn_local(async move {
         let mut attempt: i32 = 0;
         loop {
             client.conn.set(ConnState::Connecting);
-            let outcome = run_once(client).await;
+            let outcome = run_once(client, on_event).await;
             client.sender.set_value(None);
             if outcome == Outcome::SignedOut {
                 if let Some(window) = web_sys::window() {
@@ -62,7 +63,7 @@ fn socket_url() -> Option<String> {
     Some(format!("{scheme}://{}/ws", location.host().ok()?))
 }
 
-async fn run_once(client: ChatClient) -> Outcome {
+async fn run_once(client: SocketLink, on_event: impl Fn(LiveEvent)) -> Outcome {
     let Some(url) = socket_url() else {
         return Outcome::NeverOnline;
     };
@@ -135,7 +136,7 @@ async fn run_once(client: ChatClient) -> Outcome {
                     .try_update(|s| s.apply(&frame))
                     .unwrap_or(false);
                 if new && live_rooms.contains(&message.room) {
-                    crate::components::notify::on_live_message(client, message);
+                    on_event(LiveEvent::Message(message));
                 }
                 if let Some(id) = &message.client_id {
                     client
@@ -151,16 +152,10 @@ async fn run_once(client: ChatClient) -> Outcome {
             }
             ServerFrame::RoomAdded(summary) => {
                 live_rooms.insert(summary.room);
-                // A direct chat with an invited email: that invitation is done.
-                if let Some(email) = &summary.peer_email {
-                    client
-                        .invitations
-                        .update(|list| list.retain(|i| &i.email != email));
-                }
                 client.state.update(|s| {
                     s.apply(&frame);
                 });
-                crate::components::notify::on_new_conversation(client, summary);
+                on_event(LiveEvent::RoomAdded(summary));
             }
             ServerFrame::RoleChanged { role } => client.role.set(*role),
             _ => client.state.update(|s| {
@@ -177,7 +172,7 @@ async fn run_once(client: ChatClient) -> Outcome {
 
 /// After (re)connecting, sends again what was never acknowledged. Same
 /// client ids: the server answers a repeat with the first ack.
-fn resend_outbox(client: ChatClient, tx: &UnboundedSender<String>) {
+fn resend_outbox(client: SocketLink, tx: &UnboundedSender<String>) {
     client.outbox.with_untracked(|items| {
         for item in items.iter().filter(|i| i.status == OutboxStatus::Sending) {
             let frame = ClientFrame::Send {

@@ -16,7 +16,8 @@ use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 
-use super::queue::SocketQueue;
+use super::protocol::{MessageView, ServerFrame};
+use super::queue::{Outbound, SocketQueue};
 
 /// Hashes the integer ids the hub and sockets key on (server-made room,
 /// user and socket ids, never strings a client picks) with one multiply
@@ -49,33 +50,20 @@ pub type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
 pub type ConnId = u64;
 
-/// What travels down a socket's queue.
-#[derive(Debug, Clone)]
-pub enum Outbound {
-    /// A message frame with its room and seq, so the socket can keep each
-    /// room in order and drop what it already sent.
-    RoomMessage {
-        room: i64,
-        seq: i64,
-        frame: Utf8Bytes,
-    },
-    /// Any other frame, sent as is.
-    Frame(Utf8Bytes),
-    /// The user joined `room`: subscribe the socket from `seq` on.
-    Joined {
-        room: i64,
-        seq: i64,
-        frame: Utf8Bytes,
-    },
-    /// The user left `room`: forget it, then send the frame.
-    Left { room: i64, frame: Utf8Bytes },
-    /// The session behind the socket ended: close it with this code.
-    Close(u16),
-}
-
 /// Which login session a socket belongs to (the session token's hash), so
 /// that ending the session can close exactly its sockets.
 pub type SessionKey = [u8; 32];
+
+/// A message as the hub takes it: (room, seq, frame), serialised once;
+/// every member socket shares the frame.
+pub fn message_frame(view: MessageView) -> (i64, i64, Utf8Bytes) {
+    let (room, seq) = (view.room, view.seq);
+    (
+        room,
+        seq,
+        Utf8Bytes::from(ServerFrame::Message(view).to_json()),
+    )
+}
 
 struct Conn {
     user_id: i64,

@@ -15,7 +15,31 @@ use std::task::Poll;
 
 use futures::task::AtomicWaker;
 
-use super::hub::Outbound;
+use axum::extract::ws::Utf8Bytes;
+
+/// What travels down a socket's queue.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A message frame with its room and seq, so the socket can keep each
+    /// room in order and drop what it already sent.
+    RoomMessage {
+        room: i64,
+        seq: i64,
+        frame: Utf8Bytes,
+    },
+    /// Any other frame, sent as is.
+    Frame(Utf8Bytes),
+    /// The user joined `room`: subscribe the socket from `seq` on.
+    Joined {
+        room: i64,
+        seq: i64,
+        frame: Utf8Bytes,
+    },
+    /// The user left `room`: forget it, then send the frame.
+    Left { room: i64, frame: Utf8Bytes },
+    /// The session behind the socket ended: close it with this code.
+    Close(u16),
+}
 
 pub struct SocketQueue {
     state: Mutex<State>,

@@ -1,19 +1,27 @@
-//! Server-only code (compiled with the `ssr` feature): configuration, the
-//! store (all SQL), accounts and sessions, and the HTTP router.
+//! Server-only code (compiled with the `ssr` feature). Each folder is one
+//! role, and dependencies point down this list, never up:
+//!
+//! - `http`: the router, request guards, page CSP, `/health`, the `/ws` handler
+//! - `services`: the rules of each domain (accounts, messages, conversations,
+//!   support, admin, keys), and `publish`, which tells open sockets
+//! - `cluster`: the cross-node fan-out (Postgres LISTEN/NOTIFY)
+//! - `store`: all SQL, and the message writer
+//! - `crypto`, `auth`, `limits`, `config`: building blocks (cipher and keyring,
+//!   password hashing and session tokens, rate limits, settings)
+//!
+//! This file starts the server: it reads the settings, opens the store and
+//! wires the layers together (`AppState`), passing the messages service's
+//! publish hook down to the writer.
 
-pub mod admin;
 pub mod auth;
+pub mod cluster;
 pub mod config;
-pub mod conversations;
 pub mod crypto;
-pub mod fanout;
 pub mod http;
-pub mod keys;
-pub mod messages;
+pub mod limits;
+pub mod services;
 pub mod state;
 pub mod store;
-pub mod support;
-pub mod ws;
 
 use std::time::Duration;
 
@@ -21,6 +29,7 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
+use services::{accounts, keys, messages};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -67,7 +76,7 @@ pub async fn run() -> Result<(), StartupError> {
 
     let leptos_options = leptos_options(&config, local)?;
     let database = config.database_kind.clone();
-    let state = AppState::new(config, store.clone(), leptos_options)?;
+    let state = AppState::new(config, store.clone(), leptos_options, messages::publisher)?;
     if let Some(pool) = store.postgres_pool() {
         let hub = state.hub.clone();
         state
@@ -76,7 +85,7 @@ pub async fn run() -> Result<(), StartupError> {
             .await
             .map_err(|e| StartupError::Store(e.into()))?;
     }
-    auth::spawn_session_sweeper(
+    accounts::spawn_session_sweeper(
         state.clone(),
         Duration::from_secs(state.config.limits.session_check_secs),
     );

@@ -5,11 +5,11 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use crate::realtime::hub::Hub;
-use crate::server::auth::limiter::FailureLimiter;
+use crate::server::cluster::Fanout;
 use crate::server::config::Config;
-use crate::server::fanout::Fanout;
-use crate::server::messages::{self, SendLimiter};
-use crate::server::store::{MessageWriter, Store, StoreError};
+use crate::server::limits::failures::FailureLimiter;
+use crate::server::limits::sends::SendLimiter;
+use crate::server::store::{Committed, MessageWriter, Store, StoreError};
 
 /// Failed logins allowed per IP and per email in `LOGIN_WINDOW`.
 pub const LOGIN_FAILURES_ALLOWED: usize = 5;
@@ -31,10 +31,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// `publisher` makes the writer's hook that publishes each committed
+    /// batch (the messages service's); it is passed in, so this layer knows
+    /// the hub and the cluster but no service.
     pub fn new(
         config: Config,
         store: Store,
         leptos_options: LeptosOptions,
+        publisher: impl FnOnce(Hub, Fanout) -> Committed,
     ) -> Result<AppState, StoreError> {
         let limits = &config.limits;
         let send_limiter = SendLimiter::new(
@@ -47,8 +51,7 @@ impl AppState {
             Some(pool) => (Fanout::postgres(pool), Hub::with_heads(limits.socket_queue)),
             None => (Fanout::single_node(), Hub::new(limits.socket_queue)),
         };
-        let writer =
-            MessageWriter::spawn(&store, messages::publisher(hub.clone(), fanout.clone()))?;
+        let writer = MessageWriter::spawn(&store, publisher(hub.clone(), fanout.clone()))?;
         Ok(AppState {
             writer,
             fanout,

@@ -1,6 +1,3 @@
-use sqlx::pool::PoolConnection;
-use sqlx::Postgres;
-
 use super::{on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
 use crate::server::crypto::Keyring;
@@ -164,29 +161,6 @@ impl From<SystemLine> for Write {
 }
 
 impl Store {
-    /// Stores a batch of messages in ONE transaction on Postgres (group
-    /// commit; the rules are in `batch::store_batch`). Nothing is
-    /// acknowledged before the commit. It runs on the writer's own
-    /// connection, kept between batches.
-    pub(super) async fn insert_batch_postgres(
-        &self,
-        conn: &mut PoolConnection<Postgres>,
-        batch: Vec<Write>,
-    ) -> Result<Vec<Stored>, StoreError> {
-        let tx = sqlx::Connection::begin(&mut **conn).await?;
-        let mut statements = super::batch::PgBatch { tx };
-        let out = super::batch::store_batch(&mut statements, &self.keys, batch).await?;
-        statements.tx.commit().await?;
-        Ok(out)
-    }
-
-    pub(super) async fn postgres_connection(&self) -> Result<PoolConnection<Postgres>, StoreError> {
-        match self.db() {
-            super::Db::Postgres(pool) => Ok(pool.acquire().await?),
-            super::Db::Sqlite(_) => Err(StoreError::Batch("not a Postgres database".into())),
-        }
-    }
-
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.
     pub async fn messages_between(
         &self,

@@ -4,12 +4,11 @@
 //! backend against its native sqlx driver. So nothing is written twice, and
 //! each backend keeps its own types and prepared-statement cache.
 
-mod batch;
 mod keys;
 mod messages;
+pub mod notify;
 mod rooms;
 mod sessions;
-mod sqlite_writer;
 mod support;
 mod users;
 mod writer;

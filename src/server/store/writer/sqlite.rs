@@ -23,10 +23,10 @@ use super::batch::{
     store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM, INSERT_SYSTEM,
     INSERT_TEXT, MARK_ALL_READ, REOPEN,
 };
-use super::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
-use super::writer::{answer, fill_batch, Committed, Job, Replies};
-use super::StoreError;
+use super::jobs::{answer, fill_batch, Committed, Job, Replies};
 use crate::server::crypto::{Keyring, Sealed};
+use crate::server::store::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
+use crate::server::store::StoreError;
 
 /// Committed batches waiting for the publishing task; past this many the
 /// writer thread waits (the runtime is behind anyway).

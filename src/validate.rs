@@ -1,7 +1,18 @@
-//! Input rules for accounts, shared by the server (which enforces them) and
-//! the client (which can hint early). Each returns the cleaned value.
+//! Input rules, shared by the server (which enforces them) and the client
+//! (which can hint early). Each returns the cleaned value, or the field that
+//! was refused (`ApiError::Invalid` says so to the user).
 
-use super::error::{ApiError, Field};
+use serde::{Deserialize, Serialize};
+
+/// Which input was rejected, so the form can say exactly what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Field {
+    Email,
+    Password,
+    DisplayName,
+    RoomName,
+    DepartmentName,
+}
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
@@ -9,9 +20,9 @@ pub const DISPLAY_NAME_MAX: usize = 64;
 const EMAIL_MAX: usize = 254;
 
 /// Trimmed and lower-cased; one `@`, something on each side, a dot in the domain.
-pub fn email(raw: &str) -> Result<String, ApiError> {
+pub fn email(raw: &str) -> Result<String, Field> {
     let email = raw.trim().to_lowercase();
-    let invalid = || ApiError::Invalid(Field::Email);
+    let invalid = || Field::Email;
     if email.is_empty()
         || email.chars().count() > EMAIL_MAX
         || email.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -31,39 +42,39 @@ pub fn email(raw: &str) -> Result<String, ApiError> {
 }
 
 /// 8 to 128 characters, counted as characters (not bytes); kept exactly as typed.
-pub fn password(raw: &str) -> Result<&str, ApiError> {
+pub fn password(raw: &str) -> Result<&str, Field> {
     let n = raw.chars().count();
     if (PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
         Ok(raw)
     } else {
-        Err(ApiError::Invalid(Field::Password))
+        Err(Field::Password)
     }
 }
 
 /// Trimmed; 1 to 64 characters; no control characters.
-pub fn display_name(raw: &str) -> Result<String, ApiError> {
+pub fn display_name(raw: &str) -> Result<String, Field> {
     short_text(raw, DISPLAY_NAME_MAX, Field::DisplayName)
 }
 
 pub const ROOM_NAME_MAX: usize = 80;
 
 /// Trimmed; 1 to 80 characters; no control characters.
-pub fn room_name(raw: &str) -> Result<String, ApiError> {
+pub fn room_name(raw: &str) -> Result<String, Field> {
     short_text(raw, ROOM_NAME_MAX, Field::RoomName)
 }
 
 pub const DEPARTMENT_NAME_MAX: usize = 60;
 
 /// Trimmed; 1 to 60 characters; no control characters.
-pub fn department_name(raw: &str) -> Result<String, ApiError> {
+pub fn department_name(raw: &str) -> Result<String, Field> {
     short_text(raw, DEPARTMENT_NAME_MAX, Field::DepartmentName)
 }
 
-fn short_text(raw: &str, max: usize, field: Field) -> Result<String, ApiError> {
+fn short_text(raw: &str, max: usize, field: Field) -> Result<String, Field> {
     let text = raw.trim();
     let n = text.chars().count();
     if n == 0 || n > max || text.chars().any(char::is_control) {
-        return Err(ApiError::Invalid(field));
+        return Err(field);
     }
     Ok(text.to_string())
 }
@@ -91,7 +102,7 @@ mod tests {
             "ada@ex..com",
             "a@b@c.com",
         ] {
-            assert_eq!(email(bad), Err(ApiError::Invalid(Field::Email)), "{bad:?}");
+            assert_eq!(email(bad), Err(Field::Email), "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(email(&long).is_err());

@@ -3,15 +3,17 @@
 //! resolved support conversation, a clear) live in `store_batch`; each
 //! database supplies the statements through `BatchTx`: Postgres through
 //! sqlx on the writer task, SQLite through rusqlite on the writer's own
-//! thread (`sqlite_writer`), where every call completes at once.
+//! thread (`sqlite.rs`), where every call completes at once.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::messages::{MessageRow, NewMessage, Stored, SystemLine, Write, SELECT_MESSAGES};
-use super::StoreError;
 use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
 use crate::server::crypto::{Keyring, Sealed};
+use crate::server::store::messages::{
+    MessageRow, NewMessage, Stored, SystemLine, Write, SELECT_MESSAGES,
+};
+use crate::server::store::StoreError;
 
 /// Stores a new text message at `seq` if its sender is a member of the room
 /// and has not used the client id before; the `id` of the new row, or no
@@ -41,7 +43,7 @@ const HEAD_COLUMNS: &str =
 pub(super) static EXISTING: LazyLock<String> =
     LazyLock::new(|| format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2"));
 /// Postgres: the batch's heads, locked in id order, so two nodes never deadlock.
-static HEADS_LOCKED: LazyLock<String> =
+pub(super) static HEADS_LOCKED: LazyLock<String> =
     LazyLock::new(|| format!("{HEAD_COLUMNS} WHERE id = ANY($1) ORDER BY id FOR UPDATE"));
 /// SQLite: one room's head.
 pub(super) static HEAD_OF_ROOM: LazyLock<String> =
@@ -187,92 +189,4 @@ async fn system_line(
         client_id: None,
         event: Some(line.event),
     })
-}
-
-/// Postgres: the statements through sqlx, on the writer task.
-pub(super) struct PgBatch<'c> {
-    pub tx: sqlx::Transaction<'c, sqlx::Postgres>,
-}
-
-impl BatchTx for PgBatch<'_> {
-    async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
-        Ok(sqlx::query_as(HEADS_LOCKED.as_str())
-            .bind(rooms)
-            .fetch_all(&mut *self.tx)
-            .await?)
-    }
-
-    async fn insert_text(
-        &mut self,
-        msg: &NewMessage,
-        seq: i64,
-        sealed: &Sealed,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(INSERT_TEXT)
-            .bind(msg.room)
-            .bind(seq)
-            .bind(msg.sender_id)
-            .bind(&msg.client_id)
-            .bind(&sealed.body)
-            .bind(sealed.key_id)
-            .bind(&sealed.nonce)
-            .bind(msg.now)
-            .fetch_optional(&mut *self.tx)
-            .await?)
-    }
-
-    async fn existing(
-        &mut self,
-        sender_id: i64,
-        client_id: &str,
-    ) -> Result<Option<MessageRow>, StoreError> {
-        Ok(sqlx::query_as(EXISTING.as_str())
-            .bind(sender_id)
-            .bind(client_id)
-            .fetch_optional(&mut *self.tx)
-            .await?)
-    }
-
-    async fn reopen(&mut self, room: i64) -> Result<(), StoreError> {
-        sqlx::query(REOPEN)
-            .bind(room)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError> {
-        sqlx::query(DELETE_ROOM_MESSAGES)
-            .bind(room)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn insert_system(
-        &mut self,
-        line: &SystemLine,
-        seq: i64,
-        sealed: &Sealed,
-    ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(INSERT_SYSTEM)
-            .bind(line.room)
-            .bind(seq)
-            .bind(line.actor_id)
-            .bind(&sealed.body)
-            .bind(sealed.key_id)
-            .bind(&sealed.nonce)
-            .bind(line.now)
-            .fetch_one(&mut *self.tx)
-            .await?)
-    }
-
-    async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError> {
-        sqlx::query(MARK_ALL_READ)
-            .bind(room)
-            .bind(seq)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
 }

@@ -6,13 +6,14 @@
 
 use axum::extract::ws::Utf8Bytes;
 
+use super::actor::Actor;
+use super::publish::push_summaries;
+use super::support::resync;
 use crate::model::{AdminUserView, DepartmentView, Role};
 use crate::realtime::protocol::{close, ServerFrame};
-use crate::server::conversations::{push_summaries, Actor};
-use crate::server::fanout::Event;
+use crate::server::cluster::Event;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, UserRow};
-use crate::server::support::resync;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

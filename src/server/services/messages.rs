@@ -3,17 +3,15 @@
 //! Publishing to the hub happens here (`publisher`), called by the writer
 //! after each commit.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::realtime::hub::Hub;
-use crate::realtime::protocol::{Ack, MessageKind, MessageView, RoomSummary, ServerFrame};
-use crate::server::fanout::{Event, Fanout};
+use super::publish;
+use crate::realtime::hub::{message_frame, Hub};
+use crate::realtime::protocol::{Ack, MessageKind, MessageView, RoomSummary};
+use crate::server::cluster::{Event, Fanout};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, Committed, NewMessage, Pending, StoreError, Stored};
 
@@ -35,33 +33,6 @@ pub enum MessageError {
     SlowDown(Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Sends per user, shared by all their sockets.
-pub struct SendLimiter {
-    limiter: DefaultKeyedRateLimiter<i64>,
-    clock: DefaultClock,
-}
-
-impl SendLimiter {
-    /// `count` sends per `period`, as a steady rate with a burst of `count`.
-    pub fn new(count: u32, period: Duration) -> SendLimiter {
-        let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
-        let per_send = period / count.get();
-        let quota = Quota::with_period(per_send.max(Duration::from_nanos(1)))
-            .unwrap_or_else(|| Quota::per_second(count))
-            .allow_burst(count);
-        SendLimiter {
-            limiter: RateLimiter::keyed(quota),
-            clock: DefaultClock::default(),
-        }
-    }
-
-    fn check(&self, user_id: i64) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&user_id)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
-    }
 }
 
 pub fn valid_client_id(id: &str) -> bool {
@@ -143,7 +114,7 @@ pub async fn acknowledge(
         Stored::New(view) | Stored::Duplicate(view) => Ok(ack(&view)),
         Stored::Reopened { message, .. } => {
             // Everyone's sidebar shows the conversation open again.
-            crate::server::conversations::push_summaries(state, message.room).await?;
+            publish::push_summaries(state, message.room).await?;
             Ok(ack(&message))
         }
         Stored::NotMember => Err(MessageError::Forbidden),
@@ -184,21 +155,10 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
         marks.sort_unstable();
         for group in marks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
             if let Some(&(sender, room, seq)) = group.last() {
-                publish_read_mark(&hub, &fanout, sender, room, seq, seq);
+                publish::read_mark(&hub, &fanout, sender, room, seq, seq);
             }
         }
     })
-}
-
-/// A message as the hub takes it: (room, seq, frame), serialised once;
-/// every member socket shares the frame.
-pub(crate) fn message_frame(view: MessageView) -> (i64, i64, Utf8Bytes) {
-    let (room, seq) = (view.room, view.seq);
-    (
-        room,
-        seq,
-        Utf8Bytes::from(ServerFrame::Message(view).to_json()),
-    )
 }
 
 /// Tells the other nodes, one event per room: a batch's seqs in a room are
@@ -216,29 +176,6 @@ fn announce_messages(fanout: &Fanout, frames: &[(i64, i64, Utf8Bytes)]) {
     }
 }
 
-pub(crate) fn publish_read_mark(
-    hub: &Hub,
-    fanout: &Fanout,
-    user_id: i64,
-    room: i64,
-    read_seq: i64,
-    last_seq: i64,
-) {
-    let frame = ServerFrame::ReadMark {
-        room,
-        read_seq,
-        last_seq,
-        unread: (last_seq - read_seq).max(0),
-    };
-    hub.publish_to_user(user_id, Utf8Bytes::from(frame.to_json()));
-    fanout.announce(Event::ReadMark {
-        user: user_id,
-        room,
-        read_seq,
-        last_seq,
-    });
-}
-
 /// Moves the user's read mark (never backwards) and tells all their tabs.
 pub async fn mark_read(
     state: &AppState,
@@ -251,7 +188,7 @@ pub async fn mark_read(
         .mark_read(user_id, room, seq)
         .await?
         .ok_or(MessageError::Forbidden)?;
-    publish_read_mark(
+    publish::read_mark(
         &state.hub,
         &state.fanout,
         user_id,
@@ -292,19 +229,5 @@ mod tests {
         assert!(!valid_client_id(&"a".repeat(65)));
         assert!(!valid_client_id("a b"));
         assert!(!valid_client_id("<script>"));
-    }
-
-    #[test]
-    fn the_send_limit_allows_a_burst_then_asks_to_wait() {
-        let limiter = SendLimiter::new(30, Duration::from_secs(10));
-        for i in 0..30 {
-            assert!(limiter.check(1).is_ok(), "send {i}");
-        }
-        let wait = limiter.check(1).unwrap_err();
-        assert!(
-            wait > Duration::ZERO && wait <= Duration::from_millis(334),
-            "{wait:?}"
-        );
-        assert!(limiter.check(2).is_ok(), "limits are per user");
     }
 }

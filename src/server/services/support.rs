@@ -6,11 +6,11 @@
 //! staff calls `resync`, which adds and removes those memberships and the
 //! open sockets with them.
 
+use super::actor::Actor;
+use super::conversations::{system_line, ConversationError};
+use super::publish::{push_summaries, push_summary, subscribe, unsubscribe};
 use crate::model::{DepartmentView, Role, StaffView};
 use crate::realtime::protocol::SystemEvent;
-use crate::server::conversations::{
-    push_summaries, subscribe, system_line, unsubscribe, Actor, ConversationError,
-};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, SupportRow};
 
@@ -66,7 +66,7 @@ pub async fn contact(state: &AppState, actor: &Actor, department_id: i64) -> Res
         resync(state, &[room]).await?;
     } else {
         // It existed: it may just have been un-hidden.
-        crate::server::conversations::push_summary(state, actor.id, room).await?;
+        push_summary(state, actor.id, room).await?;
     }
     Ok(room)
 }

@@ -4,8 +4,8 @@
 use http::header::COOKIE;
 use http::HeaderMap;
 
-use super::SESSION_TTL;
 use crate::server::config::Config;
+use crate::server::services::accounts::SESSION_TTL;
 
 const PLAIN_NAME: &str = "glasschat_session";
 const SECURE_NAME: &str = "__Host-glasschat_session";

@@ -12,37 +12,29 @@
 //! together and writes them in one go.
 //!
 //! Writers are sharded by room: SQLite gets one, a thread of its own (it
-//! has one write lock anyway; see `sqlite_writer`); Postgres gets several
+//! has one write lock anyway; see `sqlite`); Postgres gets several
 //! tasks, so rooms on different shards commit in parallel. A room always
 //! maps to the same shard, so its messages are written in arrival order.
 
+mod batch;
+mod jobs;
+mod postgres;
+mod sqlite;
+
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
-use sqlx::pool::PoolConnection;
-use sqlx::Postgres;
-
 use super::messages::Write;
 use super::{Db, Store, StoreError, Stored};
+use jobs::Job;
 
-const MAX_BATCH: usize = 512;
+pub use jobs::Committed;
+
 const QUEUE: usize = 4096;
 const POSTGRES_SHARDS: usize = 4;
-
-pub(super) struct Job {
-    message: Write,
-    reply: oneshot::Sender<Result<Stored, StoreError>>,
-}
-
-pub(super) type Replies = Vec<oneshot::Sender<Result<Stored, StoreError>>>;
-
-/// Runs in the writer after each commit, with the batch's results in
-/// commit order, before the senders are answered. It must not block.
-pub type Committed = Arc<dyn Fn(&[Stored]) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct MessageWriter {
@@ -76,20 +68,20 @@ impl Pending {
 
 impl MessageWriter {
     /// Starts the writers for `store`; `committed` sees every result.
-    /// SQLite gets one thread of its own (`sqlite_writer`); Postgres gets
+    /// SQLite gets one thread of its own (`sqlite.rs`); Postgres gets
     /// `POSTGRES_SHARDS` tasks.
     pub fn spawn(store: &Store, committed: Committed) -> Result<MessageWriter, StoreError> {
         let shards = match store.db() {
             Db::Sqlite(_) => {
                 let path = store.sqlite_file().ok_or(StoreError::InMemory)?;
                 let (tx, rx) = mpsc::channel(QUEUE);
-                super::sqlite_writer::spawn(path, store.keys.clone(), rx, committed)?;
+                sqlite::spawn(path, store.keys.clone(), rx, committed)?;
                 vec![tx]
             }
             Db::Postgres(_) => (0..POSTGRES_SHARDS)
                 .map(|_| {
                     let (tx, rx) = mpsc::channel(QUEUE);
-                    tokio::spawn(run_postgres(store.clone(), rx, committed.clone()));
+                    tokio::spawn(postgres::run(store.clone(), rx, committed.clone()));
                     tx
                 })
                 .collect(),
@@ -115,62 +107,5 @@ impl MessageWriter {
     /// Stores one message or system line; returns once its batch has committed.
     pub async fn write(&self, message: impl Into<Write>) -> Result<Stored, StoreError> {
         self.submit(message).await?.await
-    }
-}
-
-/// Adds to `first` whatever else is waiting, up to `MAX_BATCH`.
-pub(super) fn fill_batch(first: Job, jobs: &mut mpsc::Receiver<Job>) -> (Vec<Write>, Replies) {
-    let mut messages = Vec::with_capacity(MAX_BATCH.min(jobs.len() + 1));
-    let mut replies = Vec::with_capacity(messages.capacity());
-    let mut next = Some(first);
-    while let Some(job) = next.take() {
-        messages.push(job.message);
-        replies.push(job.reply);
-        if messages.len() < MAX_BATCH {
-            next = jobs.try_recv().ok();
-        }
-    }
-    (messages, replies)
-}
-
-/// After a batch: on success hands every result to `committed`, then
-/// answers each sender; on failure tells every sender (they may retry).
-pub(super) fn answer(
-    result: Result<Vec<Stored>, StoreError>,
-    replies: Replies,
-    committed: &Committed,
-) {
-    match result {
-        Ok(results) => {
-            committed(&results);
-            for (reply, result) in replies.into_iter().zip(results) {
-                let _ = reply.send(Ok(result));
-            }
-        }
-        Err(err) => {
-            tracing::error!(error = %err, size = replies.len(), "message batch failed; its senders may retry");
-            let text = err.to_string();
-            for reply in replies {
-                let _ = reply.send(Err(StoreError::Batch(text.clone())));
-            }
-        }
-    }
-}
-
-async fn run_postgres(store: Store, mut jobs: mpsc::Receiver<Job>, committed: Committed) {
-    let mut conn: Option<PoolConnection<Postgres>> = None;
-    while let Some(first) = jobs.recv().await {
-        let (batch, replies) = fill_batch(first, &mut jobs);
-        let result = match conn.as_mut() {
-            Some(c) => store.insert_batch_postgres(c, batch).await,
-            None => match store.postgres_connection().await {
-                Ok(c) => store.insert_batch_postgres(conn.insert(c), batch).await,
-                Err(err) => Err(err),
-            },
-        };
-        if result.is_err() {
-            conn = None; // start the next batch on a fresh connection
-        }
-        answer(result, replies, &committed);
     }
 }

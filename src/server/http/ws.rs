@@ -13,13 +13,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt};
 
-use crate::realtime::hub::{IdMap, Outbound};
+use super::cookie;
+use crate::realtime::hub::IdMap;
 use crate::realtime::protocol::{
     close, ClientFrame, ErrorCode, FrameError, RoomCursor, ServerFrame, PROTOCOL_VERSION,
 };
-use crate::realtime::queue::SocketQueue;
-use crate::server::auth::{self, cookie};
-use crate::server::messages::{self, Author, MessageError, PendingSend};
+use crate::realtime::queue::{Outbound, SocketQueue};
+use crate::server::auth::token;
+use crate::server::services::accounts;
+use crate::server::services::messages::{self, Author, MessageError, PendingSend};
 use crate::server::state::AppState;
 use crate::server::store::{StoreError, Stored};
 
@@ -51,8 +53,8 @@ pub async fn upgrade(
     let Some(value) = cookie::read(&state.config, &headers) else {
         return (StatusCode::UNAUTHORIZED, "log in first").into_response();
     };
-    let session = auth::token::hash_cookie_value(&value);
-    let author = match auth::authenticate(&state, &value).await {
+    let session = token::hash_cookie_value(&value);
+    let author = match accounts::authenticate(&state, &value).await {
         Ok(Some(found)) => Author {
             id: found.user.id,
             name: found.user.display_name,

@@ -4,34 +4,12 @@
 //! gain, lose or update a room. System lines ("Ada added Bo") go through the
 //! message writer, so they take seqs like any message.
 
-use axum::extract::ws::Utf8Bytes;
-
+use super::actor::Actor;
+use super::publish::{self, push_summaries, push_summary, subscribe, unsubscribe};
 use crate::model::{DirectOutcome, InvitationView, MemberView, Role};
-use crate::realtime::protocol::{RoomKind, ServerFrame, SystemEvent};
-use crate::server::fanout::Event;
-use crate::server::messages::publish_read_mark;
+use crate::realtime::protocol::{RoomKind, SystemEvent};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, Stored, SystemLine, UserRow};
-
-/// The signed-in user acting, from their session.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-}
-
-impl From<&UserRow> for Actor {
-    fn from(user: &UserRow) -> Actor {
-        Actor {
-            id: user.id,
-            name: user.display_name.clone(),
-            email: user.email.clone(),
-            role: user.role(),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConversationError {
@@ -246,7 +224,7 @@ pub async fn clear(state: &AppState, actor: &Actor, room: i64) -> Result<()> {
     };
     let seq = system_line(state, actor, room, event).await?;
     for user in state.store.member_ids(room).await? {
-        publish_read_mark(&state.hub, &state.fanout, user, room, seq, seq);
+        publish::read_mark(&state.hub, &state.fanout, user, room, seq, seq);
     }
     Ok(())
 }
@@ -294,54 +272,6 @@ pub(crate) async fn system_line(
         Stored::New(view) | Stored::Duplicate(view) => Ok(view.seq),
         Stored::NotMember | Stored::Reopened { .. } => Err(ConversationError::Forbidden),
     }
-}
-
-/// Subscribes every open socket of `user` to `room` and sends them its summary.
-pub(crate) async fn subscribe(
-    state: &AppState,
-    user: i64,
-    room: i64,
-) -> std::result::Result<(), StoreError> {
-    if let Some(summary) = state.store.room_of(user, room).await? {
-        let seq = summary.last_seq;
-        let frame = Utf8Bytes::from(ServerFrame::RoomAdded(summary).to_json());
-        state.hub.join(user, room, seq, frame);
-        state.fanout.announce(Event::Joined { user, room });
-    }
-    Ok(())
-}
-
-/// Sends `user`'s tabs the room's current summary.
-pub(crate) async fn push_summary(
-    state: &AppState,
-    user: i64,
-    room: i64,
-) -> std::result::Result<(), StoreError> {
-    if let Some(summary) = state.store.room_of(user, room).await? {
-        let frame = Utf8Bytes::from(ServerFrame::RoomUpdated(summary).to_json());
-        state.hub.publish_to_user(user, frame);
-        state.fanout.announce(Event::Summary { user, room });
-    }
-    Ok(())
-}
-
-/// Sends every member the room's current summary (its name, owner or
-/// support state changed).
-pub(crate) async fn push_summaries(
-    state: &AppState,
-    room: i64,
-) -> std::result::Result<(), StoreError> {
-    for user in state.store.member_ids(room).await? {
-        push_summary(state, user, room).await?;
-    }
-    Ok(())
-}
-
-/// Takes `user`'s open sockets out of `room` at once and tells them.
-pub(crate) fn unsubscribe(state: &AppState, user: i64, room: i64) {
-    let frame = Utf8Bytes::from(ServerFrame::RoomRemoved { room }.to_json());
-    state.hub.leave(user, room, frame);
-    state.fanout.announce(Event::Left { user, room });
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).

@@ -1,0 +1,171 @@
+//! `loadtest`: points real WebSocket clients at a running Glasschat server and
+//! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
+//! create room), load through `/ws`, exactly as browsers do.
+//!
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|all
+//!
+//! With `--url2` (a second node on the same Postgres), every other receiver
+//! connects to the second node while senders stay on the first: `fanout`
+//! then reports same-node and cross-node latency apart.
+//!
+//! Receivers read only the fields they need from each frame (type, room,
+//! seq, and the send time carried in the body), never a full JSON parse. The
+//! generator reports its own CPU time so it can be seen not to be the limit.
+
+use std::time::Instant;
+
+use measure::own_cpu_seconds;
+use tokio::net::TcpStream;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+const PASSWORD: &str = "loadtest-password";
+
+struct Args {
+    url: String,
+    host: String,
+    /// A second node: half the receivers go there.
+    host2: Option<String>,
+    server_pid: Option<u32>,
+    seconds: u64,
+    /// Per-room send rate of `fanout` (msgs/s).
+    rate: f64,
+    scenarios: Vec<String>,
+    tag: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut url = "http://127.0.0.1:3000".to_string();
+    let mut url2: Option<String> = None;
+    let mut server_pid = None;
+    let mut seconds = 20;
+    let mut rate = 5.0;
+    let mut scenarios = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--url" => url = args.next().ok_or("--url needs a value")?,
+            "--url2" => url2 = Some(args.next().ok_or("--url2 needs a value")?),
+            "--server-pid" => {
+                server_pid = Some(
+                    args.next()
+                        .ok_or("--server-pid needs a value")?
+                        .parse()
+                        .map_err(|_| "bad --server-pid")?,
+                )
+            }
+            "--seconds" => {
+                seconds = args
+                    .next()
+                    .ok_or("--seconds needs a value")?
+                    .parse()
+                    .map_err(|_| "bad --seconds")?
+            }
+            "--rate" => {
+                rate = args
+                    .next()
+                    .ok_or("--rate needs a value")?
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| *r > 0.0 && r.is_finite())
+                    .ok_or("bad --rate: a positive number of msgs/s per room")?
+            }
+            "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" => scenarios.push(arg),
+            "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if scenarios.is_empty() {
+        return Err("name a scenario: fanout, ramp, idle, persist, stall, cipher or all".into());
+    }
+    let host_of = |url: &str| -> Result<String, String> {
+        let host = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        if host.contains('/') || url.starts_with("https://") {
+            return Err("--url and --url2 must be plain http://host:port origins".into());
+        }
+        Ok(host)
+    };
+    let host = host_of(&url)?;
+    let host2 = url2.as_deref().map(host_of).transpose()?;
+    // Accounts are per run, so runs against one server never collide.
+    let tag = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    );
+    Ok(Args {
+        url: url.trim_end_matches('/').to_string(),
+        host,
+        host2,
+        server_pid,
+        seconds,
+        rate,
+        scenarios,
+        tag,
+    })
+}
+
+mod cipher;
+mod client;
+mod fanout;
+mod idle;
+mod measure;
+mod persist;
+mod ramp;
+mod stall;
+
+fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(why) => {
+            if !why.is_empty() {
+                eprintln!("loadtest: {why}");
+            }
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|stall|cipher|all");
+            std::process::exit(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("loadtest: cannot start the async runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(async {
+        for scenario in &args.scenarios {
+            let cpu_before = own_cpu_seconds();
+            let wall = Instant::now();
+            let result = match scenario.as_str() {
+                "fanout" => fanout::fanout(&args).await,
+                "ramp" => ramp::ramp(&args).await,
+                "idle" => idle::idle(&args).await,
+                "stall" => stall::stall(&args).await,
+                "cipher" => cipher::cipher_cost().map_err(Into::into),
+                _ => persist::persist(&args).await,
+            };
+            let cpu = own_cpu_seconds() - cpu_before;
+            let secs = wall.elapsed().as_secs_f64();
+            println!(
+                "  generator CPU: {cpu:.1} s over {secs:.1} s wall ({:.0}% of one core)",
+                100.0 * cpu / secs
+            );
+            if let Err(err) = result {
+                eprintln!("loadtest: {scenario} failed: {err}");
+                return 1;
+            }
+        }
+        0
+    });
+    std::process::exit(code);
+}

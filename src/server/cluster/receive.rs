@@ -1,0 +1,258 @@
+//! The receiving side: one task listens for the other nodes' NOTIFYs and
+//! hands each event to this node's hub, reading the rows it names; another
+//! sweeps once a second for announcements that never came.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use sqlx::postgres::{PgListener, PgPool};
+
+use super::events::{Envelope, Event, CHANNEL};
+use crate::realtime::hub::{message_frame, Hub};
+use crate::realtime::protocol::{MessageView, ServerFrame};
+use crate::server::store::{notify, Store, StoreError};
+
+/// The listener's state, for `/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerState {
+    /// SQLite: one node, nothing to listen to.
+    SingleNode,
+    Connecting,
+    Listening,
+    Reconnecting,
+}
+
+impl ListenerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListenerState::SingleNode => "single-node",
+            ListenerState::Connecting => "connecting",
+            ListenerState::Listening => "listening",
+            ListenerState::Reconnecting => "reconnecting",
+        }
+    }
+
+    pub(super) fn from_u8(value: u8) -> ListenerState {
+        match value {
+            1 => ListenerState::Connecting,
+            2 => ListenerState::Listening,
+            3 => ListenerState::Reconnecting,
+            _ => ListenerState::SingleNode,
+        }
+    }
+
+    pub(super) fn as_u8(self) -> u8 {
+        match self {
+            ListenerState::SingleNode => 0,
+            ListenerState::Connecting => 1,
+            ListenerState::Listening => 2,
+            ListenerState::Reconnecting => 3,
+        }
+    }
+}
+
+pub(super) async fn listen_loop(
+    pool: PgPool,
+    first: PgListener,
+    store: Store,
+    hub: Hub,
+    node: u64,
+    state: Arc<AtomicU8>,
+) {
+    let set = |s: ListenerState| state.store(s.as_u8(), Ordering::Relaxed);
+    let mut next = Some(first);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut listener = match next.take() {
+            Some(listener) => listener,
+            None => {
+                let lost_at = Instant::now();
+                let listener = loop {
+                    match connect(&pool).await {
+                        Ok(listener) => break listener,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "fan-out: cannot listen yet; retrying");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                };
+                backoff = Duration::from_millis(100);
+                // Whatever the peers announced while this node was deaf is
+                // lost to it: every socket here catches up from the database.
+                let sockets = hub.lag_all();
+                tracing::warn!(
+                    deaf_ms = lost_at.elapsed().as_millis() as u64,
+                    sockets,
+                    "fan-out: listening again; sockets sent to catch up"
+                );
+                set(ListenerState::Listening);
+                listener
+            }
+        };
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(note)) => receive(&store, &hub, node, note.payload()).await,
+                Ok(None) => {
+                    tracing::warn!("fan-out: the listening connection was lost; reconnecting");
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "fan-out: listening failed; reconnecting");
+                    break;
+                }
+            }
+        }
+        set(ListenerState::Reconnecting);
+    }
+}
+
+/// How often the sweep compares the database with what was handed out.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// A NOTIFY can be lost without the listener noticing: its sender died
+/// between the commit and the NOTIFY, or could not send it. Once a second
+/// this compares, for every room with a socket here, the stored last seq
+/// with the newest seq handed out, and hands out the difference from the
+/// database. (A lost message in the middle is filled by the socket itself
+/// from the next one; this catches a lost tail.)
+pub(super) async fn sweep_loop(store: Store, hub: Hub) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(err) = sweep(&store, &hub).await {
+            tracing::warn!(error = %err, "fan-out: sweep failed");
+        }
+    }
+}
+
+async fn sweep(store: &Store, hub: &Hub) -> Result<(), StoreError> {
+    let heads = hub.heads();
+    if heads.is_empty() {
+        return Ok(());
+    }
+    let rooms: Vec<i64> = heads.iter().map(|(room, _)| *room).collect();
+    let stored = store.last_seqs(&rooms).await?;
+    for (room, handed_out) in heads {
+        let Some(&last) = stored.get(&room) else {
+            continue;
+        };
+        match handed_out {
+            // A room new here: its sockets read the database on their own.
+            None => hub.note_published(room, last),
+            Some(head) if last > head => {
+                let missed = store
+                    .messages_between(room, head, last, last - head)
+                    .await?;
+                tracing::info!(
+                    room,
+                    from = head + 1,
+                    to = last,
+                    "fan-out: handing out messages never announced"
+                );
+                publish_all(hub, missed);
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    // Named, so an operator (or a test) can tell the nodes' listeners apart
+    // in pg_stat_activity.
+    notify::listen(pool, CHANNEL, &listener_name(std::process::id())).await
+}
+
+/// The `application_name` of a node's listening connection.
+pub fn listener_name(pid: u32) -> String {
+    format!("glasschat fan-out {pid}")
+}
+
+async fn receive(store: &Store, hub: &Hub, node: u64, payload: &str) {
+    let envelope: Envelope = match serde_json::from_str(payload) {
+        Ok(envelope) => envelope,
+        Err(err) => {
+            tracing::warn!(error = %err, "fan-out: unreadable notification ignored");
+            return;
+        }
+    };
+    if envelope.node == node {
+        return; // this node's own, already delivered locally
+    }
+    for event in envelope.events {
+        if let Err(err) = deliver(store, hub, event).await {
+            // A read failed: the affected sockets would miss something,
+            // so they catch up instead.
+            tracing::warn!(error = %err, "fan-out: delivery failed; sockets sent to catch up");
+            hub.lag_all();
+        }
+    }
+}
+
+/// Hands messages read back from the database to the hub in one batch,
+/// so each member socket writes them together.
+fn publish_all(hub: &Hub, messages: Vec<MessageView>) {
+    let frames: Vec<_> = messages.into_iter().map(message_frame).collect();
+    hub.publish_messages(&frames);
+}
+
+/// Hands one peer event to the local sockets it concerns.
+async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreError> {
+    let frame = |f: ServerFrame| Utf8Bytes::from(f.to_json());
+    match event {
+        Event::Message { room, from, to } => {
+            if !hub.has_room(room) {
+                return Ok(());
+            }
+            let messages = store
+                .messages_between(room, from - 1, to, to - from + 1)
+                .await?;
+            publish_all(hub, messages);
+        }
+        Event::ReadMark {
+            user,
+            room,
+            read_seq,
+            last_seq,
+        } => hub.publish_to_user(
+            user,
+            frame(ServerFrame::ReadMark {
+                room,
+                read_seq,
+                last_seq,
+                unread: (last_seq - read_seq).max(0),
+            }),
+        ),
+        Event::Summary { user, room } => {
+            if hub.has_user(user) {
+                if let Some(summary) = store.room_of(user, room).await? {
+                    hub.publish_to_user(user, frame(ServerFrame::RoomUpdated(summary)));
+                }
+            }
+        }
+        Event::Joined { user, room } => {
+            if hub.has_user(user) {
+                if let Some(summary) = store.room_of(user, room).await? {
+                    let seq = summary.last_seq;
+                    hub.join(user, room, seq, frame(ServerFrame::RoomAdded(summary)));
+                }
+            }
+        }
+        Event::Left { user, room } => {
+            hub.leave(user, room, frame(ServerFrame::RoomRemoved { room }));
+        }
+        Event::EndSession { session, code } => hub.end_session(&session, code),
+        Event::EndUser { user, code } => hub.end_user(user, code),
+        Event::RoleChanged { user, role } => {
+            hub.publish_to_user(user, frame(ServerFrame::RoleChanged { role }));
+        }
+        Event::Resync => {
+            hub.lag_all();
+        }
+    }
+    Ok(())
+}

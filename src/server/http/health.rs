@@ -1,0 +1,35 @@
+//! `GET /health`, for load balancers and operators.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::server::cluster::ListenerState;
+use crate::server::state::AppState;
+
+/// `{"status":"ok","database":"ok","fanout":"listening"}`: 503 while the
+/// database does not answer or (several nodes) this node cannot hear the
+/// others, so a load balancer sends nobody here meanwhile.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let database = match state.store.ping().await {
+        Ok(()) => "ok",
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: database unavailable");
+            "unavailable"
+        }
+    };
+    let fanout = state.fanout.listener_state();
+    let healthy =
+        database == "ok" && matches!(fanout, ListenerState::SingleNode | ListenerState::Listening);
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "database": database,
+        "fanout": fanout.as_str(),
+    });
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}

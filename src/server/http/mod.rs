@@ -1,0 +1,45 @@
+//! The HTTP edge: the axum router (Leptos pages and server functions,
+//! `/health`, `/ws`, static files) and what every request passes through.
+//! It calls the services (through `crate::api` and the socket handler) and
+//! nothing calls up into it.
+
+pub mod cookie;
+mod guards;
+mod health;
+mod page;
+pub mod ws;
+
+use axum::middleware;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::app::App;
+use crate::server::state::AppState;
+use guards::{refuse_cross_site, security_headers, server_function_status};
+use health::health;
+use page::page;
+
+/// Server-function bodies are small forms; anything larger is refused early.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/health", get(health))
+        .route("/ws", get(ws::upgrade))
+        .leptos_routes_with_context(&state, routes, || provide_context(()), {
+            let options = state.leptos_options.clone();
+            move || page(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_cross_site,
+        ))
+        .layer(middleware::from_fn(server_function_status))
+        .layer(middleware::from_fn(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .with_state(state)
+}

@@ -1,0 +1,256 @@
+//! Accounts and sessions: the rules, on top of the store. Server functions
+//! (src/api/auth.rs) and the socket handshake call these; they never touch SQL.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::model::UserView;
+use crate::realtime::protocol::close;
+use crate::server::auth::password::{self, Verdict};
+use crate::server::auth::token::{self, NewToken};
+use crate::server::cluster::Event;
+use crate::server::state::AppState;
+use crate::server::store::{now_ms, NewUser, StoreError, UserRow};
+use crate::validate::{self, Field};
+
+pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// A session's expiry is pushed forward at most this often (sliding expiry
+/// without a write on every request).
+const SESSION_REFRESH_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("wrong current password")]
+    WrongPassword,
+    #[error("not signed in")]
+    SignedOut,
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("invalid input: {0:?}")]
+    Invalid(Field),
+    #[error("too many failed logins, retry in {0:?}")]
+    RateLimited(Duration),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+}
+
+pub fn user_view(row: &UserRow) -> UserView {
+    UserView {
+        id: row.id,
+        email: row.email.clone(),
+        display_name: row.display_name.clone(),
+        role: row.role(),
+    }
+}
+
+/// A signed-in user and the cookie value that now identifies the new session.
+pub struct SignedIn {
+    pub user: UserRow,
+    pub token: NewToken,
+}
+
+pub async fn sign_up(
+    state: &AppState,
+    email: &str,
+    display_name: &str,
+    password: &str,
+) -> Result<SignedIn, AuthError> {
+    let email = validate::email(email).map_err(AuthError::Invalid)?;
+    let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
+    let password = validate::password(password).map_err(AuthError::Invalid)?;
+    let hash = password::hash(password.to_string()).await?;
+    let user = state
+        .store
+        .create_user(NewUser {
+            email: &email,
+            display_name: &display_name,
+            password_hash: &hash,
+            now: now_ms(),
+        })
+        .await
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                AuthError::EmailTaken
+            } else {
+                e.into()
+            }
+        })?;
+    tracing::info!(user_id = user.id, role = %user.role, "account created");
+    let token = start_session(state, user.id).await?;
+    // Invitations to this email become direct chats; the account stands even
+    // if that fails (the inviter can start the chat again).
+    if let Err(err) = super::conversations::complete_invitations(state, &user).await {
+        tracing::error!(user_id = user.id, error = %err, "could not complete invitations");
+    }
+    Ok(SignedIn { user, token })
+}
+
+pub async fn log_in(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    email: &str,
+    password: &str,
+) -> Result<SignedIn, AuthError> {
+    // Normalise like sign-up so "Ada@X.com " and "ada@x.com" share one limit;
+    // a malformed email is just a failed login (no hint).
+    let email = email.trim().to_lowercase();
+    let keys: Vec<String> = [
+        Some(format!("email:{email}")),
+        ip.map(|ip| format!("ip:{ip}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let now = Instant::now();
+    if let Some(wait) = keys
+        .iter()
+        .filter_map(|k| state.login_limiter.locked_for(k, now))
+        .max()
+    {
+        return Err(AuthError::RateLimited(wait));
+    }
+
+    let user = state.store.user_by_email(&email).await?;
+    let verdict = password::verify(
+        password.to_string(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
+    let user = match (user, verdict) {
+        (Some(user), Verdict::Right) => user,
+        (Some(user), Verdict::RightRehashed(new_hash)) => {
+            state.store.set_password_hash(user.id, &new_hash).await?;
+            user
+        }
+        _ => {
+            for key in &keys {
+                state.login_limiter.record_failure(key, Instant::now());
+            }
+            return Err(AuthError::InvalidCredentials);
+        }
+    };
+    state.login_limiter.clear(&format!("email:{email}"));
+    let token = start_session(state, user.id).await?;
+    Ok(SignedIn { user, token })
+}
+
+/// Always a brand-new token: a session id planted before login is never promoted.
+async fn start_session(state: &AppState, user_id: i64) -> Result<NewToken, AuthError> {
+    let token = token::generate();
+    let now = now_ms();
+    state
+        .store
+        .create_session(
+            &token.hash,
+            user_id,
+            now,
+            now + SESSION_TTL.as_millis() as i64,
+        )
+        .await?;
+    Ok(token)
+}
+
+/// Ends the session: its row goes, so the cookie is refused from now on, and
+/// its open sockets are closed with `close::UNAUTHORIZED`.
+pub async fn log_out(state: &AppState, cookie_value: &str) -> Result<(), AuthError> {
+    let hash = token::hash_cookie_value(cookie_value);
+    state.store.delete_session(&hash).await?;
+    close_sockets_of(state, &[hash.to_vec()], close::UNAUTHORIZED);
+    Ok(())
+}
+
+/// Closes, on every node, the sockets opened under these (already deleted)
+/// sessions.
+fn close_sockets_of(state: &AppState, sessions: &[Vec<u8>], code: u16) {
+    for hash in sessions {
+        let Ok(session) = <[u8; 32]>::try_from(hash.as_slice()) else {
+            continue;
+        };
+        state.hub.end_session(&session, code);
+        state.fanout.announce(Event::EndSession { session, code });
+    }
+}
+
+/// Changes the password of the signed-in user after checking the current
+/// one. Every *other* session of theirs ends and its sockets close with
+/// `close::REVOKED`; the session making the change stays signed in. Wrong
+/// current passwords count as failed logins, so this is no way around the
+/// login limit.
+pub async fn change_password(
+    state: &AppState,
+    cookie_value: &str,
+    current: &str,
+    new: &str,
+) -> Result<(), AuthError> {
+    let Some(Authenticated { user, .. }) = authenticate(state, cookie_value).await? else {
+        return Err(AuthError::SignedOut);
+    };
+    let key = format!("email:{}", user.email);
+    if let Some(wait) = state.login_limiter.locked_for(&key, Instant::now()) {
+        return Err(AuthError::RateLimited(wait));
+    }
+    let new = validate::password(new).map_err(AuthError::Invalid)?;
+    let verdict = password::verify(current.to_string(), Some(user.password_hash.clone())).await?;
+    if verdict == Verdict::Wrong {
+        state.login_limiter.record_failure(&key, Instant::now());
+        return Err(AuthError::WrongPassword);
+    }
+    let hash = password::hash(new.to_string()).await?;
+    state.store.set_password_hash(user.id, &hash).await?;
+    let keep = token::hash_cookie_value(cookie_value);
+    let ended = state.store.delete_other_sessions(user.id, &keep).await?;
+    close_sockets_of(state, &ended, close::REVOKED);
+    tracing::info!(user_id = user.id, ended = ended.len(), "password changed");
+    Ok(())
+}
+
+/// Removes expired sessions every `every` and closes the sockets that were
+/// opened under them (OWASP: close sockets when sessions expire), so a tab
+/// left open does not outlive its session.
+pub fn spawn_session_sweeper(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match state.store.delete_expired_sessions(now_ms()).await {
+                Ok(ended) if ended.is_empty() => {}
+                Ok(ended) => {
+                    close_sockets_of(&state, &ended, close::UNAUTHORIZED);
+                    tracing::info!(removed = ended.len(), "expired sessions removed");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+        }
+    });
+}
+
+/// The session a cookie belongs to, if it is live. `refreshed` says the expiry
+/// moved forward and the cookie should be sent again with a new Max-Age.
+pub struct Authenticated {
+    pub user: UserRow,
+    pub refreshed: bool,
+}
+
+pub async fn authenticate(
+    state: &AppState,
+    cookie_value: &str,
+) -> Result<Option<Authenticated>, AuthError> {
+    let hash = token::hash_cookie_value(cookie_value);
+    let now = now_ms();
+    let Some(session) = state.store.session(&hash, now).await? else {
+        return Ok(None);
+    };
+    let ttl = SESSION_TTL.as_millis() as i64;
+    let refreshed = session.expires_at - now < ttl - SESSION_REFRESH_EVERY.as_millis() as i64;
+    if refreshed {
+        state.store.extend_session(&hash, now + ttl).await?;
+    }
+    Ok(Some(Authenticated {
+        user: session.user,
+        refreshed,
+    }))
+}

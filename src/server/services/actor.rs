@@ -1,0 +1,25 @@
+//! Who is acting: the signed-in user, taken from their session, never from
+//! what a request says. Every service takes one.
+
+use crate::model::Role;
+use crate::server::store::UserRow;
+
+/// The signed-in user acting, from their session.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+impl From<&UserRow> for Actor {
+    fn from(user: &UserRow) -> Actor {
+        Actor {
+            id: user.id,
+            name: user.display_name.clone(),
+            email: user.email.clone(),
+            role: user.role(),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The rules of each domain, between the edge (`http`, `crate::api`) and the
+//! store: each checks who asks and whether they may, changes the store, and
+//! after the commit tells the sockets (`publish`). One module per domain;
+//! search, files, presence and notifications get theirs here.
+
+pub mod accounts;
+pub mod actor;
+pub mod admin;
+pub mod conversations;
+pub mod keys;
+pub mod messages;
+pub mod publish;
+pub mod support;

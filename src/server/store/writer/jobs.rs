@@ -1,0 +1,62 @@
+//! What the writer's senders hand over and how each batch is answered:
+//! shared by the SQLite thread and the Postgres tasks.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::server::store::messages::{Stored, Write};
+use crate::server::store::StoreError;
+
+/// The most writes one transaction takes.
+const MAX_BATCH: usize = 512;
+
+pub(super) struct Job {
+    pub message: Write,
+    pub reply: oneshot::Sender<Result<Stored, StoreError>>,
+}
+
+pub(super) type Replies = Vec<oneshot::Sender<Result<Stored, StoreError>>>;
+
+/// Runs in the writer after each commit, with the batch's results in
+/// commit order, before the senders are answered. It must not block.
+pub type Committed = Arc<dyn Fn(&[Stored]) + Send + Sync>;
+
+/// Adds to `first` whatever else is waiting, up to `MAX_BATCH`.
+pub(super) fn fill_batch(first: Job, jobs: &mut mpsc::Receiver<Job>) -> (Vec<Write>, Replies) {
+    let mut messages = Vec::with_capacity(MAX_BATCH.min(jobs.len() + 1));
+    let mut replies = Vec::with_capacity(messages.capacity());
+    let mut next = Some(first);
+    while let Some(job) = next.take() {
+        messages.push(job.message);
+        replies.push(job.reply);
+        if messages.len() < MAX_BATCH {
+            next = jobs.try_recv().ok();
+        }
+    }
+    (messages, replies)
+}
+
+/// After a batch: on success hands every result to `committed`, then
+/// answers each sender; on failure tells every sender (they may retry).
+pub(super) fn answer(
+    result: Result<Vec<Stored>, StoreError>,
+    replies: Replies,
+    committed: &Committed,
+) {
+    match result {
+        Ok(results) => {
+            committed(&results);
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(Ok(result));
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, size = replies.len(), "message batch failed; its senders may retry");
+            let text = err.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Batch(text.clone())));
+            }
+        }
+    }
+}

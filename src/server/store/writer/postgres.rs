@@ -1,0 +1,143 @@
+//! The Postgres message writer: a few tasks, each with a connection of its
+//! own kept between batches, running `store_batch` through sqlx.
+
+use sqlx::pool::PoolConnection;
+use sqlx::Postgres;
+use tokio::sync::mpsc;
+
+use super::batch::{
+    store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED, INSERT_SYSTEM,
+    INSERT_TEXT, MARK_ALL_READ, REOPEN,
+};
+use super::jobs::{answer, fill_batch, Committed, Job};
+use crate::server::crypto::Sealed;
+use crate::server::store::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
+use crate::server::store::{Db, Store, StoreError};
+
+pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: Committed) {
+    let mut conn: Option<PoolConnection<Postgres>> = None;
+    while let Some(first) = jobs.recv().await {
+        let (batch, replies) = fill_batch(first, &mut jobs);
+        let result = match conn.as_mut() {
+            Some(c) => insert_batch(&store, c, batch).await,
+            None => match connection(&store).await {
+                Ok(c) => insert_batch(&store, conn.insert(c), batch).await,
+                Err(err) => Err(err),
+            },
+        };
+        if result.is_err() {
+            conn = None; // start the next batch on a fresh connection
+        }
+        answer(result, replies, &committed);
+    }
+}
+
+/// Stores a batch of messages in ONE transaction (group commit; the rules
+/// are in `batch::store_batch`). Nothing is acknowledged before the commit.
+/// It runs on the writer's own connection, kept between batches.
+async fn insert_batch(
+    store: &Store,
+    conn: &mut PoolConnection<Postgres>,
+    batch: Vec<Write>,
+) -> Result<Vec<Stored>, StoreError> {
+    let tx = sqlx::Connection::begin(&mut **conn).await?;
+    let mut statements = PgBatch { tx };
+    let out = store_batch(&mut statements, &store.keys, batch).await?;
+    statements.tx.commit().await?;
+    Ok(out)
+}
+
+async fn connection(store: &Store) -> Result<PoolConnection<Postgres>, StoreError> {
+    match store.db() {
+        Db::Postgres(pool) => Ok(pool.acquire().await?),
+        Db::Sqlite(_) => Err(StoreError::Batch("not a Postgres database".into())),
+    }
+}
+
+/// Postgres: the statements through sqlx, on the writer task.
+struct PgBatch<'c> {
+    pub tx: sqlx::Transaction<'c, sqlx::Postgres>,
+}
+
+impl BatchTx for PgBatch<'_> {
+    async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
+        Ok(sqlx::query_as(HEADS_LOCKED.as_str())
+            .bind(rooms)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn insert_text(
+        &mut self,
+        msg: &NewMessage,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(INSERT_TEXT)
+            .bind(msg.room)
+            .bind(seq)
+            .bind(msg.sender_id)
+            .bind(&msg.client_id)
+            .bind(&sealed.body)
+            .bind(sealed.key_id)
+            .bind(&sealed.nonce)
+            .bind(msg.now)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn existing(
+        &mut self,
+        sender_id: i64,
+        client_id: &str,
+    ) -> Result<Option<MessageRow>, StoreError> {
+        Ok(sqlx::query_as(EXISTING.as_str())
+            .bind(sender_id)
+            .bind(client_id)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn reopen(&mut self, room: i64) -> Result<(), StoreError> {
+        sqlx::query(REOPEN)
+            .bind(room)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError> {
+        sqlx::query(DELETE_ROOM_MESSAGES)
+            .bind(room)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_system(
+        &mut self,
+        line: &SystemLine,
+        seq: i64,
+        sealed: &Sealed,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(INSERT_SYSTEM)
+            .bind(line.room)
+            .bind(seq)
+            .bind(line.actor_id)
+            .bind(&sealed.body)
+            .bind(sealed.key_id)
+            .bind(&sealed.nonce)
+            .bind(line.now)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError> {
+        sqlx::query(MARK_ALL_READ)
+            .bind(room)
+            .bind(seq)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
