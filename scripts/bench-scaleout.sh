@@ -23,7 +23,7 @@ KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).deco
 
 node() { # node DB PORT PUBLIC_PORT LOG
   DATABASE_URL="$GLASSCHAT_TEST_PG/$1" GLASSCHAT_ADDR="127.0.0.1:$2" GLASSCHAT_PUBLIC_URL="http://127.0.0.1:$3" \
-    GLASSCHAT_MASTER_KEY="$KEY" GLASSCHAT_SEND_RATE=1000000/1 GLASSCHAT_WORKERS=1 RUST_LOG=warn \
+    GLASSCHAT_MASTER_KEY="$KEY" GLASSCHAT_SEND_RATE=1000000/1 GLASSCHAT_FRAME_RATE=1000000/1 GLASSCHAT_SIGNUP_RATE=1000000/1 GLASSCHAT_SIGNUP_RATE_TOTAL=1000000/1 GLASSCHAT_WORKERS=1 RUST_LOG=warn \
     taskset -c 0 ./target/release/glasschat >"$4" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 100); do grep -q "glasschat listening on" "$4" && return; sleep 0.1; done

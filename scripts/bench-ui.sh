@@ -8,7 +8,7 @@ scripts/setup.sh --test
 cargo leptos build --release
 WORK=$(mktemp -d /tmp/glasschat-bench.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-DATABASE_URL="sqlite://$WORK/bench.db" GLASSCHAT_ADDR="127.0.0.1:$PORT" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000000/1 \
+DATABASE_URL="sqlite://$WORK/bench.db" GLASSCHAT_ADDR="127.0.0.1:$PORT" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000000/1 GLASSCHAT_SIGNUP_RATE=1000000/1 GLASSCHAT_SIGNUP_RATE_TOTAL=1000000/1 \
   taskset -c 0 ./target/release/glasschat >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT

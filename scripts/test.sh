@@ -42,6 +42,7 @@ run_browser_tests() {
   # Postgres needs a master key for messages at rest (SQLite makes a key
   # file next to its database); a fresh one per run.
   DATABASE_URL="$url" GLASSCHAT_ADDR="127.0.0.1:$port" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000/1 \
+    GLASSCHAT_SIGNUP_RATE=100000/1 GLASSCHAT_SIGNUP_RATE_TOTAL=100000/1 \
     GLASSCHAT_MASTER_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
     ./target/release/glasschat >"$WORK/server-$label.log" 2>&1 &
   SERVER_PID=$!

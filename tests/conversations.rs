@@ -120,20 +120,29 @@ async fn an_invitation_becomes_a_chat_at_sign_up(backend: Backend) {
         other => panic!("expected an invitation, got {other:?}"),
     };
     assert_eq!(invited.email, "carol+x@example.com");
+    let (link, token) = invited
+        .signup_link
+        .split_once("&invite=")
+        .expect("the link carries the invitation's token");
     assert!(
-        invited
-            .signup_link
-            .ends_with("/signup?email=carol%2Bx%40example.com"),
+        link.ends_with("/signup?email=carol%2Bx%40example.com"),
         "{}",
         invited.signup_link
     );
-    // Asking twice keeps one invitation.
+    assert!(token.len() >= 40, "{token}");
+    // Asking twice keeps one invitation, with the same link.
     server.direct(&ada, "carol+x@example.com").await;
     let list = server.call(&ada, "rooms/invitations", &[]).await;
     let pending: Vec<glasschat::model::InvitationView> = serde_json::from_str(&list.body).unwrap();
     assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].signup_link, invited.signup_link);
 
-    let carol = server.user("carol+x@example.com").await;
+    // Carol signs up through the link (the sign-up form carries its token).
+    let signed_up = server
+        .sign_up_invited("carol+x@example.com", "carol", token)
+        .await;
+    assert_eq!(signed_up.status, 200, "{}", signed_up.body);
+    let carol = signed_up.session();
     let added = room_added(&mut ada_tab).await;
     assert_eq!(added.kind, RoomKind::Direct);
     assert_eq!(added.peer_email.as_deref(), Some("carol+x@example.com"));
@@ -471,10 +480,17 @@ async fn group_membership_follows_open_sockets(backend: Backend) {
     assert!(members[0].owner && members[0].user_id == carl_id);
     assert_matches_fresh(&server, &carl, &mut carl_tab).await;
 
-    // An admin outside the group may manage it.
+    // An admin outside the group moderates it (renames, removes) but adds
+    // nobody: a new member reads the whole history (issue 19).
     assert_eq!(
         server
             .on_room(&root, "rooms/add", room, &[("members", "bob@example.com")])
+            .await,
+        403
+    );
+    assert_eq!(
+        server
+            .on_room(&root, "rooms/rename", room, &[("name", "Moderated")])
             .await,
         200
     );

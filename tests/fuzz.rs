@@ -304,7 +304,14 @@ fn frames_take_any_input(backend: Backend) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (server, tab) = rt.block_on(async {
         let db = common::TestDb::new(backend).await;
-        let server = TestServer::start_on(db, &[("GLASSCHAT_SEND_RATE", "100000/1")]).await;
+        let server = TestServer::start_on(
+            db,
+            &[
+                ("GLASSCHAT_SEND_RATE", "100000/1"),
+                ("GLASSCHAT_FRAME_RATE", "100000/1"),
+            ],
+        )
+        .await;
         let (_, _, tab) = server.alone_in_room("Fuzz").await;
         (server, RefCell::new(tab))
     });

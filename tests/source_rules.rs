@@ -304,9 +304,8 @@ fn dependencies(modules: &[Module]) -> BTreeMap<String, BTreeSet<String>> {
             segments.extend(path_at(rest));
             named.extend(resolve(&segments));
         }
-        named.retain(|target: &String| {
-            target != &module.path && !(target.starts_with(&module.path) && !module.path.is_empty())
-        });
+        let below = format!("{}::", module.path);
+        named.retain(|target: &String| target != &module.path && !target.starts_with(&below));
         graph.insert(module.path.clone(), named);
     }
     graph

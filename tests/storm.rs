@@ -104,6 +104,7 @@ async fn a_reconnect_storm_catches_everyone_up(backend: Backend) {
     let env = [
         ("GLASSCHAT_ADDR", addr.as_str()),
         ("GLASSCHAT_SEND_RATE", "1000000/1"),
+        ("GLASSCHAT_FRAME_RATE", "1000000/1"),
         ("GLASSCHAT_MAX_SOCKETS_PER_USER", "100000"),
     ];
     let db = TestDb::new(backend).await;

@@ -7,17 +7,29 @@ use super::error::ApiError;
 use crate::model::UserView;
 
 /// Creates an account and signs it in. The first account becomes admin.
+/// `invite` is the token from an invitation link (the sign-up page passes
+/// it on): that invitation becomes a direct chat with its inviter.
 #[server(endpoint = "signup")]
 pub async fn sign_up(
     email: String,
     display_name: String,
     password: String,
+    #[server(default)] invite: Option<String>,
 ) -> Result<UserView, ApiError> {
     use super::edge::Edge;
     use crate::server::services::accounts;
 
     let edge = Edge::get()?;
-    match accounts::sign_up(&edge.state, &email, &display_name, &password).await {
+    let signed_up = accounts::sign_up(
+        &edge.state,
+        edge.peer_ip(),
+        &email,
+        &display_name,
+        &password,
+        invite.as_deref(),
+    )
+    .await;
+    match signed_up {
         Ok(signed_in) => {
             edge.set_session_cookie(&signed_in.token.cookie_value);
             edge.redirect("/");
@@ -72,7 +84,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), ApiErro
     let Some(value) = edge.session_cookie() else {
         return Err(edge.fail(ApiError::Unauthenticated, "/login"));
     };
-    accounts::change_password(&edge.state, &value, &current, &new)
+    accounts::change_password(&edge.state, edge.peer_ip(), &value, &current, &new)
         .await
         .map_err(|err| edge.fail(err.into(), "/"))
 }

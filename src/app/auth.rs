@@ -71,12 +71,22 @@ pub fn SignupPage() -> impl IntoView {
         q.get("email")
             .filter(|e| e.len() <= 254 && crate::validate::email(e).is_ok())
     });
+    // Its token goes back with the form: it is what proves the person came
+    // through the link (typing the invited email proves nothing).
+    let invite = use_query_map().with_untracked(|q| {
+        q.get("invite").filter(|t| {
+            (1..=128).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    });
     view! {
         <Title text="Sign up · Glasschat"/>
         <RedirectIfSignedIn/>
         <AuthCard mode=AuthMode::Signup>
             <ActionForm action=signup attr:class="space-y-4" attr:id="signup-form">
                 <TextField label="Email" name="email" kind="email" autocomplete="email" max_len=254 value=invited.unwrap_or_default()/>
+                {invite.map(|token| view! { <input type="hidden" name="invite" value=token/> })}
                 <TextField label="Display name" name="display_name" kind="text" autocomplete="name" max_len=DISPLAY_NAME_MAX/>
                 <TextField label="Password" name="password" kind="password" autocomplete="new-password" max_len=PASSWORD_MAX min_len=PASSWORD_MIN/>
                 <p class="text-xs text-slate-400">{format!("At least {PASSWORD_MIN} characters.")}</p>

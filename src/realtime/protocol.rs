@@ -21,6 +21,9 @@ pub mod close {
     pub const REVOKED: u16 = 1008;
     /// A frame over the size limit (RFC 6455 "message too big").
     pub const TOO_BIG: u16 = 1009;
+    /// Frames kept coming past their budget after `slow_down` answers:
+    /// reconnect later (the browser's backoff does).
+    pub const FLOODED: u16 = 4002;
 }
 
 /// Client → server.

@@ -35,6 +35,21 @@ pub struct Limits {
     /// GLASSCHAT_SEND_RATE ("30/10"): sends allowed per user per that many seconds.
     pub send_count: u32,
     pub send_period_secs: u32,
+    /// GLASSCHAT_FRAME_RATE ("60/60"): a socket's frames other than sends
+    /// and read marks (ping, hello, frames that do not decode) per that many
+    /// seconds; a user's sockets together get ten times as many. A browser
+    /// sends one hello per socket and nothing else of the kind, so this
+    /// only stops floods.
+    pub frame_count: u32,
+    pub frame_period_secs: u32,
+    /// GLASSCHAT_SIGNUP_RATE ("10/3600"): new accounts per client address
+    /// per that many seconds.
+    pub signup_count: u32,
+    pub signup_period_secs: u32,
+    /// GLASSCHAT_SIGNUP_RATE_TOTAL ("60/60"): new accounts from everyone
+    /// together (a flood from many addresses leaves the cores to logins).
+    pub signup_total_count: u32,
+    pub signup_total_period_secs: u32,
     /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
     pub socket_queue: usize,
     /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
@@ -54,6 +69,12 @@ impl Default for Limits {
             max_frame_bytes: 64 * 1024,
             send_count: 30,
             send_period_secs: 10,
+            frame_count: 60,
+            frame_period_secs: 60,
+            signup_count: 10,
+            signup_period_secs: 3600,
+            signup_total_count: 60,
+            signup_total_period_secs: 60,
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
             max_sockets_per_user: 50,
@@ -94,29 +115,58 @@ fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
     }
 }
 
+/// `COUNT/SECONDS`, both at least 1.
+fn rate(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: (u32, u32),
+) -> Result<(u32, u32), ConfigError> {
+    let Some(text) = lookup(name) else {
+        return Ok(default);
+    };
+    text.split_once('/')
+        .and_then(|(n, s)| Some((n.trim().parse::<u32>().ok()?, s.trim().parse::<u32>().ok()?)))
+        .filter(|(n, s)| *n >= 1 && *s >= 1)
+        .ok_or(ConfigError::BadNumber {
+            name,
+            expected: "COUNT/SECONDS such as 30/10",
+            value: text,
+        })
+}
+
 fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
     let d = Limits::default();
-    let (send_count, send_period_secs) = match lookup("GLASSCHAT_SEND_RATE") {
-        None => (d.send_count, d.send_period_secs),
-        Some(text) => {
-            let parsed = text
-                .split_once('/')
-                .and_then(|(n, s)| {
-                    Some((n.trim().parse::<u32>().ok()?, s.trim().parse::<u32>().ok()?))
-                })
-                .filter(|(n, s)| *n >= 1 && *s >= 1);
-            parsed.ok_or(ConfigError::BadNumber {
-                name: "GLASSCHAT_SEND_RATE",
-                expected: "COUNT/SECONDS such as 30/10",
-                value: text,
-            })?
-        }
-    };
+    let (send_count, send_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_SEND_RATE",
+        (d.send_count, d.send_period_secs),
+    )?;
+    let (frame_count, frame_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_FRAME_RATE",
+        (d.frame_count, d.frame_period_secs),
+    )?;
+    let (signup_count, signup_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_SIGNUP_RATE",
+        (d.signup_count, d.signup_period_secs),
+    )?;
+    let (signup_total_count, signup_total_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_SIGNUP_RATE_TOTAL",
+        (d.signup_total_count, d.signup_total_period_secs),
+    )?;
     Ok(Limits {
         max_message_chars: number(lookup, "GLASSCHAT_MAX_MESSAGE_CHARS", d.max_message_chars)?,
         max_frame_bytes: number(lookup, "GLASSCHAT_MAX_FRAME_BYTES", d.max_frame_bytes)?,
         send_count,
         send_period_secs,
+        frame_count,
+        frame_period_secs,
+        signup_count,
+        signup_period_secs,
+        signup_total_count,
+        signup_total_period_secs,
         socket_queue: number(lookup, "GLASSCHAT_SOCKET_QUEUE", d.socket_queue)?,
         socket_buffer_bytes: number(
             lookup,

@@ -7,13 +7,10 @@ use leptos::config::LeptosOptions;
 use crate::realtime::hub::Hub;
 use crate::server::cluster::Fanout;
 use crate::server::config::Config;
-use crate::server::limits::failures::FailureLimiter;
-use crate::server::limits::sends::SendLimiter;
+use crate::server::limits::logins::LoginGuard;
+use crate::server::limits::per_user::UserRate;
+use crate::server::limits::signups::SignupRate;
 use crate::server::store::{Committed, MessageWriter, Store, StoreError};
-
-/// Failed logins allowed per IP and per email in `LOGIN_WINDOW`.
-pub const LOGIN_FAILURES_ALLOWED: usize = 5;
-pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
 
 /// Everything a request handler or server function may need. Provided to
 /// server functions as Leptos context by `leptos_routes_with_context`.
@@ -22,8 +19,11 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub store: Store,
-    pub login_limiter: Arc<FailureLimiter>,
-    pub send_limiter: Arc<SendLimiter>,
+    pub login_guard: Arc<LoginGuard>,
+    pub signup_rate: Arc<SignupRate>,
+    pub send_limiter: Arc<UserRate>,
+    /// A user's socket frames other than sends (ping, hello, bad frames).
+    pub frame_limiter: Arc<UserRate>,
     pub hub: Hub,
     pub writer: MessageWriter,
     /// Tells the other nodes (Postgres); a no-op on SQLite.
@@ -41,9 +41,23 @@ impl AppState {
         publisher: impl FnOnce(Hub, Fanout) -> Committed,
     ) -> Result<AppState, StoreError> {
         let limits = &config.limits;
-        let send_limiter = SendLimiter::new(
+        let send_limiter = UserRate::new(
             limits.send_count,
             Duration::from_secs(limits.send_period_secs.into()),
+        );
+        let secs = |n: u32| Duration::from_secs(n.into());
+        let signup_rate = SignupRate::new(
+            (limits.signup_count, secs(limits.signup_period_secs)),
+            (
+                limits.signup_total_count,
+                secs(limits.signup_total_period_secs),
+            ),
+        );
+        // A user's tabs together: ten sockets' worth (fifty tabs that all
+        // reconnect after a restart still get their hellos answered).
+        let frame_limiter = UserRate::new(
+            limits.frame_count.saturating_mul(10),
+            Duration::from_secs(limits.frame_period_secs.into()),
         );
         // Several nodes need the fan-out, and a hub that records what it
         // handed out for the fan-out's sweep; one node needs neither.
@@ -58,9 +72,11 @@ impl AppState {
             hub,
             leptos_options,
             send_limiter: Arc::new(send_limiter),
+            frame_limiter: Arc::new(frame_limiter),
             config: Arc::new(config),
             store,
-            login_limiter: Arc::new(FailureLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW)),
+            login_guard: Arc::new(LoginGuard::default()),
+            signup_rate: Arc::new(signup_rate),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! foreign `Origin` is refused (403) on every mutation and nothing changes;
 //! no server function can be reached by GET.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{self, Backend, TestServer};
 use crate::source::sources;
 
 const PW: &str = "correct horse battery";
@@ -69,3 +69,57 @@ fn no_server_function_uses_a_get_encoding() {
         }
     }
 }
+
+/// Defence in depth behind the Origin check: only server functions take
+/// writes, and only in their form encoding. A `text/plain` body (what a
+/// cross-site `<form enctype=text/plain>` sends) is refused with 415 before
+/// any work; a write to a page or a build file is 405.
+async fn writes_in_other_encodings_or_to_files_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let room = server.group(&ada, "Plans", &[]).await;
+    let body = format!("room={room}&name=Hijacked");
+    for content_type in [
+        Some("text/plain"),
+        Some("application/json"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut request = server
+            .client
+            .post(server.url("/api/rooms/rename"))
+            .header("cookie", format!("glasschat_session={ada}"))
+            .body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let reply = common::Reply::from(request.send().await.expect("an answer")).await;
+        assert_eq!(reply.status, 415, "{content_type:?}: {}", reply.body);
+    }
+    let me = server.me(&ada).await;
+    assert_eq!(me["email"], "ada@example.com");
+    let history = server.all_messages(&ada, room).await;
+    assert!(history.is_empty(), "never renamed: {history:?}");
+
+    for (method, path) in [
+        (reqwest::Method::POST, "/"),
+        (reqwest::Method::PUT, "/pkg/glasschat.js"),
+        (reqwest::Method::DELETE, "/login"),
+        (reqwest::Method::PATCH, "/favicon.ico"),
+    ] {
+        let reply = server
+            .client
+            .request(method.clone(), server.url(path))
+            .header("cookie", format!("glasschat_session={ada}"))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(reply.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(
+            reply.headers().get("allow").and_then(|v| v.to_str().ok()),
+            Some("GET, HEAD")
+        );
+    }
+    server.stop().await;
+}
+both_backends!(writes_in_other_encodings_or_to_files_are_refused);

@@ -147,3 +147,26 @@ async fn a_role_change_ends_every_session(backend: Backend) {
     assert_eq!(server.me(&again).await["role"], "agent");
 }
 both_backends!(a_role_change_ends_every_session);
+
+/// A signed-in page or an API answer is never kept by a browser's cache or
+/// a proxy (after logout, Back must not show the chats).
+async fn private_answers_are_never_cached(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.sign_up("ada@example.com", "Ada", PW).await.session();
+    let page = server.get("/", Some(&ada)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let me = server.post_form("/api/me", &[], Some(&ada)).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    let refused = server
+        .post_form("/api/me", &[], Some("not-a-session"))
+        .await;
+    assert_eq!(refused.header("cache-control"), Some("no-store"));
+    let login_page = server.get("/login", None).await;
+    assert_eq!(login_page.header("cache-control"), Some("no-store"));
+    let health = server.get("/health", None).await;
+    assert_eq!(health.header("cache-control"), Some("no-store"));
+    server.stop().await;
+}
+both_backends!(private_answers_are_never_cached);

@@ -1,6 +1,8 @@
-//! Row 5, brute force and enumeration: failed logins are limited per email
-//! and per client address (behind a proxy, the address the proxy saw), and
-//! the right password during a lockout is still refused. The generic error
+//! Row 5, brute force and enumeration: failed logins are limited per
+//! (account, address), per address over many accounts, and slowed per
+//! account over many addresses (behind a proxy, the address the proxy saw);
+//! the right password during a lockout is still refused, yet a stranger's
+//! failures never lock the owner (or a colleague behind the same NAT) out. The generic error
 //! for unknown email and wrong password is checked in row 3's login test;
 //! their equal cost in row 4.
 
@@ -35,9 +37,10 @@ async fn failed_logins_are_limited_per_email(backend: Backend) {
 }
 both_backends!(failed_logins_are_limited_per_email);
 
+/// Credential stuffing: 20 failures over many accounts lock the address.
 async fn failed_logins_are_limited_per_ip(backend: Backend) {
     let server = TestServer::start(backend).await;
-    for i in 0..5 {
+    for i in 0..20 {
         let r = server
             .log_in(&format!("guess{i}@example.com"), "wrong password")
             .await;
@@ -74,14 +77,138 @@ async fn behind_a_proxy_logins_are_limited_per_client_address() {
                 .status
         }
     };
-    for i in 0..5 {
+    for i in 0..20 {
         assert_eq!(from("10.0.0.1", i).await, 401, "failure {i}");
     }
-    assert_eq!(from("10.0.0.1", 9).await, 429, "that client is limited");
+    assert_eq!(from("10.0.0.1", 99).await, 429, "that client is limited");
     assert_eq!(
         from("10.0.0.2", 9).await,
         401,
         "another client behind the same proxy is not"
     );
+    server.stop().await;
+}
+
+/// A login as the proxy saw it come from `ip`.
+async fn log_in_from(server: &TestServer, ip: &str, email: &str, password: &str) -> common::Reply {
+    server
+        .post_form_with(
+            "/api/login",
+            &[("email", email), ("password", password)],
+            None,
+            &[("x-forwarded-for", ip)],
+        )
+        .await
+}
+
+/// Lockout is no denial of service: five wrong passwords for Ada from a
+/// stranger's address lock that address out of Ada's account (the right
+/// password too), but Ada from her usual address gets in, and so does Bo,
+/// who shares the stranger's address (one office NAT).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_lock_the_owner_out() {
+    let db = common::TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start_on(db, &[("GLASSCHAT_BEHIND_PROXY", "1")]).await;
+    server.sign_up("ada@example.com", "Ada", PW).await;
+    server.sign_up("bo@example.com", "Bo", PW).await;
+    let home = log_in_from(&server, "10.0.0.1", "ada@example.com", PW).await;
+    assert_eq!(home.status, 200, "Ada's usual address");
+
+    for i in 0..5 {
+        let r = log_in_from(&server, "10.0.0.9", "ada@example.com", "wrong password").await;
+        assert_eq!(r.status, 401, "failure {i}");
+    }
+    let stranger = log_in_from(&server, "10.0.0.9", "ada@example.com", PW).await;
+    assert_eq!(
+        stranger.status, 429,
+        "that address is locked out of Ada's account"
+    );
+    assert!(stranger.header("retry-after").is_some());
+
+    let ada = log_in_from(&server, "10.0.0.1", "ada@example.com", PW).await;
+    assert_eq!(ada.status, 200, "Ada at home: {}", ada.body);
+    let bo = log_in_from(&server, "10.0.0.9", "bo@example.com", PW).await;
+    assert_eq!(bo.status, 200, "Bo behind the same NAT: {}", bo.body);
+    server.stop().await;
+}
+
+/// Guessing spread over many addresses: past five failures, an address the
+/// account never logged in from waits (1 s, then 2, 4, … up to 60 s after
+/// the latest failure), while the owner's usual address does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_from_many_addresses_is_slowed_not_the_owner() {
+    let db = common::TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start_on(db, &[("GLASSCHAT_BEHIND_PROXY", "1")]).await;
+    server.sign_up("ada@example.com", "Ada", PW).await;
+    let home = log_in_from(&server, "10.0.0.1", "ada@example.com", PW).await;
+    assert_eq!(home.status, 200);
+    for i in 0..8 {
+        let ip = format!("10.0.1.{i}");
+        let r = log_in_from(&server, &ip, "ada@example.com", "wrong password").await;
+        // Each new address may have to wait for the one before.
+        assert!(matches!(r.status, 401 | 429), "{ip}: {}", r.status);
+        if r.status == 429 {
+            let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
+        }
+    }
+    let fresh = log_in_from(&server, "10.0.2.1", "ada@example.com", PW).await;
+    assert_eq!(
+        fresh.status, 429,
+        "a new address waits, right password or not"
+    );
+    let wait: u64 = fresh.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let ada = log_in_from(&server, "10.0.0.1", "ada@example.com", PW).await;
+    assert_eq!(ada.status, 200, "the owner's usual address: {}", ada.body);
+    server.stop().await;
+}
+
+/// Sign-ups are budgeted per address and in total, refused (429 with
+/// Retry-After) before any hashing, and a login still goes through while a
+/// flood of sign-ups is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_are_limited_per_address_and_in_total() {
+    let db = common::TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start_on(
+        db,
+        &[
+            ("GLASSCHAT_BEHIND_PROXY", "1"),
+            ("GLASSCHAT_SIGNUP_RATE", "3/3600"),
+            ("GLASSCHAT_SIGNUP_RATE_TOTAL", "5/3600"),
+        ],
+    )
+    .await;
+    let sign_up_from = |ip: &'static str, i: usize| {
+        let server = &server;
+        async move {
+            let email = format!("new{i}@example.com");
+            server
+                .post_form_with(
+                    "/api/signup",
+                    &[("email", &email), ("display_name", "New"), ("password", PW)],
+                    None,
+                    &[("x-forwarded-for", ip)],
+                )
+                .await
+        }
+    };
+    for i in 0..3 {
+        assert_eq!(sign_up_from("10.0.0.1", i).await.status, 200, "sign-up {i}");
+    }
+    let flood = sign_up_from("10.0.0.1", 3).await;
+    assert_eq!(flood.status, 429, "{}", flood.body);
+    assert!(flood.header("retry-after").is_some());
+    for i in 4..6 {
+        assert_eq!(sign_up_from("10.0.0.2", i).await.status, 200, "sign-up {i}");
+    }
+    let total = sign_up_from("10.0.0.3", 6).await;
+    assert_eq!(total.status, 429, "the total is spent: {}", total.body);
+
+    // Logins are not sign-ups: they still go through.
+    let login = log_in_from(&server, "10.0.0.1", "new0@example.com", PW).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let refused = log_in_from(&server, "10.0.0.3", "new6@example.com", PW).await;
+    assert_eq!(refused.status, 401, "the refused sign-up created nothing");
     server.stop().await;
 }

@@ -72,6 +72,144 @@ async fn non_members_are_refused_and_see_nothing(backend: Backend) {
 }
 both_backends!(non_members_are_refused_and_see_nothing);
 
+/// SECURITY.md: admins do not read private chats. An admin outside a group
+/// may moderate it (rename, remove a member) but adds nobody, themselves
+/// included (a new member reads the whole history), reads no history, and
+/// never learns who is in a direct chat.
+async fn an_admin_outside_a_group_cannot_join_or_read_it(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.user("root@example.com").await; // the first account
+    assert_eq!(server.me(&admin).await["role"], "admin");
+    let ada = server.user("ada@example.com").await;
+    let _bo = server.user("bo@example.com").await;
+    let _cy = server.user("cy@example.com").await; // the admin's accomplice
+    let room = server.group(&ada, "Private", &["bo@example.com"]).await;
+    let mut ada_tab = server.connect(&ada).await;
+    ada_tab.hello().await;
+    ada_tab.say(room, "secret", "the secret plan").await;
+    ack(&mut ada_tab).await;
+
+    let room_id = room.to_string();
+    for members in [
+        "root@example.com",
+        "cy@example.com",
+        "root@example.com,cy@example.com",
+    ] {
+        let add = server
+            .call(
+                &admin,
+                "rooms/add",
+                &[("room", &room_id), ("members", members)],
+            )
+            .await;
+        assert_eq!(add.status, 403, "adding {members}: {}", add.body);
+    }
+    let history = server.history(&admin, room, i64::MAX, 50).await;
+    assert_eq!(history.status, 403, "{}", history.body);
+    assert!(!history.body.contains("secret plan"));
+    let mut admin_tab = server.connect(&admin).await;
+    assert!(!admin_tab.state.rooms.contains_key(&room), "not a member");
+    admin_tab
+        .hello_with(vec![RoomCursor { room, last_seq: 0 }])
+        .await;
+    assert_eq!(error(&mut admin_tab).await.code, ErrorCode::Forbidden);
+
+    // Moderation stays: the admin sees a group's members and may rename it.
+    let members = server
+        .call(&admin, "rooms/members", &[("room", &room_id)])
+        .await;
+    assert_eq!(members.status, 200, "{}", members.body);
+    let rename = server
+        .call(
+            &admin,
+            "rooms/rename",
+            &[("room", &room_id), ("name", "Renamed")],
+        )
+        .await;
+    assert_eq!(rename.status, 200, "{}", rename.body);
+
+    // A direct chat's members are nobody else's business.
+    let direct = server
+        .call(&ada, "rooms/direct", &[("email", "bo@example.com")])
+        .await;
+    assert_eq!(direct.status, 200, "{}", direct.body);
+    let direct_room = direct.json()["Room"].as_i64().expect("a direct room");
+    let who = server
+        .call(
+            &admin,
+            "rooms/members",
+            &[("room", &direct_room.to_string())],
+        )
+        .await;
+    assert_eq!(who.status, 403, "{}", who.body);
+    assert!(!who.body.contains("bo@example.com"));
+
+    // Still only Ada and Bo, and only Ada's messages plus the rename line.
+    let stored = server.all_messages(&ada, room).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let members: Vec<serde_json::Value> = serde_json::from_str(&members.body).unwrap();
+    assert_eq!(members.len(), 2, "{members:?}");
+    server.stop().await;
+}
+both_backends!(an_admin_outside_a_group_cannot_join_or_read_it);
+
+/// Invitation takeover: whoever signs up first with an invited address gets
+/// nothing from the invitation (nobody proved they own the address); only
+/// the invitation's own link, a single-use token, completes it.
+async fn an_invitation_is_completed_only_through_its_link(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let invited = server
+        .call(&ada, "rooms/direct", &[("email", "carol@example.com")])
+        .await;
+    assert_eq!(invited.status, 200, "{}", invited.body);
+    let link = invited.json()["Invited"]["signup_link"]
+        .as_str()
+        .expect("an invitation")
+        .to_string();
+    let token = link.split_once("&invite=").expect("a token in the link").1;
+
+    // Mallory types Carol's address: an account, but no chat with Ada.
+    let mallory = server.user("carol@example.com").await;
+    let mallory_tab = server.tab(&mallory).await;
+    assert!(
+        mallory_tab.state.rooms.is_empty(),
+        "no chat for a typed address"
+    );
+    let pending = server.call(&ada, "rooms/invitations", &[]).await;
+    assert!(
+        pending.body.contains("carol@example.com"),
+        "still pending: {}",
+        pending.body
+    );
+
+    // A wrong token completes nothing either.
+    let guesser = server
+        .sign_up_invited("guess@example.com", "Guess", "not-the-token")
+        .await;
+    assert_eq!(guesser.status, 200, "{}", guesser.body);
+    assert!(server.tab(&guesser.session()).await.state.rooms.is_empty());
+
+    // Whoever holds the link (Carol signs up with another address): the chat.
+    let carol = server
+        .sign_up_invited("carol.real@example.com", "Carol", token)
+        .await;
+    assert_eq!(carol.status, 200, "{}", carol.body);
+    let carol_tab = server.tab(&carol.session()).await;
+    assert_eq!(carol_tab.state.rooms.len(), 1, "the chat with Ada");
+    let done = server.call(&ada, "rooms/invitations", &[]).await;
+    assert_eq!(done.body, "[]", "the invitation is used");
+
+    // Single use: the same link again gives nothing.
+    let again = server
+        .sign_up_invited("late@example.com", "Late", token)
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(server.tab(&again.session()).await.state.rooms.is_empty());
+    server.stop().await;
+}
+both_backends!(an_invitation_is_completed_only_through_its_link);
+
 // ------------------------------------------------- the authorization matrix
 
 /// One server function, with its form for the conversation under test.

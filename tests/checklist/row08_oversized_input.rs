@@ -3,7 +3,7 @@
 //! usable after a bad frame.
 
 use crate::common::{self, ack, error, Backend, TestServer};
-use glasschat::realtime::protocol::{close, ErrorCode, ServerFrame};
+use glasschat::realtime::protocol::{close, ClientFrame, ErrorCode, RoomCursor, ServerFrame};
 
 async fn bad_frames_get_errors_and_the_socket_survives(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -105,3 +105,151 @@ async fn sockets_per_account_are_capped(backend: Backend) {
     server.stop().await;
 }
 both_backends!(sockets_per_account_are_capped);
+
+/// A server-function body over 64 KiB is 413, whether it declares its
+/// length or streams it in chunks; nothing is created.
+async fn oversized_bodies_are_413(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = TestServer::start(backend).await;
+    let padding = "p".repeat(64 * 1024);
+    let declared = server
+        .post_form(
+            "/api/signup",
+            &[
+                ("email", "big@example.com"),
+                ("display_name", "Big"),
+                ("password", "correct horse battery"),
+                ("padding", &padding),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(declared.status, 413, "{}", declared.body);
+
+    // Chunked, no Content-Length: the limit still holds.
+    let host = server.base.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /api/signup HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let chunk = "q".repeat(16 * 1024);
+    for _ in 0..5 {
+        let framed = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+        if tcp.write_all(framed.as_bytes()).await.is_err() {
+            break; // the server may answer and close before the end
+        }
+    }
+    let _ = tcp.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    let login = server
+        .log_in("big@example.com", "correct horse battery")
+        .await;
+    assert_eq!(login.status, 401, "no account was created");
+    server.stop().await;
+}
+both_backends!(oversized_bodies_are_413);
+
+/// Every frame kind has a budget (an outside probe once got 2,000 pings
+/// answered at once, 3,000 read marks each written, and 100 `hello`s each
+/// replaying the backlog). Pings past the socket's budget are answered
+/// `slow_down`, and a socket that keeps on is closed (4002); read marks are
+/// coalesced, the newest one kept; a second `hello` replays nothing.
+async fn every_frame_kind_has_a_budget(backend: Backend) {
+    let db = common::TestDb::new(backend).await;
+    let server = TestServer::start_on(db, &[("GLASSCHAT_SEND_RATE", "100000/1")]).await;
+    let (ada, room, mut first) = server.alone_in_room("Notes").await;
+    for i in 1..=30 {
+        first
+            .say(room, &format!("m{i}"), &format!("note {i}"))
+            .await;
+        ack(&mut first).await;
+    }
+    first.settle().await;
+
+    // 50 hellos (within the socket's frame budget): the backlog once, the
+    // other 49 refused without work.
+    let mut second = server.connect(&ada).await;
+    for _ in 0..50 {
+        second
+            .send_frame(&ClientFrame::Hello {
+                rooms: vec![RoomCursor { room, last_seq: 0 }],
+            })
+            .await;
+    }
+    second.send_frame(&ClientFrame::Ping).await;
+    second
+        .until(|f| matches!(f, ServerFrame::Pong).then_some(()))
+        .await;
+    assert_eq!(
+        second.seqs(room),
+        (1..=30).collect::<Vec<_>>(),
+        "the backlog once"
+    );
+    let refused = second
+        .log
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::Error(e) if e.code == ErrorCode::Invalid))
+        .count();
+    assert_eq!(refused, 49, "each later hello is refused");
+
+    // 3,000 read marks: coalesced into a handful of writes, the newest kept.
+    let reads_before = first.log.len();
+    for i in 0..3_000 {
+        second
+            .send_frame(&ClientFrame::Read {
+                room,
+                seq: 1 + i % 30,
+            })
+            .await;
+    }
+    first
+        .until(|f| match f {
+            ServerFrame::ReadMark {
+                room: r, read_seq, ..
+            } if *r == room && *read_seq == 30 => Some(()),
+            _ => None,
+        })
+        .await;
+    first.settle().await;
+    let marks = first.log[reads_before..]
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::ReadMark { .. }))
+        .count();
+    assert!(marks <= 12, "3,000 marks became {marks} writes");
+    assert_eq!(first.summary(room).unread, 0);
+
+    // 2,000 pings: the budget's worth answered, then slow_down, then closed.
+    let mut third = server.connect(&ada).await;
+    for _ in 0..2_000 {
+        if third.try_send_frame(&ClientFrame::Ping).await.is_err() {
+            break; // closed already
+        }
+    }
+    assert_eq!(third.closed_with().await, Some(close::FLOODED));
+    let pongs = third
+        .log
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::Pong))
+        .count();
+    let slowed = third
+        .log
+        .iter()
+        .filter(|f| matches!(f, ServerFrame::Error(e) if e.code == ErrorCode::SlowDown))
+        .count();
+    assert!((1..=61).contains(&pongs), "{pongs} pongs");
+    assert!((1..20).contains(&slowed), "{slowed} slow_down answers");
+
+    // The user's other tabs are unharmed.
+    first.send_frame(&ClientFrame::Ping).await;
+    first
+        .until(|f| matches!(f, ServerFrame::Pong).then_some(()))
+        .await;
+    server.stop().await;
+}
+both_backends!(every_frame_kind_has_a_budget);

@@ -98,6 +98,17 @@ async fn plaintext_never_reaches_the_database(backend: Backend) {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "only the owner reads the key file");
+        // The database and its companions hold password and session hashes
+        // and sealed messages: the owner's only too.
+        let db = server.db.sqlite_path().unwrap();
+        for suffix in ["", "-wal", "-shm", ".lock"] {
+            let path = format!("{}{suffix}", db.display());
+            let mode = std::fs::metadata(&path)
+                .unwrap_or_else(|e| panic!("{path}: {e}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{path}");
+        }
     }
 }
 

@@ -227,6 +227,10 @@ impl TestServer {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &db.url)
             .env("GLASSCHAT_ADDR", "127.0.0.1:0")
+            // Every test signs its accounts up from this one address; the
+            // sign-up budget has its own test (row 5), which sets it back.
+            .env("GLASSCHAT_SIGNUP_RATE", "1000000/1")
+            .env("GLASSCHAT_SIGNUP_RATE_TOTAL", "1000000/1")
             .env(
                 "RUST_LOG",
                 std::env::var("GLASSCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -329,6 +333,21 @@ impl TestServer {
         .await
     }
 
+    /// Signs up through an invitation link: the form carries its token.
+    pub async fn sign_up_invited(&self, email: &str, name: &str, invite: &str) -> Reply {
+        self.post_form(
+            "/api/signup",
+            &[
+                ("email", email),
+                ("display_name", name),
+                ("password", "correct horse battery"),
+                ("invite", invite),
+            ],
+            None,
+        )
+        .await
+    }
+
     pub async fn log_in(&self, email: &str, password: &str) -> Reply {
         self.post_form(
             "/api/login",
@@ -392,7 +411,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn from(resp: reqwest::Response) -> Reply {
+    pub async fn from(resp: reqwest::Response) -> Reply {
         Reply {
             status: resp.status().as_u16(),
             headers: resp.headers().clone(),

@@ -1,6 +1,7 @@
 //! What every request passes through that Leptos does not provide itself:
-//! the CSRF check, the status of a server function that failed to decode,
-//! and the security headers of every response.
+//! the shape of a write (method, content type, size), the CSRF check, the
+//! status of a server function that failed to decode, and the security and
+//! caching headers of every response.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -10,6 +11,81 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::error::ApiError;
 use crate::server::state::AppState;
+
+/// Server-function bodies are small forms; anything larger is refused early.
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// Only server functions take writes, and only as the form encoding they
+/// are declared with; checked before any work, as defence in depth behind
+/// the Origin check:
+/// - a write anywhere else (a page, a build file) is 405, not a page;
+/// - a body that is not `application/x-www-form-urlencoded` is 415, so a
+///   `text/plain` form from another site never reaches a server function;
+/// - a body over `MAX_REQUEST_BODY` is 413, whether it says its length or
+///   streams it.
+pub async fn shape_of_writes(request: Request, next: Next) -> Response {
+    if is_safe_method(request.method()) {
+        return next.run(request).await;
+    }
+    if !request.uri().path().starts_with("/api/") {
+        let mut refused = unread_body(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return refused;
+    }
+    let form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(FORM));
+    if !form {
+        return unread_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "server functions take application/x-www-form-urlencoded",
+        );
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BODY) {
+        return too_large();
+    }
+    if declared.is_none() {
+        // Streamed: read it up to the limit here, where going over is
+        // still a 413 (past this point it would surface as a bad request).
+        let (parts, body) = request.into_parts();
+        return match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+            Ok(bytes) => {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
+            Err(_) => too_large(),
+        };
+    }
+    next.run(request).await
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn too_large() -> Response {
+    unread_body(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+}
+
+/// A refusal sent without reading the request's body: the connection
+/// cannot carry another request after it (the rest of the body would be
+/// read as one), so the answer says `Connection: close` and the client
+/// opens a new one instead of reusing this.
+fn unread_body(status: StatusCode, reason: &'static str) -> Response {
+    let mut refused = (status, reason).into_response();
+    refused
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    refused
+}
 
 /// CSRF defence for every state-changing request (Leptos server functions do
 /// not check it themselves): refuse it when `Sec-Fetch-Site` says another
@@ -76,8 +152,23 @@ fn forbidden(reason: &'static str) -> Response {
 const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
+    // What is private is never stored by a browser or a proxy: server
+    // function answers, `/health`, and every HTML page (a signed-in page
+    // holds the user's chats). Build files keep their caching (the
+    // first-load work decides it).
+    let private_path = {
+        let path = request.uri().path();
+        path.starts_with("/api/") || path == "/health"
+    };
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if (private_path || is_page) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

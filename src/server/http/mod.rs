@@ -17,12 +17,11 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::App;
 use crate::server::state::AppState;
-use guards::{refuse_cross_site, security_headers, server_function_status};
+use guards::{
+    refuse_cross_site, security_headers, server_function_status, shape_of_writes, MAX_REQUEST_BODY,
+};
 use health::health;
 use page::page;
-
-/// Server-function bodies are small forms; anything larger is refused early.
-const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -39,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             refuse_cross_site,
         ))
         .layer(middleware::from_fn(server_function_status))
+        .layer(middleware::from_fn(shape_of_writes))
         .layer(middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)

@@ -6,6 +6,9 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -35,6 +38,14 @@ const SENDS_IN_FLIGHT: usize = 64;
 /// A peer that accepts no bytes for this long is a stalled reader: drop it
 /// (its client catches up on reconnect) rather than hold its buffers.
 const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Read marks are applied at most once per this interval per socket; the
+/// ones in between are coalesced (the newest seq per room) and applied
+/// when it ends. The first mark after a quiet spell goes at once.
+const MARK_ROUND: Duration = Duration::from_millis(250);
+/// After this many frames in a row refused for their budget, the socket is
+/// closed (`close::FLOODED`): answering a flood, even with `slow_down`, is
+/// work.
+const REFUSED_IN_A_ROW: u8 = 20;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -80,6 +91,7 @@ pub async fn upgrade(
     // it cannot finish reading them); up to that, the socket task reads the
     // frame whole and closes with 1009 cleanly, so the client sees why.
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);
+    let budget = FrameBudget::new(limits.frame_count, limits.frame_period_secs);
     ws.read_buffer_size(limits.socket_buffer_bytes)
         .write_buffer_size(limits.socket_buffer_bytes)
         .max_write_buffer_size(hard_cap.max(limits.socket_buffer_bytes * 16))
@@ -95,8 +107,17 @@ pub async fn upgrade(
                 cursors: IdMap::default(),
                 in_flight: VecDeque::new(),
                 inbox: VecDeque::new(),
+                greeted: false,
+                budget,
+                refused_in_a_row: 0,
+                pending_marks: IdMap::default(),
+                last_marks: None,
+                marks_due: None,
             };
-            if let Err(err) = conn.run().await {
+            let ended = conn.run().await;
+            // Marks the user made just before leaving still count.
+            let _ = Box::pin(conn.apply_marks(false)).await;
+            if let Err(err) = ended {
                 tracing::debug!(user_id = conn.user_id, error = %err, "socket ended");
             }
         })
@@ -114,11 +135,15 @@ enum Wake {
     /// Frames from the hub are in `inbox` (false: the hub dropped this
     /// socket and nothing is left).
     Queue(bool),
+    /// The coalesced read marks are due.
+    MarksDue,
 }
 
 #[derive(PartialEq, Eq)]
 enum Flow {
     Continue,
+    /// A frame over its budget was answered `slow_down`, not acted on.
+    Refused,
     Stop,
 }
 
@@ -152,6 +177,56 @@ struct Connection {
     in_flight: VecDeque<PendingSend>,
     /// What was taken from the hub's queue and is being written.
     inbox: VecDeque<Outbound>,
+    /// The client's `hello` was answered; another is refused.
+    greeted: bool,
+    /// This socket's share of frames other than sends and read marks.
+    budget: FrameBudget,
+    /// Frames refused for their budget since the last accepted one.
+    refused_in_a_row: u8,
+    /// Read marks waiting for the next round: room -> newest seq.
+    pending_marks: IdMap<i64, i64>,
+    /// When the last round of read marks was applied.
+    last_marks: Option<Instant>,
+    /// Set while marks are pending: when they are due.
+    marks_due: Option<Pin<Box<Sleep>>>,
+}
+
+/// A token bucket: `count` frames per `period`, a burst of `count`. Per
+/// socket, beside the user's own (`AppState::frame_limiter`), so one
+/// socket cannot spend what the user's other tabs need.
+struct FrameBudget {
+    tokens: f32,
+    capacity: f32,
+    per_second: f32,
+    refilled_at: Instant,
+}
+
+impl FrameBudget {
+    fn new(count: u32, period_secs: u32) -> FrameBudget {
+        let capacity = count as f32;
+        FrameBudget {
+            tokens: capacity,
+            capacity,
+            per_second: capacity / period_secs.max(1) as f32,
+            refilled_at: Instant::now(),
+        }
+    }
+
+    /// Spends one frame, or says how long until one is there.
+    fn spend(&mut self) -> Result<(), Duration> {
+        let now = Instant::now();
+        let earned = now.duration_since(self.refilled_at).as_secs_f32() * self.per_second;
+        self.tokens = (self.tokens + earned).min(self.capacity);
+        self.refilled_at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f32(
+                (1.0 - self.tokens) / self.per_second,
+            ))
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +256,7 @@ impl Connection {
                 incoming = self.socket.recv(), if self.in_flight.len() < SENDS_IN_FLIGHT => Wake::Frame(incoming),
                 stored = oldest_answer(&mut self.in_flight) => Wake::Answer(stored),
                 more = queue.recv_all(&mut self.inbox) => Wake::Queue(more),
+                () = due(&mut self.marks_due) => Wake::MarksDue,
             };
             // Boxed for the same reason: what a wake does (several nested
             // awaits) would otherwise be part of every idle socket's task.
@@ -200,7 +276,9 @@ impl Connection {
                     return Ok(Flow::Stop);
                 }
                 Some(Ok(Message::Text(text))) => {
-                    self.on_client_frame(text.as_str()).await?;
+                    if self.on_client_frame(text.as_str()).await? == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
                     self.drain_and_flush(queue).await?;
                 }
                 Some(Ok(Message::Binary(data))) if data.len() > max_frame => {
@@ -208,8 +286,14 @@ impl Connection {
                     return Ok(Flow::Stop);
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    self.send_error(bad_frame("binary frames are not used"))
-                        .await?;
+                    match self.within_budget().await? {
+                        Flow::Stop => return Ok(Flow::Stop),
+                        Flow::Refused => {}
+                        Flow::Continue => {
+                            self.send_error(bad_frame("binary frames are not used"))
+                                .await?
+                        }
+                    }
                     self.flush().await?;
                 }
                 Some(Ok(Message::Close(_))) | None => return Ok(Flow::Stop),
@@ -222,6 +306,10 @@ impl Connection {
             }
             Wake::Queue(true) => {
                 // An ack that is ready goes before the messages.
+                self.drain_and_flush(queue).await?;
+            }
+            Wake::MarksDue => {
+                self.apply_marks(true).await?;
                 self.drain_and_flush(queue).await?;
             }
             Wake::Queue(false) => {
@@ -258,13 +346,21 @@ impl Connection {
         self.flush().await
     }
 
-    async fn on_client_frame(&mut self, text: &str) -> Result<(), SocketError> {
+    async fn on_client_frame(&mut self, text: &str) -> Result<Flow, SocketError> {
         let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
-            Err(err) => return self.send_error(err).await,
+            Err(err) => {
+                let flow = self.within_budget().await?;
+                if flow != Flow::Continue {
+                    return Ok(flow);
+                }
+                self.send_error(err).await?;
+                return Ok(Flow::Continue);
+            }
         };
         match frame {
-            ClientFrame::Hello { rooms } => self.catch_up(&rooms).await,
+            // Sends have their own budget (the user's send rate) and
+            // back-pressure (`SENDS_IN_FLIGHT`); read marks are coalesced.
             ClientFrame::Send {
                 room,
                 client_id,
@@ -272,23 +368,115 @@ impl Connection {
             } => {
                 let for_error = client_id.clone();
                 match messages::submit(&self.state, &self.author, room, client_id, body).await {
-                    Ok(pending) => {
-                        self.in_flight.push_back(pending);
-                        Ok(())
-                    }
+                    Ok(pending) => self.in_flight.push_back(pending),
                     Err(err) => {
                         self.send_error(message_error(err, Some(room), Some(for_error)))
-                            .await
+                            .await?
                     }
                 }
             }
-            ClientFrame::Read { room, seq } => {
-                match messages::mark_read(&self.state, self.user_id, room, seq).await {
-                    Ok(_) => Ok(()), // the hub tells every tab, this one included
-                    Err(err) => self.send_error(message_error(err, Some(room), None)).await,
+            ClientFrame::Read { room, seq } => self.on_read(room, seq).await?,
+            ClientFrame::Hello { rooms } => {
+                let flow = self.within_budget().await?;
+                if flow != Flow::Continue {
+                    return Ok(flow);
+                }
+                if self.greeted {
+                    // A second hello would replay every backlog again.
+                    let mut err = bad_frame("hello is sent once per socket");
+                    err.code = ErrorCode::Invalid;
+                    self.send_error(err).await?;
+                } else {
+                    self.greeted = true;
+                    self.catch_up(&rooms).await?;
                 }
             }
-            ClientFrame::Ping => self.send(ServerFrame::Pong).await,
+            ClientFrame::Ping => {
+                let flow = self.within_budget().await?;
+                if flow != Flow::Continue {
+                    return Ok(flow);
+                }
+                self.send(ServerFrame::Pong).await?;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Charges one frame to this socket's budget and the user's. Over
+    /// either, the frame is answered `slow_down` and not acted on; after
+    /// `REFUSED_IN_A_ROW` such answers the socket is closed (`FLOODED`).
+    /// `Continue` means the frame may go ahead; `Stop` means the socket is
+    /// closing; a refused frame that was answered is `Refused`.
+    async fn within_budget(&mut self) -> Result<Flow, SocketError> {
+        let wait = match (
+            self.budget.spend(),
+            self.state.frame_limiter.check(self.user_id),
+        ) {
+            (Ok(()), Ok(())) => {
+                self.refused_in_a_row = 0;
+                return Ok(Flow::Continue);
+            }
+            (Err(wait), _) | (_, Err(wait)) => wait,
+        };
+        self.refused_in_a_row = self.refused_in_a_row.saturating_add(1);
+        if self.refused_in_a_row >= REFUSED_IN_A_ROW {
+            let _ = self.flush().await;
+            self.close_and_wait(close::FLOODED, "too many frames: reconnect later")
+                .await;
+            return Ok(Flow::Stop);
+        }
+        self.send_error(FrameError {
+            code: ErrorCode::SlowDown,
+            message: "slow down: too many frames".to_string(),
+            client_id: None,
+            room: None,
+            retry_after_ms: Some(wait.as_millis().max(1) as u64),
+        })
+        .await?;
+        Ok(Flow::Refused)
+    }
+
+    /// A read mark: applied at once when no round ran in the last
+    /// `MARK_ROUND`, else kept (the newest per room) for the next round.
+    /// A flood of marks costs at most one write per room per round.
+    async fn on_read(&mut self, room: i64, seq: i64) -> Result<(), SocketError> {
+        let now = Instant::now();
+        let quiet = self
+            .last_marks
+            .is_none_or(|at| now.duration_since(at) >= MARK_ROUND);
+        if quiet && self.pending_marks.is_empty() {
+            self.last_marks = Some(now);
+            return self.mark(room, seq, true).await;
+        }
+        let newest = self.pending_marks.entry(room).or_insert(seq);
+        *newest = (*newest).max(seq);
+        if self.marks_due.is_none() {
+            let at = self.last_marks.map_or(now, |last| last + MARK_ROUND);
+            self.marks_due = Some(Box::pin(tokio::time::sleep_until(at.max(now))));
+        }
+        Ok(())
+    }
+
+    /// Applies the pending read marks. `report` sends each refusal to the
+    /// client (false once the socket is gone).
+    async fn apply_marks(&mut self, report: bool) -> Result<(), SocketError> {
+        self.marks_due = None;
+        if self.pending_marks.is_empty() {
+            return Ok(());
+        }
+        self.last_marks = Some(Instant::now());
+        let marks: Vec<(i64, i64)> = self.pending_marks.drain().collect();
+        for (room, seq) in marks {
+            self.mark(room, seq, report).await?;
+        }
+        Ok(())
+    }
+
+    async fn mark(&mut self, room: i64, seq: i64, report: bool) -> Result<(), SocketError> {
+        match messages::mark_read(&self.state, self.user_id, room, seq).await {
+            Ok(_) => Ok(()), // the hub tells every tab, this one included
+            Err(err) if report => self.send_error(message_error(err, Some(room), None)).await,
+            Err(_) => Ok(()),
         }
     }
 
@@ -462,10 +650,17 @@ impl Connection {
         self.send(ServerFrame::Error(err)).await
     }
 
-    /// Closes with 1009 and waits (briefly) for the client's close reply, so
-    /// the close frame is not lost to a TCP reset.
+    /// Closes with 1009 (see `close_and_wait`).
     async fn close_too_big(&mut self) -> Result<(), SocketError> {
-        self.close(close::TOO_BIG, "frame too large").await;
+        self.close_and_wait(close::TOO_BIG, "frame too large").await;
+        Ok(())
+    }
+
+    /// Closes and waits (briefly) for the client's close reply, reading and
+    /// dropping whatever it still sends, so the close frame is not lost to
+    /// a TCP reset (unread bytes in a closed socket make the kernel send one).
+    async fn close_and_wait(&mut self, code: u16, reason: &'static str) {
+        self.close(code, reason).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
             while let Some(Ok(msg)) = self.socket.recv().await {
                 if matches!(msg, Message::Close(_)) {
@@ -474,7 +669,6 @@ impl Connection {
             }
         })
         .await;
-        Ok(())
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
@@ -486,6 +680,14 @@ impl Connection {
         // give up after the write timeout rather than hold the task.
         let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame))))
             .await;
+    }
+}
+
+/// Resolves when the pending read marks are due; never while none are.
+async fn due(marks_due: &mut Option<Pin<Box<Sleep>>>) {
+    match marks_due {
+        Some(sleep) => sleep.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Failed-login throttling, per key ("ip:…" and "email:…"): at most
+//! Failure counting per key (see `logins` for the keys): at most
 //! `max_failures` failures in a sliding `window`; past that every attempt,
 //! right password included, is refused until the oldest failure ages out.
 //!
@@ -55,6 +55,22 @@ impl FailureLimiter {
         while log.len() > self.max_failures {
             log.pop_front();
         }
+    }
+
+    /// Past `free` failures of `key` in the window: how long until the next
+    /// attempt, 1 s after the newest failure and doubling with each failure
+    /// beyond `free`, at most `cap`. A slowdown, never a lockout.
+    pub fn backoff(&self, key: &str, now: Instant, free: usize, cap: Duration) -> Option<Duration> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let log = map.get_mut(key)?;
+        prune(log, now, self.window);
+        if log.len() < free {
+            return None;
+        }
+        let doublings = (log.len() - free).min(16) as u32;
+        let delay = Duration::from_secs(1u64 << doublings).min(cap);
+        let wait = (*log.back()? + delay).saturating_duration_since(now);
+        (!wait.is_zero()).then_some(wait)
     }
 
     pub fn clear(&self, key: &str) {

@@ -1,5 +1,9 @@
-//! Budgets: how often someone may try something. `failures` counts failed
-//! logins per address and per email; `sends` meters messages per user.
+//! Budgets: how often someone may try something. `logins` decides who may
+//! try a password now (on `failures`, a sliding log of failures per key);
+//! `per_user` meters a user's sends and socket frames; `signups` new
+//! accounts per address and in total.
 
 pub mod failures;
-pub mod sends;
+pub mod logins;
+pub mod per_user;
+pub mod signups;

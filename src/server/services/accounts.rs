@@ -53,12 +53,22 @@ pub struct SignedIn {
     pub token: NewToken,
 }
 
+/// Creates an account (the first one is the admin) and signs it in. New
+/// accounts are budgeted per client address and in total, checked before
+/// any hashing. `invite` is the token of the invitation link the person
+/// came through, if any: that invitation becomes a direct chat.
 pub async fn sign_up(
     state: &AppState,
+    ip: Option<IpAddr>,
     email: &str,
     display_name: &str,
     password: &str,
+    invite: Option<&str>,
 ) -> Result<SignedIn, AuthError> {
+    state
+        .signup_rate
+        .check(ip)
+        .map_err(AuthError::RateLimited)?;
     let email = validate::email(email).map_err(AuthError::Invalid)?;
     let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
     let password = validate::password(password).map_err(AuthError::Invalid)?;
@@ -81,10 +91,12 @@ pub async fn sign_up(
         })?;
     tracing::info!(user_id = user.id, role = %user.role, "account created");
     let token = start_session(state, user.id).await?;
-    // Invitations to this email become direct chats; the account stands even
-    // if that fails (the inviter can start the chat again).
-    if let Err(err) = super::conversations::complete_invitations(state, &user).await {
-        tracing::error!(user_id = user.id, error = %err, "could not complete invitations");
+    // The invitation this link carried becomes a direct chat; the account
+    // stands even if that fails (the inviter can start the chat again).
+    if let Some(invite) = invite.filter(|t| !t.is_empty()) {
+        if let Err(err) = super::conversations::complete_invitation(state, &user, invite).await {
+            tracing::error!(user_id = user.id, error = %err, "could not complete the invitation");
+        }
     }
     Ok(SignedIn { user, token })
 }
@@ -98,19 +110,9 @@ pub async fn log_in(
     // Normalise like sign-up so "Ada@X.com " and "ada@x.com" share one limit;
     // a malformed email is just a failed login (no hint).
     let email = email.trim().to_lowercase();
-    let keys: Vec<String> = [
-        Some(format!("email:{email}")),
-        ip.map(|ip| format!("ip:{ip}")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let now = Instant::now();
-    if let Some(wait) = keys
-        .iter()
-        .filter_map(|k| state.login_limiter.locked_for(k, now))
-        .max()
-    {
+    // Who may try now: see `limits::logins` (a stranger's failures lock
+    // only the stranger).
+    if let Some(wait) = state.login_guard.wait_for(&email, ip, Instant::now()) {
         return Err(AuthError::RateLimited(wait));
     }
 
@@ -127,13 +129,11 @@ pub async fn log_in(
             user
         }
         _ => {
-            for key in &keys {
-                state.login_limiter.record_failure(key, Instant::now());
-            }
+            state.login_guard.failed(&email, ip, Instant::now());
             return Err(AuthError::InvalidCredentials);
         }
     };
-    state.login_limiter.clear(&format!("email:{email}"));
+    state.login_guard.succeeded(&email, ip);
     let token = start_session(state, user.id).await?;
     Ok(SignedIn { user, token })
 }
@@ -178,10 +178,11 @@ fn close_sockets_of(state: &AppState, sessions: &[Vec<u8>], code: u16) {
 /// Changes the password of the signed-in user after checking the current
 /// one. Every *other* session of theirs ends and its sockets close with
 /// `close::REVOKED`; the session making the change stays signed in. Wrong
-/// current passwords count as failed logins, so this is no way around the
-/// login limit.
+/// current passwords count as failed logins from `ip`, so this is no way
+/// around the login limit.
 pub async fn change_password(
     state: &AppState,
+    ip: Option<IpAddr>,
     cookie_value: &str,
     current: &str,
     new: &str,
@@ -189,14 +190,13 @@ pub async fn change_password(
     let Some(Authenticated { user, .. }) = authenticate(state, cookie_value).await? else {
         return Err(AuthError::SignedOut);
     };
-    let key = format!("email:{}", user.email);
-    if let Some(wait) = state.login_limiter.locked_for(&key, Instant::now()) {
+    if let Some(wait) = state.login_guard.wait_for(&user.email, ip, Instant::now()) {
         return Err(AuthError::RateLimited(wait));
     }
     let new = validate::password(new).map_err(AuthError::Invalid)?;
     let verdict = password::verify(current.to_string(), Some(user.password_hash.clone())).await?;
     if verdict == Verdict::Wrong {
-        state.login_limiter.record_failure(&key, Instant::now());
+        state.login_guard.failed(&user.email, ip, Instant::now());
         return Err(AuthError::WrongPassword);
     }
     let hash = password::hash(new.to_string()).await?;

@@ -8,6 +8,7 @@ use super::actor::Actor;
 use super::publish::{self, push_summaries, push_summary, subscribe, unsubscribe};
 use crate::model::{DirectOutcome, InvitationView, MemberView, Role};
 use crate::realtime::protocol::{RoomKind, SystemEvent};
+use crate::server::auth::token;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, Stored, SystemLine, UserRow};
 
@@ -33,9 +34,12 @@ pub async fn start_direct(state: &AppState, actor: &Actor, email: &str) -> Resul
         return Err(ConversationError::InviteSelf);
     }
     let Some(peer) = state.store.user_by_email(email).await? else {
-        let now = now_ms();
-        state.store.invite(actor.id, email, now).await?;
-        return Ok(DirectOutcome::Invited(invitation(state, email, now)));
+        let token = token::generate().cookie_value;
+        let (token, at) = state
+            .store
+            .invite(actor.id, email, &token, now_ms())
+            .await?;
+        return Ok(DirectOutcome::Invited(invitation(state, email, at, &token)));
     };
     let room = open_direct(state, actor.id, peer.id).await?;
     Ok(DirectOutcome::Room(room))
@@ -53,11 +57,15 @@ async fn open_direct(state: &AppState, starter: i64, peer: i64) -> Result<i64> {
     Ok(room)
 }
 
-/// After a sign-up: every pending invitation to that email becomes a direct
-/// chat, live for the inviters.
-pub async fn complete_invitations(state: &AppState, user: &UserRow) -> Result<()> {
-    for inviter in state.store.take_invitations(&user.email).await? {
-        open_direct(state, inviter, user.id).await?;
+/// After a sign-up through an invitation's link: that invitation (and only
+/// that one: its token is single-use) becomes a direct chat, live for the
+/// inviter. Signing up with an invited email proves nothing (anyone may
+/// type it), so other invitations to it stay pending for their inviters.
+pub async fn complete_invitation(state: &AppState, user: &UserRow, token: &str) -> Result<()> {
+    if let Some(inviter) = state.store.take_invitation(token).await? {
+        if inviter != user.id {
+            open_direct(state, inviter, user.id).await?;
+        }
     }
     Ok(())
 }
@@ -66,18 +74,22 @@ pub async fn invitations(state: &AppState, actor: &Actor) -> Result<Vec<Invitati
     let pending = state.store.invitations_of(actor.id).await?;
     Ok(pending
         .into_iter()
-        .map(|(email, at)| invitation(state, &email, at))
+        .map(|(email, at, token)| invitation(state, &email, at, &token))
         .collect())
 }
 
-fn invitation(state: &AppState, email: &str, created_at: i64) -> InvitationView {
+/// The invitation as its inviter sees it, with the sign-up link to pass on:
+/// the link carries the invitation's token (only the inviter and whoever
+/// they give it to ever see it).
+fn invitation(state: &AppState, email: &str, created_at: i64, token: &str) -> InvitationView {
     InvitationView {
         email: email.to_string(),
         created_at,
         signup_link: format!(
-            "{}/signup?email={}",
+            "{}/signup?email={}&invite={}",
             state.config.public_origin,
-            encode_query_value(email)
+            encode_query_value(email),
+            encode_query_value(token)
         ),
     }
 }
@@ -116,8 +128,19 @@ pub async fn rename(state: &AppState, actor: &Actor, room: i64, name: &str) -> R
     Ok(())
 }
 
+/// Adds members to a group: its owner, or an admin who is a member. An
+/// admin outside the group may moderate it (rename, remove, clear) but adds
+/// nobody, themselves included: a new member reads the whole history, so
+/// adding would be a way to read a private group without its members
+/// knowing beforehand.
 pub async fn add_members(state: &AppState, actor: &Actor, room: i64, ids: &[i64]) -> Result<()> {
-    require_group_manager(state, actor, room).await?;
+    let allowed = match state.store.membership(actor.id, room).await? {
+        Some((RoomKind::Group, owner)) => owner || actor.role == Role::Admin,
+        _ => false,
+    };
+    if !allowed {
+        return Err(ConversationError::Forbidden);
+    }
     let added = state.store.add_members(room, ids, now_ms()).await?;
     if added.is_empty() {
         return Ok(());
@@ -229,10 +252,17 @@ pub async fn clear(state: &AppState, actor: &Actor, room: i64) -> Result<()> {
     Ok(())
 }
 
-/// Who is in a room: for its members and for admins.
+/// Who is in a room: for its members, and for an admin moderating a group
+/// they are not in (to remove someone). Who talks to whom in a direct chat
+/// is nobody else's business, an admin's included.
 pub async fn members(state: &AppState, actor: &Actor, room: i64) -> Result<Vec<MemberView>> {
-    let member = state.store.membership(actor.id, room).await?.is_some();
-    if !member && actor.role != Role::Admin {
+    let allowed = match state.store.membership(actor.id, room).await? {
+        Some(_) => true,
+        None => {
+            actor.role == Role::Admin && state.store.room_kind(room).await? == Some(RoomKind::Group)
+        }
+    };
+    if !allowed {
         return Err(ConversationError::Forbidden);
     }
     Ok(state.store.members(room).await?)

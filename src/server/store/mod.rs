@@ -20,6 +20,7 @@ pub use support::SupportRow;
 pub use users::{NewUser, UserRow};
 pub use writer::{Committed, MessageWriter, Pending};
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -76,6 +77,11 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot make {path} readable by this account only: {source}")]
+    FileMode {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -128,6 +134,7 @@ impl Store {
         let db = match config.database_kind {
             DatabaseKind::Sqlite => {
                 create_sqlite_dir(url)?;
+                restrict_sqlite_files(url)?;
                 let options = SqliteConnectOptions::from_str(url)
                     .map_err(connect_err)?
                     .create_if_missing(true)
@@ -209,11 +216,19 @@ impl Store {
                 "only SQLite databases are copied this way".into(),
             ));
         };
-        if std::path::Path::new(path).exists() {
-            return Err(StoreError::Backup(format!(
-                "{path} exists already; name a new file"
-            )));
-        }
+        // Created here, empty and readable by this account only (VACUUM
+        // INTO fills an empty file); `create_new` refuses an existing one.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(OWNER_ONLY)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    StoreError::Backup(format!("{path} exists already; name a new file"))
+                }
+                _ => StoreError::Backup(format!("cannot write {path}: {e}")),
+            })?;
         sqlx::query("VACUUM INTO $1")
             .bind(path)
             .execute(pool)
@@ -302,6 +317,7 @@ pub fn lock_single_node(config: &Config) -> Result<Option<std::fs::File>, StoreE
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(OWNER_ONLY)
         .open(&lock)
         .map_err(|source| StoreError::LockFile {
             path: lock.display().to_string(),
@@ -321,6 +337,42 @@ pub fn lock_single_node(config: &Config) -> Result<Option<std::fs::File>, StoreE
 }
 
 /// `sqlite://data/glasschat.db` → make sure `data/` exists.
+/// Database files are readable by the server's account only, like the key
+/// file: the database holds password hashes, session hashes and sealed
+/// messages. SQLite gives its `-wal` and `-shm` files the database file's
+/// mode, so a new database is created empty with that mode here; an
+/// existing one (and its companions) is narrowed to it.
+const OWNER_ONLY: u32 = 0o600;
+
+fn restrict_sqlite_files(url: &str) -> Result<(), StoreError> {
+    let Some(db) = crate::server::config::sqlite_path(url) else {
+        return Ok(()); // in memory
+    };
+    let error = |path: &std::path::Path, source| StoreError::FileMode {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Err(e) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(OWNER_ONLY)
+        .open(&db)
+    {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            return Err(error(&db, e));
+        }
+    }
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        match std::fs::set_permissions(&path, std::fs::Permissions::from_mode(OWNER_ONLY)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(error(&path, e)),
+        }
+    }
+    Ok(())
+}
+
 fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
     match crate::server::config::sqlite_path(url)
         .as_deref()

@@ -461,27 +461,42 @@ impl Store {
         Ok(found)
     }
 
-    /// Stores (or refreshes) an invitation from `inviter` to `email`.
-    pub async fn invite(&self, inviter: i64, email: &str, now: i64) -> Result<(), StoreError> {
-        on_pool!(self.db(), pool => {
-            sqlx::query(
-                "INSERT INTO invitations (inviter_id, email, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (inviter_id, email) DO NOTHING",
+    /// Stores an invitation from `inviter` to `email` with `token`, or
+    /// keeps the one there; returns the stored (token, created_at).
+    pub async fn invite(
+        &self,
+        inviter: i64,
+        email: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<(String, i64), StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "INSERT INTO invitations (inviter_id, email, created_at, token) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (inviter_id, email)
+                 DO UPDATE SET token = COALESCE(invitations.token, excluded.token)
+                 RETURNING token, created_at",
             )
             .bind(inviter)
             .bind(email)
             .bind(now)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+            .bind(token)
+            .fetch_one(pool)
+            .await?
+        }))
     }
 
-    /// The inviter's pending invitations: (email, created_at), newest first.
-    pub async fn invitations_of(&self, inviter: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    /// The inviter's pending invitations: (email, created_at, token),
+    /// newest first.
+    pub async fn invitations_of(
+        &self,
+        inviter: i64,
+    ) -> Result<Vec<(String, i64, String)>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT email, created_at FROM invitations WHERE inviter_id = $1 ORDER BY created_at DESC, email",
+                "SELECT email, created_at, token FROM invitations
+                 WHERE inviter_id = $1 AND token IS NOT NULL
+                 ORDER BY created_at DESC, email",
             )
             .bind(inviter)
             .fetch_all(pool)
@@ -489,12 +504,13 @@ impl Store {
         }))
     }
 
-    /// Removes and returns who invited `email` (it has just signed up).
-    pub async fn take_invitations(&self, email: &str) -> Result<Vec<i64>, StoreError> {
+    /// Removes the invitation whose link carried `token` (used once) and
+    /// returns its inviter.
+    pub async fn take_invitation(&self, token: &str) -> Result<Option<i64>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
-            sqlx::query_scalar("DELETE FROM invitations WHERE email = $1 RETURNING inviter_id")
-                .bind(email)
-                .fetch_all(pool)
+            sqlx::query_scalar("DELETE FROM invitations WHERE token = $1 RETURNING inviter_id")
+                .bind(token)
+                .fetch_optional(pool)
                 .await?
         }))
     }

@@ -1,4 +1,6 @@
-//! Sends per user, shared by all their sockets: a steady rate with a burst.
+//! A rate per user, shared by all their sockets: a steady rate with a
+//! burst. Sends have one; the socket's other frames (ping, hello, and
+//! frames that do not decode) another.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -6,22 +8,16 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// Sends per user, shared by all their sockets.
-pub struct SendLimiter {
+pub struct UserRate {
     limiter: DefaultKeyedRateLimiter<i64>,
     clock: DefaultClock,
 }
 
-impl SendLimiter {
-    /// `count` sends per `period`, as a steady rate with a burst of `count`.
-    pub fn new(count: u32, period: Duration) -> SendLimiter {
-        let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
-        let per_send = period / count.get();
-        let quota = Quota::with_period(per_send.max(Duration::from_nanos(1)))
-            .unwrap_or_else(|| Quota::per_second(count))
-            .allow_burst(count);
-        SendLimiter {
-            limiter: RateLimiter::keyed(quota),
+impl UserRate {
+    /// `count` per `period`, as a steady rate with a burst of `count`.
+    pub fn new(count: u32, period: Duration) -> UserRate {
+        UserRate {
+            limiter: RateLimiter::keyed(quota(count, period)),
             clock: DefaultClock::default(),
         }
     }
@@ -33,13 +29,22 @@ impl SendLimiter {
     }
 }
 
+/// `count` per `period`, as a steady rate with a burst of `count`.
+pub(super) fn quota(count: u32, period: Duration) -> Quota {
+    let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
+    let per_one = period / count.get();
+    Quota::with_period(per_one.max(Duration::from_nanos(1)))
+        .unwrap_or_else(|| Quota::per_second(count))
+        .allow_burst(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_send_limit_allows_a_burst_then_asks_to_wait() {
-        let limiter = SendLimiter::new(30, Duration::from_secs(10));
+        let limiter = UserRate::new(30, Duration::from_secs(10));
         for i in 0..30 {
             assert!(limiter.check(1).is_ok(), "send {i}");
         }
