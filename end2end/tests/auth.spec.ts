@@ -79,6 +79,9 @@ test("a taken email is reported on the sign-up form", async ({ page }) => {
       await page.locator("#user-menu").click();
       await page.getByRole("button", { name: "Log out" }).click();
       await expect(page).toHaveURL(/\/login$/);
+      // The closed socket may still send the old tab to /login: let that
+      // settle before navigating on.
+      await page.waitForLoadState("networkidle");
     }
   }
   await expect(page.getByRole("alert")).toContainText("already exists");

@@ -27,8 +27,13 @@ pub fn start(client: SocketLink, on_event: impl Fn(LiveEvent) + Copy + 'static) 
             let outcome = run_once(client, on_event).await;
             client.sender.set_value(None);
             if outcome == Outcome::SignedOut {
-                if let Some(window) = web_sys::window() {
-                    let _ = window.location().set_href("/login");
+                // A logout in this tab has navigated to the login page
+                // already; loading it again would race whatever the user
+                // does next (a click on "Sign up" was cut short by it).
+                if let Some(location) = web_sys::window().map(|w| w.location()) {
+                    if location.pathname().ok().as_deref() != Some("/login") {
+                        let _ = location.set_href("/login");
+                    }
                 }
                 return;
             }
