@@ -54,8 +54,8 @@ pub struct SignedIn {
 }
 
 /// Creates an account (the first one is the admin) and signs it in. New
-/// accounts are budgeted per client address and in total, checked before
-/// any hashing. `invite` is the token of the invitation link the person
+/// accounts are budgeted per client address and in total, checked after
+/// the form's own checks and before any hashing. `invite` is the token of the invitation link the person
 /// came through, if any: that invitation becomes a direct chat.
 pub async fn sign_up(
     state: &AppState,
@@ -65,13 +65,15 @@ pub async fn sign_up(
     password: &str,
     invite: Option<&str>,
 ) -> Result<SignedIn, AuthError> {
+    let email = validate::email(email).map_err(AuthError::Invalid)?;
+    let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
+    let password = validate::password(password).map_err(AuthError::Invalid)?;
+    // After the cheap checks (a mistyped form costs no sign-up), before the
+    // hash (what the budget protects).
     state
         .signup_rate
         .check(ip)
         .map_err(AuthError::RateLimited)?;
-    let email = validate::email(email).map_err(AuthError::Invalid)?;
-    let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
-    let password = validate::password(password).map_err(AuthError::Invalid)?;
     let hash = password::hash(password.to_string()).await?;
     let user = state
         .store
