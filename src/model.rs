@@ -67,6 +67,64 @@ pub struct InvitationView {
     pub signup_link: String,
 }
 
+/// Who may create an account (the first account, the admin, always may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Anyone who opens the sign-up page.
+    Open,
+    /// Only through an invitation link: an admin's, or a member's
+    /// invitation to a direct chat.
+    Invite,
+    /// Addresses at the listed email domains; an admin's invitation link
+    /// admits anyone else.
+    Domains,
+}
+
+impl RegistrationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationMode::Open => "open",
+            RegistrationMode::Invite => "invite",
+            RegistrationMode::Domains => "domains",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RegistrationMode> {
+        match text {
+            "open" => Some(RegistrationMode::Open),
+            "invite" => Some(RegistrationMode::Invite),
+            "domains" => Some(RegistrationMode::Domains),
+            _ => None,
+        }
+    }
+}
+
+/// The sign-up rule in force, as the admin page and the sign-up page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationPolicy {
+    pub mode: RegistrationMode,
+    /// Lower-case domains (`example.com`), kept while another mode is on.
+    pub domains: Vec<String>,
+}
+
+/// An admin's invitation link that has not been used yet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InviteLinkView {
+    pub id: i64,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A link just made: its path carries the token, shown this once only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInviteLink {
+    pub link: InviteLinkView,
+    /// The sign-up page's address with the token.
+    pub signup_link: String,
+}
+
 /// What "new chat" with an email led to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DirectOutcome {

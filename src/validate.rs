@@ -12,6 +12,7 @@ pub enum Field {
     DisplayName,
     RoomName,
     DepartmentName,
+    EmailDomains,
 }
 
 pub const PASSWORD_MIN: usize = 8;
@@ -30,15 +31,48 @@ pub fn email(raw: &str) -> Result<String, Field> {
         return Err(invalid());
     }
     let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && !domain.contains('@');
-    if local.is_empty() || !domain_ok {
+    if local.is_empty() || !domain_ok(domain) {
         return Err(invalid());
     }
     Ok(email)
+}
+
+/// At most this many domains in the "email domains" registration mode.
+pub const EMAIL_DOMAINS_MAX: usize = 50;
+
+/// A list of email domains (`example.com, example.org`, separated by commas,
+/// semicolons, spaces or new lines; a leading `@` is dropped), lower-cased,
+/// sorted and without repeats. Each is a domain an email could have here:
+/// a dot inside, no empty label, at most 253 characters.
+pub fn email_domains(raw: &str) -> Result<Vec<String>, Field> {
+    let mut domains = Vec::new();
+    for part in raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace()) {
+        let domain = part.trim().trim_start_matches('@').to_lowercase();
+        if domain.is_empty() {
+            continue;
+        }
+        let plausible = domain.chars().count() <= 253
+            && !domain.chars().any(|c| c.is_control() || c == '@')
+            && domain_ok(&domain);
+        if !plausible {
+            return Err(Field::EmailDomains);
+        }
+        domains.push(domain);
+    }
+    domains.sort();
+    domains.dedup();
+    if domains.len() > EMAIL_DOMAINS_MAX {
+        return Err(Field::EmailDomains);
+    }
+    Ok(domains)
+}
+
+fn domain_ok(domain: &str) -> bool {
+    domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@')
 }
 
 /// 8 to 128 characters, counted as characters (not bytes); kept exactly as typed.
@@ -82,6 +116,29 @@ fn short_text(raw: &str, max: usize, field: Field) -> Result<String, Field> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_domains_are_cleaned_and_checked() {
+        assert_eq!(
+            email_domains(" Example.COM, @example.org;example.com\nsub.example.net ").unwrap(),
+            ["example.com", "example.org", "sub.example.net"]
+        );
+        assert_eq!(email_domains("").unwrap(), Vec::<String>::new());
+        for bad in [
+            "localhost",
+            ".example.com",
+            "example.com.",
+            "a..b",
+            "a@b.com",
+            "x\u{7}.com",
+        ] {
+            assert_eq!(email_domains(bad), Err(Field::EmailDomains), "{bad:?}");
+        }
+        let many: Vec<String> = (0..=EMAIL_DOMAINS_MAX)
+            .map(|i| format!("d{i}.com"))
+            .collect();
+        assert_eq!(email_domains(&many.join(",")), Err(Field::EmailDomains));
+    }
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {

@@ -68,6 +68,12 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("admin/agent_departments", &["user", "departments"]),
     ("admin/department/create", &["name"]),
     ("admin/department/update", &["id", "name", "archived"]),
+    ("admin/registration", &[]),
+    ("admin/registration/set", &["mode", "domains"]),
+    ("admin/invite_links", &[]),
+    ("admin/invite_links/create", &["days"]),
+    ("admin/invite_links/revoke", &["id"]),
+    ("signup/policy", &[]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that

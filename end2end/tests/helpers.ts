@@ -112,3 +112,37 @@ export async function flood(page: Page, room: number, count: number, tag = "floo
     { room, count, tag },
   );
 }
+
+// axe-core's own script, run in the page by `expectAccessible` (evaluated
+// through the DevTools protocol, so the page's CSP does not apply to it).
+import { readFileSync } from "fs";
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/// Fails on any WCAG 2.1 A/AA violation axe finds inside `selector`.
+export async function expectAccessible(page: Page, selector: string) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async (include) => {
+    const axe = (window as any).axe;
+    const result = await axe.run(include, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return result.violations.map(
+      (v: any) => `${v.id}: ${v.help} at ${v.nodes.map((n: any) => n.target.join(" ")).join(", ")}`,
+    );
+  }, selector);
+  expect(violations, `accessibility of ${selector}`).toEqual([]);
+}
+
+/// Sets the sign-up rule as the signed-in admin on `page` would on the
+/// admin page (a same-origin form post, like the page's own).
+export async function setRegistration(page: Page, mode: string, domains = "") {
+  const status = await page.evaluate(
+    async ([mode, domains]) => {
+      const body = new URLSearchParams({ mode, domains });
+      const r = await fetch("/api/admin/registration/set", { method: "POST", body });
+      return r.status;
+    },
+    [mode, domains],
+  );
+  expect(status).toBe(200);
+}

@@ -4,10 +4,16 @@
 use leptos::prelude::*;
 
 use super::error::ApiError;
-use crate::model::{AdminUserView, DepartmentView};
+use crate::model::{
+    AdminUserView, DepartmentView, InviteLinkView, NewInviteLink, RegistrationPolicy,
+};
 
 #[cfg(feature = "ssr")]
-use {super::edge::actor, crate::model::Role, crate::server::services::admin};
+use {
+    super::edge::actor,
+    crate::model::{RegistrationMode, Role},
+    crate::server::services::{admin, registration},
+};
 
 #[server(endpoint = "admin/users")]
 pub async fn users() -> Result<Vec<AdminUserView>, ApiError> {
@@ -58,4 +64,48 @@ pub async fn update_department(id: i64, name: String, archived: bool) -> Result<
     let name = crate::validate::department_name(&name)
         .map_err(|field| edge.fail(field.into(), "/admin"))?;
     edge.answer(admin::update_department(&edge.state, &actor, id, &name, archived).await)
+}
+
+/// Who may sign up: the mode and the domain list.
+#[server(endpoint = "admin/registration")]
+pub async fn registration() -> Result<RegistrationPolicy, ApiError> {
+    let (edge, actor) = actor().await?;
+    if actor.role != Role::Admin {
+        return Err(edge.fail(ApiError::Forbidden, "/admin"));
+    }
+    edge.answer(registration::policy(&edge.state).await)
+}
+
+/// `mode` is `open`, `invite` or `domains`; `domains` a list such as
+/// `example.com, example.org` (kept in every mode, needed by `domains`).
+#[server(endpoint = "admin/registration/set")]
+pub async fn set_registration(
+    mode: String,
+    domains: String,
+) -> Result<RegistrationPolicy, ApiError> {
+    let (edge, actor) = actor().await?;
+    let mode =
+        RegistrationMode::parse(&mode).ok_or_else(|| edge.fail(ApiError::BadRequest, "/admin"))?;
+    edge.answer(registration::set_policy(&edge.state, &actor, mode, &domains).await)
+}
+
+/// The admins' invitation links nobody has used yet.
+#[server(endpoint = "admin/invite_links")]
+pub async fn invite_links() -> Result<Vec<InviteLinkView>, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(registration::links(&edge.state, &actor).await)
+}
+
+/// A new single-use invitation link valid for `days` (1 to 30); its
+/// address is in this answer only.
+#[server(endpoint = "admin/invite_links/create")]
+pub async fn create_invite_link(days: u32) -> Result<NewInviteLink, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(registration::create_link(&edge.state, &actor, days).await)
+}
+
+#[server(endpoint = "admin/invite_links/revoke")]
+pub async fn revoke_invite_link(id: i64) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(registration::revoke_link(&edge.state, &actor, id).await)
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::error::ApiError;
-use crate::model::UserView;
+use crate::model::{RegistrationPolicy, UserView};
 
 /// Creates an account and signs it in. The first account becomes admin.
 /// `invite` is the token from an invitation link (the sign-up page passes
@@ -109,4 +109,21 @@ pub async fn current_user() -> Result<Option<UserView>, ApiError> {
         Ok(None) => Ok(None),
         Err(err) => Err(edge.fail(err.into(), "/login")),
     }
+}
+
+/// What the sign-up page tells a visitor before they fill it in: the mode,
+/// and in the domains mode the domains that may sign up (public anyway: the
+/// refusal would reveal them one guess at a time).
+#[server(endpoint = "signup/policy")]
+pub async fn signup_policy() -> Result<RegistrationPolicy, ApiError> {
+    use super::edge::Edge;
+    use crate::model::RegistrationMode;
+    use crate::server::services::registration;
+
+    let edge = Edge::get()?;
+    let mut policy = edge.answer(registration::policy(&edge.state).await)?;
+    if policy.mode != RegistrationMode::Domains {
+        policy.domains.clear();
+    }
+    Ok(policy)
 }

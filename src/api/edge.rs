@@ -18,6 +18,7 @@ use crate::server::services::actor::Actor;
 use crate::server::services::admin::AdminError;
 use crate::server::services::conversations::ConversationError;
 use crate::server::services::messages::MessageError;
+use crate::server::services::registration::RegistrationError;
 use crate::server::services::support::SupportError;
 use crate::server::state::AppState;
 use crate::server::store::{StoreError, UserRow};
@@ -165,6 +166,7 @@ impl From<ConversationError> for ApiError {
             ConversationError::InviteSelf => ApiError::InviteSelf,
             ConversationError::UnknownMembers => ApiError::UnknownMembers,
             ConversationError::Forbidden => ApiError::Forbidden,
+            ConversationError::SlowDown(_) => ApiError::SlowDown,
             ConversationError::Store(e) => e.into(),
         }
     }
@@ -218,6 +220,7 @@ impl From<AuthError> for ApiError {
             AuthError::RateLimited(wait) => ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             },
+            AuthError::Registration(e) => e.into(),
             AuthError::Store(e) => {
                 tracing::error!(error = %e, "auth: store failure");
                 ApiError::Internal
@@ -226,6 +229,22 @@ impl From<AuthError> for ApiError {
                 tracing::error!(error = %e, "auth: password hashing failure");
                 ApiError::Internal
             }
+        }
+    }
+}
+
+impl From<RegistrationError> for ApiError {
+    fn from(err: RegistrationError) -> ApiError {
+        match err {
+            RegistrationError::InviteOnly => ApiError::InviteOnly,
+            RegistrationError::DomainNotAllowed => ApiError::DomainNotAllowed,
+            RegistrationError::InviteExpired => ApiError::InviteExpired,
+            RegistrationError::NoDomains => ApiError::NoDomains,
+            RegistrationError::Invalid(field) => ApiError::Invalid(field),
+            RegistrationError::Forbidden => ApiError::Forbidden,
+            RegistrationError::NotFound => ApiError::NotFound,
+            RegistrationError::SlowDown(_) => ApiError::SlowDown,
+            RegistrationError::Store(e) => e.into(),
         }
     }
 }

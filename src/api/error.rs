@@ -21,6 +21,16 @@ pub enum ApiError {
     Invalid(Field),
     #[error("Too many attempts. Try again in {retry_after_secs} s.")]
     RateLimited { retry_after_secs: u64 },
+    #[error(
+        "Sign-up here is by invitation only. Ask a member or an admin for an invitation link."
+    )]
+    InviteOnly,
+    #[error("Sign-up here is open to the organisation's email addresses only. Use your work address, or ask an admin for an invitation link.")]
+    DomainNotAllowed,
+    #[error("This invitation link has expired or was used already. Ask for a new one.")]
+    InviteExpired,
+    #[error("List at least one email domain for this mode.")]
+    NoDomains,
     #[error("Some of those emails have no account yet.")]
     UnknownMembers,
     #[error("That is your own email: start a chat with someone else.")]
@@ -61,6 +71,9 @@ fn invalid_message(field: Field) -> &'static str {
         Field::DisplayName => "The display name must be 1 to 64 characters long.",
         Field::RoomName => "The room name must be 1 to 80 characters long.",
         Field::DepartmentName => "The department name must be 1 to 60 characters long.",
+        Field::EmailDomains => {
+            "List email domains like example.com, separated by commas (at most 50)."
+        }
     }
 }
 
@@ -84,6 +97,7 @@ impl ApiError {
             ApiError::Invalid(Field::DisplayName) => "invalid_display_name",
             ApiError::Invalid(Field::RoomName) => "invalid_room_name",
             ApiError::Invalid(Field::DepartmentName) => "invalid_department_name",
+            ApiError::Invalid(Field::EmailDomains) => "invalid_email_domains",
             ApiError::NotFound => "not_found",
             ApiError::DepartmentClosed => "department_closed",
             ApiError::TransferConflict => "transfer_conflict",
@@ -92,6 +106,10 @@ impl ApiError {
             ApiError::NotAnAgent => "not_an_agent",
             ApiError::DepartmentTaken => "department_taken",
             ApiError::UnknownMembers => "unknown_members",
+            ApiError::InviteOnly => "invite_only",
+            ApiError::DomainNotAllowed => "domain_not_allowed",
+            ApiError::InviteExpired => "invite_expired",
+            ApiError::NoDomains => "no_domains",
             ApiError::InviteSelf => "invite_self",
             ApiError::SlowDown => "slow_down",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -114,6 +132,7 @@ impl ApiError {
             "invalid_display_name" => ApiError::Invalid(Field::DisplayName),
             "invalid_room_name" => ApiError::Invalid(Field::RoomName),
             "invalid_department_name" => ApiError::Invalid(Field::DepartmentName),
+            "invalid_email_domains" => ApiError::Invalid(Field::EmailDomains),
             "not_found" => ApiError::NotFound,
             "department_closed" => ApiError::DepartmentClosed,
             "transfer_conflict" => ApiError::TransferConflict,
@@ -122,6 +141,10 @@ impl ApiError {
             "not_an_agent" => ApiError::NotAnAgent,
             "department_taken" => ApiError::DepartmentTaken,
             "unknown_members" => ApiError::UnknownMembers,
+            "invite_only" => ApiError::InviteOnly,
+            "domain_not_allowed" => ApiError::DomainNotAllowed,
+            "invite_expired" => ApiError::InviteExpired,
+            "no_domains" => ApiError::NoDomains,
             "invite_self" => ApiError::InviteSelf,
             "slow_down" => ApiError::SlowDown,
             "rate_limited" => ApiError::RateLimited {
@@ -146,6 +169,9 @@ impl ApiError {
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,
             ApiError::Forbidden | ApiError::NotStaff | ApiError::WrongPassword => 403,
+            ApiError::InviteOnly | ApiError::DomainNotAllowed => 403,
+            ApiError::InviteExpired => 410,
+            ApiError::NoDomains => 422,
             ApiError::NotFound => 404,
             ApiError::TransferConflict | ApiError::DepartmentTaken | ApiError::LastAdmin => 409,
             ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
@@ -189,6 +215,11 @@ mod tests {
             ApiError::Invalid(Field::DisplayName),
             ApiError::Invalid(Field::RoomName),
             ApiError::Invalid(Field::DepartmentName),
+            ApiError::Invalid(Field::EmailDomains),
+            ApiError::InviteOnly,
+            ApiError::DomainNotAllowed,
+            ApiError::InviteExpired,
+            ApiError::NoDomains,
             ApiError::NotFound,
             ApiError::DepartmentClosed,
             ApiError::TransferConflict,

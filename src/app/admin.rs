@@ -4,7 +4,9 @@ use leptos_router::components::Redirect;
 
 use crate::api::admin;
 use crate::api::auth::current_user;
-use crate::model::{AdminUserView, DepartmentView, Role};
+use crate::components::copy_button::CopyButton;
+use crate::components::text::{day_label, now_ms};
+use crate::model::{AdminUserView, DepartmentView, InviteLinkView, RegistrationMode, Role};
 
 /// `/admin`: accounts, roles, agents' departments, and the departments.
 /// Admins only (the server functions behind it refuse everyone else too).
@@ -84,6 +86,8 @@ fn AdminConsole() -> impl IntoView {
                 <h1 class="text-2xl font-semibold">"Admin"</h1>
             </header>
             {move || console.error.get().map(|e| view! { <p role="alert" class="rounded-lg border border-rose-400/40 px-4 py-2 text-sm text-rose-300">{e}</p> })}
+            <Registration/>
+            <InviteLinks/>
             <Departments/>
             <Users/>
         </main>
@@ -230,5 +234,172 @@ fn UserRow(user: AdminUserView) -> impl IntoView {
                 }}
             </td>
         </tr>
+    }
+}
+
+/// Who may create an account. Loads its own copy of the rule (so a reload
+/// of the rest of the page never overwrites what is being edited).
+#[component]
+fn Registration() -> impl IntoView {
+    let mode = RwSignal::new(RegistrationMode::Open);
+    let domains = RwSignal::new(String::new());
+    let status = RwSignal::new(None::<Result<&'static str, String>>);
+    let show = move |policy: crate::model::RegistrationPolicy| {
+        // The section may be gone by the time an answer arrives.
+        mode.try_set(policy.mode);
+        domains.try_set(policy.domains.join(", "));
+    };
+    Effect::new(move |_| {
+        spawn_local(async move {
+            match admin::registration().await {
+                Ok(policy) => show(policy),
+                Err(err) => drop(status.try_set(Some(Err(err.to_string())))),
+            }
+        });
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (m, d) = (mode.get_untracked(), domains.get_untracked());
+        spawn_local(async move {
+            let answer = admin::set_registration(m.as_str().to_string(), d).await;
+            match answer {
+                Ok(policy) => {
+                    show(policy);
+                    status.try_set(Some(Ok("Saved.")));
+                }
+                Err(err) => drop(status.try_set(Some(Err(err.to_string())))),
+            }
+        });
+    };
+    let choice = move |value: RegistrationMode, label: &'static str, hint: &'static str| {
+        let id = format!("registration-mode-{}", value.as_str());
+        let hint_id = format!("{id}-hint");
+        view! {
+            <div class="flex items-start gap-2 rounded-lg p-2 hover:bg-white/5">
+                <input type="radio" id=id.clone() name="registration-mode" value=value.as_str() class="mt-1"
+                    aria-describedby=hint_id.clone()
+                    prop:checked=move || mode.get() == value
+                    on:change=move |_| mode.set(value)/>
+                <div>
+                    <label for=id class="block text-sm text-slate-100">{label}</label>
+                    <p id=hint_id class="text-xs text-slate-300">{hint}</p>
+                </div>
+            </div>
+        }
+    };
+    view! {
+        <section id="registration-section" class="glass-panel rounded-2xl p-4 md:p-6" aria-labelledby="registration-title">
+            <h2 id="registration-title" class="mb-3 text-lg font-semibold">"Sign-up"</h2>
+            <form id="registration-form" on:submit=save class="space-y-3">
+                <fieldset class="space-y-1">
+                    <legend class="mb-1 text-sm text-slate-300">"Who may create an account"</legend>
+                    {choice(RegistrationMode::Open, "Anyone", "Everyone who can reach this server may sign up.")}
+                    {choice(RegistrationMode::Invite, "By invitation only", "Through an invitation link: an admin's (below) or a member's invitation to a direct chat.")}
+                    {choice(RegistrationMode::Domains, "Email domains", "Addresses at the domains listed here; an admin's invitation link admits anyone else.")}
+                </fieldset>
+                <div>
+                    <label for="registration-domains" class="mb-1 block text-sm text-slate-300">"Allowed email domains"</label>
+                    <input id="registration-domains" bind:value=domains maxlength="4000" placeholder="example.com, example.org"
+                        aria-describedby="registration-domains-hint" class=format!("{FIELD} w-full")/>
+                    <p id="registration-domains-hint" class="mt-1 text-xs text-slate-400">"Exact domains, separated by commas; kept when another mode is on."</p>
+                </div>
+                <div class="flex items-center gap-3">
+                    <button type="submit" class=BUTTON>"Save"</button>
+                    <p role="status" class="text-sm">
+                        {move || match status.get() {
+                            Some(Ok(text)) => view! { <span class="text-emerald-300">{text}</span> }.into_any(),
+                            Some(Err(text)) => view! { <span class="text-rose-300">{text}</span> }.into_any(),
+                            None => ().into_any(),
+                        }}
+                    </p>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// The admins' single-use invitation links: make one (shown once), see the
+/// unused ones, revoke.
+#[component]
+fn InviteLinks() -> impl IntoView {
+    let links = RwSignal::new(Vec::<InviteLinkView>::new());
+    let fresh = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let days = RwSignal::new("7".to_string());
+    let reload = move || {
+        spawn_local(async move {
+            match admin::invite_links().await {
+                Ok(list) => drop(links.try_set(list)),
+                Err(err) => drop(error.try_set(Some(err.to_string()))),
+            }
+        });
+    };
+    Effect::new(move |_| reload());
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let valid_for = days.get_untracked().parse().unwrap_or(7);
+        spawn_local(async move {
+            match admin::create_invite_link(valid_for).await {
+                Ok(made) => {
+                    fresh.try_set(Some(made.signup_link));
+                    error.try_set(None);
+                    reload();
+                }
+                Err(err) => drop(error.try_set(Some(err.to_string()))),
+            }
+        });
+    };
+    let revoke = move |id: i64| {
+        spawn_local(async move {
+            if let Err(err) = admin::revoke_invite_link(id).await {
+                error.try_set(Some(err.to_string()));
+            }
+            reload();
+        });
+    };
+    view! {
+        <section id="invite-links-section" class="glass-panel rounded-2xl p-4 md:p-6" aria-labelledby="invite-links-title">
+            <h2 id="invite-links-title" class="mb-3 text-lg font-semibold">"Invitation links"</h2>
+            <p class="mb-3 text-sm text-slate-300">"Each link creates one account, in any sign-up mode, until it expires."</p>
+            <form id="invite-link-form" on:submit=create class="flex flex-wrap items-center gap-2">
+                <label for="invite-link-days" class="text-sm text-slate-300">"Valid for"</label>
+                <select id="invite-link-days" bind:value=days class=FIELD>
+                    <option value="1">"1 day"</option>
+                    <option value="7">"7 days"</option>
+                    <option value="30">"30 days"</option>
+                </select>
+                <button type="submit" class=BUTTON>"Create link"</button>
+            </form>
+            {move || error.get().map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-300">{e}</p> })}
+            {move || fresh.get().map(|link| view! {
+                <div class="mt-3 rounded-lg border border-emerald-300/30 p-3">
+                    <label for="new-invite-link" class="mb-1 block text-sm text-emerald-200">"New link: copy it now, it is shown only once."</label>
+                    <div class="flex items-center gap-2">
+                        <input id="new-invite-link" readonly value=link.clone() class=format!("{FIELD} min-w-0 flex-1")/>
+                        <CopyButton text=link/>
+                    </div>
+                </div>
+            })}
+            <ul class="mt-3 space-y-2" aria-label="Unused invitation links">
+                <For each=move || links.get() key=|l| l.clone() let:link>
+                    {
+                        let now = now_ms();
+                        let text = format!(
+                            "By {}, made {}, expires {}",
+                            link.created_by,
+                            day_label(link.created_at, now),
+                            day_label(link.expires_at, now)
+                        );
+                        let id = link.id;
+                        view! {
+                            <li class="invite-link-row flex items-center justify-between gap-2 text-sm" data-link=id>
+                                <span class="text-slate-200">{text.clone()}</span>
+                                <button type="button" class=BUTTON aria-label=format!("Revoke link: {text}") on:click=move |_| revoke(id)>"Revoke"</button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </section>
     }
 }

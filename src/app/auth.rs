@@ -4,9 +4,10 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::auth::{current_user, LogIn, SignUp};
+use crate::api::auth::{current_user, signup_policy, LogIn, SignUp};
 use crate::api::ApiError;
 use crate::components::auth_card::{AuthCard, AuthMode, FormError, SubmitButton, TextField};
+use crate::model::RegistrationMode;
 use crate::validate::{DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
 
 /// An error to show: the action's own result once the client has submitted,
@@ -80,19 +81,62 @@ pub fn SignupPage() -> impl IntoView {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
     });
+    let policy = Resource::new_blocking(|| (), |_| signup_policy());
+    let has_invite = invite.is_some();
     view! {
         <Title text="Sign up · Glasschat"/>
         <RedirectIfSignedIn/>
         <AuthCard mode=AuthMode::Signup>
-            <ActionForm action=signup attr:class="space-y-4" attr:id="signup-form">
-                <TextField label="Email" name="email" kind="email" autocomplete="email" max_len=254 value=invited.unwrap_or_default()/>
-                {invite.map(|token| view! { <input type="hidden" name="invite" value=token/> })}
-                <TextField label="Display name" name="display_name" kind="text" autocomplete="name" max_len=DISPLAY_NAME_MAX/>
-                <TextField label="Password" name="password" kind="password" autocomplete="new-password" max_len=PASSWORD_MAX min_len=PASSWORD_MIN/>
-                <p class="text-xs text-slate-400">{format!("At least {PASSWORD_MIN} characters.")}</p>
-                <FormError error/>
-                <SubmitButton pending=signup.pending() idle="Create account" busy="Creating account…"/>
-            </ActionForm>
+            <Suspense>
+                {move || {
+                    let (invited, invite) = (invited.clone(), invite.clone());
+                    Suspend::new(async move {
+                        let policy = policy.await.ok();
+                        let mode = policy.as_ref().map(|p| p.mode);
+                        // Without an invitation, an invite-only server shows why
+                        // there is no form (the server refuses such a sign-up anyway).
+                        let closed = mode == Some(RegistrationMode::Invite) && !has_invite;
+                        let note = match policy {
+                            Some(_) if closed => Some(view! {
+                                <p id="signup-policy" role="note" class="rounded-lg border border-amber-300/40 bg-amber-300/10 px-3 py-2 text-sm text-amber-100">
+                                    "Sign-up here is by invitation only. Ask a member or an admin for an invitation link, or "
+                                    <a href="/login" class="underline">"log in"</a>"."
+                                </p>
+                            }.into_any()),
+                            Some(p) if p.mode == RegistrationMode::Domains => Some(view! {
+                                <p id="signup-policy" role="note" class="mb-4 text-sm text-slate-300">
+                                    {format!("Open to addresses at {}{}.", p.domains.join(", "), if has_invite { " (or through your invitation)" } else { "" })}
+                                </p>
+                            }.into_any()),
+                            _ => None,
+                        };
+                        view! {
+                            {note}
+                            {(!closed).then(|| view! { <SignupForm signup error invited invite/> })}
+                        }
+                    })
+                }}
+            </Suspense>
         </AuthCard>
+    }
+}
+
+#[component]
+fn SignupForm(
+    signup: ServerAction<SignUp>,
+    error: Signal<Option<ApiError>>,
+    invited: Option<String>,
+    invite: Option<String>,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=signup attr:class="space-y-4" attr:id="signup-form">
+            <TextField label="Email" name="email" kind="email" autocomplete="email" max_len=254 value=invited.unwrap_or_default()/>
+            {invite.map(|token| view! { <input type="hidden" name="invite" value=token/> })}
+            <TextField label="Display name" name="display_name" kind="text" autocomplete="name" max_len=DISPLAY_NAME_MAX/>
+            <TextField label="Password" name="password" kind="password" autocomplete="new-password" max_len=PASSWORD_MAX min_len=PASSWORD_MIN/>
+            <p class="text-xs text-slate-400">{format!("At least {PASSWORD_MIN} characters.")}</p>
+            <FormError error/>
+            <SubmitButton pending=signup.pending() idle="Create account" busy="Creating account…"/>
+        </ActionForm>
     }
 }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::auth::LogOut;
 use crate::components::chat_client::{ChatClient, ConnState};
+use crate::components::copy_button::CopyButton;
 use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
 use crate::components::support::SupportQueue;
@@ -173,25 +174,6 @@ fn Invitations() -> impl IntoView {
                 </ul>
             </section>
         </Show>
-    }
-}
-
-#[component]
-fn CopyButton(text: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(window) = web_sys::window() {
-            let _ = window.navigator().clipboard().write_text(&text);
-            copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &text;
-    };
-    view! {
-        <button type="button" on:click=copy class="rounded border border-white/20 px-2 py-1 text-xs text-slate-100 hover:bg-white/10">
-            {move || if copied.get() { "Copied" } else { "Copy link" }}
-        </button>
     }
 }
 

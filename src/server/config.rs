@@ -50,6 +50,11 @@ pub struct Limits {
     /// together (a flood from many addresses leaves the cores to logins).
     pub signup_total_count: u32,
     pub signup_total_period_secs: u32,
+    /// GLASSCHAT_INVITE_RATE ("30/3600"): invitations one user may make
+    /// (a member's to a direct chat, an admin's links) and registration
+    /// settings they may change, per that many seconds.
+    pub invite_count: u32,
+    pub invite_period_secs: u32,
     /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
     pub socket_queue: usize,
     /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
@@ -75,6 +80,8 @@ impl Default for Limits {
             signup_period_secs: 3600,
             signup_total_count: 60,
             signup_total_period_secs: 60,
+            invite_count: 30,
+            invite_period_secs: 3600,
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
             max_sockets_per_user: 50,
@@ -156,6 +163,11 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         "GLASSCHAT_SIGNUP_RATE_TOTAL",
         (d.signup_total_count, d.signup_total_period_secs),
     )?;
+    let (invite_count, invite_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_INVITE_RATE",
+        (d.invite_count, d.invite_period_secs),
+    )?;
     Ok(Limits {
         max_message_chars: number(lookup, "GLASSCHAT_MAX_MESSAGE_CHARS", d.max_message_chars)?,
         max_frame_bytes: number(lookup, "GLASSCHAT_MAX_FRAME_BYTES", d.max_frame_bytes)?,
@@ -167,6 +179,8 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         signup_period_secs,
         signup_total_count,
         signup_total_period_secs,
+        invite_count,
+        invite_period_secs,
         socket_queue: number(lookup, "GLASSCHAT_SOCKET_QUEUE", d.socket_queue)?,
         socket_buffer_bytes: number(
             lookup,

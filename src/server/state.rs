@@ -24,6 +24,8 @@ pub struct AppState {
     pub send_limiter: Arc<UserRate>,
     /// A user's socket frames other than sends (ping, hello, bad frames).
     pub frame_limiter: Arc<UserRate>,
+    /// Invitations and registration changes, per user.
+    pub invite_limiter: Arc<UserRate>,
     pub hub: Hub,
     pub writer: MessageWriter,
     /// Tells the other nodes (Postgres); a no-op on SQLite.
@@ -59,6 +61,7 @@ impl AppState {
             limits.frame_count.saturating_mul(10),
             Duration::from_secs(limits.frame_period_secs.into()),
         );
+        let invite_limiter = UserRate::new(limits.invite_count, secs(limits.invite_period_secs));
         // Several nodes need the fan-out, and a hub that records what it
         // handed out for the fan-out's sweep; one node needs neither.
         let (fanout, hub) = match store.postgres_pool() {
@@ -73,6 +76,7 @@ impl AppState {
             leptos_options,
             send_limiter: Arc::new(send_limiter),
             frame_limiter: Arc::new(frame_limiter),
+            invite_limiter: Arc::new(invite_limiter),
             config: Arc::new(config),
             store,
             login_guard: Arc::new(LoginGuard::default()),

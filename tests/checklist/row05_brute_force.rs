@@ -212,3 +212,240 @@ async fn sign_ups_are_limited_per_address_and_in_total() {
     assert_eq!(refused.status, 401, "the refused sign-up created nothing");
     server.stop().await;
 }
+
+/// The invitation token in a sign-up link (an admin's or a member's).
+fn invite_token(link: &str) -> String {
+    link.split("invite=").nth(1).expect("a token").to_string()
+}
+
+async fn sign_up_with(server: &TestServer, email: &str, invite: Option<&str>) -> common::Reply {
+    match invite {
+        Some(token) => server.sign_up_invited(email, "New", token).await,
+        None => server.sign_up(email, "New", PW).await,
+    }
+}
+
+fn refusal(reply: &common::Reply) -> String {
+    reply
+        .json()
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| reply.body.clone())
+}
+
+/// Registration modes: an admin decides who may create an account (open,
+/// by invitation only, email domains); invitation links are single-use,
+/// even when two sign-ups race on one; a refused or failed sign-up gives
+/// its invitation back; only admins change any of it.
+async fn registration_modes_decide_who_may_sign_up(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server
+        .sign_up("root@example.com", "Root", PW)
+        .await
+        .session();
+    let policy = server.call_as(None, "signup/policy", &[]).await;
+    assert_eq!(policy.json()["mode"], "open", "{}", policy.body);
+    let bob = sign_up_with(&server, "bob@example.com", None).await;
+    assert_eq!(bob.status, 200, "open: anyone");
+    let bob = bob.session();
+
+    // Only admins set the mode or make links.
+    for (endpoint, form) in [
+        (
+            "admin/registration/set",
+            vec![("mode", "open"), ("domains", "")],
+        ),
+        ("admin/invite_links/create", vec![("days", "7")]),
+        ("admin/invite_links", vec![]),
+        ("admin/registration", vec![]),
+    ] {
+        let r = server.call(&bob, endpoint, &form).await;
+        assert_eq!(r.status, 403, "{endpoint}: {}", r.body);
+    }
+    let set = |mode: &'static str, domains: &'static str| {
+        let (server, admin) = (&server, admin.clone());
+        async move {
+            server
+                .call(
+                    &admin,
+                    "admin/registration/set",
+                    &[("mode", mode), ("domains", domains)],
+                )
+                .await
+        }
+    };
+    let make_link = || {
+        let (server, admin) = (&server, admin.clone());
+        async move {
+            let r = server
+                .call(&admin, "admin/invite_links/create", &[("days", "7")])
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            invite_token(r.json()["signup_link"].as_str().unwrap())
+        }
+    };
+
+    // Invite only.
+    assert_eq!(set("invite", "").await.status, 200);
+    let policy = server.call_as(None, "signup/policy", &[]).await;
+    assert_eq!(policy.json()["mode"], "invite");
+    let carol = sign_up_with(&server, "carol@example.com", None).await;
+    assert_eq!(carol.status, 403, "{}", carol.body);
+    assert_eq!(refusal(&carol), "InviteOnly");
+    let taken = sign_up_with(&server, "bob@example.com", None).await;
+    assert_eq!(taken.status, 403, "a taken email is not revealed either");
+    let bogus = sign_up_with(&server, "carol@example.com", Some("not-a-token")).await;
+    assert_eq!(bogus.status, 410, "{}", bogus.body);
+    assert_eq!(refusal(&bogus), "InviteExpired");
+    let token = make_link().await;
+    let listed = server.call(&admin, "admin/invite_links", &[]).await;
+    assert_eq!(
+        listed.json().as_array().unwrap().len(),
+        1,
+        "{}",
+        listed.body
+    );
+    assert!(
+        !listed.body.contains(&token),
+        "the token is shown once only"
+    );
+    let carol = sign_up_with(&server, "carol@example.com", Some(&token)).await;
+    assert_eq!(carol.status, 200, "{}", carol.body);
+    let again = sign_up_with(&server, "dave@example.com", Some(&token)).await;
+    assert_eq!(again.status, 410, "single use: {}", again.body);
+    let listed = server.call(&admin, "admin/invite_links", &[]).await;
+    assert_eq!(
+        listed.json().as_array().unwrap().len(),
+        0,
+        "{}",
+        listed.body
+    );
+
+    // A failed sign-up (a taken email) gives the link back.
+    let token = make_link().await;
+    let failed = sign_up_with(&server, "bob@example.com", Some(&token)).await;
+    assert_eq!(failed.status, 409, "{}", failed.body);
+    let dave = sign_up_with(&server, "dave@example.com", Some(&token)).await;
+    assert_eq!(dave.status, 200, "the link still works: {}", dave.body);
+
+    // Two sign-ups racing on one link: one account.
+    let token = make_link().await;
+    let (a, b) = tokio::join!(
+        sign_up_with(&server, "race1@example.com", Some(&token)),
+        sign_up_with(&server, "race2@example.com", Some(&token)),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 410], "{} / {}", a.body, b.body);
+
+    // A revoked link admits nobody.
+    let token = make_link().await;
+    let listed = server.call(&admin, "admin/invite_links", &[]).await;
+    let id = listed.json()[0]["id"].as_i64().unwrap();
+    let revoke = server
+        .call(
+            &admin,
+            "admin/invite_links/revoke",
+            &[("id", &id.to_string())],
+        )
+        .await;
+    assert_eq!(revoke.status, 200, "{}", revoke.body);
+    let revoked = sign_up_with(&server, "late@example.com", Some(&token)).await;
+    assert_eq!(revoked.status, 410, "{}", revoked.body);
+
+    // A member's invitation to a direct chat admits its invitee, and the
+    // chat is there.
+    let invited = server
+        .call(&bob, "rooms/direct", &[("email", "erin@example.com")])
+        .await;
+    assert_eq!(invited.status, 200, "{}", invited.body);
+    let link = invited.json()["Invited"]["signup_link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let erin = sign_up_with(&server, "erin@example.com", Some(&invite_token(&link))).await;
+    assert_eq!(erin.status, 200, "{}", erin.body);
+    let erin = erin.session();
+    let erin_tab = server.tab(&erin).await;
+    assert_eq!(erin_tab.state.rooms.len(), 1, "the direct chat with Bob");
+
+    // Email domains.
+    let none = set("domains", " ").await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert_eq!(refusal(&none), "NoDomains");
+    let bad = set("domains", "not a domain").await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let ok = set("domains", "Example.org, @corp.example.com").await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(
+        ok.json()["domains"],
+        serde_json::json!(["corp.example.com", "example.org"])
+    );
+    let policy = server.call_as(None, "signup/policy", &[]).await;
+    assert_eq!(
+        policy.json()["domains"],
+        serde_json::json!(["corp.example.com", "example.org"])
+    );
+    assert_eq!(
+        sign_up_with(&server, "frank@Example.ORG", None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        sign_up_with(&server, "fay@corp.example.com", None)
+            .await
+            .status,
+        200
+    );
+    let outside = sign_up_with(&server, "gina@other.com", None).await;
+    assert_eq!(outside.status, 403, "{}", outside.body);
+    assert_eq!(refusal(&outside), "DomainNotAllowed");
+    let sub = sign_up_with(&server, "ivan@sub.example.org", None).await;
+    assert_eq!(sub.status, 403, "domains match exactly");
+    // A member's invitation does not widen the domains, and is kept.
+    let invited = server
+        .call(&bob, "rooms/direct", &[("email", "hank@other.com")])
+        .await;
+    let link = invited.json()["Invited"]["signup_link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hank = sign_up_with(&server, "hank@other.com", Some(&invite_token(&link))).await;
+    assert_eq!(hank.status, 403, "{}", hank.body);
+    let pending = server.call(&bob, "rooms/invitations", &[]).await;
+    assert!(
+        pending.body.contains("hank@other.com"),
+        "given back: {}",
+        pending.body
+    );
+    // An admin's link does.
+    let token = make_link().await;
+    assert_eq!(
+        sign_up_with(&server, "gina@other.com", Some(&token))
+            .await
+            .status,
+        200
+    );
+
+    // Open again: the domains are kept for next time.
+    let open = set("open", "example.org").await;
+    assert_eq!(open.status, 200);
+    assert_eq!(
+        sign_up_with(&server, "zed@anywhere.net", None).await.status,
+        200
+    );
+    let settings = server.call(&admin, "admin/registration", &[]).await;
+    assert_eq!(
+        settings.json()["domains"],
+        serde_json::json!(["example.org"])
+    );
+    let policy = server.call_as(None, "signup/policy", &[]).await;
+    assert_eq!(
+        policy.json()["domains"],
+        serde_json::json!([]),
+        "shown in the domains mode only"
+    );
+    server.stop().await;
+}
+both_backends!(registration_modes_decide_who_may_sign_up);

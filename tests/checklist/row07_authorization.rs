@@ -1,6 +1,6 @@
 //! Row 7, authorization on every room operation: a non-member's frames and
 //! history are refused and see nothing; the authorization matrix (stored
-//! as data: 23 server functions and the socket frames x 6 callers), each
+//! as data: 29 server functions and the socket frames x 6 callers), each
 //! refused call checked to change and leak nothing.
 
 use crate::common::desk::*;
@@ -228,6 +228,8 @@ struct Ctx {
     sales: i64,
     agent_id: i64,
     owner_id: i64,
+    /// An admin's invitation link, for revoking.
+    link: i64,
 }
 
 const Y: bool = true;
@@ -276,6 +278,13 @@ fn server_function_matrix() -> Vec<Call> {
         c("admin/agent_departments", [N, N, N, N, N, Y], |c| vec![("user", c.agent_id.to_string()), ("departments", c.billing.to_string())]),
         c("admin/department/create", [N, N, N, N, N, Y], |_| vec![("name", "Refunds".into())]),
         c("admin/department/update", [N, N, N, N, N, Y], |c| vec![("id", c.technical.to_string()), ("name", "Tech Support".into()), ("archived", "false".into())]),
+        c("admin/registration",      [N, N, N, N, N, Y], |_| vec![]),
+        c("admin/registration/set",  [N, N, N, N, N, Y], |_| vec![("mode", "open".into()), ("domains", "example.com".into())]),
+        c("admin/invite_links",      [N, N, N, N, N, Y], |_| vec![]),
+        c("admin/invite_links/create", [N, N, N, N, N, Y], |_| vec![("days", "1".into())]),
+        c("admin/invite_links/revoke", [N, N, N, N, N, Y], |c| vec![("id", c.link.to_string())]),
+        // Public: the sign-up page shows the rule before anyone signs in.
+        c("signup/policy",           [Y, Y, Y, Y, Y, Y], |_| vec![]),
     ]
 }
 
@@ -302,7 +311,14 @@ async fn authorization_matrix(backend: Backend) {
         .say(room, "secret-1", "my card number is secret-4242")
         .await;
     ack(&mut owner_tab).await;
+    let link = ok(server
+        .call(&desk.admin, "admin/invite_links/create", &[("days", "7")])
+        .await)
+    .json()["link"]["id"]
+        .as_i64()
+        .unwrap();
     let ctx = Ctx {
+        link,
         room,
         billing: desk.billing,
         technical: desk.technical,

@@ -231,6 +231,7 @@ impl TestServer {
             // sign-up budget has its own test (row 5), which sets it back.
             .env("GLASSCHAT_SIGNUP_RATE", "1000000/1")
             .env("GLASSCHAT_SIGNUP_RATE_TOTAL", "1000000/1")
+            .env("GLASSCHAT_INVITE_RATE", "1000000/1")
             .env(
                 "RUST_LOG",
                 std::env::var("GLASSCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use super::registration::{self, RegistrationError};
 use crate::model::UserView;
 use crate::realtime::protocol::close;
 use crate::server::auth::password::{self, Verdict};
@@ -33,6 +34,8 @@ pub enum AuthError {
     #[error("too many failed logins, retry in {0:?}")]
     RateLimited(Duration),
     #[error(transparent)]
+    Registration(#[from] RegistrationError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
@@ -55,8 +58,9 @@ pub struct SignedIn {
 
 /// Creates an account (the first one is the admin) and signs it in. New
 /// accounts are budgeted per client address and in total, checked after
-/// the form's own checks and before any hashing. `invite` is the token of the invitation link the person
-/// came through, if any: that invitation becomes a direct chat.
+/// the form's own checks and before any hashing; then the registration
+/// mode decides (`registration::admit`). `invite` is the token of the
+/// invitation link the person came through, if any.
 pub async fn sign_up(
     state: &AppState,
     ip: Option<IpAddr>,
@@ -74,12 +78,33 @@ pub async fn sign_up(
         .signup_rate
         .check(ip)
         .map_err(AuthError::RateLimited)?;
+    let admission = registration::admit(state, &email, invite).await?;
+    let created = create_account(state, &email, &display_name, password).await;
+    let user = match created {
+        Ok(user) => user,
+        Err(err) => {
+            registration::give_back(state, admission).await;
+            return Err(err);
+        }
+    };
+    tracing::info!(user_id = user.id, role = %user.role, "account created");
+    registration::welcome(state, &user, admission).await;
+    let token = start_session(state, user.id).await?;
+    Ok(SignedIn { user, token })
+}
+
+async fn create_account(
+    state: &AppState,
+    email: &str,
+    display_name: &str,
+    password: &str,
+) -> Result<UserRow, AuthError> {
     let hash = password::hash(password.to_string()).await?;
-    let user = state
+    state
         .store
         .create_user(NewUser {
-            email: &email,
-            display_name: &display_name,
+            email,
+            display_name,
             password_hash: &hash,
             now: now_ms(),
         })
@@ -90,17 +115,7 @@ pub async fn sign_up(
             } else {
                 e.into()
             }
-        })?;
-    tracing::info!(user_id = user.id, role = %user.role, "account created");
-    let token = start_session(state, user.id).await?;
-    // The invitation this link carried becomes a direct chat; the account
-    // stands even if that fails (the inviter can start the chat again).
-    if let Some(invite) = invite.filter(|t| !t.is_empty()) {
-        if let Err(err) = super::conversations::complete_invitation(state, &user, invite).await {
-            tracing::error!(user_id = user.id, error = %err, "could not complete the invitation");
-        }
-    }
-    Ok(SignedIn { user, token })
+        })
 }
 
 pub async fn log_in(

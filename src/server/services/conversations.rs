@@ -20,6 +20,8 @@ pub enum ConversationError {
     UnknownMembers,
     #[error("not allowed")]
     Forbidden,
+    #[error("too many invitations, retry in {0:?}")]
+    SlowDown(std::time::Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -34,6 +36,10 @@ pub async fn start_direct(state: &AppState, actor: &Actor, email: &str) -> Resul
         return Err(ConversationError::InviteSelf);
     }
     let Some(peer) = state.store.user_by_email(email).await? else {
+        state
+            .invite_limiter
+            .check(actor.id)
+            .map_err(ConversationError::SlowDown)?;
         let token = token::generate().cookie_value;
         let (token, at) = state
             .store
@@ -57,15 +63,14 @@ async fn open_direct(state: &AppState, starter: i64, peer: i64) -> Result<i64> {
     Ok(room)
 }
 
-/// After a sign-up through an invitation's link: that invitation (and only
-/// that one: its token is single-use) becomes a direct chat, live for the
-/// inviter. Signing up with an invited email proves nothing (anyone may
-/// type it), so other invitations to it stay pending for their inviters.
-pub async fn complete_invitation(state: &AppState, user: &UserRow, token: &str) -> Result<()> {
-    if let Some(inviter) = state.store.take_invitation(token).await? {
-        if inviter != user.id {
-            open_direct(state, inviter, user.id).await?;
-        }
+/// After a sign-up through a member's invitation link (taken out of the
+/// store by `registration::admit`: its token is single-use): the direct
+/// chat with the inviter, live for them. Signing up with an invited email
+/// proves nothing (anyone may type it), so other invitations to it stay
+/// pending for their inviters.
+pub async fn complete_invitation(state: &AppState, user: &UserRow, inviter: i64) -> Result<()> {
+    if inviter != user.id {
+        open_direct(state, inviter, user.id).await?;
     }
     Ok(())
 }

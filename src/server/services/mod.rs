@@ -10,4 +10,5 @@ pub mod conversations;
 pub mod keys;
 pub mod messages;
 pub mod publish;
+pub mod registration;
 pub mod support;

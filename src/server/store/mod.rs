@@ -7,6 +7,7 @@
 mod keys;
 mod messages;
 pub mod notify;
+mod registration;
 mod rooms;
 mod sessions;
 mod support;
@@ -15,6 +16,7 @@ mod writer;
 
 pub use keys::KeyCount;
 pub use messages::{NewMessage, Stored, SystemLine, Write, UNAVAILABLE};
+pub use registration::{ClaimedLink, REGISTRATION_DOMAINS, REGISTRATION_MODE};
 pub use sessions::SessionRow;
 pub use support::SupportRow;
 pub use users::{NewUser, UserRow};

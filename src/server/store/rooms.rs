@@ -505,10 +505,15 @@ impl Store {
     }
 
     /// Removes the invitation whose link carried `token` (used once) and
-    /// returns its inviter.
-    pub async fn take_invitation(&self, token: &str) -> Result<Option<i64>, StoreError> {
+    /// returns it: (inviter, email, created_at). `invite` puts it back.
+    pub async fn take_invitation(
+        &self,
+        token: &str,
+    ) -> Result<Option<(i64, String, i64)>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
-            sqlx::query_scalar("DELETE FROM invitations WHERE token = $1 RETURNING inviter_id")
+            sqlx::query_as(
+                "DELETE FROM invitations WHERE token = $1 RETURNING inviter_id, email, created_at",
+            )
                 .bind(token)
                 .fetch_optional(pool)
                 .await?
