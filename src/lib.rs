@@ -16,6 +16,14 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    components::crash_notice::install_panic_hook();
     leptos::mount::hydrate_body(app::App);
+}
+
+/// Panics on purpose, so the browser tests can see the crash notice (and
+/// anyone can, from the console). It breaks only the tab that calls it.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn selftest_panic() {
+    panic!("self-test: the crash notice");
 }

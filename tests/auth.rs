@@ -227,3 +227,56 @@ async fn health_answers_ok(backend: Backend) {
     server.stop().await;
 }
 both_backends!(health_answers_ok);
+
+/// Common or guessable passwords are refused with zxcvbn's reason, at
+/// sign-up and at a password change, and nothing is stored.
+async fn guessable_passwords_are_refused_with_a_reason(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for weak in ["password", "12345678", "qwertyuiop", "ada.lovelace1"] {
+        let reply = server
+            .sign_up("ada.lovelace@example.com", "Ada Lovelace", weak)
+            .await;
+        assert_eq!(reply.status, 422, "{weak}: {}", reply.body);
+        let reason = reply.json()["WeakPassword"]["reason"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!reason.is_empty(), "{weak}");
+    }
+    let common = server
+        .sign_up("ada.lovelace@example.com", "Ada", "password")
+        .await;
+    let message: glasschat::api::ApiError = serde_json::from_str(&common.body).unwrap();
+    assert!(
+        message
+            .to_string()
+            .starts_with("This password is too easy to guess."),
+        "{message}"
+    );
+    assert!(
+        message.to_string().to_lowercase().contains("common"),
+        "{message}"
+    );
+    assert_eq!(
+        server
+            .log_in("ada.lovelace@example.com", "password")
+            .await
+            .status,
+        401
+    );
+
+    let ada = server.sign_up("ada.lovelace@example.com", "Ada", PW).await;
+    assert_eq!(ada.json()["role"], "admin", "the first real account");
+    let cookie = ada.session();
+    let change = server
+        .call(&cookie, "password", &[("current", PW), ("new", "iloveyou")])
+        .await;
+    assert_eq!(change.status, 422, "{}", change.body);
+    assert_eq!(
+        server.log_in("ada.lovelace@example.com", PW).await.status,
+        200,
+        "unchanged"
+    );
+    server.stop().await;
+}
+both_backends!(guessable_passwords_are_refused_with_a_reason);

@@ -409,3 +409,73 @@ fn no_modules_import_each_other_in_a_circle() {
     toy.insert("c".to_string(), BTreeSet::from(["a".to_string()]));
     assert_eq!(circles(&toy), vec![vec!["a".to_string(), "b".to_string()]]);
 }
+
+/// Every browser spec takes `test` from `end2end/tests/fixtures.ts`, whose
+/// crash guard fails a test on any page error or panic: a spec that took it
+/// from Playwright directly would let a crash pass unseen.
+#[test]
+fn every_browser_spec_runs_under_the_crash_guard() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("end2end/tests");
+    let mut specs = 0;
+    for entry in std::fs::read_dir(&folder).expect("end2end/tests") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.ends_with(".spec.ts") {
+            continue;
+        }
+        specs += 1;
+        let text = std::fs::read_to_string(&path).expect("spec");
+        assert!(
+            text.contains("import { test, expect } from \"./fixtures\";"),
+            "{name} must import test and expect from ./fixtures"
+        );
+        for line in text
+            .lines()
+            .filter(|l| l.contains("from \"@playwright/test\""))
+        {
+            assert!(
+                line.starts_with("import type "),
+                "{name}: only types may come from @playwright/test: {line}"
+            );
+        }
+    }
+    assert!(specs >= 8, "found {specs} specs");
+}
+
+/// Browser timers in components run in the browser only: on the server,
+/// leptos's `set_timeout` reaches wasm-bindgen, whose non-wasm stub panics
+/// in a function that cannot unwind, and the whole server aborts while it
+/// renders the page (found when `/c/ROOM` was first rendered on the server).
+#[test]
+fn browser_timers_are_behind_the_hydrate_feature() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut bad = Vec::new();
+    for folder in ["src/components", "src/app"] {
+        for entry in std::fs::read_dir(root.join(folder)).expect("folder") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("source");
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let timer = [
+                    "set_timeout(",
+                    "set_interval(",
+                    "set_timeout_with_handle(",
+                    "set_interval_with_handle(",
+                ]
+                .iter()
+                .any(|t| line.contains(t));
+                let gated = lines[i.saturating_sub(2)..i]
+                    .iter()
+                    .any(|l| l.contains("#[cfg(feature = \"hydrate\")]"));
+                if timer && !gated && !line.trim_start().starts_with("//") {
+                    bad.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "timers outside #[cfg(feature = \"hydrate\")]:\n{}",
+        bad.join("\n")
+    );
+}

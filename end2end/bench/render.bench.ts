@@ -78,6 +78,49 @@ test(`render a room holding ${COUNT} messages`, async ({ browser }) => {
     pendings.push(pending);
   }
   await expect(bodies(bob.page).last()).toHaveText("appended 8");
+
+  // Scroll-back with the wheel, from the newest message to the first, while
+  // the page records every animation frame.
+  const list = bob.page.locator("#messages");
+  const box = (await list.boundingBox())!;
+  await bob.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await bob.page.evaluate(() => {
+    const w = window as any;
+    w.__frames = [];
+    let last = performance.now();
+    const tick = (t: number) => {
+      w.__frames.push(t - last);
+      last = t;
+      if (!w.__stopFrames) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  const started = Date.now();
+  let steps = 0;
+  for (; steps < 5000; steps++) {
+    await bob.page.mouse.wheel(0, -800);
+    await bob.page.waitForTimeout(16);
+    if (steps % 20 === 0 && (await bodies(bob.page).first().textContent()) === "message 1") {
+      const top = await list.evaluate((el) => el.scrollTop);
+      if (top <= 0) break;
+    }
+  }
+  const scrollMs = Date.now() - started;
+  const frames: number[] = await bob.page.evaluate(() => {
+    const w = window as any;
+    w.__stopFrames = true;
+    return w.__frames.slice(1);
+  });
+  const sorted = [...frames].sort((a, b) => a - b);
+  const p95 = sorted[Math.floor(sorted.length * 0.95)];
+  const drawn = await bob.page.locator("#messages .message").count();
+  await expect(bodies(bob.page).first()).toHaveText("message 1");
+  console.log(
+    `SCROLL ${COUNT} messages, newest to first with the wheel (${steps} steps of 800 px, ${(scrollMs / 1000).toFixed(1)} s): ` +
+      `${frames.length} frames, longest ${sorted[sorted.length - 1].toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ` +
+      `median ${median(frames).toFixed(1)} ms, over 16.7 ms: ${frames.filter((f) => f > 16.7).length}, over 50 ms: ${frames.filter((f) => f > 50).length}; ` +
+      `rows in the DOM at the top: ${drawn}`,
+  );
   console.log(
     `RENDER ${COUNT} messages: open room median ${median(opens).toFixed(0)} ms (runs ${opens.map((x) => x.toFixed(0)).join(", ")}); ` +
       `append one: shown as sending median ${median(pendings).toFixed(1)} ms, stored and on screen median ${median(appends).toFixed(1)} ms (runs ${appends.map((x) => x.toFixed(1)).join(", ")})`,

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { hydrated, logIn, newUser, online, password, submitSignUp, uniqueEmail } from "./helpers";
 
 // Screenshots are kept as artifacts in end2end/screenshots/.

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import {
   bodies,
   flood,
@@ -41,7 +41,8 @@ test("a direct chat by email: live messages, unread in both tabs, hide and reapp
   await expect(first.locator("i")).toHaveCount(0);
   for (const page of [bob.page, bob2]) {
     await expect(roomLink(page, "Ada").locator(".unread")).toHaveCount(0);
-    await expect(page).toHaveTitle("Glasschat");
+    // The title names the open conversation; the other tab has none open.
+    await expect(page).toHaveTitle(page === bob.page ? "Ada · Glasschat" : "Glasschat");
   }
 
   // Security checklist row 6: markup in a message is text, never run.
@@ -162,7 +163,7 @@ test("scrolling back through 500 messages loads older pages without jumping", as
   await expect(bodies(bob.page).last()).toHaveText("message 500");
   const list = bob.page.locator("#messages");
   for (let i = 0; i < 30; i++) {
-    if ((await bob.page.locator("#messages .message").count()) >= 500) break;
+    if ((await bodies(bob.page).first().textContent()) === "message 1") break;
     const top = bodies(bob.page).first();
     const before = await top.textContent();
     await list.evaluate((el) => (el.scrollTop = 0));
@@ -172,14 +173,17 @@ test("scrolling back through 500 messages loads older pages without jumping", as
     const view = await list.boundingBox();
     expect(box && view && box.y >= view.y - 5 && box.y < view.y + view.height).toBeTruthy();
   }
-  await expect(bob.page.locator("#messages .message")).toHaveCount(500);
   await expect(bodies(bob.page).first()).toHaveText("message 1");
+  // The DOM holds a bounded window, not all 500.
+  expect(await bob.page.locator("#messages .message").count()).toBeLessThanOrEqual(300);
   await expect(bob.page.getByText("Start of the conversation")).toBeVisible();
 
-  // Scrolled up, a new message shows the "new messages" button.
+  // Scrolled up, a new message shows the "new messages" button, which
+  // brings the newest back.
   await send(ada.page, "fresh news");
   await expect(bob.page.locator("#new-messages")).toHaveText("1 new message ↓");
   await bob.page.locator("#new-messages").click();
+  await expect(bodies(bob.page).last()).toHaveText("fresh news");
   await expect(bodies(bob.page).last()).toBeInViewport();
 });
 

@@ -146,3 +146,18 @@ export async function setRegistration(page: Page, mode: string, domains = "") {
   );
   expect(status).toBe(200);
 }
+
+/// Fails on any serious or critical WCAG 2.1 A/AA violation on the page.
+export async function expectNoSeriousViolations(page: Page, what: string) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as any).axe;
+    const result = await axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return result.violations
+      .filter((v: any) => v.impact === "serious" || v.impact === "critical")
+      .map((v: any) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 5).map((n: any) => n.target.join(" ")).join(", ")}`);
+  });
+  expect(violations, `accessibility of ${what}`).toEqual([]);
+}

@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { newUser } from "./helpers";
+import { test, expect } from "./fixtures";
+import { hydrated, newUser, online } from "./helpers";
 const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
 
 test("two people exchange messages live, and a reload shows the history", async ({ browser }) => {
@@ -35,4 +35,38 @@ test("two people exchange messages live, and a reload shows the history", async 
   await expect(bob.page.locator("#connection")).toHaveAttribute("data-state", "online");
   await bob.page.locator("button.room-link", { hasText: "Launch" }).click();
   await expect(bob.page.locator("#messages .message .body")).toHaveText(["Hello Bob <b>not bold</b>", "Hi Ada!"]);
+});
+
+test("the connection line follows the network: offline at once, back at once, and a silent line is noticed", async ({ browser }) => {
+  test.setTimeout(90_000);
+  const ada = await newUser(browser, "Ada");
+  const conn = ada.page.locator("#connection");
+  // The browser says the network is gone: shown at once (the socket itself
+  // may stay "open" for minutes).
+  await ada.page.context().setOffline(true);
+  await expect(conn).toHaveAttribute("data-state", /offline|connecting/, { timeout: 3_000 });
+  await expect(conn).not.toHaveAttribute("data-state", "online", { timeout: 3_000 });
+  await ada.page.context().setOffline(false);
+  await expect(conn).toHaveAttribute("data-state", "online", { timeout: 3_000 });
+
+  // A line that goes silent without closing (a proxy that dropped it):
+  // the heartbeat notices, and the tab reconnects once frames flow again.
+  const page = await ada.page.context().newPage();
+  let silent = false;
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((message) => {
+      if (!silent) ws.send(message);
+    });
+    ws.onMessage((message) => {
+      if (!silent) server.send(message);
+    });
+  });
+  await page.goto("/");
+  await hydrated(page);
+  await online(page);
+  silent = true;
+  await expect(page.locator("#connection")).not.toHaveAttribute("data-state", "online", { timeout: 20_000 });
+  silent = false;
+  await online(page);
 });

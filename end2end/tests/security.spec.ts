@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { hydrated, newUser } from "./helpers";
 
 test("the app runs under its strict CSP, and an injected inline script does not", async ({ browser }) => {

@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "./fixtures";
+import type { Page } from "@playwright/test";
 import { adminEmail, hydrated, logIn, newUser, send } from "./helpers";
 
 const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
@@ -32,16 +33,17 @@ test("a member contacts Billing; a Billing agent claims, replies, resolves; writ
   const tessUser = await newUser(browser, "Tess");
 
   // The admin makes Bill an agent of Billing and Tess of Technical Support.
-  // A role change ends the person's sessions: Bill's open page goes to the
-  // login page, and he logs in again as an agent.
+  // A role change is live: Bill's and Tess's open pages show the new role
+  // and the queue at once, with no new login.
   await admin.goto("/admin");
   await hydrated(admin);
   await makeAgent(admin, billUser.email, "Billing");
   await makeAgent(admin, tessUser.email, "Technical Support");
-  await expect(billUser.page).toHaveURL(/\/login/);
-  const bill = { page: await logIn(browser, billUser.email) };
-  const tess = { page: await logIn(browser, tessUser.email) };
+  const bill = { page: billUser.page };
+  const tess = { page: tessUser.page };
   await expect(bill.page.locator("#me-role")).toHaveText("Agent");
+  await expect(tess.page.locator("#me-role")).toHaveText("Agent");
+  await expect(bill.page).not.toHaveURL(/\/login/);
   for (const agent of [bill.page, tess.page]) {
     await agent.locator("#tab-queue").click();
     await expect(agent.locator("#support-queue")).toBeVisible();

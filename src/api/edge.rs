@@ -217,6 +217,7 @@ impl From<AuthError> for ApiError {
             AuthError::SignedOut => ApiError::Unauthenticated,
             AuthError::EmailTaken => ApiError::EmailTaken,
             AuthError::Invalid(field) => ApiError::Invalid(field),
+            AuthError::WeakPassword(reason) => ApiError::WeakPassword { reason },
             AuthError::RateLimited(wait) => ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             },

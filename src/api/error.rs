@@ -19,6 +19,9 @@ pub enum ApiError {
     EmailTaken,
     #[error("{}", invalid_message(*.0))]
     Invalid(Field),
+    /// The reason is zxcvbn's (a fixed English text, never user input).
+    #[error("This password is too easy to guess. {reason}")]
+    WeakPassword { reason: String },
     #[error("Too many attempts. Try again in {retry_after_secs} s.")]
     RateLimited { retry_after_secs: u64 },
     #[error(
@@ -64,6 +67,10 @@ pub enum ApiError {
     Transport,
 }
 
+/// What a weak password's message says when the reason did not travel (a
+/// form posted without JavaScript carries only the error's code).
+pub const WEAK_PASSWORD_HINT: &str = "Add another word or two. Uncommon words are better.";
+
 fn invalid_message(field: Field) -> &'static str {
     match field {
         Field::Email => "Enter a valid email address.",
@@ -98,6 +105,7 @@ impl ApiError {
             ApiError::Invalid(Field::RoomName) => "invalid_room_name",
             ApiError::Invalid(Field::DepartmentName) => "invalid_department_name",
             ApiError::Invalid(Field::EmailDomains) => "invalid_email_domains",
+            ApiError::WeakPassword { .. } => "weak_password",
             ApiError::NotFound => "not_found",
             ApiError::DepartmentClosed => "department_closed",
             ApiError::TransferConflict => "transfer_conflict",
@@ -133,6 +141,9 @@ impl ApiError {
             "invalid_room_name" => ApiError::Invalid(Field::RoomName),
             "invalid_department_name" => ApiError::Invalid(Field::DepartmentName),
             "invalid_email_domains" => ApiError::Invalid(Field::EmailDomains),
+            "weak_password" => ApiError::WeakPassword {
+                reason: WEAK_PASSWORD_HINT.to_string(),
+            },
             "not_found" => ApiError::NotFound,
             "department_closed" => ApiError::DepartmentClosed,
             "transfer_conflict" => ApiError::TransferConflict,
@@ -165,6 +176,7 @@ impl ApiError {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => 401,
             ApiError::EmailTaken => 409,
             ApiError::Invalid(_) | ApiError::UnknownMembers | ApiError::InviteSelf => 422,
+            ApiError::WeakPassword { .. } => 422,
             ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,
@@ -216,6 +228,9 @@ mod tests {
             ApiError::Invalid(Field::RoomName),
             ApiError::Invalid(Field::DepartmentName),
             ApiError::Invalid(Field::EmailDomains),
+            ApiError::WeakPassword {
+                reason: WEAK_PASSWORD_HINT.to_string(),
+            },
             ApiError::InviteOnly,
             ApiError::DomainNotAllowed,
             ApiError::InviteExpired,

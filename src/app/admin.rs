@@ -33,7 +33,7 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
-const FIELD: &str = "rounded-lg border border-white/20 bg-slate-900/60 px-3 py-1.5 text-sm text-slate-100 outline-none focus:border-sky-400";
+const FIELD: &str = "rounded-lg border border-white/20 bg-slate-900/60 px-3 py-1.5 text-sm text-slate-100 focus:border-sky-400";
 const BUTTON: &str =
     "rounded-lg border border-white/20 px-3 py-1.5 text-sm text-slate-100 hover:bg-white/10";
 
@@ -186,9 +186,15 @@ fn UserRow(user: AdminUserView) -> impl IntoView {
         console.change(admin::set_role(id, role));
     };
     let is_agent = user.role == Role::Agent;
-    let mine = StoredValue::new(user.departments.clone());
+    // The row's own copy, by value: nothing here outlives the row (the list
+    // is redrawn under quick changes; a handler must not read a disposed value).
+    let mine = std::sync::Arc::new(user.departments.clone());
+    let has = {
+        let mine = mine.clone();
+        move |d: i64| mine.contains(&d)
+    };
     let toggle = move |department: i64, on: bool| {
-        let mut next = mine.get_value();
+        let mut next = (*mine).clone();
         next.retain(|d| *d != department);
         if on {
             next.push(department);
@@ -216,8 +222,9 @@ fn UserRow(user: AdminUserView) -> impl IntoView {
                 {if is_agent {
                     view! {
                         <div class="flex flex-wrap gap-3">
-                            {move || console.departments.get().into_iter().filter(|d| !d.archived || mine.with_value(|m| m.contains(&d.id))).map(|d| {
-                                let checked = mine.with_value(|m| m.contains(&d.id));
+                            {move || console.departments.get().into_iter().filter(|d| !d.archived || has(d.id)).map(|d| {
+                                let checked = has(d.id);
+                                let toggle = toggle.clone();
                                 let department = d.id;
                                 view! {
                                     <label class="flex items-center gap-1">

@@ -134,7 +134,7 @@ fn SignupForm(
             {invite.map(|token| view! { <input type="hidden" name="invite" value=token/> })}
             <TextField label="Display name" name="display_name" kind="text" autocomplete="name" max_len=DISPLAY_NAME_MAX/>
             <TextField label="Password" name="password" kind="password" autocomplete="new-password" max_len=PASSWORD_MAX min_len=PASSWORD_MIN/>
-            <p class="text-xs text-slate-400">{format!("At least {PASSWORD_MIN} characters.")}</p>
+            <p class="text-xs text-slate-400">{format!("At least {PASSWORD_MIN} characters and hard to guess: a few uncommon words work well.")}</p>
             <FormError error/>
             <SubmitButton pending=signup.pending() idle="Create account" busy="Creating account…"/>
         </ActionForm>

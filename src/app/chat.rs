@@ -1,5 +1,7 @@
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
+use leptos_router::components::{Outlet, Redirect};
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::NavigateOptions;
 
 use crate::api::auth::current_user;
 #[cfg(feature = "hydrate")]
@@ -23,7 +25,7 @@ pub fn ChatPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="p-8 text-slate-400">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) => view! { <ChatShell user/> }.into_any(),
+                    Ok(Some(user)) => view! { <ChatShell user/><Outlet/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(err) => view! {
                         <p role="alert" class="p-8 text-rose-300">{err.to_string()}</p>
@@ -43,6 +45,7 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
     let dialogs = Dialogs::new();
     provide_context(client);
     provide_context(dialogs);
+    follow_the_address(client);
     notify::track_title(client);
     // The socket lives in the browser only; the server renders the frame.
     #[cfg(feature = "hydrate")]
@@ -97,5 +100,68 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
         <ChangePasswordDialog/>
         <QuickSwitcher/>
         <ContactSupportDialog/>
+    }
+}
+
+/// The conversation an address points at: `/c/ROOM` or `/c/ROOM/SEQ`
+/// (a message in it); anything else points at none.
+pub fn conversation_in(path: &str) -> Option<(i64, Option<i64>)> {
+    let mut parts = path.trim_end_matches('/').strip_prefix("/c/")?.split('/');
+    let room = parts.next()?.parse::<i64>().ok().filter(|r| *r > 0)?;
+    let seq = match parts.next() {
+        Some(seq) => Some(seq.parse::<i64>().ok().filter(|s| *s > 0)?),
+        None => None,
+    };
+    parts.next().is_none().then_some((room, seq))
+}
+
+/// The address and the open conversation follow each other: a reload, a
+/// link or Back/Forward opens what the address names; opening a
+/// conversation (a click, Ctrl+K, a new chat) pushes its address.
+fn follow_the_address(client: ChatClient) {
+    let location = use_location();
+    let in_address = Memo::new(move |_| location.pathname.with(|p| conversation_in(p)));
+    client.target.set(
+        in_address
+            .get_untracked()
+            .and_then(|(room, seq)| seq.map(|s| (room, s))),
+    );
+    client
+        .selected
+        .set(in_address.get_untracked().map(|(room, _)| room));
+    Effect::new(move |_| {
+        let wanted = in_address.get();
+        client
+            .target
+            .set(wanted.and_then(|(room, seq)| seq.map(|s| (room, s))));
+        let room = wanted.map(|(room, _)| room);
+        if client.selected.get_untracked() != room {
+            client.selected.set(room);
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let open = client.selected.get();
+        if in_address.get_untracked().map(|(room, _)| room) != open {
+            let path = open.map_or_else(|| "/".to_string(), |room| format!("/c/{room}"));
+            navigate(&path, NavigateOptions::default());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conversation_in;
+
+    #[test]
+    fn addresses_name_a_conversation_and_a_message() {
+        assert_eq!(conversation_in("/c/12"), Some((12, None)));
+        assert_eq!(conversation_in("/c/12/"), Some((12, None)));
+        assert_eq!(conversation_in("/c/12/345"), Some((12, Some(345))));
+        for none in [
+            "/", "/c", "/c/", "/c/x", "/c/-1", "/c/0", "/c/1/x", "/c/1/2/3", "/admin",
+        ] {
+            assert_eq!(conversation_in(none), None, "{none}");
+        }
     }
 }

@@ -7,8 +7,8 @@ mod chat;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 pub use admin::AdminPage;
 pub use auth::{LoginPage, SignupPage};
@@ -50,7 +50,14 @@ pub fn App() -> impl IntoView {
                 // Async: the session check finishes before the first byte, so a
                 // signed-out visitor gets a real 302 to /login.
                 <Routes fallback=|| view! { <p class="p-8">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=ChatPage ssr=SsrMode::Async/>
+                    // One chat page for "/", "/c/ROOM" and "/c/ROOM/SEQ": moving
+                    // between conversations keeps the page (and its socket);
+                    // the children only name what the address points at.
+                    <ParentRoute path=StaticSegment("") view=ChatPage ssr=SsrMode::Async>
+                        <Route path=StaticSegment("") view=|| ()/>
+                        <Route path=(StaticSegment("c"), ParamSegment("room")) view=|| ()/>
+                        <Route path=(StaticSegment("c"), ParamSegment("room"), ParamSegment("seq")) view=|| ()/>
+                    </ParentRoute>
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signup") view=SignupPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async/>

@@ -78,7 +78,7 @@ pub fn TextField(
                 maxlength=max_len
                 minlength=min_len
                 value=value
-                class="w-full rounded-lg border border-white/15 bg-white/5 px-3 py-2 text-slate-100 placeholder-slate-500 outline-none transition focus:border-sky-400 focus:ring-2 focus:ring-sky-400/40"
+                class="w-full rounded-lg border border-white/15 bg-white/5 px-3 py-2 text-slate-100 placeholder-slate-500 transition focus:border-sky-400 focus:ring-2 focus:ring-sky-400/40"
             />
         </div>
     }

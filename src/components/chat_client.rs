@@ -24,6 +24,9 @@ pub struct ChatClient {
     pub conn: RwSignal<ConnState>,
     pub outbox: RwSignal<Vec<OutboxItem>>,
     pub selected: RwSignal<Option<i64>>,
+    /// A message the address points at (`/c/ROOM/SEQ`): shown and
+    /// highlighted once it is on screen.
+    pub target: RwSignal<Option<(i64, i64)>>,
     /// Unsent composer text per room; survives switching rooms.
     pub drafts: RwSignal<HashMap<i64, String>>,
     /// Direct chats waiting for someone to sign up.
@@ -43,6 +46,7 @@ impl ChatClient {
             conn: RwSignal::new(ConnState::Connecting),
             outbox: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
+            target: RwSignal::new(None),
             drafts: RwSignal::new(HashMap::new()),
             invitations: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
@@ -136,6 +140,11 @@ pub fn spawn_call_then(
 ) {
     leptos::task::spawn_local(async move {
         let result = call.await;
+        // `error` belongs to the component that made the call: once it is
+        // gone (a closed panel, a row redrawn), so is what `on_ok` updates.
+        if error.is_disposed() {
+            return;
+        }
         error.set(result.as_ref().err().map(|e| e.to_string()));
         if result.is_ok() {
             on_ok();
@@ -144,6 +153,14 @@ pub fn spawn_call_then(
 }
 
 impl ChatClient {
+    /// Opens `room`. Opening the one already open changes nothing (a second
+    /// set would redraw its list and drop what that list was loading).
+    pub fn open(&self, room: i64) {
+        if self.selected.get_untracked() != Some(room) {
+            self.selected.set(Some(room));
+        }
+    }
+
     pub fn my_id(&self) -> i64 {
         self.me.with_value(|me| me.id)
     }

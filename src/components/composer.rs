@@ -61,7 +61,7 @@ pub fn Composer(room: i64) -> impl IntoView {
             <div class="flex-1">
                 <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown
                     placeholder="Write a message" aria-describedby="composer-help"
-                    class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 outline-none focus:border-sky-400"></textarea>
+                    class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 focus:border-sky-400"></textarea>
                 <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line."</p>
                 <Show when=move || { length() >= COUNTER_FROM }>
                     <p id="composer-counter" aria-live="polite"
@@ -87,4 +87,20 @@ fn grow(field: NodeRef<Textarea>) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = field;
+}
+
+/// Puts the focus in the composer once the open conversation is drawn
+/// (after a jump with Ctrl/Cmd+K).
+pub fn focus_composer() {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(|| {
+        use wasm_bindgen::JsCast;
+        let field = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("composer-input"))
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(field) = field {
+            let _ = field.focus();
+        }
+    });
 }

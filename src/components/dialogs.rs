@@ -48,7 +48,7 @@ impl Default for Dialogs {
     }
 }
 
-const FIELD: &str = "w-full rounded-lg border border-white/20 bg-slate-900/60 px-3 py-2 text-sm text-slate-100 placeholder:text-slate-400 outline-none focus:border-sky-400";
+const FIELD: &str = "w-full rounded-lg border border-white/20 bg-slate-900/60 px-3 py-2 text-sm text-slate-100 placeholder:text-slate-400 focus:border-sky-400";
 const PRIMARY: &str = "rounded-lg bg-gradient-to-r from-sky-500 to-violet-500 px-4 py-2 text-sm font-semibold text-white disabled:opacity-50";
 const SECONDARY: &str =
     "rounded-lg border border-white/20 px-4 py-2 text-sm text-slate-100 hover:bg-white/10";
@@ -67,7 +67,8 @@ pub fn Dialog(
         if open.get() {
             // After the dialog's nodes are on the page.
             request_animation_frame(move || {
-                if let Some(input) = focus.and_then(|f| f.get_untracked()) {
+                // The dialog may have closed within the frame.
+                if let Some(input) = focus.and_then(|f| f.try_get_untracked().flatten()) {
                     let _ = input.focus();
                 }
             });
@@ -120,7 +121,7 @@ pub fn NewChatDialog() -> impl IntoView {
                     email.set(String::new());
                     error.set(None);
                     dialogs.new_chat.set(false);
-                    client.selected.set(Some(room));
+                    client.open(room);
                 }
                 Ok(DirectOutcome::Invited(invitation)) => {
                     email.set(String::new());
@@ -172,7 +173,7 @@ pub fn NewGroupDialog() -> impl IntoView {
                     members.set(String::new());
                     error.set(None);
                     dialogs.new_group.set(false);
-                    client.selected.set(Some(room));
+                    client.open(room);
                 }
                 Err(err) => error.set(Some(err.to_string())),
             }
@@ -280,9 +281,11 @@ pub fn QuickSwitcher() -> impl IntoView {
         })
     };
     let open = move |room: i64| {
-        client.selected.set(Some(room));
+        client.open(room);
         query.set(String::new());
         dialogs.switcher.set(false);
+        // Where the jump leads: typing in that conversation.
+        crate::components::composer::focus_composer();
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -297,9 +300,10 @@ pub fn QuickSwitcher() -> impl IntoView {
                 <input id="switcher-input" node_ref=field bind:value=query autocomplete="off"
                     placeholder="Type a name, then Enter" class=FIELD/>
             </form>
-            <ul class="mt-3 space-y-1" role="listbox" aria-label="Matches">
+            // A list of buttons (a listbox may not hold buttons).
+            <ul class="mt-3 space-y-1" aria-label="Matches">
                 <For each=matches key=|m| m.clone() let:m>
-                    <li role="option">
+                    <li>
                         <button type="button" class="w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
                             on:click=move |_| open(m.0)>{m.1.clone()}</button>
                     </li>

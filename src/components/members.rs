@@ -9,7 +9,7 @@ use crate::components::chat_client::{spawn_call_then, ChatClient};
 use crate::model::MemberView;
 use crate::realtime::protocol::MessageKind;
 
-const FIELD: &str = "min-w-0 flex-1 rounded-lg border border-white/15 bg-slate-900/50 px-2 py-1 text-sm text-slate-100 placeholder:text-slate-400 outline-none focus:border-sky-400";
+const FIELD: &str = "min-w-0 flex-1 rounded-lg border border-white/15 bg-slate-900/50 px-2 py-1 text-sm text-slate-100 placeholder:text-slate-400 focus:border-sky-400";
 
 #[component]
 pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {

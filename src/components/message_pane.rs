@@ -18,9 +18,15 @@ use crate::realtime::protocol::{MessageKind, MessageView, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
 /// Rows drawn when a room opens, and how many more each scroll to the top
-/// reveals. The DOM then holds what the reader has looked at, not everything
-/// the client holds: a room with 10,000 messages opens as fast as one with 100.
+/// reveals. The DOM holds a window of what the reader is looking at (at
+/// most `MAX_DRAWN` rows), not everything the client holds: a room with
+/// 10,000 messages opens and scrolls like one with 100. (`content-visibility`
+/// on the rows was tried and dropped: rows changing from their estimated
+/// to their real height moved the reader's place.)
 const WINDOW: usize = 100;
+/// At most this many rows are in the DOM: scrolling further drops rows at
+/// the far end, so a long scroll-back costs what one screenful does.
+const MAX_DRAWN: usize = 300;
 /// Messages from one sender closer than this share one header.
 const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
 
@@ -46,7 +52,7 @@ pub fn MessagePane() -> impl IntoView {
     });
     view! {
         {move || match client.selected.get() {
-            Some(room) => view! { <RoomView room/> }.into_any(),
+            Some(room) => view! { <OpenRoom room/> }.into_any(),
             None => view! {
                 <div class="flex flex-1 flex-col items-center justify-center p-6 text-center">
                     <p class="text-lg font-medium text-slate-100">"Pick a conversation"</p>
@@ -55,6 +61,62 @@ pub fn MessagePane() -> impl IntoView {
             }
             .into_any(),
         }}
+    }
+}
+
+/// Whether the open address is one of the user's conversations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    /// Not known yet (the socket has not welcomed us).
+    Unknown,
+    Here,
+    /// Not among the user's conversations: it does not exist, or they may
+    /// not see it (the same answer for both).
+    Missing,
+}
+
+#[component]
+fn OpenRoom(room: i64) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    // A chat just started is opened when its server function answers,
+    // which may be a moment before its `room_added` frame: "not found" only
+    // after a grace period.
+    let patient = RwSignal::new(false);
+    // In the browser only: the server renders "Loading…" (and has no timers).
+    #[cfg(feature = "hydrate")]
+    set_timeout(
+        move || {
+            patient.try_set(true);
+        },
+        std::time::Duration::from_millis(1500),
+    );
+    let presence = Memo::new(move |_| {
+        client.state.with(|s| {
+            if s.rooms.contains_key(&room) {
+                Presence::Here
+            } else if s.user_id != 0 && patient.get() {
+                Presence::Missing
+            } else {
+                Presence::Unknown
+            }
+        })
+    });
+    move || {
+        match presence.get() {
+        Presence::Here => view! { <RoomView room/> }.into_any(),
+        Presence::Unknown => view! {
+            <p class="flex flex-1 items-center justify-center p-6 text-sm text-slate-300">"Loading…"</p>
+        }
+        .into_any(),
+        Presence::Missing => view! {
+            <div id="room-not-found" class="flex flex-1 flex-col items-center justify-center p-6 text-center">
+                <h2 class="text-lg font-medium text-slate-100">"Conversation not found"</h2>
+                <p class="mt-1 text-sm text-slate-300">"It does not exist, or you are not in it."</p>
+                <a href="/" class="mt-4 rounded-lg border border-white/20 px-3 py-1.5 text-sm text-slate-100 hover:bg-white/10">"Back to your conversations"</a>
+            </div>
+        }
+        .into_any(),
+    }
     }
 }
 
@@ -82,6 +144,7 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
     let confirm_clear = RwSignal::new(false);
     let confirm_leave = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let menu_button = NodeRef::<leptos::html::Button>::new();
     let menu_open = RwSignal::new(false);
 
     let subtitle = move || {
@@ -113,13 +176,22 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
                     class="rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10"
                     on:click=move |_| members_open.update(|o| *o = !*o)>"Members"</button>
             </Show>
-            <div class="relative">
-                <button id="room-menu" type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
+            // Esc closes the menu wherever the focus is in it (the button
+            // included) and gives the focus back to the button.
+            <div class="relative" on:keydown=move |ev| {
+                if ev.key() == "Escape" && menu_open.get_untracked() {
+                    ev.stop_propagation();
+                    menu_open.set(false);
+                    if let Some(button) = menu_button.get_untracked() {
+                        let _ = button.focus();
+                    }
+                }
+            }>
+                <button id="room-menu" node_ref=menu_button type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
                     aria-label="Conversation menu" on:click=move |_| menu_open.update(|o| *o = !*o)
                     class="rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10">"⋯"</button>
                 <Show when=move || menu_open.get()>
-                    <div role="menu" class="glass-panel absolute right-0 z-30 mt-2 w-52 space-y-1 rounded-xl bg-slate-900/90 p-2"
-                        on:keydown=move |ev| if ev.key() == "Escape" { menu_open.set(false) }>
+                    <div role="menu" class="glass-panel absolute right-0 z-30 mt-2 w-52 space-y-1 rounded-xl bg-slate-900/90 p-2">
                         <button role="menuitem" type="button" id="mute-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
                             on:click=move |_| { let m = !muted(); menu_open.set(false); spawn_call(mute_room(room, m), error) }>
                             {move || if muted() { "Unmute" } else { "Mute" }}
@@ -207,11 +279,13 @@ fn MessageList(room: i64) -> impl IntoView {
     let seen_seq = RwSignal::new(0_i64);
     let older_done = RwSignal::new(false);
     let loading = RwSignal::new(false);
-    // Distance from the bottom to restore after older messages are added.
-    let anchor = StoredValue::new(None::<i32>);
+    // The row at the top of the view and its distance below the list's
+    // top, put back after rows are added or dropped around it.
+    let anchor = StoredValue::new(None::<(i64, f64)>);
 
-    // How many of the newest held messages are drawn.
+    // The drawn window: `shown` rows, after skipping the `skip` newest held.
     let shown = RwSignal::new(WINDOW);
+    let skip = RwSignal::new(0_usize);
     let held = Memo::new(move |_| {
         client
             .state
@@ -220,12 +294,19 @@ fn MessageList(room: i64) -> impl IntoView {
     // The drawn messages, plus the one above them (for grouping), oldest first.
     let messages = Memo::new(move |_| {
         let n = shown.get() + 1;
+        let skipped = skip.get();
         client.state.with(|s| {
             s.rooms
                 .get(&room)
                 .map(|r| {
-                    let mut tail: Vec<MessageView> =
-                        r.messages.values().rev().take(n).cloned().collect();
+                    let mut tail: Vec<MessageView> = r
+                        .messages
+                        .values()
+                        .rev()
+                        .skip(skipped)
+                        .take(n)
+                        .cloned()
+                        .collect();
                     tail.reverse();
                     tail
                 })
@@ -233,17 +314,67 @@ fn MessageList(room: i64) -> impl IntoView {
         })
     });
     let latest = move || messages.with(|m| m.last().map(|m| m.seq).unwrap_or(0));
+    let newest_held = move || {
+        client.state.with(|s| {
+            s.rooms
+                .get(&room)
+                .and_then(|r| r.messages.keys().next_back().copied())
+                .unwrap_or(0)
+        })
+    };
+
+    // Remembers which row is at the top of the view, and where.
+    let capture = move || {
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = list.get_untracked() {
+            let top = el.get_bounding_client_rect().top();
+            if let Ok(rows) = el.query_selector_all(".message[data-seq]") {
+                for i in 0..rows.length() {
+                    let Some(row) = rows
+                        .item(i)
+                        .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+                    else {
+                        continue;
+                    };
+                    let rect = row.get_bounding_client_rect();
+                    if rect.bottom() > top {
+                        let seq = row
+                            .get_attribute("data-seq")
+                            .and_then(|s| s.parse::<i64>().ok());
+                        if let Some(seq) = seq {
+                            anchor.set_value(Some((seq, rect.top() - top)));
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    // Draws newer rows again after a scroll-back (the window slides down).
+    let load_newer = move || {
+        let skipped = skip.get_untracked();
+        if skipped == 0 {
+            return;
+        }
+        capture();
+        skip.set(skipped.saturating_sub(WINDOW));
+    };
 
     let load_older = move || {
         if loading.get_untracked() {
             return;
         }
-        if held.get_untracked() > shown.get_untracked() {
-            // Already held: draw more of it.
-            if let Some(el) = list.get_untracked() {
-                anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
+        if held.get_untracked() > skip.get_untracked() + shown.get_untracked() {
+            // Already held: draw more of it, dropping the newest rows past
+            // the window's size.
+            capture();
+            let more = shown.get_untracked() + WINDOW;
+            if more > MAX_DRAWN {
+                skip.update(|s| *s += more - MAX_DRAWN);
+                shown.set(MAX_DRAWN);
+            } else {
+                shown.set(more);
             }
-            shown.update(|n| *n += WINDOW);
             return;
         }
         if older_done.get_untracked() {
@@ -266,11 +397,19 @@ fn MessageList(room: i64) -> impl IntoView {
                 .unwrap_or(i64::MAX),
         };
         loading.set(true);
-        if let Some(el) = list.get_untracked() {
-            anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
-        }
+        capture();
         spawn_local(async move {
-            match history(room, before, HISTORY_PAGE).await {
+            let answer = history(room, before, HISTORY_PAGE).await;
+            if let Ok(page) = &answer {
+                client.state.update(|s| s.add_history(room, page));
+            }
+            // The list may be gone by now (another room was opened): the
+            // page is kept in the client's state, and nothing else is left
+            // to update.
+            let Some(held_now) = held.try_get_untracked() else {
+                return;
+            };
+            match answer {
                 Ok(page) => {
                     let at_start = page.first().is_some_and(|m| m.seq <= 1 || m.is_clear());
                     if at_start || (page.len() as i64) < HISTORY_PAGE {
@@ -279,9 +418,18 @@ fn MessageList(room: i64) -> impl IntoView {
                     if page.is_empty() {
                         anchor.set_value(None);
                     }
-                    client.state.update(|s| s.add_history(room, &page));
-                    let held_now = held.get_untracked();
-                    shown.update(|n| *n = (*n).max(held_now.min(*n + page.len())));
+                    let skipped = skip.get_untracked();
+                    let more = shown.get_untracked().max(
+                        held_now
+                            .saturating_sub(skipped)
+                            .min(shown.get_untracked() + page.len()),
+                    );
+                    if more > MAX_DRAWN {
+                        skip.update(|s| *s += more - MAX_DRAWN);
+                        shown.set(MAX_DRAWN);
+                    } else {
+                        shown.set(more);
+                    }
                 }
                 Err(_) => anchor.set_value(None),
             }
@@ -301,15 +449,34 @@ fn MessageList(room: i64) -> impl IntoView {
         let newest = latest();
         let count = messages.with(Vec::len);
         shown.track();
-        let Some(el) = list.get() else { return newest };
-        if let Some(before) = previous.filter(|p| newest > *p && !at_bottom.get_untracked()) {
+        let newest_now = newest_held();
+        let Some(el) = list.get() else {
+            return newest_now;
+        };
+        if let Some(before) = previous.filter(|p| newest_now > *p && !at_bottom.get_untracked()) {
             // Scrolled up: new messages below must not push the rows the
             // reader is looking at out of the window.
-            shown.update(|n| *n += (newest - before) as usize);
+            let arrived = (newest_now - before) as usize;
+            if skip.get_untracked() > 0 {
+                skip.update(|s| *s += arrived);
+            } else {
+                shown.update(|n| *n += arrived);
+            }
         }
-        if let Some(distance) = anchor.get_value() {
+        if let Some((seq, offset)) = anchor.get_value() {
             anchor.set_value(None);
-            el.set_scroll_top(el.scroll_height() - distance);
+            #[cfg(feature = "hydrate")]
+            if let Some(row) = el
+                .query_selector(&format!(".message[data-seq=\"{seq}\"]"))
+                .ok()
+                .flatten()
+            {
+                let now =
+                    row.get_bounding_client_rect().top() - el.get_bounding_client_rect().top();
+                el.set_scroll_top(el.scroll_top() + (now - offset).round() as i32);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (seq, offset);
         } else if at_bottom.get_untracked() {
             el.set_scroll_top(el.scroll_height());
             seen_seq.set(newest);
@@ -318,20 +485,80 @@ fn MessageList(room: i64) -> impl IntoView {
         if count > 0 && el.scroll_height() <= el.client_height() {
             load_older();
         }
-        newest
+        newest_now
+    });
+
+    // An address that names a message (`/c/ROOM/SEQ`): older pages are
+    // loaded until it is held, then it is drawn, scrolled to and marked.
+    let highlighted = RwSignal::new(None::<i64>);
+    Effect::new(move |_| {
+        let Some((target_room, seq)) = client.target.get() else {
+            return;
+        };
+        if target_room != room {
+            return;
+        }
+        let (held_it, oldest) = client.state.with(|s| {
+            s.rooms.get(&room).map_or((false, None), |r| {
+                (
+                    r.messages.contains_key(&seq),
+                    r.messages.keys().next().copied(),
+                )
+            })
+        });
+        messages.track();
+        if !held_it {
+            // Not loaded yet (or gone): load older pages while there are some.
+            if oldest.is_none_or(|o| o > seq) && !older_done.get() && !loading.get() {
+                load_older();
+            }
+            return;
+        }
+        let drawn = messages.with_untracked(|m| m.iter().any(|x| x.seq == seq));
+        if !drawn {
+            // Slide the window so the target sits in its middle.
+            let newer = client.state.with_untracked(|s| {
+                s.rooms
+                    .get(&room)
+                    .map_or(0, |r| r.messages.range(seq + 1..).count())
+            });
+            skip.set(newer.saturating_sub(WINDOW / 2));
+            shown.set(WINDOW);
+            return;
+        }
+        client.target.set(None);
+        highlighted.set(Some(seq));
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(move || {
+            let found = list.try_get_untracked().flatten().and_then(|el| {
+                el.query_selector(&format!("[data-seq=\"{seq}\"]"))
+                    .ok()
+                    .flatten()
+            });
+            if let Some(row) = found {
+                row.scroll_into_view_with_bool(false);
+                let _ = at_bottom.try_set(false);
+            }
+        });
     });
 
     let on_scroll = move |_| {
         let Some(el) = list.get_untracked() else {
             return;
         };
-        let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
+        let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+        // At the bottom only when the window reaches the newest message.
+        let bottom = from_bottom < 48 && skip.get_untracked() == 0;
         at_bottom.set(bottom);
         if bottom {
             seen_seq.set(latest());
         }
-        if el.scroll_top() < 120 {
+        // Fetch before the edge is reached, so the reader never waits at it.
+        let margin = (el.client_height() * 3 / 2).max(120);
+        if el.scroll_top() < margin {
             load_older();
+        } else if from_bottom < margin {
+            load_newer();
         }
     };
 
@@ -367,19 +594,24 @@ fn MessageList(room: i64) -> impl IntoView {
 
     let new_count = move || {
         let seen = seen_seq.get();
-        messages.with(|m| {
-            m.iter()
-                .filter(|m| m.seq > seen && m.sender_id != Some(my_id))
-                .count()
+        client.state.with(|s| {
+            s.rooms.get(&room).map_or(0, |r| {
+                r.messages
+                    .range(seen + 1..)
+                    .filter(|(_, m)| m.sender_id != Some(my_id))
+                    .count()
+            })
         })
     };
     let show_jump = move || !at_bottom.get() && new_count() > 0;
     let jump = move |_| {
+        skip.set(0);
+        shown.set(WINDOW);
+        at_bottom.set(true);
         if let Some(el) = list.get_untracked() {
             el.set_scroll_top(el.scroll_height());
         }
-        at_bottom.set(true);
-        seen_seq.set(latest());
+        seen_seq.set(newest_held());
     };
     let rows = move || {
         let drawn = shown.get();
@@ -399,17 +631,17 @@ fn MessageList(room: i64) -> impl IntoView {
             <div node_ref=list on:scroll=on_scroll id="messages" role="log" aria-label="Messages"
                 class="h-full space-y-0.5 overflow-y-auto px-4 py-4 md:px-6">
                 <p class="pb-2 text-center text-xs text-slate-400">
-                    {move || if loading.get() { "Loading older messages…" } else if older_done.get() && held.get() <= shown.get() { "Start of the conversation" } else { "" }}
+                    {move || if loading.get() { "Loading older messages…" } else if older_done.get() && held.get() <= skip.get() + shown.get() { "Start of the conversation" } else { "" }}
                 </p>
                 <For each=rows key=|r| (r.message.seq, r.header, r.day.clone(), r.message.body.len()) let:row>
-                    <MessageRow row/>
+                    <MessageRow row highlighted/>
                 </For>
                 <For each=pending key=|i| (i.client_id.clone(), i.status.clone()) let:item>
                     {
                         let id = item.client_id.clone();
                         view! {
                             <div class="outbox ml-auto mt-1 max-w-[80%] rounded-2xl bg-sky-500/25 px-4 py-2">
-                                <p class="whitespace-pre-wrap break-words">{item.body.clone()}</p>
+                                <p class="whitespace-pre-wrap break-words wrap-anywhere">{item.body.clone()}</p>
                                 {match item.status {
                                     OutboxStatus::Failed(why) => view! {
                                         <p class="mt-1 text-xs text-rose-200">
@@ -438,7 +670,7 @@ fn MessageList(room: i64) -> impl IntoView {
 }
 
 #[component]
-fn MessageRow(row: Row) -> impl IntoView {
+fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView {
     let Row {
         message,
         own,
@@ -456,11 +688,12 @@ fn MessageRow(row: Row) -> impl IntoView {
         return view! {
             {day}
             <article class="message system my-2 text-center text-xs text-slate-300" data-seq=message.seq>
-                <p class="body">{message.body.clone()}</p>
+                <p class="body break-words wrap-anywhere">{message.body.clone()}</p>
             </article>
         }
         .into_any();
     }
+    let seq = message.seq;
     let time = LocalTime::of(message.created_at).clock();
     let side = if own {
         "ml-auto items-end"
@@ -474,7 +707,8 @@ fn MessageRow(row: Row) -> impl IntoView {
     };
     view! {
         {day}
-        <article class=format!("message flex max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
+        <article class=format!("message flex min-w-0 max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
+            class:target=move || highlighted.get() == Some(seq)
             data-seq=message.seq data-own=own.to_string()>
             {header.then(|| view! {
                 <p class="mb-0.5 px-1 text-xs text-slate-300">
@@ -482,8 +716,9 @@ fn MessageRow(row: Row) -> impl IntoView {
                     <time>{time.clone()}</time>
                 </p>
             })}
-            <div class=bubble title=time.clone()>
-                <p class="body whitespace-pre-wrap break-words">
+            // Wrap anywhere: a long URL or hash must never widen the list.
+            <div class=format!("{bubble} max-w-full") title=time.clone()>
+                <p class="body whitespace-pre-wrap break-words wrap-anywhere">
                     {linkify(&message.body).into_iter().map(|segment| match segment {
                         Segment::Text(text) => text.into_any(),
                         Segment::Link(url) => view! {

@@ -4,6 +4,7 @@ pub mod auth_card;
 pub mod chat_client;
 pub mod composer;
 pub mod copy_button;
+pub mod crash_notice;
 pub mod dialogs;
 pub mod members;
 pub mod message_pane;

@@ -10,18 +10,27 @@ use crate::components::chat_client::ChatClient;
 use crate::realtime::protocol::{MessageKind, MessageView, RoomSummary};
 
 /// The tab title for `unread` messages in total.
-pub fn title_for(unread: i64) -> String {
+pub fn title_for(unread: i64, open: Option<&str>) -> String {
+    let name = match open {
+        Some(room) if !room.is_empty() => format!("{room} · Glasschat"),
+        _ => "Glasschat".to_string(),
+    };
     if unread > 0 {
-        format!("({unread}) Glasschat")
+        format!("({unread}) {name}")
     } else {
-        "Glasschat".to_string()
+        name
     }
 }
 
-/// Keeps the tab title in step with the total unread (browser only).
+/// Keeps the tab title in step with the open conversation and the total
+/// unread (browser only).
 pub fn track_title(client: ChatClient) {
     Effect::new(move |_| {
-        let title = title_for(client.state.with(|s| s.total_unread()));
+        let open = client.selected.get();
+        let title = client.state.with(|s| {
+            let name = open.and_then(|room| s.rooms.get(&room).map(|r| r.summary.name.clone()));
+            title_for(s.total_unread(), name.as_deref())
+        });
         #[cfg(feature = "hydrate")]
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
             doc.set_title(&title);
@@ -170,7 +179,9 @@ mod tests {
 
     #[test]
     fn the_title_counts_unread() {
-        assert_eq!(title_for(0), "Glasschat");
-        assert_eq!(title_for(3), "(3) Glasschat");
+        assert_eq!(title_for(0, None), "Glasschat");
+        assert_eq!(title_for(3, None), "(3) Glasschat");
+        assert_eq!(title_for(0, Some("Launch")), "Launch · Glasschat");
+        assert_eq!(title_for(2, Some("Launch")), "(2) Launch · Glasschat");
     }
 }

@@ -97,7 +97,7 @@ fn ChatsList(filter: RwSignal<String>) -> impl IntoView {
         <div class="px-4 pt-3">
             <label for="room-filter" class="sr-only">"Filter conversations"</label>
             <input id="room-filter" type="search" bind:value=filter placeholder="Filter conversations  (Ctrl+K to jump)"
-                class="w-full rounded-lg border border-white/15 bg-slate-900/50 px-3 py-1.5 text-sm text-slate-100 placeholder:text-slate-400 outline-none focus:border-sky-400"/>
+                class="w-full rounded-lg border border-white/15 bg-slate-900/50 px-3 py-1.5 text-sm text-slate-100 placeholder:text-slate-400 focus:border-sky-400"/>
         </div>
         <Invitations/>
         <RoomList filter/>
@@ -251,11 +251,6 @@ fn RoomRow(row: Row) -> impl IntoView {
     let id = row.room;
     let selected = move || client.selected.get() == Some(id);
     let unread = row.unread;
-    let label = if unread > 0 {
-        format!("{}, {unread} unread", row.name)
-    } else {
-        row.name.clone()
-    };
     let avatar = if row.kind == RoomKind::Group {
         "#".to_string()
     } else {
@@ -266,9 +261,8 @@ fn RoomRow(row: Row) -> impl IntoView {
             <button
                 type="button"
                 data-room=id
-                aria-label=label
                 aria-current=move || selected().then_some("true")
-                on:click=move |_| client.selected.set(Some(id))
+                on:click=move |_| client.open(id)
                 class=move || {
                     let base = "room-link flex w-full items-center gap-3 rounded-xl px-3 py-2 text-left";
                     if selected() { format!("{base} bg-white/15") } else { format!("{base} hover:bg-white/5") }
@@ -283,8 +277,11 @@ fn RoomRow(row: Row) -> impl IntoView {
                     <span class="flex items-center gap-2">
                         <span class="preview min-w-0 flex-1 truncate text-xs text-slate-300">{row.preview.clone()}</span>
                         {row.muted.then(|| view! { <span class="text-xs text-slate-400" title="Muted">"muted"</span> })}
+                        // The button's name is what it shows (WCAG 2.5.3), with the
+                        // count spelled out for screen readers.
                         {(unread > 0).then(|| view! {
                             <span class="unread rounded-full bg-sky-500 px-2 text-xs font-semibold text-white" aria-hidden="true">{unread}</span>
+                            <span class="sr-only">{format!(", {unread} unread")}</span>
                         })}
                     </span>
                 </span>

@@ -32,16 +32,23 @@ pub fn ContactSupportDialog() -> impl IntoView {
             });
         }
     });
+    // One request at a time: a double click is one contact.
+    let busy = RwSignal::new(false);
     let open_department = move |id: i64| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
         spawn_local(async move {
             match contact(id).await {
                 Ok(room) => {
                     error.set(None);
                     dialogs.contact.set(false);
-                    client.selected.set(Some(room));
+                    client.open(room);
                 }
                 Err(err) => error.set(Some(err.to_string())),
             }
+            busy.set(false);
         });
     };
     view! {
@@ -235,7 +242,7 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
         <li>
             <button type="button" data-room=id data-lane=row.lane aria-label=label
                 aria-current=move || selected().then_some("true")
-                on:click=move |_| client.selected.set(Some(id))
+                on:click=move |_| client.open(id)
                 class=move || {
                     let base = "queue-row flex w-full flex-col gap-0.5 rounded-xl px-3 py-2 text-left";
                     if selected() { format!("{base} bg-white/15") } else { format!("{base} hover:bg-white/5") }

@@ -2,9 +2,16 @@
 //! exponential backoff and jitter, keeps an outbox of unacknowledged sends
 //! (resent with the same client id after a reconnect, so nothing is stored
 //! twice), and feeds every frame into the shared `ClientState` reducer.
+//!
+//! A socket can die without closing (a laptop asleep, a network gone, a
+//! proxy that dropped it). The browser's `offline` event ends it at once;
+//! otherwise a quiet socket is asked for a pong, and one that does not
+//! answer in time is given up on, so "Connected" is never shown over a dead
+//! line. The `online` event, or the tab coming back into view, reconnects
+//! at once instead of waiting out the backoff.
 
-use futures::channel::mpsc::{unbounded, UnboundedSender};
-use futures::{SinkExt, StreamExt};
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, WebSocketError};
 use leptos::prelude::*;
@@ -16,15 +23,55 @@ use super::state::ClientState;
 
 const BACKOFF_START_MS: f64 = 500.0;
 const BACKOFF_MAX_MS: f64 = 30_000.0;
+/// A socket that has heard nothing for this long sends a ping...
+const QUIET_MS: f64 = 10_000.0;
+/// ...and is given up on when the pong has not come this long after.
+const PONG_WAIT_MS: f64 = 4_000.0;
+/// A socket that has not been welcomed this long after it was opened is
+/// given up on (a connection attempt can hang on a dead network).
+const CONNECT_WAIT_MS: f64 = 5_000.0;
+/// How often the heartbeat looks at the clock.
+const TICK_MS: u32 = 1_000;
+
+/// What the browser says about the network and the tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Net {
+    Offline,
+    Online,
+    /// The tab came into view: check the line now.
+    Visible,
+}
+
+/// The browser's network and visibility events, for the page's lifetime.
+fn network_events() -> UnboundedReceiver<Net> {
+    let (tx, rx) = unbounded();
+    for (name, event) in [("offline", Net::Offline), ("online", Net::Online)] {
+        let tx = tx.clone();
+        // Never removed: the connection loop lives as long as the page.
+        let _ = window_event_listener_untyped(name, move |_| {
+            let _ = tx.unbounded_send(event);
+        });
+    }
+    let _ = window_event_listener_untyped("visibilitychange", move |_| {
+        let visible = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| !d.hidden());
+        if visible {
+            let _ = tx.unbounded_send(Net::Visible);
+        }
+    });
+    rx
+}
 
 /// Starts the connection loop on `client`'s signals; runs for the page's
 /// lifetime. `on_event` hears of live messages and new rooms.
 pub fn start(client: SocketLink, on_event: impl Fn(LiveEvent) + Copy + 'static) {
     spawn_local(async move {
+        let mut net = network_events();
         let mut attempt: i32 = 0;
         loop {
             client.conn.set(ConnState::Connecting);
-            let outcome = run_once(client, on_event).await;
+            let outcome = run_once(client, on_event, &mut net).await;
             client.sender.set_value(None);
             if outcome == Outcome::SignedOut {
                 // A logout in this tab has navigated to the login page
@@ -37,6 +84,11 @@ pub fn start(client: SocketLink, on_event: impl Fn(LiveEvent) + Copy + 'static) 
                 }
                 return;
             }
+            if outcome == Outcome::NetworkBack {
+                // The attempt that was hanging is dropped; a fresh one now.
+                attempt = 0;
+                continue;
+            }
             if outcome == Outcome::WasOnline {
                 attempt = 0;
             }
@@ -45,7 +97,22 @@ pub fn start(client: SocketLink, on_event: impl Fn(LiveEvent) + Copy + 'static) 
             let ceiling = (BACKOFF_START_MS * 2f64.powi(attempt)).min(BACKOFF_MAX_MS);
             let delay = (ceiling * (0.5 + js_sys::Math::random() / 2.0)) as u32;
             client.conn.set(ConnState::Offline { retry_in_ms: delay });
-            gloo_timers::future::TimeoutFuture::new(delay).await;
+            // The network coming back, or the user looking at the tab, cuts
+            // the wait short.
+            let mut wait = gloo_timers::future::TimeoutFuture::new(delay).fuse();
+            loop {
+                futures::select! {
+                    _ = wait => break,
+                    event = net.next() => match event {
+                        Some(Net::Online | Net::Visible) => {
+                            attempt = 0;
+                            break;
+                        }
+                        Some(Net::Offline) => {}
+                        None => break,
+                    },
+                }
+            }
             attempt = (attempt + 1).min(16);
         }
     });
@@ -56,6 +123,8 @@ enum Outcome {
     NeverOnline,
     WasOnline,
     SignedOut,
+    /// The browser's network came back while this attempt was connecting.
+    NetworkBack,
 }
 
 fn socket_url() -> Option<String> {
@@ -68,14 +137,18 @@ fn socket_url() -> Option<String> {
     Some(format!("{scheme}://{}/ws", location.host().ok()?))
 }
 
-async fn run_once(client: SocketLink, on_event: impl Fn(LiveEvent)) -> Outcome {
+async fn run_once(
+    client: SocketLink,
+    on_event: impl Fn(LiveEvent),
+    net: &mut UnboundedReceiver<Net>,
+) -> Outcome {
     let Some(url) = socket_url() else {
         return Outcome::NeverOnline;
     };
     let Ok(ws) = WebSocket::open(&url) else {
         return Outcome::NeverOnline;
     };
-    let (mut write, mut read) = ws.split();
+    let (mut write, read) = ws.split();
     let (tx, mut rx) = unbounded::<String>();
     spawn_local(async move {
         while let Some(text) = rx.next().await {
@@ -87,7 +160,46 @@ async fn run_once(client: SocketLink, on_event: impl Fn(LiveEvent)) -> Outcome {
     let mut online = false;
     // Rooms whose catch-up is done: their messages from now on are live.
     let mut live_rooms = std::collections::HashSet::new();
-    while let Some(item) = read.next().await {
+    let mut read = read.fuse();
+    let mut ticks = gloo_timers::future::IntervalStream::new(TICK_MS).fuse();
+    let mut last_heard = js_sys::Date::now();
+    let mut ping_sent: Option<f64> = None;
+    let ping = |ping_sent: &mut Option<f64>| {
+        if ping_sent.is_none() {
+            let _ = tx.unbounded_send(ClientFrame::Ping.to_json());
+            *ping_sent = Some(js_sys::Date::now());
+        }
+    };
+    loop {
+        let item = futures::select! {
+            item = read.next() => match item {
+                Some(item) => item,
+                None => break,
+            },
+            _ = ticks.next() => {
+                let now = js_sys::Date::now();
+                match ping_sent {
+                    _ if !online && now - last_heard > CONNECT_WAIT_MS => break,
+                    // No pong: the line is dead, whatever the socket says.
+                    Some(at) if now - at > PONG_WAIT_MS => break,
+                    None if now - last_heard > QUIET_MS => ping(&mut ping_sent),
+                    _ => {}
+                }
+                continue;
+            },
+            event = net.next() => {
+                match event {
+                    Some(Net::Offline) => break,
+                    Some(Net::Online) if !online => return Outcome::NetworkBack,
+                    Some(Net::Visible) if online => ping(&mut ping_sent),
+                    _ => {}
+                }
+                continue;
+            },
+        };
+        // Any frame proves the line is alive.
+        last_heard = js_sys::Date::now();
+        ping_sent = None;
         let text = match item {
             Ok(Message::Text(text)) => text,
             Ok(Message::Bytes(_)) => continue,

@@ -8,6 +8,7 @@ use super::registration::{self, RegistrationError};
 use crate::model::UserView;
 use crate::realtime::protocol::close;
 use crate::server::auth::password::{self, Verdict};
+use crate::server::auth::strength;
 use crate::server::auth::token::{self, NewToken};
 use crate::server::cluster::Event;
 use crate::server::state::AppState;
@@ -31,6 +32,8 @@ pub enum AuthError {
     EmailTaken,
     #[error("invalid input: {0:?}")]
     Invalid(Field),
+    #[error("password too easy to guess: {0}")]
+    WeakPassword(String),
     #[error("too many failed logins, retry in {0:?}")]
     RateLimited(Duration),
     #[error(transparent)]
@@ -72,6 +75,8 @@ pub async fn sign_up(
     let email = validate::email(email).map_err(AuthError::Invalid)?;
     let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
     let password = validate::password(password).map_err(AuthError::Invalid)?;
+    strength::check(password, &[&email, &display_name])
+        .map_err(|weak| AuthError::WeakPassword(weak.0))?;
     // After the cheap checks (a mistyped form costs no sign-up), before the
     // hash (what the budget protects).
     state
@@ -211,6 +216,8 @@ pub async fn change_password(
         return Err(AuthError::RateLimited(wait));
     }
     let new = validate::password(new).map_err(AuthError::Invalid)?;
+    strength::check(new, &[&user.email, &user.display_name])
+        .map_err(|weak| AuthError::WeakPassword(weak.0))?;
     let verdict = password::verify(current.to_string(), Some(user.password_hash.clone())).await?;
     if verdict == Verdict::Wrong {
         state.login_guard.failed(&user.email, ip, Instant::now());

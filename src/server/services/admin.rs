@@ -10,7 +10,7 @@ use super::actor::Actor;
 use super::publish::push_summaries;
 use super::support::resync;
 use crate::model::{AdminUserView, DepartmentView, Role};
-use crate::realtime::protocol::{close, ServerFrame};
+use crate::realtime::protocol::ServerFrame;
 use crate::server::cluster::Event;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, StoreError, UserRow};
@@ -60,9 +60,14 @@ pub async fn departments(state: &AppState, actor: &Actor) -> Result<Vec<Departme
 }
 
 /// Sets a user's role; an agent made member or admin loses their
-/// departments. Every session of theirs ends and their open sockets close
-/// (`close::REVOKED`): a privilege change means a new login (OWASP session
-/// renewal), and nothing granted under the old role outlives it.
+/// departments. The change is live and keeps their sessions: their open
+/// tabs gain or lose the support conversations at once (`room_added` /
+/// `room_removed`) and hear `role_changed` (a promotion shows the queue,
+/// a demotion hides it). Nothing granted under the old role outlives the
+/// change: every server function reads the role from the database, and
+/// socket frames are authorized by membership, which `resync` has already
+/// changed. (A session was ended on every role change before; that sent a
+/// promoted person to the login page for nothing.)
 pub async fn set_role(state: &AppState, actor: &Actor, user_id: i64, role: Role) -> Result<()> {
     require_admin(actor)?;
     let user = user(state, user_id).await?;
@@ -82,13 +87,25 @@ pub async fn set_role(state: &AppState, actor: &Actor, user_id: i64, role: Role)
         state.store.support_rooms(Some(&old_departments)).await?
     };
     resync(state, &rooms).await?;
-    state.store.delete_sessions_of(user_id).await?;
-    state.hub.end_user(user_id, close::REVOKED);
-    state.fanout.announce(Event::EndUser {
-        user: user_id,
-        code: close::REVOKED,
-    });
+    tell_role(state, user_id, role);
+    tracing::info!(
+        by = actor.id,
+        user_id,
+        from = before.as_str(),
+        to = role.as_str(),
+        "role changed"
+    );
     Ok(())
+}
+
+/// Tells the user's open tabs, on every node, their role now.
+fn tell_role(state: &AppState, user_id: i64, role: Role) {
+    let frame = Utf8Bytes::from(ServerFrame::RoleChanged { role }.to_json());
+    state.hub.publish_to_user(user_id, frame);
+    state.fanout.announce(Event::RoleChanged {
+        user: user_id,
+        role,
+    });
 }
 
 /// Replaces an agent's departments; their open tabs gain and lose the
@@ -125,13 +142,7 @@ pub async fn set_departments(
     touched.dedup();
     let rooms = state.store.support_rooms(Some(&touched)).await?;
     resync(state, &rooms).await?;
-    let role = user.role();
-    let frame = Utf8Bytes::from(ServerFrame::RoleChanged { role }.to_json());
-    state.hub.publish_to_user(user_id, frame);
-    state.fanout.announce(Event::RoleChanged {
-        user: user_id,
-        role,
-    });
+    tell_role(state, user_id, user.role());
     Ok(())
 }
 

@@ -1,0 +1,57 @@
+import { test as base, expect, Browser, BrowserContext, Page } from "@playwright/test";
+
+export { expect };
+
+/// What a page showed that must fail the test: an uncaught error, or a Rust
+/// panic (logged by the panic hook as "panicked at ...") or the WASM trap
+/// that follows one.
+function crashText(message: string): boolean {
+  return /panicked at|RuntimeError|unreachable executed/.test(message);
+}
+
+type CrashGuard = {
+  /// Panics this test causes on purpose (the crash notice's own test).
+  allowCrashes: (allowed: boolean) => void;
+};
+
+/// Every spec imports `test` from here: on every page of every browser
+/// context a test opens, a page error or a panic fails the test, so no
+/// change can bring a crash back unseen (tests/source_rules.rs checks the
+/// imports).
+export const test = base.extend<{ crashGuard: CrashGuard }>({
+  crashGuard: [
+    async ({ browser, context }, use) => {
+      const seen: string[] = [];
+      let allowed = false;
+      const watchPage = (page: Page) => {
+        page.on("pageerror", (err) => seen.push(`page error on ${page.url()}: ${err.message}`));
+        page.on("console", (msg) => {
+          if (msg.type() === "error" && crashText(msg.text())) {
+            seen.push(`console on ${page.url()}: ${msg.text()}`);
+          }
+        });
+      };
+      const watchContext = (ctx: BrowserContext) => {
+        ctx.pages().forEach(watchPage);
+        ctx.on("page", watchPage);
+      };
+      watchContext(context);
+      const newContext = browser.newContext.bind(browser);
+      const patched = browser as Browser & { newContext: Browser["newContext"] };
+      patched.newContext = async (options) => {
+        const ctx = await newContext(options);
+        watchContext(ctx);
+        return ctx;
+      };
+      try {
+        await use({ allowCrashes: (yes) => (allowed = yes) });
+      } finally {
+        patched.newContext = newContext;
+      }
+      if (!allowed) {
+        expect(seen, "page errors or panics").toEqual([]);
+      }
+    },
+    { auto: true },
+  ],
+});
