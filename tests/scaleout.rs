@@ -263,3 +263,67 @@ async fn a_second_node_on_one_sqlite_file_is_refused() {
     // The first node is unharmed.
     assert_eq!(first.get("/health", None).await.status, 200);
 }
+
+/// A role change made on one node reaches the person's tabs on the other,
+/// live and without a sign-out: a promotion brings the support queue's
+/// conversations and the new role; a demotion takes both away at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_change_on_one_node_is_live_on_the_other() {
+    let (a, b) = two_nodes().await;
+    let root = a.user("root@example.com").await;
+    let mia = a.user("mia@example.com").await;
+    let cy = b.user("cy@example.com").await;
+    let cy_id = b.me(&cy).await["id"].as_i64().unwrap().to_string();
+    // Mia asks Billing (department 1) for help through node A.
+    let contact = a
+        .post_form("/api/support/contact", &[("department", "1")], Some(&mia))
+        .await;
+    assert_eq!(contact.status, 200, "{}", contact.body);
+    let room = contact.json().as_i64().unwrap();
+
+    let mut cy_b = tab(&b, &cy).await;
+    assert!(!cy_b.state.rooms.contains_key(&room));
+    call(
+        &a,
+        &root,
+        "admin/role",
+        &[("user", &cy_id), ("role", "admin")],
+    )
+    .await;
+    let role = cy_b
+        .until(|f| match f {
+            ServerFrame::RoleChanged { role } => Some(*role),
+            _ => None,
+        })
+        .await;
+    assert_eq!(role, glasschat::model::Role::Admin);
+    assert!(
+        cy_b.state.rooms.contains_key(&room),
+        "staff everywhere, live"
+    );
+    assert_eq!(b.me(&cy).await["role"], "admin", "the same session");
+
+    call(
+        &a,
+        &root,
+        "admin/role",
+        &[("user", &cy_id), ("role", "member")],
+    )
+    .await;
+    let role = cy_b
+        .until(|f| match f {
+            ServerFrame::RoleChanged { role } => Some(*role),
+            _ => None,
+        })
+        .await;
+    assert_eq!(role, glasschat::model::Role::Member);
+    assert!(
+        !cy_b.state.rooms.contains_key(&room),
+        "the access ends at once"
+    );
+    let refused = b.post_form("/api/admin/users", &[], Some(&cy)).await;
+    assert_eq!(refused.status, 403);
+    for server in [a, b] {
+        server.stop().await;
+    }
+}
