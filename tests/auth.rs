@@ -280,3 +280,87 @@ async fn guessable_passwords_are_refused_with_a_reason(backend: Backend) {
     server.stop().await;
 }
 both_backends!(guessable_passwords_are_refused_with_a_reason);
+
+/// The app is installable (icons and a manifest at the site root) and
+/// answers compressed to a browser that asks.
+async fn the_app_is_installable_and_answers_compressed(backend: Backend) {
+    // The site root as `cargo leptos build` makes it: public/ copied in.
+    let site = std::env::temp_dir().join(format!(
+        "glasschat-site-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&site).unwrap();
+    let public = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
+    for entry in std::fs::read_dir(public).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, site.join(path.file_name().unwrap())).unwrap();
+    }
+    let site_root = site.to_string_lossy().to_string();
+    let server = TestServer::start_on(
+        common::TestDb::new(backend).await,
+        &[("LEPTOS_SITE_ROOT", site_root.as_str())],
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str, encoding: Option<&str>| {
+        let mut request = http.get(server.url(path));
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        request.send()
+    };
+    let favicon = get("/favicon.ico", None).await.unwrap();
+    assert_eq!(favicon.status(), 200);
+    assert_eq!(
+        &favicon.bytes().await.unwrap()[..4],
+        &[0, 0, 1, 0],
+        "an ICO"
+    );
+    for icon in [
+        "/icon-192.png",
+        "/icon-512.png",
+        "/icon-maskable-512.png",
+        "/apple-touch-icon.png",
+    ] {
+        let reply = get(icon, None).await.unwrap();
+        assert_eq!(reply.status(), 200, "{icon}");
+        assert_eq!(reply.headers()["content-type"], "image/png", "{icon}");
+    }
+    let manifest = get("/manifest.webmanifest", None).await.unwrap();
+    assert_eq!(manifest.status(), 200);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest.bytes().await.unwrap()).unwrap();
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(manifest["name"], "Glasschat");
+    let sizes: Vec<&str> = manifest["icons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["sizes"].as_str())
+        .collect();
+    assert!(
+        sizes.contains(&"192x192") && sizes.contains(&"512x512"),
+        "{sizes:?}"
+    );
+    let page = get("/login", None).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains(r#"rel="manifest" href="/manifest.webmanifest""#),
+        "{page}"
+    );
+
+    // Compressed for a browser that asks, plain for one that does not.
+    let br = get("/login", Some("br, gzip")).await.unwrap();
+    assert_eq!(br.status(), 200);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let gzip = get("/login", Some("gzip")).await.unwrap();
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    let plain = get("/login", None).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&site);
+}
+both_backends!(the_app_is_installable_and_answers_compressed);

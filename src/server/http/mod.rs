@@ -27,12 +27,16 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/health", get(health))
-        .route("/ws", get(ws::upgrade))
         .leptos_routes_with_context(&state, routes, || provide_context(()), {
             let options = state.leptos_options.clone();
             move || page(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page))
+        // Pages, server-function answers and build files go out compressed
+        // to browsers that ask. Not the socket: its 101 answer has no body
+        // to encode, and must carry no Content-Encoding.
+        .layer(compression())
+        .route("/ws", get(ws::upgrade))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             refuse_cross_site,
@@ -42,4 +46,18 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)
+}
+
+/// Brotli or gzip for text answers (HTML, JSON, CSS, JS, the WASM): what
+/// the browser's `Accept-Encoding` allows, anything over 1 KiB.
+fn compression() -> tower_http::compression::CompressionLayer<
+    tower_http::compression::predicate::And<
+        tower_http::compression::predicate::SizeAbove,
+        tower_http::compression::predicate::NotForContentType,
+    >,
+> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    tower_http::compression::CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
+        .compress_when(SizeAbove::new(1024).and(NotForContentType::IMAGES))
 }
