@@ -290,12 +290,7 @@ async fn a_role_change_on_one_node_is_live_on_the_other() {
         &[("user", &cy_id), ("role", "admin")],
     )
     .await;
-    let role = cy_b
-        .until(|f| match f {
-            ServerFrame::RoleChanged { role } => Some(*role),
-            _ => None,
-        })
-        .await;
+    let role = cy_b.role_changed().await;
     assert_eq!(role, glasschat::model::Role::Admin);
     assert!(
         cy_b.state.rooms.contains_key(&room),
@@ -310,12 +305,7 @@ async fn a_role_change_on_one_node_is_live_on_the_other() {
         &[("user", &cy_id), ("role", "member")],
     )
     .await;
-    let role = cy_b
-        .until(|f| match f {
-            ServerFrame::RoleChanged { role } => Some(*role),
-            _ => None,
-        })
-        .await;
+    let role = cy_b.role_changed().await;
     assert_eq!(role, glasschat::model::Role::Member);
     assert!(
         !cy_b.state.rooms.contains_key(&room),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ack, assert_matches_fresh, error, Backend, Tab};
+use common::{ack, assert_matches_fresh, error, Backend};
 use glasschat::model::{DepartmentView, MemberView, Role, StaffView};
 use glasschat::realtime::protocol::{ErrorCode, ServerFrame, SupportStatus, SystemEvent};
 
@@ -306,7 +306,7 @@ async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
         )
         .await);
     room_removed(&mut agent_tab, room).await;
-    assert_eq!(role_changed(&mut agent_tab).await, Role::Member);
+    assert_eq!(agent_tab.role_changed().await, Role::Member);
     assert!(!agent_tab.state.rooms.contains_key(&room));
     assert_eq!(server.history(&desk.agent, room, 100, 10).await.status, 403);
     assert_eq!(server.me(&desk.agent).await["role"], "member");
@@ -331,7 +331,7 @@ async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
         )
         .await);
     room_added(&mut member_tab, room).await;
-    assert_eq!(role_changed(&mut member_tab).await, Role::Admin);
+    assert_eq!(member_tab.role_changed().await, Role::Admin);
     let bill = desk.agent.clone();
     assert!(ok(server.call(&bill, "admin/users", &[]).await)
         .body
@@ -344,7 +344,7 @@ async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
         )
         .await);
     room_removed(&mut member_tab, room).await;
-    assert_eq!(role_changed(&mut member_tab).await, Role::Member);
+    assert_eq!(member_tab.role_changed().await, Role::Member);
     assert_eq!(server.call(&bill, "admin/users", &[]).await.status, 403);
 
     // The last admin cannot step down.
@@ -362,11 +362,3 @@ async fn role_and_department_changes_reach_open_sockets(backend: Backend) {
     assert_eq!(reply.status, 409, "{}", reply.body);
 }
 both_backends!(role_and_department_changes_reach_open_sockets);
-
-async fn role_changed(tab: &mut Tab) -> Role {
-    tab.until(|f| match f {
-        ServerFrame::RoleChanged { role } => Some(*role),
-        _ => None,
-    })
-    .await
-}

@@ -70,10 +70,7 @@ pub async fn update_department(id: i64, name: String, archived: bool) -> Result<
 #[server(endpoint = "admin/registration")]
 pub async fn registration() -> Result<RegistrationPolicy, ApiError> {
     let (edge, actor) = actor().await?;
-    if actor.role != Role::Admin {
-        return Err(edge.fail(ApiError::Forbidden, "/admin"));
-    }
-    edge.answer(registration::policy(&edge.state).await)
+    edge.answer(registration::settings(&edge.state, &actor).await)
 }
 
 /// `mode` is `open`, `invite` or `domains`; `domains` a list such as

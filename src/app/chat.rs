@@ -121,16 +121,7 @@ pub fn conversation_in(path: &str) -> Option<(i64, Option<i64>)> {
 fn follow_the_address(client: ChatClient) {
     let location = use_location();
     let in_address = Memo::new(move |_| location.pathname.with(|p| conversation_in(p)));
-    client.target.set(
-        in_address
-            .get_untracked()
-            .and_then(|(room, seq)| seq.map(|s| (room, s))),
-    );
-    client
-        .selected
-        .set(in_address.get_untracked().map(|(room, _)| room));
-    Effect::new(move |_| {
-        let wanted = in_address.get();
+    let follow = move |wanted: Option<(i64, Option<i64>)>| {
         client
             .target
             .set(wanted.and_then(|(room, seq)| seq.map(|s| (room, s))));
@@ -138,7 +129,11 @@ fn follow_the_address(client: ChatClient) {
         if client.selected.get_untracked() != room {
             client.selected.set(room);
         }
-    });
+    };
+    // At once (the server renders the conversation too, and effects run
+    // only in the browser), then on every change of address.
+    follow(in_address.get_untracked());
+    Effect::new(move |_| follow(in_address.get()));
     let navigate = use_navigate();
     Effect::new(move |_| {
         let open = client.selected.get();

@@ -144,12 +144,7 @@ async fn a_role_change_is_live_and_keeps_the_session(backend: Backend) {
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let heard = tab
-        .until(|f| match f {
-            ServerFrame::RoleChanged { role } => Some(*role),
-            _ => None,
-        })
-        .await;
+    let heard = tab.role_changed().await;
     assert_eq!(heard, glasschat::model::Role::Agent);
     assert_eq!(server.me(&bob).await["role"], "agent", "the same session");
     let reply = server

@@ -719,6 +719,15 @@ impl Tab {
         }
     }
 
+    /// Reads frames until the next `role_changed`, and returns its role.
+    pub async fn role_changed(&mut self) -> glasschat::model::Role {
+        self.until(|f| match f {
+            ServerFrame::RoleChanged { role } => Some(*role),
+            _ => None,
+        })
+        .await
+    }
+
     /// Reads frames until `pick` returns something.
     pub async fn until<T>(&mut self, mut pick: impl FnMut(&ServerFrame) -> Option<T>) -> T {
         loop {

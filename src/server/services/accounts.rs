@@ -75,8 +75,7 @@ pub async fn sign_up(
     let email = validate::email(email).map_err(AuthError::Invalid)?;
     let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
     let password = validate::password(password).map_err(AuthError::Invalid)?;
-    strength::check(password, &[&email, &display_name])
-        .map_err(|weak| AuthError::WeakPassword(weak.0))?;
+    require_strong(password, &email, &display_name)?;
     // After the cheap checks (a mistyped form costs no sign-up), before the
     // hash (what the budget protects).
     state
@@ -96,6 +95,13 @@ pub async fn sign_up(
     registration::welcome(state, &user, admission).await;
     let token = start_session(state, user.id).await?;
     Ok(SignedIn { user, token })
+}
+
+/// A new password must be hard to guess, the person's email and name
+/// counted as guessable (`auth::strength`).
+fn require_strong(password: &str, email: &str, display_name: &str) -> Result<(), AuthError> {
+    strength::check(password, &[email, display_name])
+        .map_err(|weak| AuthError::WeakPassword(weak.0))
 }
 
 async fn create_account(
@@ -216,8 +222,7 @@ pub async fn change_password(
         return Err(AuthError::RateLimited(wait));
     }
     let new = validate::password(new).map_err(AuthError::Invalid)?;
-    strength::check(new, &[&user.email, &user.display_name])
-        .map_err(|weak| AuthError::WeakPassword(weak.0))?;
+    require_strong(new, &user.email, &user.display_name)?;
     let verdict = password::verify(current.to_string(), Some(user.password_hash.clone())).await?;
     if verdict == Verdict::Wrong {
         state.login_guard.failed(&user.email, ip, Instant::now());

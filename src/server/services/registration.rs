@@ -66,6 +66,13 @@ pub async fn policy(state: &AppState) -> Result<RegistrationPolicy> {
     Ok(RegistrationPolicy { mode, domains })
 }
 
+/// The rule with its domain list kept for the other modes, for the admin
+/// page (the public `policy` is what the sign-up page shows).
+pub async fn settings(state: &AppState, actor: &Actor) -> Result<RegistrationPolicy> {
+    require_admin(actor)?;
+    policy(state).await
+}
+
 fn require_admin(actor: &Actor) -> Result<()> {
     if actor.role == Role::Admin {
         Ok(())
