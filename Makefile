@@ -14,14 +14,14 @@ setup:
 	scripts/setup.sh
 
 build: setup
-	cargo leptos build --release
+	scripts/build.sh
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-# Browser rendering benchmark (10,000 messages in a room); prints figures.
+# Browser benchmarks (first load on a throttled link; 10,000 messages in a room); prints figures.
 bench-ui:
 	scripts/bench-ui.sh
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Browser benchmark: a room holding 10,000 messages (BENCH_MESSAGES to change
-# it), time to open it and to append one. Release server on a temp SQLite
-# file, pinned to core 0; Chromium on the rest. Prints one RENDER line.
+# Browser benchmarks on the release build (scripts/build.sh): the first load
+# of the chat page on a throttled 10 Mbit/s, 40 ms link (bytes per file as
+# served, in total, and the time to usable; FIRSTLOAD lines), and a room
+# holding 10,000 messages (BENCH_MESSAGES to change it): time to open it and
+# to append one (RENDER line). Server on a temp SQLite file, pinned to core 0;
+# Chromium on core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
-cargo leptos build --release
+scripts/build.sh
 WORK=$(mktemp -d /tmp/glasschat-bench.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 DATABASE_URL="sqlite://$WORK/bench.db" GLASSCHAT_ADDR="127.0.0.1:$PORT" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000000/1 GLASSCHAT_SIGNUP_RATE=1000000/1 GLASSCHAT_SIGNUP_RATE_TOTAL=1000000/1 \

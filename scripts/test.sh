@@ -29,7 +29,7 @@ step "Unit and server tests (SQLite and Postgres)"
 cargo test --features ssr
 
 step "Building the release app (server and WASM client)"
-cargo leptos build --release
+scripts/build.sh
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 

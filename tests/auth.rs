@@ -284,28 +284,8 @@ both_backends!(guessable_passwords_are_refused_with_a_reason);
 /// The app is installable (icons and a manifest at the site root) and
 /// answers compressed to a browser that asks.
 async fn the_app_is_installable_and_answers_compressed(backend: Backend) {
-    // The site root as `cargo leptos build` makes it: public/ copied in.
-    let site = std::env::temp_dir().join(format!(
-        "glasschat-site-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&site).unwrap();
-    let public = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
-    for entry in std::fs::read_dir(public).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, site.join(path.file_name().unwrap())).unwrap();
-    }
-    let site_root = site.to_string_lossy().to_string();
-    let server = TestServer::start_on(
-        common::TestDb::new(backend).await,
-        &[("LEPTOS_SITE_ROOT", site_root.as_str())],
-    )
-    .await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let site = site_root("install");
+    let (server, http) = serve_site(backend, &site).await;
     let get = |path: &str, encoding: Option<&str>| {
         let mut request = http.get(server.url(path));
         if let Some(encoding) = encoding {
@@ -364,3 +344,137 @@ async fn the_app_is_installable_and_answers_compressed(backend: Backend) {
     let _ = std::fs::remove_dir_all(&site);
 }
 both_backends!(the_app_is_installable_and_answers_compressed);
+
+/// The server on `site`, and a client that shows redirects as they come.
+async fn serve_site(backend: Backend, site: &std::path::Path) -> (TestServer, reqwest::Client) {
+    let site_root = site.to_string_lossy().to_string();
+    let server = TestServer::start_on(
+        common::TestDb::new(backend).await,
+        &[("LEPTOS_SITE_ROOT", site_root.as_str())],
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (server, http)
+}
+
+/// A site root as `scripts/build.sh` makes it: public/ copied in, and under
+/// pkg/ what the test puts there.
+fn site_root(name: &str) -> std::path::PathBuf {
+    let site = std::env::temp_dir().join(format!(
+        "glasschat-site-{name}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let public = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
+    for entry in std::fs::read_dir(public).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, site.join(path.file_name().unwrap())).unwrap();
+    }
+    site
+}
+
+/// The build's files go out as the build compressed them (brotli or gzip,
+/// whichever the browser takes; the server does not compress them again)
+/// and are kept for good under their content-hashed names; files that keep
+/// their name are revalidated; pages and answers are never stored.
+async fn build_files_are_served_precompressed_and_cached_for_good(backend: Backend) {
+    let site = site_root("build");
+    let hashed = "glasschat.mWkY3sVZ0XQh2cl6yQn_-A.wasm";
+    let wasm: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    // Marked copies, so the test sees which one was sent.
+    std::fs::write(site.join("pkg").join(hashed), &wasm).unwrap();
+    std::fs::write(
+        site.join("pkg").join(format!("{hashed}.br")),
+        b"brotli copy",
+    )
+    .unwrap();
+    std::fs::write(site.join("pkg").join(format!("{hashed}.gz")), b"gzip copy").unwrap();
+    std::fs::write(site.join("pkg/glasschat.wasm"), &wasm).unwrap();
+    let (server, http) = serve_site(backend, &site).await;
+    let get = |path: String, encoding: Option<&str>| {
+        let mut request = http.get(server.url(&path));
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        request.send()
+    };
+    let path = format!("/pkg/{hashed}");
+    for (accept, encoding, body) in [
+        (
+            Some("gzip, deflate, br, zstd"),
+            Some("br"),
+            &b"brotli copy"[..],
+        ),
+        (Some("gzip"), Some("gzip"), &b"gzip copy"[..]),
+        (None, None, &wasm[..]),
+    ] {
+        let reply = get(path.clone(), accept).await.unwrap();
+        assert_eq!(reply.status(), 200, "{accept:?}");
+        let headers = reply.headers().clone();
+        assert_eq!(
+            headers.get("content-encoding").map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(
+            headers["cache-control"], "public, max-age=31536000, immutable",
+            "{accept:?}"
+        );
+        assert_eq!(headers["vary"], "accept-encoding", "{accept:?}");
+        assert_eq!(headers["content-type"], "application/wasm", "{accept:?}");
+        assert_eq!(&reply.bytes().await.unwrap()[..], body, "{accept:?}");
+    }
+    // Names that outlive a release are asked about again each time; the
+    // debug build's unhashed WASM has no copies and is compressed per request.
+    for path in [
+        "/pkg/glasschat.wasm",
+        "/favicon.ico",
+        "/manifest.webmanifest",
+    ] {
+        let reply = get(path.into(), Some("br")).await.unwrap();
+        assert_eq!(reply.status(), 200, "{path}");
+        assert_eq!(reply.headers()["cache-control"], "no-cache", "{path}");
+    }
+    let plain = get("/pkg/glasschat.wasm".into(), Some("br")).await.unwrap();
+    assert_eq!(plain.headers()["content-encoding"], "br");
+    // A missing build file is a 404 that nobody keeps.
+    let missing = get("/pkg/glasschat.AAAAAAAAAAAAAAAAAAAAAA.wasm".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_ne!(
+        missing
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("public, max-age=31536000, immutable")
+    );
+    // Pages and server-function answers: never stored, compressed on the fly.
+    let page = get("/login".into(), Some("br")).await.unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert_eq!(page.headers()["content-encoding"], "br");
+    let signed_out = get("/".into(), None).await.unwrap();
+    assert_eq!(
+        signed_out.status(),
+        302,
+        "a signed-out page is a real redirect"
+    );
+    assert_eq!(signed_out.headers()["location"], "/login");
+    let ada = server
+        .sign_up("ada@example.com", "Ada", "correct horse battery staple")
+        .await;
+    let cookie = ada.session();
+    let chat = server.get("/", Some(&cookie)).await;
+    assert_eq!(chat.status, 200);
+    assert_eq!(chat.header("cache-control"), Some("no-store"));
+    let me = server.call(&cookie, "me", &[]).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&site);
+}
+both_backends!(build_files_are_served_precompressed_and_cached_for_good);

@@ -5,6 +5,7 @@ use leptos_router::components::Redirect;
 use crate::api::admin;
 use crate::api::auth::current_user;
 use crate::components::copy_button::CopyButton;
+use crate::components::on_demand::InBrowser;
 use crate::components::text::{day_label, now_ms};
 use crate::model::{AdminUserView, DepartmentView, InviteLinkView, RegistrationMode, Role};
 
@@ -17,7 +18,12 @@ pub fn AdminPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="p-8 text-slate-400">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) if user.role == Role::Admin => view! { <AdminConsole/> }.into_any(),
+                    // The console's code is fetched only for admins, and
+                    // only when they open this page (see `on_demand`).
+                    Ok(Some(user)) if user.role == Role::Admin => view! {
+                        <InBrowser load=admin_console waiting="Loading the admin console…"/>
+                    }
+                    .into_any(),
                     Ok(Some(_)) => view! {
                         <main class="p-8">
                             <p role="alert" class="text-rose-300">"Only admins can open the admin page."</p>
@@ -31,6 +37,11 @@ pub fn AdminPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+#[leptos::lazy]
+fn admin_console() -> AnyView {
+    view! { <AdminConsole/> }.into_any()
 }
 
 const FIELD: &str = "rounded-lg border border-white/20 bg-slate-900/60 px-3 py-1.5 text-sm text-slate-100 focus:border-sky-400";

@@ -8,12 +8,13 @@ use crate::api::auth::current_user;
 use crate::api::rooms::invitations;
 use crate::components::chat_client::ChatClient;
 use crate::components::dialogs::{
-    ChangePasswordDialog, Dialogs, NewChatDialog, NewGroupDialog, QuickSwitcher,
+    change_password_dialog, new_chat_dialog, new_group_dialog, quick_switcher, Dialogs,
 };
 use crate::components::message_pane::MessagePane;
 use crate::components::notify;
+use crate::components::on_demand::OnDemand;
 use crate::components::sidebar::Sidebar;
-use crate::components::support::ContactSupportDialog;
+use crate::components::support::contact_support_dialog;
 #[cfg(feature = "hydrate")]
 use crate::realtime::link::LiveEvent;
 
@@ -95,11 +96,12 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
             </main>
         </div>
         <div class="sr-only" aria-live="polite" aria-atomic="true" id="announcer">{move || client.announcement.get()}</div>
-        <NewChatDialog/>
-        <NewGroupDialog/>
-        <ChangePasswordDialog/>
-        <QuickSwitcher/>
-        <ContactSupportDialog/>
+        // Not in the first download: each dialog's code comes when it first opens.
+        <OnDemand wanted=dialogs.new_chat load=new_chat_dialog/>
+        <OnDemand wanted=dialogs.new_group load=new_group_dialog/>
+        <OnDemand wanted=dialogs.password load=change_password_dialog/>
+        <OnDemand wanted=dialogs.switcher load=quick_switcher/>
+        <OnDemand wanted=dialogs.contact load=contact_support_dialog/>
     }
 }
 

@@ -11,6 +11,28 @@ use crate::api::rooms::{create_group, start_direct};
 use crate::components::chat_client::ChatClient;
 use crate::model::DirectOutcome;
 
+/// Each dialog's code as a file of its own, fetched the first time the
+/// dialog opens (see `on_demand`).
+#[leptos::lazy]
+pub fn new_chat_dialog() -> AnyView {
+    view! { <NewChatDialog/> }.into_any()
+}
+
+#[leptos::lazy]
+pub fn new_group_dialog() -> AnyView {
+    view! { <NewGroupDialog/> }.into_any()
+}
+
+#[leptos::lazy]
+pub fn change_password_dialog() -> AnyView {
+    view! { <ChangePasswordDialog/> }.into_any()
+}
+
+#[leptos::lazy]
+pub fn quick_switcher() -> AnyView {
+    view! { <QuickSwitcher/> }.into_any()
+}
+
 /// Which dialog is open; shared through context so the sidebar buttons and
 /// the keyboard shortcuts reach the same ones.
 #[derive(Clone, Copy)]

@@ -11,6 +11,12 @@ use crate::realtime::protocol::MessageKind;
 
 const FIELD: &str = "min-w-0 flex-1 rounded-lg border border-white/15 bg-slate-900/50 px-2 py-1 text-sm text-slate-100 placeholder:text-slate-400 focus:border-sky-400";
 
+/// The panel's code, fetched the first time it opens (see `on_demand`).
+#[leptos::lazy]
+pub fn members_panel(room: i64, open: RwSignal<bool>) -> AnyView {
+    view! { <MembersPanel room open/> }.into_any()
+}
+
 #[component]
 pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {
     let client = expect_context::<ChatClient>();

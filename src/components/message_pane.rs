@@ -10,7 +10,7 @@ use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
 use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
 use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
-use crate::components::members::MembersPanel;
+use crate::components::members::members_panel;
 use crate::components::notify::page_visible;
 use crate::components::support::{support_subtitle, SupportActions};
 use crate::components::text::{day_label, linkify, now_ms, LocalTime, Segment};
@@ -131,7 +131,8 @@ fn RoomView(room: i64) -> impl IntoView {
                 <Composer room/>
             </div>
             <Show when=move || members_open.get()>
-                <MembersPanel room open=members_open/>
+                // The panel's code comes the first time it opens.
+                {Suspend::new(members_panel(room, members_open))}
             </Show>
         </div>
     }

@@ -9,6 +9,7 @@ pub mod dialogs;
 pub mod members;
 pub mod message_pane;
 pub mod notify;
+pub mod on_demand;
 pub mod sidebar;
 pub mod support;
 pub mod text;

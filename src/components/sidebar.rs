@@ -5,7 +5,7 @@ use crate::components::chat_client::{ChatClient, ConnState};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
-use crate::components::support::SupportQueue;
+use crate::components::support::support_queue;
 use crate::components::text::{initial, now_ms, short_time};
 use crate::model::{Role, UserView};
 use crate::realtime::protocol::{MessageKind, RoomKind, RoomSummary};
@@ -71,7 +71,8 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
             </div>
         </Show>
         <Show when=move || client.is_staff() && tab.get() == Tab::Queue fallback=move || view! { <ChatsList filter/> }>
-            <SupportQueue/>
+            // The queue's code comes the first time an agent opens the tab.
+            {Suspend::new(support_queue())}
         </Show>
     }
 }

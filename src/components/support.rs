@@ -13,6 +13,12 @@ use crate::components::text::{now_ms, short_time};
 use crate::model::{DepartmentView, StaffView};
 use crate::realtime::protocol::{MessageKind, RoomSummary, SupportInfo, SupportStatus};
 
+/// The dialog's code, fetched the first time it opens (see `on_demand`).
+#[leptos::lazy]
+pub fn contact_support_dialog() -> AnyView {
+    view! { <ContactSupportDialog/> }.into_any()
+}
+
 /// "Contact support": pick a department; its one conversation opens.
 #[component]
 pub fn ContactSupportDialog() -> impl IntoView {
@@ -146,6 +152,13 @@ impl QueueRow {
             unread: summary.unread,
         }
     }
+}
+
+/// The queue's code, fetched the first time an agent opens its tab (see
+/// `on_demand`).
+#[leptos::lazy]
+pub fn support_queue() -> AnyView {
+    view! { <SupportQueue/> }.into_any()
 }
 
 /// The agent's queue, per department, live from the socket.

@@ -167,7 +167,21 @@ fn leptos_options(
             .build()
     };
     options.site_addr = addr;
+    // A release build names its client files after their content and
+    // leaves the names in a hash file beside the binary; a binary built
+    // without cargo-leptos (the tests') has none and serves plain names.
+    options.hash_files = beside_the_binary(&options.hash_file).is_some_and(|p| p.exists());
+    if !options.hash_files {
+        tracing::info!(
+            "no {} beside the binary: build files served under plain names",
+            options.hash_file
+        );
+    }
     Ok(options)
+}
+
+fn beside_the_binary(name: &str) -> Option<std::path::PathBuf> {
+    Some(std::env::current_exe().ok()?.parent()?.join(name))
 }
 
 const LEPTOS_TOML: &str = "Leptos.toml";

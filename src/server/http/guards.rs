@@ -154,8 +154,8 @@ const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
     // What is private is never stored by a browser or a proxy: server
     // function answers, `/health`, and every HTML page (a signed-in page
-    // holds the user's chats). Build files keep their caching (the
-    // first-load work decides it).
+    // holds the user's chats). Build files have their own caching
+    // (`build_files`).
     let private_path = {
         let path = request.uri().path();
         path.starts_with("/api/") || path == "/health"

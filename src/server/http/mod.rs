@@ -3,6 +3,7 @@
 //! It calls the services (through `crate::api` and the socket handler) and
 //! nothing calls up into it.
 
+mod build_files;
 pub mod cookie;
 mod guards;
 mod health;
@@ -21,7 +22,7 @@ use guards::{
     refuse_cross_site, security_headers, server_function_status, shape_of_writes, MAX_REQUEST_BODY,
 };
 use health::health;
-use page::page;
+use page::{page, redirects_are_real};
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -32,10 +33,13 @@ pub fn router(state: AppState) -> Router {
             move || page(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page))
-        // Pages, server-function answers and build files go out compressed
-        // to browsers that ask. Not the socket: its 101 answer has no body
+        // Pages and server-function answers go out compressed to browsers
+        // that ask (build files were compressed by the build: see
+        // `build_files`). Not the socket: its 101 answer has no body
         // to encode, and must carry no Content-Encoding.
         .layer(compression())
+        .layer(middleware::from_fn(build_files::caching))
+        .layer(middleware::from_fn(redirects_are_real))
         .route("/ws", get(ws::upgrade))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -48,8 +52,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Brotli or gzip for text answers (HTML, JSON, CSS, JS, the WASM): what
-/// the browser's `Accept-Encoding` allows, anything over 1 KiB.
+/// Brotli or gzip for text answers (HTML, JSON; build files of a debug
+/// build, which has no precompressed copies): what the browser's
+/// `Accept-Encoding` allows, anything over 1 KiB. An answer that already
+/// has a `Content-Encoding` (a precompressed file) passes untouched.
 fn compression() -> tower_http::compression::CompressionLayer<
     tower_http::compression::predicate::And<
         tower_http::compression::predicate::SizeAbove,

@@ -35,3 +35,43 @@ fn set_page_csp() {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
+
+/// A page the app sends elsewhere (a signed-out visitor at `/`, a
+/// signed-in one at `/login`) is answered with a real 302 and no page.
+/// Leptos sets the 302 only when the request's `Accept` names `text/html`
+/// (a browser's does; curl's `*/*` and a prefetch's may not) and otherwise
+/// renders the whole app beside a `Location` header, for its own client
+/// to follow: right for a server function, wrong for a page.
+pub async fn redirects_are_real(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    let is_page_request =
+        request.method() == axum::http::Method::GET && !request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_page_request || response.status() != StatusCode::OK {
+        return response;
+    }
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    match response.headers().get(header::LOCATION) {
+        Some(location) if is_page => {
+            let mut redirect = StatusCode::FOUND.into_response();
+            let headers = redirect.headers_mut();
+            headers.insert(header::LOCATION, location.clone());
+            // Where a page sends you depends on your session.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            for cookie in response.headers().get_all(header::SET_COOKIE) {
+                headers.append(header::SET_COOKIE, cookie.clone());
+            }
+            redirect
+        }
+        _ => response,
+    }
+}

@@ -1,0 +1,113 @@
+//! How long a browser may keep the files the build made (the client's JS,
+//! WASM and CSS under `/pkg`) and those copied from `public/` (icons, the
+//! manifest). The build names the client's files after a hash of their
+//! content (`glasschat.<hash>.wasm`), so a new release is new names: those
+//! may be kept for a year without asking again. Everything else the site
+//! root serves keeps its name across releases and is revalidated on each
+//! use (a cheap 304 while it has not changed). Pages and server-function
+//! answers are never stored (`guards::security_headers`).
+//!
+//! The files themselves are sent precompressed when the browser accepts it:
+//! `cargo leptos build --precompress` writes a `.br` (quality 11) and a `.gz`
+//! beside each one, and the Leptos file handler picks the best the request
+//! allows, so no release file is compressed per request.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// A content-addressed build file: kept for a year, never revalidated.
+pub const FOREVER: &str = "public, max-age=31536000, immutable";
+/// A file that keeps its name from one release to the next.
+pub const REVALIDATE: &str = "no-cache";
+
+pub async fn caching(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let served_file = matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED)
+        && !path.starts_with("/api/")
+        && path != "/health"
+        && path != "/ws"
+        && !is_page(&response);
+    if served_file {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(caching_for(&path)),
+        );
+        // Several encodings of one file share the address.
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
+fn is_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
+/// `FOREVER` for a hashed name under `/pkg/`, else `REVALIDATE`.
+pub fn caching_for(path: &str) -> &'static str {
+    match path.strip_prefix("/pkg/") {
+        Some(name) if is_hashed_name(name) => FOREVER,
+        _ => REVALIDATE,
+    }
+}
+
+/// `stem.HASH.ext` with HASH the build's content hash: 16 or more URL-safe
+/// base64 characters (cargo-leptos writes 22, an MD5 in base64url).
+fn is_hashed_name(name: &str) -> bool {
+    if name.contains('/') {
+        return false;
+    }
+    let mut parts = name.rsplit('.');
+    let (Some(_ext), Some(hash), Some(stem)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !stem.is_empty()
+        && hash.len() >= 16
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_build_files_are_kept_for_good_and_the_rest_revalidated() {
+        assert_eq!(
+            caching_for("/pkg/glasschat.mWkY3sVZ0XQh2cl6yQn_-A.wasm"),
+            FOREVER
+        );
+        assert_eq!(
+            caching_for("/pkg/glasschat.mWkY3sVZ0XQh2cl6yQn_-A.js"),
+            FOREVER
+        );
+        assert_eq!(
+            caching_for("/pkg/glasschat.mWkY3sVZ0XQh2cl6yQn_-A.css"),
+            FOREVER
+        );
+        // A debug build's names, the site root's own files, near misses.
+        assert_eq!(caching_for("/pkg/glasschat.wasm"), REVALIDATE);
+        assert_eq!(caching_for("/pkg/glasschat_bg.wasm"), REVALIDATE);
+        assert_eq!(caching_for("/favicon.ico"), REVALIDATE);
+        assert_eq!(caching_for("/manifest.webmanifest"), REVALIDATE);
+        assert_eq!(caching_for("/pkg/glasschat.short.wasm"), REVALIDATE);
+        assert_eq!(caching_for("/pkg/.mWkY3sVZ0XQh2cl6yQn_-A.wasm"), REVALIDATE);
+        assert_eq!(
+            caching_for("/pkg/x/glasschat.mWkY3sVZ0XQh2cl6yQn_-A.wasm"),
+            REVALIDATE
+        );
+        assert_eq!(
+            caching_for("/pkg/glasschat.mWkY3sVZ0XQh2cl6y%2e_-A.wasm"),
+            REVALIDATE
+        );
+        assert_eq!(caching_for("/icon.mWkY3sVZ0XQh2cl6yQn_-A.svg"), REVALIDATE);
+    }
+}
