@@ -1,8 +1,12 @@
 use leptos::prelude::*;
 
-/// Copies `text` (a link to pass on) to the clipboard, and says so.
+/// Copies `text` (a link to pass on, a code block) to the clipboard, and
+/// says so.
 #[component]
-pub fn CopyButton(text: String) -> impl IntoView {
+pub fn CopyButton(
+    text: String,
+    #[prop(default = "Copy link")] label: &'static str,
+) -> impl IntoView {
     let copied = RwSignal::new(false);
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
@@ -15,7 +19,7 @@ pub fn CopyButton(text: String) -> impl IntoView {
     };
     view! {
         <button type="button" on:click=copy class="rounded border border-white/20 px-2 py-1 text-xs text-slate-100 hover:bg-white/10">
-            {move || if copied.get() { "Copied" } else { "Copy link" }}
+            {move || if copied.get() { "Copied" } else { label }}
         </button>
     }
 }

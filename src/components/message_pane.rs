@@ -10,10 +10,11 @@ use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
 use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
 use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
+use crate::components::markdown;
 use crate::components::members::members_panel;
 use crate::components::notify::page_visible;
 use crate::components::support::{support_subtitle, SupportActions};
-use crate::components::text::{day_label, linkify, now_ms, LocalTime, Segment};
+use crate::components::text::{day_label, now_ms, LocalTime};
 use crate::realtime::protocol::{MessageKind, MessageView, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
@@ -719,15 +720,8 @@ fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView {
             })}
             // Wrap anywhere: a long URL or hash must never widen the list.
             <div class=format!("{bubble} max-w-full") title=time.clone()>
-                <p class="body whitespace-pre-wrap break-words wrap-anywhere">
-                    {linkify(&message.body).into_iter().map(|segment| match segment {
-                        Segment::Text(text) => text.into_any(),
-                        Segment::Link(url) => view! {
-                            <a href=url.clone() target="_blank" rel="noopener noreferrer nofollow ugc"
-                                class="text-sky-300 underline hover:text-sky-200">{url.clone()}</a>
-                        }.into_any(),
-                    }).collect_view()}
-                </p>
+                // Markdown, drawn as elements and text nodes (never markup).
+                <div class="body whitespace-pre-wrap break-words wrap-anywhere">{markdown::render(&message.body)}</div>
             </div>
         </article>
     }

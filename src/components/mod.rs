@@ -6,6 +6,7 @@ pub mod composer;
 pub mod copy_button;
 pub mod crash_notice;
 pub mod dialogs;
+pub mod markdown;
 pub mod members;
 pub mod message_pane;
 pub mod notify;

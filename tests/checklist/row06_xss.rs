@@ -2,7 +2,8 @@
 //! the source, and a strict CSP with a fresh nonce on every page. In
 //! Chromium: `end2end/tests/conversations.spec.ts` (markup sent as a
 //! message shows literally and runs nothing) and
-//! `end2end/tests/security.spec.ts` (an injected inline script is blocked).
+//! `end2end/tests/security.spec.ts` (an injected inline script is blocked);
+//! Markdown in messages: `end2end/tests/markdown.spec.ts`.
 
 use crate::common::{self, Backend, TestServer};
 use crate::source::sources;
@@ -15,6 +16,95 @@ fn no_raw_html_injection() {
             !text.contains(&needle),
             "{path} uses {needle}: message text must be rendered as text"
         );
+    }
+}
+
+/// Markdown draws links only to http(s) and mailto addresses, shows HTML
+/// as text, never loads an image, and cuts nesting: checked on the HTML the
+/// message renderer produces (the same code draws it in the browser).
+#[test]
+fn markdown_renders_no_markup_no_script_links_and_no_deep_nesting() {
+    use glasschat::components::markdown;
+    use leptos::prelude::*;
+
+    let html = |body: &str| Owner::new().with(|| markdown::render(body).to_html());
+    for hostile in [
+        "[click](javascript:alert(document.cookie))",
+        "[click](JAVASCRIPT:alert(1))",
+        "[click](  javascript:alert(1))",
+        "[click](<java\nscript:alert(1)>)",
+        "[click](java&#x09;script:alert(1))",
+        "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[click](vbscript:msgbox(1))",
+        "[click](file:///etc/passwd)",
+        "<javascript:alert(1)>",
+        "![x](javascript:alert(1))",
+        "[**nested [link](javascript:alert(1))**](https://example.com)",
+    ] {
+        let out = html(hostile);
+        // The address may show as text; it is never a link, nor a picture.
+        assert!(
+            !out.contains("<img") && !out.contains("<script"),
+            "{hostile} rendered {out}"
+        );
+        for href in out.split("href=\"").skip(1) {
+            assert!(
+                href.starts_with("https://")
+                    || href.starts_with("http://")
+                    || href.starts_with("mailto:"),
+                "{hostile} rendered {out}"
+            );
+        }
+    }
+    for markup in [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "**<svg onload=alert(1)>**",
+        "```\n<script>alert(1)</script>\n```",
+    ] {
+        let out = html(markup);
+        assert!(
+            !out.contains("<script")
+                && !out.contains("<img")
+                && !out.contains("<svg")
+                && !out.contains("<a href=\"javascript"),
+            "{markup} rendered {out}"
+        );
+        assert!(out.contains("&lt;"), "{markup} shown as text: {out}");
+    }
+    // Ten thousand levels of quotes, emphasis and lists: drawn to a bounded
+    // depth, the text kept.
+    for deep in [
+        format!("{}deep", "> ".repeat(10_000)),
+        format!("{}deep{}", "*".repeat(10_000), "*".repeat(10_000)),
+        format!("{}deep", "- ".repeat(10_000)),
+        format!(
+            "{}deep{}",
+            "[".repeat(5_000),
+            "](https://x.io)".repeat(5_000)
+        ),
+    ] {
+        let out = html(&deep);
+        assert!(out.contains("deep"), "the text survives");
+        let opened = out.matches("<blockquote").count()
+            + out.matches("<ul").count()
+            + out.matches("<em").count()
+            + out.matches("<strong").count();
+        assert!(opened <= markdown::MAX_DEPTH * 2, "{opened} containers");
+    }
+    // And the everyday elements do render.
+    let out = html("**b** *i* ~~s~~ `c` [l](https://example.com)\n\n> q\n\n- x");
+    for element in [
+        "<strong>",
+        "<em>",
+        "<del>",
+        "<code",
+        "href=\"https://example.com\"",
+        "<blockquote",
+        "<li>",
+    ] {
+        assert!(out.contains(element), "{element} in {out}");
     }
 }
 
