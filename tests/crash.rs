@@ -72,11 +72,7 @@ async fn send_until(
             }
         };
         outbox.pending = Some(id.clone());
-        let frame = ClientFrame::Send {
-            room,
-            client_id: id.clone(),
-            body: format!("body of {id}"),
-        };
+        let frame = send_frame(room, &id);
         if tab.try_send_frame(&frame).await.is_err() {
             return outbox;
         }
@@ -94,6 +90,27 @@ async fn send_until(
         }
     }
     outbox
+}
+
+/// The frame that sends (and resends) the message `id`. Every third
+/// message replies to the room's first (there by then: this sender's first
+/// was acknowledged).
+fn send_frame(room: i64, id: &str) -> ClientFrame {
+    ClientFrame::Send {
+        room,
+        client_id: id.to_string(),
+        body: format!("body of {id}"),
+        reply_to: is_reply(id).then_some(1),
+    }
+}
+
+/// Whether the message with this client id (`tag-N`) is a reply.
+fn is_reply(client_id: &str) -> bool {
+    client_id
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n % 3 == 0)
 }
 
 /// Reads until the socket dies (or `stop`); returns what the tab holds.
@@ -180,7 +197,7 @@ async fn crash_loop(backend: Backend) {
             let mut tab = server.connect(&cookies[i % ACCOUNTS]).await;
             tab.hello_with(Vec::new()).await;
             let room = rooms[(i % ACCOUNTS) / 2];
-            tab.say(room, &id, &format!("body of {id}")).await;
+            tab.send_frame(&send_frame(room, &id)).await;
             common::ack(&mut tab).await;
             outbox.acked.push(id);
         }
@@ -202,6 +219,14 @@ async fn crash_loop(backend: Backend) {
     assert_eq!(
         stored as usize, total,
         "every acknowledged message stored, nothing else"
+    );
+    let replies = db
+        .scalar("SELECT COUNT(*) FROM messages WHERE reply_to = 1")
+        .await;
+    assert_eq!(
+        replies as usize,
+        acked.iter().filter(|id| is_reply(id)).count(),
+        "every acknowledged reply stored as one"
     );
     let mut last_seqs = BTreeMap::new();
     for room in &rooms {
@@ -239,6 +264,17 @@ async fn crash_loop(backend: Backend) {
                         assert_eq!(seqs, want, "reader {i}, room {room}: no gap");
                     }
                     assert!(held.held_seq >= *max, "reader {i}, room {room}: caught up");
+                    // Replies arrived with their quote, live or in catch-up.
+                    for m in held.messages.values() {
+                        let reply = m.client_id.as_deref().is_some_and(is_reply);
+                        let quote = m.reply.as_ref();
+                        assert_eq!(
+                            quote.map(|q| (q.seq, q.gone, q.text.starts_with("body of "))),
+                            reply.then_some((1, false, true)),
+                            "reader {i}, room {room}, seq {}",
+                            m.seq
+                        );
+                    }
                 }
             }
         })

@@ -288,9 +288,11 @@ fn frame_text() -> impl Strategy<Value = String> {
         1 => (9_990usize..10_010).prop_map(|n| "y".repeat(n)),
     ];
     prop_oneof![
-        3 => (id.clone(), text.clone(), text.clone()).prop_map(|(room, client_id, body)| {
-            ClientFrame::Send { room, client_id, body }.to_json()
-        }),
+        3 => (id.clone(), text.clone(), text.clone(), prop::option::of(id.clone())).prop_map(
+            |(room, client_id, body, reply_to)| {
+                ClientFrame::Send { room, client_id, body, reply_to }.to_json()
+            }
+        ),
         2 => (id.clone(), id.clone()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }.to_json()),
         1 => prop::collection::vec((id.clone(), id), 0..4).prop_map(|cursors| {
             ClientFrame::Hello {

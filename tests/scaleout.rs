@@ -95,9 +95,22 @@ async fn two_nodes_serve_the_same_users() {
         .await;
     assert_eq!(unread, 0);
 
+    // A reply written on B carries its quote to the tabs on A.
+    let first = bob_b.state.rooms[&room].messages[&1].clone();
+    bob_b.reply(room, "reply-1", "answering you", 1).await;
+    assert_eq!(ack(&mut bob_b).await.seq, 121);
+    for t in [&mut ada_a, &mut bob_a] {
+        t.until_seq(room, 121).await;
+        let quote = t.state.rooms[&room].messages[&121].reply.clone();
+        assert_eq!(
+            quote.map(|q| (q.seq, q.sender_name, q.text)),
+            Some((1, first.sender_name.clone(), first.body.clone()))
+        );
+    }
+
     // A clear made on B empties Ada's view on A.
     call(&b, &ada, "rooms/clear", &[("room", &room.to_string())]).await;
-    ada_a.until_seq(room, 121).await;
+    ada_a.until_seq(room, 122).await;
     assert_eq!(
         ada_a.state.rooms[&room].messages.len(),
         1,

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::model::{InvitationView, Role, UserView};
 use crate::realtime::link::SocketLink;
-use crate::realtime::protocol::{ClientFrame, RoomKind, RoomSummary};
+use crate::realtime::protocol::{ClientFrame, Quote, RoomKind, RoomSummary};
 use crate::realtime::state::ClientState;
 
 pub use crate::realtime::link::{ConnState, OutboxItem, OutboxStatus};
@@ -29,6 +29,8 @@ pub struct ChatClient {
     pub target: RwSignal<Option<(i64, i64)>>,
     /// Unsent composer text per room; survives switching rooms.
     pub drafts: RwSignal<HashMap<i64, String>>,
+    /// The message each room's composer is replying to ("Reply" on it).
+    pub replying: RwSignal<HashMap<i64, Quote>>,
     /// Direct chats waiting for someone to sign up.
     pub invitations: RwSignal<Vec<InvitationView>>,
     /// The latest line for the screen reader's polite live region.
@@ -48,6 +50,7 @@ impl ChatClient {
             selected: RwSignal::new(None),
             target: RwSignal::new(None),
             drafts: RwSignal::new(HashMap::new()),
+            replying: RwSignal::new(HashMap::new()),
             invitations: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
             #[cfg(feature = "hydrate")]
@@ -67,25 +70,22 @@ impl ChatClient {
         }
     }
 
-    /// Queues a message: shown as "sending…" at once, sent when connected.
-    pub fn send(&self, room: i64, body: String) {
+    /// Queues a message (a reply when `reply` quotes the original): shown
+    /// as "sending…" at once, sent when connected.
+    pub fn send(&self, room: i64, body: String, reply: Option<Quote>) {
         if body.trim().is_empty() {
             return;
         }
-        let client_id = new_client_id();
-        self.outbox.update(|items| {
-            items.push(OutboxItem {
-                client_id: client_id.clone(),
-                room,
-                body: body.clone(),
-                status: OutboxStatus::Sending,
-            })
-        });
-        self.transmit(ClientFrame::Send {
+        let item = OutboxItem {
+            client_id: new_client_id(),
             room,
-            client_id,
             body,
-        });
+            reply,
+            status: OutboxStatus::Sending,
+        };
+        let frame = item.frame();
+        self.outbox.update(|items| items.push(item));
+        self.transmit(frame);
     }
 
     /// Sends a failed message again, with its original client id.
@@ -94,11 +94,7 @@ impl ChatClient {
         self.outbox.update(|items| {
             if let Some(item) = items.iter_mut().find(|i| i.client_id == client_id) {
                 item.status = OutboxStatus::Sending;
-                frame = Some(ClientFrame::Send {
-                    room: item.room,
-                    client_id: item.client_id.clone(),
-                    body: item.body.clone(),
-                });
+                frame = Some(item.frame());
             }
         });
         if let Some(frame) = frame {

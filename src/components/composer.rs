@@ -1,6 +1,7 @@
 //! The composer: Enter sends, Shift+Enter is a new line, the box grows with
 //! the text, a counter appears near the limit, and the draft of each room
-//! survives switching rooms.
+//! survives switching rooms. A reply shows its quote above the box until it
+//! is sent or cancelled (the × or Esc).
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -37,18 +38,28 @@ pub fn Composer(room: i64) -> impl IntoView {
     });
     let length = move || draft.with(|d| d.chars().count());
     let too_long = move || length() > MAX_MESSAGE_CHARS;
+    let replying = move || client.replying.with(|r| r.get(&room).cloned());
+    let cancel_reply = move || {
+        client.replying.update(|r| {
+            r.remove(&room);
+        })
+    };
     let send = move || {
         let body = draft.get_untracked();
         if body.trim().is_empty() || body.chars().count() > MAX_MESSAGE_CHARS {
             return;
         }
-        client.send(room, body);
+        let reply = client.replying.try_update(|r| r.remove(&room)).flatten();
+        client.send(room, body, reply);
         draft.set(String::new());
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
+        } else if ev.key() == "Escape" && replying().is_some() {
+            ev.prevent_default();
+            cancel_reply();
         }
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -58,7 +69,16 @@ pub fn Composer(room: i64) -> impl IntoView {
     view! {
         <form id="composer" on:submit=on_submit class="flex items-end gap-2 border-t border-white/10 p-3 md:p-4">
             <label class="sr-only" for="composer-input">"Message"</label>
-            <div class="flex-1">
+            <div class="min-w-0 flex-1">
+                {move || replying().map(|quote| view! {
+                    <div id="replying" class="mb-2 flex items-start gap-2 rounded-lg border-l-2 border-sky-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
+                        <p class="min-w-0 flex-1 truncate">
+                            "Replying to "<span class="font-semibold text-slate-100">{quote.sender_name.clone()}</span>": "{quote.text.clone()}
+                        </p>
+                        <button type="button" aria-label="Cancel reply" on:click=move |_| cancel_reply()
+                            class="rounded px-1 text-slate-200 hover:bg-white/10">"×"</button>
+                    </div>
+                })}
                 <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown
                     placeholder="Write a message" aria-describedby="composer-help"
                     class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 focus:border-sky-400"></textarea>

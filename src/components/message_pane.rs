@@ -8,14 +8,14 @@ use leptos::task::spawn_local;
 
 use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
 use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
-use crate::components::composer::Composer;
+use crate::components::composer::{focus_composer, Composer};
 use crate::components::dialogs::ConfirmDialog;
 use crate::components::markdown;
 use crate::components::members::members_panel;
 use crate::components::notify::page_visible;
 use crate::components::support::{support_subtitle, SupportActions};
 use crate::components::text::{day_label, now_ms, LocalTime};
-use crate::realtime::protocol::{MessageKind, MessageView, RoomKind};
+use crate::realtime::protocol::{MessageKind, MessageView, Quote, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
 /// Rows drawn when a room opens, and how many more each scroll to the top
@@ -606,7 +606,7 @@ fn MessageList(room: i64) -> impl IntoView {
         })
     };
     let show_jump = move || !at_bottom.get() && new_count() > 0;
-    let jump = move |_| {
+    let jump = move |_: ()| {
         skip.set(0);
         shown.set(WINDOW);
         at_bottom.set(true);
@@ -615,6 +615,22 @@ fn MessageList(room: i64) -> impl IntoView {
         }
         seen_seq.set(newest_held());
     };
+    // Sending from far up the history jumps to the newest, where the
+    // message being sent is drawn (as every chat does).
+    let sending = Memo::new(move |_| {
+        client
+            .outbox
+            .with(|o| o.iter().filter(|i| i.room == room).count())
+    });
+    Effect::new(move |before: Option<usize>| {
+        let now = sending.get();
+        if before.is_some_and(|b| now > b)
+            && (skip.get_untracked() > 0 || !at_bottom.get_untracked())
+        {
+            jump(());
+        }
+        now
+    });
     let rows = move || {
         let drawn = shown.get();
         messages.with(|m| rows_of(m, m.len() > drawn, my_id, now_ms()))
@@ -659,7 +675,7 @@ fn MessageList(room: i64) -> impl IntoView {
                 </For>
             </div>
             <Show when=show_jump>
-                <button id="new-messages" type="button" on:click=jump
+                <button id="new-messages" type="button" on:click=move |_| jump(())
                     class="absolute bottom-3 left-1/2 -translate-x-1/2 rounded-full bg-sky-500 px-4 py-1.5 text-sm font-semibold text-white shadow-lg">
                     {move || {
                         let n = new_count();
@@ -707,11 +723,45 @@ fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView {
     } else {
         "rounded-2xl bg-white/10 px-4 py-2"
     };
+    let room = message.room;
+    // "Reply" puts this message's quote above the composer.
+    let quote = Quote::of(&message);
+    let reply_label = format!("Reply to {}", message.sender_name);
+    let reply_side = if own {
+        "right-full mr-1"
+    } else {
+        "left-full ml-1"
+    };
+    let reply = move |_| {
+        let quote = quote.clone();
+        if let Some(client) = use_context::<ChatClient>() {
+            client.replying.update(|r| {
+                r.insert(room, quote);
+            });
+        }
+        focus_composer();
+    };
+    // A reply's quote: the original's author and first line; a click opens
+    // the conversation at it (loading older history when needed).
+    let quoted = message.reply.clone().map(|q| {
+        let href = format!("/c/{room}/{}", q.seq);
+        view! {
+            <a class="quote mb-1 block max-w-full truncate border-l-2 border-sky-300/70 pl-2 text-xs text-slate-200 hover:text-white" href=href data-seq=q.seq>
+                {if q.gone {
+                    view! { <span class="italic">"Original message deleted"</span> }.into_any()
+                } else {
+                    view! { <span class="font-semibold">{q.sender_name}</span>" "{q.text} }.into_any()
+                }}
+            </a>
+        }
+    });
     view! {
         {day}
-        <article class=format!("message flex min-w-0 max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
+        <article class=format!("message group relative flex min-w-0 max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
             class:target=move || highlighted.get() == Some(seq)
             data-seq=message.seq data-own=own.to_string()>
+            <button type="button" class=format!("reply absolute bottom-1 {reply_side} rounded-lg px-2 py-0.5 text-xs text-slate-200 opacity-0 hover:bg-white/10 focus-visible:opacity-100 group-hover:opacity-100")
+                aria-label=reply_label on:click=reply>"Reply"</button>
             {header.then(|| view! {
                 <p class="mb-0.5 px-1 text-xs text-slate-300">
                     {(!own).then(|| view! { <span class="sender font-semibold text-slate-100">{message.sender_name.clone()}</span>" · " })}
@@ -720,6 +770,7 @@ fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView {
             })}
             // Wrap anywhere: a long URL or hash must never widen the list.
             <div class=format!("{bubble} max-w-full") title=time.clone()>
+                {quoted}
                 // Markdown, drawn as elements and text nodes (never markup).
                 <div class="body whitespace-pre-wrap break-words wrap-anywhere">{markdown::render(&message.body)}</div>
             </div>

@@ -292,12 +292,7 @@ async fn run_once(
 fn resend_outbox(client: SocketLink, tx: &UnboundedSender<String>) {
     client.outbox.with_untracked(|items| {
         for item in items.iter().filter(|i| i.status == OutboxStatus::Sending) {
-            let frame = ClientFrame::Send {
-                room: item.room,
-                client_id: item.client_id.clone(),
-                body: item.body.clone(),
-            };
-            let _ = tx.unbounded_send(frame.to_json());
+            let _ = tx.unbounded_send(item.frame().to_json());
         }
     });
 }

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::protocol::{MessageView, RoomSummary};
+use super::protocol::{ClientFrame, MessageView, Quote, RoomSummary};
 use super::state::ClientState;
 use crate::model::Role;
 
@@ -30,7 +30,21 @@ pub struct OutboxItem {
     pub client_id: String,
     pub room: i64,
     pub body: String,
+    /// A reply: the quote shown while it is sending; its seq is sent.
+    pub reply: Option<Quote>,
     pub status: OutboxStatus,
+}
+
+impl OutboxItem {
+    /// The frame that sends it (again: a resend carries the same client id).
+    pub fn frame(&self) -> ClientFrame {
+        ClientFrame::Send {
+            room: self.room,
+            client_id: self.client_id.clone(),
+            body: self.body.clone(),
+            reply_to: self.reply.as_ref().map(|q| q.seq),
+        }
+    }
 }
 
 /// The reactive state the socket loop reads and writes. The page's chat

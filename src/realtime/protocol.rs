@@ -42,6 +42,9 @@ pub enum ClientFrame {
         room: i64,
         client_id: String,
         body: String,
+        /// The seq of the message (in the same room) this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<i64>,
     },
     /// "I have read up to `seq`". Marks never move backwards.
     Read {
@@ -231,12 +234,64 @@ pub struct MessageView {
     /// System lines: what happened (`body` holds its plain-text description).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<SystemEvent>,
+    /// For a reply: the message it answers, as its quote shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Quote>,
+}
+
+/// The longest quote of a replied-to message, in characters.
+pub const QUOTE_CHARS: usize = 100;
+
+/// A reply's quote: the original's author and first line, read from the
+/// original as it is now (so a reply to a message deleted later quotes
+/// nothing: `gone`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub seq: i64,
+    pub sender_name: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
+}
+
+impl Quote {
+    /// The quote of `original`: its first non-empty line, cut.
+    pub fn of(original: &MessageView) -> Quote {
+        let line = original
+            .body
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or_default();
+        let mut text: String = line.chars().take(QUOTE_CHARS).collect();
+        if line.chars().count() > QUOTE_CHARS {
+            text.push('…');
+        }
+        Quote {
+            seq: original.seq,
+            sender_name: original.sender_name.clone(),
+            text,
+            gone: false,
+        }
+    }
+
+    /// The quote of a message that is no longer there.
+    pub fn gone(seq: i64) -> Quote {
+        Quote {
+            seq,
+            sender_name: String::new(),
+            text: String::new(),
+            gone: true,
+        }
+    }
 }
 
 impl MessageView {
     /// A copy with the body cut to `PREVIEW_CHARS`, for room summaries.
+    /// The message as a sidebar preview shows it: body cut, no quote.
     pub fn preview(&self) -> MessageView {
         let mut short = self.clone();
+        short.reply = None;
         if let Some((cut, _)) = short.body.char_indices().nth(PREVIEW_CHARS) {
             short.body.truncate(cut);
             short.body.push('…');
@@ -399,6 +454,7 @@ mod tests {
             room: 3,
             client_id: "c1".into(),
             body: "hi".into(),
+            reply_to: None,
         };
         assert_eq!(
             send.to_json(),
@@ -507,13 +563,20 @@ mod fuzz {
             (any::<i64>(), any::<i64>()).prop_map(|(room, last_seq)| RoomCursor { room, last_seq });
         prop_oneof![
             prop::collection::vec(cursor, 0..5).prop_map(|rooms| ClientFrame::Hello { rooms }),
-            (any::<i64>(), any::<String>(), any::<String>()).prop_map(|(room, client_id, body)| {
-                ClientFrame::Send {
-                    room,
-                    client_id,
-                    body,
-                }
-            }),
+            (
+                any::<i64>(),
+                any::<String>(),
+                any::<String>(),
+                any::<Option<i64>>()
+            )
+                .prop_map(|(room, client_id, body, reply_to)| {
+                    ClientFrame::Send {
+                        room,
+                        client_id,
+                        body,
+                        reply_to,
+                    }
+                }),
             (any::<i64>(), any::<i64>()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }),
             Just(ClientFrame::Ping),
         ]

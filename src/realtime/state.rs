@@ -241,6 +241,7 @@ mod tests {
             created_at: seq * 1000,
             client_id: None,
             event: None,
+            reply: None,
         }
     }
 

@@ -405,12 +405,18 @@ async fn authorization_matrix(backend: Backend) {
         tab.send_frame(&ClientFrame::Read { room, seq: 1 }).await;
         let client_id = format!("matrix-{who:?}");
         tab.say(room, &client_id, "sneaking in").await;
+        // A reply to the first message: the same rule as a send, and a
+        // non-member learns nothing of whether that message exists.
+        tab.reply(room, &format!("{client_id}-reply"), "a reply", 1)
+            .await;
         if staff_or_owner {
-            let a = ack(tab).await;
-            assert_eq!(a.room, room);
-        } else {
-            // Read is refused, then send is refused; nothing stored.
             for _ in 0..2 {
+                let a = ack(tab).await;
+                assert_eq!(a.room, room);
+            }
+        } else {
+            // Read, send and reply are refused; nothing stored.
+            for _ in 0..3 {
                 let e = error(tab).await;
                 assert_eq!(e.code, ErrorCode::Forbidden, "{who:?}");
             }

@@ -671,6 +671,18 @@ impl Tab {
             room,
             client_id: client_id.to_string(),
             body: body.to_string(),
+            reply_to: None,
+        })
+        .await;
+    }
+
+    /// Sends `body` as a reply to the message at `seq`.
+    pub async fn reply(&mut self, room: i64, client_id: &str, body: &str, seq: i64) {
+        self.send_frame(&ClientFrame::Send {
+            room,
+            client_id: client_id.to_string(),
+            body: body.to_string(),
+            reply_to: Some(seq),
         })
         .await;
     }

@@ -365,9 +365,12 @@ impl Connection {
                 room,
                 client_id,
                 body,
+                reply_to,
             } => {
                 let for_error = client_id.clone();
-                match messages::submit(&self.state, &self.author, room, client_id, body).await {
+                let sent =
+                    messages::submit(&self.state, &self.author, room, client_id, body, reply_to);
+                match sent.await {
                     Ok(pending) => self.in_flight.push_back(pending),
                     Err(err) => {
                         self.send_error(message_error(err, Some(room), Some(for_error)))

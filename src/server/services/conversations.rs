@@ -305,7 +305,9 @@ pub(crate) async fn system_line(
     // The writer's hook has published it by the time this answers.
     match state.writer.write(line).await? {
         Stored::New(view) | Stored::Duplicate(view) => Ok(view.seq),
-        Stored::NotMember | Stored::Reopened { .. } => Err(ConversationError::Forbidden),
+        Stored::NotMember | Stored::NoOriginal | Stored::Reopened { .. } => {
+            Err(ConversationError::Forbidden)
+        }
     }
 }
 

@@ -60,6 +60,7 @@ pub async fn submit(
     room: i64,
     client_id: String,
     body: String,
+    reply_to: Option<i64>,
 ) -> Result<PendingSend, MessageError> {
     let user_id = author.id;
     if !valid_client_id(&client_id) {
@@ -77,6 +78,15 @@ pub async fn submit(
         .send_limiter
         .check(user_id)
         .map_err(MessageError::SlowDown)?;
+    if let Some(original) = reply_to {
+        if original < 1 {
+            return Err(MessageError::Invalid("reply_to must be a message's seq"));
+        }
+        // Whether the original exists is told to members only.
+        if state.store.membership(user_id, room).await?.is_none() {
+            return Err(MessageError::Forbidden);
+        }
+    }
 
     let stored = state
         .writer
@@ -86,6 +96,7 @@ pub async fn submit(
             sender_name: author.name.clone(),
             client_id: client_id.clone(),
             body,
+            reply_to,
             now: now_ms(),
         })
         .await?;
@@ -118,6 +129,9 @@ pub async fn acknowledge(
             Ok(ack(&message))
         }
         Stored::NotMember => Err(MessageError::Forbidden),
+        Stored::NoOriginal => Err(MessageError::Invalid(
+            "the message you reply to is not in this conversation",
+        )),
     }
 }
 
@@ -146,7 +160,7 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
                         marks.push((sender, line.room, line.seq));
                     }
                 }
-                Stored::Duplicate(_) | Stored::NotMember => {}
+                Stored::Duplicate(_) | Stored::NotMember | Stored::NoOriginal => {}
             }
         }
         hub.publish_messages(&frames);

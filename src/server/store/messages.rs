@@ -1,8 +1,8 @@
 use super::{on_pool, Store, StoreError};
-use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
+use crate::realtime::protocol::{MessageKind, MessageView, Quote, SystemEvent};
 use crate::server::crypto::Keyring;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub(super) struct MessageRow {
     pub id: i64,
     pub room_id: i64,
@@ -15,6 +15,41 @@ pub(super) struct MessageRow {
     pub nonce: Option<Vec<u8>>,
     pub created_at: i64,
     pub client_id: Option<String>,
+    /// A reply: the seq it answers, and that message as it is now (the
+    /// `r_` columns; all `None` when it is gone).
+    pub reply_to: Option<i64>,
+    pub r_sender_name: Option<String>,
+    pub r_kind: Option<String>,
+    pub r_body: Option<Vec<u8>>,
+    pub r_key_id: Option<i64>,
+    pub r_nonce: Option<Vec<u8>>,
+}
+
+/// The columns of a replied-to message, read in the writer's transaction.
+#[derive(Debug, Clone, Default)]
+pub(super) struct OriginalRow {
+    pub sender_name: Option<String>,
+    pub kind: String,
+    pub body: Vec<u8>,
+    pub key_id: Option<i64>,
+    pub nonce: Option<Vec<u8>>,
+}
+
+impl OriginalRow {
+    pub(super) fn quote(self, keys: &Keyring, room: i64, seq: i64) -> Quote {
+        let original = MessageRow {
+            room_id: room,
+            seq,
+            sender_name: self.sender_name,
+            kind: self.kind,
+            body: self.body,
+            key_id: self.key_id,
+            nonce: self.nonce,
+            ..MessageRow::default()
+        }
+        .into_view(keys);
+        Quote::of(&original)
+    }
 }
 
 /// What a reader is shown for a row that does not decrypt.
@@ -24,6 +59,17 @@ impl MessageRow {
     /// Opens the stored body. A row that does not open is shown as
     /// "message unavailable" and logged; the rest of the room is unaffected.
     pub(super) fn into_view(self, keys: &Keyring) -> MessageView {
+        let reply = self.reply_to.map(|seq| match (self.r_kind, self.r_body) {
+            (Some(kind), Some(body)) => OriginalRow {
+                sender_name: self.r_sender_name,
+                kind,
+                body,
+                key_id: self.r_key_id,
+                nonce: self.r_nonce,
+            }
+            .quote(keys, self.room_id, seq),
+            _ => Quote::gone(seq),
+        });
         let plain = keys.open(
             self.room_id,
             self.seq,
@@ -54,6 +100,7 @@ impl MessageRow {
             created_at: self.created_at,
             client_id: self.client_id,
             event,
+            reply,
         }
     }
 }
@@ -80,10 +127,17 @@ fn decode_body(kind: &str, body: &[u8]) -> (MessageKind, Option<SystemEvent>, St
 
 pub(super) const SELECT_MESSAGES: &str =
     "SELECT m.id, m.room_id, m.seq, m.sender_id, u.display_name AS sender_name,
-        m.kind, m.body, m.key_id, m.nonce, m.created_at, m.client_id
-     FROM messages m LEFT JOIN users u ON u.id = m.sender_id";
+        m.kind, m.body, m.key_id, m.nonce, m.created_at, m.client_id, m.reply_to,
+        ru.display_name AS r_sender_name, r.kind AS r_kind, r.body AS r_body,
+        r.key_id AS r_key_id, r.nonce AS r_nonce
+     FROM messages m LEFT JOIN users u ON u.id = m.sender_id
+     LEFT JOIN messages r ON r.room_id = m.room_id AND r.seq = m.reply_to
+     LEFT JOIN users ru ON ru.id = r.sender_id";
 
 /// What storing a message produced.
+// Two views in `Reopened`: a batch holds a few of these for microseconds,
+// not worth a box per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Stored {
     /// A new row: publish it.
@@ -92,6 +146,8 @@ pub enum Stored {
     Duplicate(MessageView),
     /// The sender is not a member of the room (or it does not exist).
     NotMember,
+    /// A reply to a seq with no message in the room: nothing stored.
+    NoOriginal,
     /// A new message by the member of a resolved support conversation,
     /// and the system line that reopened it, stored with it.
     Reopened {
@@ -109,6 +165,8 @@ pub struct NewMessage {
     pub sender_name: String,
     pub client_id: String,
     pub body: String,
+    /// The seq this message answers (checked in the writer's transaction).
+    pub reply_to: Option<i64>,
     pub now: i64,
 }
 

@@ -52,6 +52,8 @@ impl SummaryRow {
                     nonce: row.lm_nonce,
                     created_at,
                     client_id: row.lm_client_id,
+                    // The preview shows the text, not a reply's quote.
+                    ..MessageRow::default()
                 }
                 .into_view(keys)
                 .preview(),

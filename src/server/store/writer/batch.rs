@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
 use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::messages::{
-    MessageRow, NewMessage, Stored, SystemLine, Write, SELECT_MESSAGES,
+    MessageRow, NewMessage, OriginalRow, Stored, SystemLine, Write, SELECT_MESSAGES,
 };
 use crate::server::store::StoreError;
 
@@ -21,8 +21,8 @@ use crate::server::store::StoreError;
 /// the sender's read mark (which also shows the room again to whoever hid
 /// it: see `SELECT_SUMMARY`).
 pub(super) const INSERT_TEXT: &str =
-    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
-     SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8
+    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, reply_to)
+     SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8, $9
      WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
      ON CONFLICT (sender_id, client_id) DO NOTHING
      RETURNING id";
@@ -30,6 +30,10 @@ pub(super) const INSERT_SYSTEM: &str =
     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
      VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7)
      RETURNING id";
+/// The message a reply answers, as it is in this transaction.
+pub(super) const ORIGINAL: &str = "SELECT u.display_name, m.kind, m.body, m.key_id, m.nonce
+     FROM messages m LEFT JOIN users u ON u.id = m.sender_id
+     WHERE m.room_id = $1 AND m.seq = $2";
 pub(super) const REOPEN: &str = "UPDATE rooms SET support_status = 'open' WHERE id = $1";
 pub(super) const DELETE_ROOM_MESSAGES: &str = "DELETE FROM messages WHERE room_id = $1";
 pub(super) const MARK_ALL_READ: &str =
@@ -68,6 +72,8 @@ pub(super) trait BatchTx {
         sender_id: i64,
         client_id: &str,
     ) -> Result<Option<MessageRow>, StoreError>;
+    /// The message at `seq` in `room`, if there is one.
+    async fn original(&mut self, room: i64, seq: i64) -> Result<Option<OriginalRow>, StoreError>;
     async fn reopen(&mut self, room: i64) -> Result<(), StoreError>;
     async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError>;
     async fn insert_system(
@@ -115,6 +121,22 @@ pub(super) async fn store_batch(
                 continue;
             }
         };
+        // A reply quotes its original as this transaction sees it, so the
+        // live frame and every later read agree. A resend is answered as
+        // the first send was, whatever became of the original since.
+        let reply = match msg.reply_to {
+            None => None,
+            Some(original) => match tx.original(room, original).await? {
+                Some(row) => Some(row.quote(keys, room, original)),
+                None => {
+                    out.push(match tx.existing(msg.sender_id, &msg.client_id).await? {
+                        Some(row) => Stored::Duplicate(row.into_view(keys)),
+                        None => Stored::NoOriginal,
+                    });
+                    continue;
+                }
+            },
+        };
         let sealed = keys.seal(msg.room, seq, msg.body.as_bytes())?;
         let Some(id) = tx.insert_text(&msg, seq, &sealed).await? else {
             out.push(match tx.existing(msg.sender_id, &msg.client_id).await? {
@@ -136,6 +158,7 @@ pub(super) async fn store_batch(
             created_at: msg.now,
             client_id: Some(msg.client_id),
             event: None,
+            reply,
         };
         if !reopens {
             out.push(Stored::New(message));
@@ -188,5 +211,6 @@ async fn system_line(
         created_at: line.now,
         client_id: None,
         event: Some(line.event),
+        reply: None,
     })
 }

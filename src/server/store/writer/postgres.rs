@@ -7,11 +7,13 @@ use tokio::sync::mpsc;
 
 use super::batch::{
     store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED, INSERT_SYSTEM,
-    INSERT_TEXT, MARK_ALL_READ, REOPEN,
+    INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::jobs::{answer, fill_batch, Committed, Job};
 use crate::server::crypto::Sealed;
-use crate::server::store::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
+use crate::server::store::messages::{
+    MessageRow, NewMessage, OriginalRow, Stored, SystemLine, Write,
+};
 use crate::server::store::{Db, Store, StoreError};
 
 pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: Committed) {
@@ -59,6 +61,15 @@ struct PgBatch<'c> {
     pub tx: sqlx::Transaction<'c, sqlx::Postgres>,
 }
 
+/// sender name, kind, body, key id, nonce
+type OriginalColumns = (
+    Option<String>,
+    String,
+    Vec<u8>,
+    Option<i64>,
+    Option<Vec<u8>>,
+);
+
 impl BatchTx for PgBatch<'_> {
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
         Ok(sqlx::query_as(HEADS_LOCKED.as_str())
@@ -82,8 +93,26 @@ impl BatchTx for PgBatch<'_> {
             .bind(sealed.key_id)
             .bind(&sealed.nonce)
             .bind(msg.now)
+            .bind(msg.reply_to)
             .fetch_optional(&mut *self.tx)
             .await?)
+    }
+
+    async fn original(&mut self, room: i64, seq: i64) -> Result<Option<OriginalRow>, StoreError> {
+        let row: Option<OriginalColumns> = sqlx::query_as(ORIGINAL)
+            .bind(room)
+            .bind(seq)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(
+            row.map(|(sender_name, kind, body, key_id, nonce)| OriginalRow {
+                sender_name,
+                kind,
+                body,
+                key_id,
+                nonce,
+            }),
+        )
     }
 
     async fn existing(

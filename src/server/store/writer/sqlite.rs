@@ -21,11 +21,13 @@ use tokio::sync::mpsc;
 
 use super::batch::{
     store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM, INSERT_SYSTEM,
-    INSERT_TEXT, MARK_ALL_READ, REOPEN,
+    INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::jobs::{answer, fill_batch, Committed, Job, Replies};
 use crate::server::crypto::{Keyring, Sealed};
-use crate::server::store::messages::{MessageRow, NewMessage, Stored, SystemLine, Write};
+use crate::server::store::messages::{
+    MessageRow, NewMessage, OriginalRow, Stored, SystemLine, Write,
+};
 use crate::server::store::StoreError;
 
 /// Committed batches waiting for the publishing task; past this many the
@@ -185,6 +187,7 @@ impl BatchTx for SqliteBatch<'_> {
                 &sealed.key_id,
                 &sealed.nonce,
                 &msg.now,
+                &msg.reply_to,
             ],
         )
     }
@@ -211,6 +214,27 @@ impl BatchTx for SqliteBatch<'_> {
             nonce: r.get("nonce")?,
             created_at: r.get("created_at")?,
             client_id: r.get("client_id")?,
+            reply_to: r.get("reply_to")?,
+            r_sender_name: r.get("r_sender_name")?,
+            r_kind: r.get("r_kind")?,
+            r_body: r.get("r_body")?,
+            r_key_id: r.get("r_key_id")?,
+            r_nonce: r.get("r_nonce")?,
+        }))
+    }
+
+    async fn original(&mut self, room: i64, seq: i64) -> Result<Option<OriginalRow>, StoreError> {
+        let mut statement = bind(self.conn, ORIGINAL, &[&room, &seq])?;
+        let mut rows = statement.raw_query();
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        Ok(Some(OriginalRow {
+            sender_name: r.get(0)?,
+            kind: r.get(1)?,
+            body: r.get(2)?,
+            key_id: r.get(3)?,
+            nonce: r.get(4)?,
         }))
     }
 
