@@ -14,7 +14,12 @@ const FIELD: &str = "min-w-0 flex-1 rounded-lg border border-white/15 bg-slate-9
 /// The panel's code, fetched the first time it opens (see `on_demand`).
 #[leptos::lazy]
 pub fn members_panel(room: i64, open: RwSignal<bool>) -> AnyView {
-    view! { <MembersPanel room open/> }.into_any()
+    view! {
+        <Show when=move || open.get()>
+            <MembersPanel room open/>
+        </Show>
+    }
+    .into_any()
 }
 
 #[component]

@@ -13,6 +13,7 @@ use crate::components::dialogs::ConfirmDialog;
 use crate::components::markdown;
 use crate::components::members::members_panel;
 use crate::components::notify::page_visible;
+use crate::components::on_demand::OnDemand;
 use crate::components::support::{support_subtitle, SupportActions};
 use crate::components::text::{day_label, now_ms, LocalTime};
 use crate::realtime::protocol::{MessageKind, MessageView, Quote, RoomKind};
@@ -131,10 +132,8 @@ fn RoomView(room: i64) -> impl IntoView {
                 <MessageList room/>
                 <Composer room/>
             </div>
-            <Show when=move || members_open.get()>
-                // The panel's code comes the first time it opens.
-                {Suspend::new(members_panel(room, members_open))}
-            </Show>
+            // The panel's code comes the first time it opens.
+            <OnDemand wanted=members_open load=move || members_panel(room, members_open)/>
         </div>
     }
 }
@@ -162,8 +161,6 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
     };
     let staffed = move || summary().is_some_and(|s| s.staffed_by(client.my_id()));
     let is_group = move || summary().is_some_and(|s| s.kind == RoomKind::Group);
-    let muted = move || summary().is_some_and(|s| s.muted);
-    let can_clear = move || summary().is_some_and(|s| client.can_clear(&s));
 
     view! {
         <header class="flex items-center gap-3 border-b border-white/10 px-4 py-3 md:px-6">
@@ -192,45 +189,94 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
                 <button id="room-menu" node_ref=menu_button type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
                     aria-label="Conversation menu" on:click=move |_| menu_open.update(|o| *o = !*o)
                     class="rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10">"⋯"</button>
-                <Show when=move || menu_open.get()>
-                    <div role="menu" class="glass-panel absolute right-0 z-30 mt-2 w-52 space-y-1 rounded-xl bg-slate-900/90 p-2">
-                        <button role="menuitem" type="button" id="mute-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
-                            on:click=move |_| { let m = !muted(); menu_open.set(false); spawn_call(mute_room(room, m), error) }>
-                            {move || if muted() { "Unmute" } else { "Mute" }}
-                        </button>
-                        <Show when=move || !staffed()>
-                            <button role="menuitem" type="button" id="hide-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
-                                on:click=move |_| {
-                                    client.selected.set(None);
-                                    menu_open.set(false);
-                                    spawn_call(hide_room(room, true), error)
-                                }>"Remove chat"</button>
-                        </Show>
-                        <Show when=can_clear>
-                            <button role="menuitem" type="button" id="clear-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
-                                on:click=move |_| { menu_open.set(false); confirm_clear.set(true) }>"Clear history…"</button>
-                        </Show>
-                        <Show when=is_group>
-                            <button role="menuitem" type="button" id="leave-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
-                                on:click=move |_| { menu_open.set(false); confirm_leave.set(true) }>"Leave group…"</button>
-                        </Show>
-                    </div>
-                </Show>
+                // The menu's code comes the first time it opens.
+                <OnDemand wanted=menu_open load=move || room_menu(room, menu_open, confirm_clear, confirm_leave, error)/>
             </div>
         </header>
         {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
         <Show when=staffed>
             <SupportActions room/>
         </Show>
-        <ConfirmDialog open=confirm_clear id="confirm-clear" title="Clear history?"
+        <OnDemand wanted=confirm_clear load=move || confirm_clear_dialog(room, confirm_clear, error)/>
+        <OnDemand wanted=confirm_leave load=move || confirm_leave_dialog(room, confirm_leave, error)/>
+    }
+}
+
+/// The ⋯ menu of a conversation, fetched the first time it opens (see
+/// `on_demand`).
+#[leptos::lazy]
+fn room_menu(
+    room: i64,
+    menu_open: RwSignal<bool>,
+    confirm_clear: RwSignal<bool>,
+    confirm_leave: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+) -> AnyView {
+    let client = expect_context::<ChatClient>();
+    let summary = move || client.summary(room);
+    let staffed = move || summary().is_some_and(|s| s.staffed_by(client.my_id()));
+    let is_group = move || summary().is_some_and(|s| s.kind == RoomKind::Group);
+    let muted = move || summary().is_some_and(|s| s.muted);
+    let can_clear = move || summary().is_some_and(|s| client.can_clear(&s));
+    view! {
+        <Show when=move || menu_open.get()>
+        <div role="menu" class="glass-panel absolute right-0 z-30 mt-2 w-52 space-y-1 rounded-xl bg-slate-900/90 p-2">
+            <button role="menuitem" type="button" id="mute-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
+                on:click=move |_| { let m = !muted(); menu_open.set(false); spawn_call(mute_room(room, m), error) }>
+                {move || if muted() { "Unmute" } else { "Mute" }}
+            </button>
+            <Show when=move || !staffed()>
+                <button role="menuitem" type="button" id="hide-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
+                    on:click=move |_| {
+                        client.selected.set(None);
+                        menu_open.set(false);
+                        spawn_call(hide_room(room, true), error)
+                    }>"Remove chat"</button>
+            </Show>
+            <Show when=can_clear>
+                <button role="menuitem" type="button" id="clear-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
+                    on:click=move |_| { menu_open.set(false); confirm_clear.set(true) }>"Clear history…"</button>
+            </Show>
+            <Show when=is_group>
+                <button role="menuitem" type="button" id="leave-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
+                    on:click=move |_| { menu_open.set(false); confirm_leave.set(true) }>"Leave group…"</button>
+            </Show>
+        </div>
+        </Show>
+    }
+    .into_any()
+}
+
+/// "Clear history?", fetched the first time it opens.
+#[leptos::lazy]
+fn confirm_clear_dialog(
+    room: i64,
+    open: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+) -> AnyView {
+    view! {
+        <ConfirmDialog open id="confirm-clear" title="Clear history?"
             message="Every message in this conversation is deleted for everyone. This cannot be undone."
             confirm_label="Clear history"
             on_confirm=Callback::new(move |_| spawn_call(clear_room(room), error))/>
-        <ConfirmDialog open=confirm_leave id="confirm-leave" title="Leave this group?"
+    }
+    .into_any()
+}
+
+/// "Leave this group?", fetched the first time it opens.
+#[leptos::lazy]
+fn confirm_leave_dialog(
+    room: i64,
+    open: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+) -> AnyView {
+    view! {
+        <ConfirmDialog open id="confirm-leave" title="Leave this group?"
             message="You stop receiving its messages; someone who manages it can add you again."
             confirm_label="Leave group"
             on_confirm=Callback::new(move |_| spawn_call(leave_room(room), error))/>
     }
+    .into_any()
 }
 
 /// One message as the list draws it; the key includes what depends on the

@@ -5,6 +5,7 @@ use crate::components::chat_client::{ChatClient, ConnState};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
+use crate::components::on_demand::OnDemand;
 use crate::components::support::support_queue;
 use crate::components::text::{initial, now_ms, short_time};
 use crate::model::{Role, UserView};
@@ -18,6 +19,7 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     // Agents and admins switch between their chats and the support queue.
     let tab = RwSignal::new(Tab::Chats);
+    let queue_shown = Signal::derive(move || client.is_staff() && tab.get() == Tab::Queue);
     let queue_calls = move || {
         let me = client.my_id();
         client.state.with(|s| {
@@ -70,10 +72,11 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
                 </button>
             </div>
         </Show>
-        <Show when=move || client.is_staff() && tab.get() == Tab::Queue fallback=move || view! { <ChatsList filter/> }>
-            // The queue's code comes the first time an agent opens the tab.
-            {Suspend::new(support_queue())}
+        <Show when=move || !queue_shown.get()>
+            <ChatsList filter/>
         </Show>
+        // The queue's code comes the first time an agent opens the tab.
+        <OnDemand wanted=queue_shown load=move || support_queue(queue_shown)/>
     }
 }
 
@@ -94,13 +97,16 @@ fn tab_class(active: bool) -> &'static str {
 /// The filter box, pending invitations and the conversation list.
 #[component]
 fn ChatsList(filter: RwSignal<String>) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let invited = Signal::derive(move || client.invitations.with(|i| !i.is_empty()));
     view! {
         <div class="px-4 pt-3">
             <label for="room-filter" class="sr-only">"Filter conversations"</label>
             <input id="room-filter" type="search" bind:value=filter placeholder="Filter conversations  (Ctrl+K to jump)"
                 class="w-full rounded-lg border border-white/15 bg-slate-900/50 px-3 py-1.5 text-sm text-slate-100 placeholder:text-slate-400 focus:border-sky-400"/>
         </div>
-        <Invitations/>
+        // Only someone who invited people needs this list's code.
+        <OnDemand wanted=invited load=invitations/>
         <RoomList filter/>
     }
 }
@@ -149,6 +155,12 @@ fn ConnectionBadge() -> impl IntoView {
             {move || label().1}
         </p>
     }
+}
+
+/// The list's code, fetched the first time there is an invitation to show.
+#[leptos::lazy]
+fn invitations() -> AnyView {
+    view! { <Invitations/> }.into_any()
 }
 
 /// Invitations still waiting for a sign-up, each with its link to copy.

@@ -157,8 +157,13 @@ impl QueueRow {
 /// The queue's code, fetched the first time an agent opens its tab (see
 /// `on_demand`).
 #[leptos::lazy]
-pub fn support_queue() -> AnyView {
-    view! { <SupportQueue/> }.into_any()
+pub fn support_queue(shown: Signal<bool>) -> AnyView {
+    view! {
+        <Show when=move || shown.get()>
+            <SupportQueue/>
+        </Show>
+    }
+    .into_any()
 }
 
 /// The agent's queue, per department, live from the socket.
