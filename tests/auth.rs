@@ -464,6 +464,12 @@ async fn build_files_are_served_precompressed_and_cached_for_good(backend: Backe
         "a signed-out page is a real redirect"
     );
     assert_eq!(signed_out.headers()["location"], "/login");
+    // Also for a browser that takes compressed answers: no page, no
+    // encoding of one.
+    let signed_out = get("/".into(), Some("br")).await.unwrap();
+    assert_eq!(signed_out.status(), 302);
+    assert!(signed_out.headers().get("content-encoding").is_none());
+    assert!(signed_out.bytes().await.unwrap().is_empty());
     let ada = server
         .sign_up("ada@example.com", "Ada", "correct horse battery staple")
         .await;

@@ -66,11 +66,28 @@ enum Frame {
     Transparent,
 }
 
+/// The tree being built: the finished top level, and the containers still
+/// open above it (each with the children gathered so far).
+#[derive(Default)]
+struct Tree {
+    root: Vec<Node>,
+    open: Vec<(Frame, Vec<Node>)>,
+}
+
+impl Tree {
+    /// Where the next node goes: the innermost open container, else the top.
+    fn top(&mut self) -> &mut Vec<Node> {
+        match self.open.last_mut() {
+            Some((_, children)) => children,
+            None => &mut self.root,
+        }
+    }
+}
+
 pub fn parse(body: &str) -> Vec<Node> {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_STRIKETHROUGH);
-    // (frame, its children); the root is the bottom entry.
-    let mut stack: Vec<(Frame, Vec<Node>)> = vec![(Frame::Transparent, Vec::new())];
+    let mut tree = Tree::default();
     let mut drawn_depth = 0usize;
     let mut in_link = 0usize;
     for event in Parser::new_ext(body, options) {
@@ -87,14 +104,11 @@ pub fn parse(body: &str) -> Vec<Node> {
                 if matches!(frame, Frame::Link(_)) {
                     in_link += 1;
                 }
-                stack.push((frame, Vec::new()));
+                tree.open.push((frame, Vec::new()));
             }
             Event::End(end) => {
                 // A stray end (none in practice) closes nothing.
-                if stack.len() < 2 {
-                    continue;
-                }
-                let Some((frame, children)) = stack.pop() else {
+                let Some((frame, children)) = tree.open.pop() else {
                     continue;
                 };
                 let ends_block = matches!(
@@ -102,77 +116,64 @@ pub fn parse(body: &str) -> Vec<Node> {
                     TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::HtmlBlock
                 );
                 let node = match frame {
-                    Frame::Paragraph => Some(Node::Paragraph(children)),
-                    Frame::Heading => Some(Node::Heading(children)),
-                    Frame::CodeBlock(language) => Some(Node::CodeBlock {
+                    Frame::Paragraph => Node::Paragraph(children),
+                    Frame::Heading => Node::Heading(children),
+                    Frame::CodeBlock(language) => Node::CodeBlock {
                         language,
                         code: plain_text(&children),
-                    }),
-                    Frame::Quote => Some(Node::Quote(children)),
-                    Frame::List(start) => Some(Node::List {
+                    },
+                    Frame::Quote => Node::Quote(children),
+                    Frame::List(start) => Node::List {
                         start,
                         items: children,
-                    }),
-                    Frame::Item => Some(Node::Item(children)),
-                    Frame::Strong => Some(Node::Strong(children)),
-                    Frame::Emphasis => Some(Node::Emphasis(children)),
-                    Frame::Strike => Some(Node::Strike(children)),
+                    },
+                    Frame::Item => Node::Item(children),
+                    Frame::Strong => Node::Strong(children),
+                    Frame::Emphasis => Node::Emphasis(children),
+                    Frame::Strike => Node::Strike(children),
                     Frame::Link(href) => {
-                        in_link -= 1;
-                        Some(Node::Link { href, children })
+                        in_link = in_link.saturating_sub(1);
+                        Node::Link { href, children }
                     }
                     Frame::Transparent => {
-                        let parent = top(&mut stack);
+                        let parent = tree.top();
                         parent.extend(children);
                         // Blocks flattened into one container stay apart.
                         if ends_block {
                             parent.push(Node::LineBreak);
                         }
-                        None
+                        continue;
                     }
                 };
-                if let Some(node) = node {
-                    drawn_depth -= 1;
-                    top(&mut stack).push(node);
-                }
+                drawn_depth = drawn_depth.saturating_sub(1);
+                tree.top().push(node);
             }
             Event::Text(text) => {
                 let verbatim =
-                    in_link > 0 || matches!(stack.last(), Some((Frame::CodeBlock(_), _)));
-                let children = top(&mut stack);
+                    in_link > 0 || matches!(tree.open.last(), Some((Frame::CodeBlock(_), _)));
                 if verbatim {
-                    push_text(children, &text);
+                    push_text(tree.top(), &text);
                 } else {
-                    for segment in linkify(&text) {
-                        match segment {
-                            Segment::Text(text) => push_text(children, &text),
-                            Segment::Link(url) => children.push(Node::Link {
-                                children: vec![Node::Text(url.clone())],
-                                href: url,
-                            }),
-                        }
-                    }
+                    push_linked(tree.top(), &text);
                 }
             }
-            Event::Code(code) => top(&mut stack).push(Node::Code(code.to_string())),
+            Event::Code(code) => tree.top().push(Node::Code(code.to_string())),
             // Markup typed in a message is shown as typed.
-            Event::Html(html) | Event::InlineHtml(html) => push_text(top(&mut stack), &html),
-            Event::InlineMath(math) | Event::DisplayMath(math) => push_text(top(&mut stack), &math),
-            Event::SoftBreak | Event::HardBreak => top(&mut stack).push(Node::LineBreak),
-            Event::Rule => top(&mut stack).push(Node::Rule),
-            Event::FootnoteReference(name) => push_text(top(&mut stack), &format!("[^{name}]")),
+            Event::Html(html) | Event::InlineHtml(html) => push_text(tree.top(), &html),
+            Event::InlineMath(math) | Event::DisplayMath(math) => push_text(tree.top(), &math),
+            Event::SoftBreak | Event::HardBreak => tree.top().push(Node::LineBreak),
+            Event::Rule => tree.top().push(Node::Rule),
+            Event::FootnoteReference(name) => push_text(tree.top(), &format!("[^{name}]")),
             Event::TaskListMarker(done) => {
-                push_text(top(&mut stack), if done { "[x] " } else { "[ ] " })
+                push_text(tree.top(), if done { "[x] " } else { "[ ] " })
             }
         }
     }
-    // Unclosed frames (none in practice) hand their contents down.
-    while stack.len() > 1 {
-        if let Some((_, children)) = stack.pop() {
-            top(&mut stack).extend(children);
-        }
+    // Unclosed containers (none in practice) hand their contents down.
+    while let Some((_, children)) = tree.open.pop() {
+        tree.top().extend(children);
     }
-    let mut root = stack.pop().map(|(_, nodes)| nodes).unwrap_or_default();
+    let mut root = tree.root;
     while matches!(root.last(), Some(Node::LineBreak)) {
         root.pop();
     }
@@ -219,15 +220,24 @@ pub fn safe_href(url: &str) -> Option<String> {
     (allowed && !rest.is_empty()).then(|| url.to_string())
 }
 
-fn top(stack: &mut [(Frame, Vec<Node>)]) -> &mut Vec<Node> {
-    &mut stack.last_mut().expect("the root stays").1
-}
-
 fn push_text(children: &mut Vec<Node>, text: &str) {
     if let Some(Node::Text(last)) = children.last_mut() {
         last.push_str(text);
     } else {
         children.push(Node::Text(text.to_string()));
+    }
+}
+
+/// `text` with its bare `http(s)://` addresses as links.
+fn push_linked(children: &mut Vec<Node>, text: &str) {
+    for segment in linkify(text) {
+        match segment {
+            Segment::Text(text) => push_text(children, &text),
+            Segment::Link(url) => children.push(Node::Link {
+                children: vec![Node::Text(url.clone())],
+                href: url,
+            }),
+        }
     }
 }
 
@@ -313,15 +323,7 @@ fn plain_nodes(body: &str) -> Vec<Node> {
         if i > 0 {
             nodes.push(Node::LineBreak);
         }
-        for segment in linkify(line) {
-            nodes.push(match segment {
-                Segment::Text(text) => Node::Text(text),
-                Segment::Link(url) => Node::Link {
-                    children: vec![Node::Text(url.clone())],
-                    href: url,
-                },
-            });
-        }
+        push_linked(&mut nodes, line);
     }
     nodes
 }

@@ -197,8 +197,8 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
         <Show when=staffed>
             <SupportActions room/>
         </Show>
-        <OnDemand wanted=confirm_clear load=move || confirm_clear_dialog(room, confirm_clear, error)/>
-        <OnDemand wanted=confirm_leave load=move || confirm_leave_dialog(room, confirm_leave, error)/>
+        <OnDemand wanted=Signal::derive(move || confirm_clear.get() || confirm_leave.get())
+            load=move || room_confirmations(room, confirm_clear, confirm_leave, error)/>
     }
 }
 
@@ -247,31 +247,21 @@ fn room_menu(
     .into_any()
 }
 
-/// "Clear history?", fetched the first time it opens.
+/// "Clear history?" and "Leave this group?", fetched the first time either
+/// is asked.
 #[leptos::lazy]
-fn confirm_clear_dialog(
+fn room_confirmations(
     room: i64,
-    open: RwSignal<bool>,
+    clear: RwSignal<bool>,
+    leave: RwSignal<bool>,
     error: RwSignal<Option<String>>,
 ) -> AnyView {
     view! {
-        <ConfirmDialog open id="confirm-clear" title="Clear history?"
+        <ConfirmDialog open=clear id="confirm-clear" title="Clear history?"
             message="Every message in this conversation is deleted for everyone. This cannot be undone."
             confirm_label="Clear history"
             on_confirm=Callback::new(move |_| spawn_call(clear_room(room), error))/>
-    }
-    .into_any()
-}
-
-/// "Leave this group?", fetched the first time it opens.
-#[leptos::lazy]
-fn confirm_leave_dialog(
-    room: i64,
-    open: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
-) -> AnyView {
-    view! {
-        <ConfirmDialog open id="confirm-leave" title="Leave this group?"
+        <ConfirmDialog open=leave id="confirm-leave" title="Leave this group?"
             message="You stop receiving its messages; someone who manages it can add you again."
             confirm_label="Leave group"
             on_confirm=Callback::new(move |_| spawn_call(leave_room(room), error))/>

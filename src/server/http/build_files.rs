@@ -4,51 +4,19 @@
 //! content (`glasschat.<hash>.wasm`), so a new release is new names: those
 //! may be kept for a year without asking again. Everything else the site
 //! root serves keeps its name across releases and is revalidated on each
-//! use (a cheap 304 while it has not changed). Pages and server-function
-//! answers are never stored (`guards::security_headers`).
+//! use (a cheap 304 while it has not changed). `guards::security_headers`
+//! applies this to every file it sees served, and `no-store` to pages and
+//! server-function answers.
 //!
 //! The files themselves are sent precompressed when the browser accepts it:
 //! `cargo leptos build --precompress` writes a `.br` (quality 11) and a `.gz`
 //! beside each one, and the Leptos file handler picks the best the request
 //! allows, so no release file is compressed per request.
 
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
-
 /// A content-addressed build file: kept for a year, never revalidated.
 pub const FOREVER: &str = "public, max-age=31536000, immutable";
 /// A file that keeps its name from one release to the next.
 pub const REVALIDATE: &str = "no-cache";
-
-pub async fn caching(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
-    let served_file = matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED)
-        && !path.starts_with("/api/")
-        && path != "/health"
-        && path != "/ws"
-        && !is_page(&response);
-    if served_file {
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(caching_for(&path)),
-        );
-        // Several encodings of one file share the address.
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
-    response
-}
-
-fn is_page(response: &Response) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"))
-}
 
 /// `FOREVER` for a hashed name under `/pkg/`, else `REVALIDATE`.
 pub fn caching_for(path: &str) -> &'static str {

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::build_files::caching_for;
 use crate::api::error::ApiError;
 use crate::server::state::AppState;
 
@@ -139,6 +140,15 @@ pub async fn server_function_status(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// An HTML page (a route, or the app's own not-found page).
+pub fn is_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
 fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -152,22 +162,26 @@ fn forbidden(reason: &'static str) -> Response {
 const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
     // What is private is never stored by a browser or a proxy: server
     // function answers, `/health`, and every HTML page (a signed-in page
-    // holds the user's chats). Build files have their own caching
-    // (`build_files`).
-    let private_path = {
-        let path = request.uri().path();
-        path.starts_with("/api/") || path == "/health"
-    };
-    let mut response = next.run(request).await;
+    // holds the user's chats). A file from the site root is kept as its
+    // name allows (`build_files::caching_for`).
+    let private = path.starts_with("/api/") || path == "/health" || is_page(&response);
+    let file = matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED);
     let headers = response.headers_mut();
-    let is_page = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if (private_path || is_page) && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        if private {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        } else if file {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(caching_for(&path)),
+            );
+            // Several encodings of one file share the address.
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
     }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(

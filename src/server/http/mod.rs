@@ -38,7 +38,6 @@ pub fn router(state: AppState) -> Router {
         // `build_files`). Not the socket: its 101 answer has no body
         // to encode, and must carry no Content-Encoding.
         .layer(compression())
-        .layer(middleware::from_fn(build_files::caching))
         .layer(middleware::from_fn(redirects_are_real))
         .route("/ws", get(ws::upgrade))
         .layer(middleware::from_fn_with_state(

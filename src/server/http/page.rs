@@ -4,6 +4,7 @@ use axum::http::{header, HeaderValue};
 use leptos::config::LeptosOptions;
 use leptos::prelude::IntoView;
 
+use super::guards::is_page;
 use crate::app::shell;
 
 /// The app's HTML document with this response's CSP header: what the
@@ -47,31 +48,31 @@ pub async fn redirects_are_real(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::StatusCode;
-    use axum::response::IntoResponse;
 
     let is_page_request =
         request.method() == axum::http::Method::GET && !request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
-    if !is_page_request || response.status() != StatusCode::OK {
+    let sent_elsewhere = response.status() == StatusCode::OK
+        && response.headers().contains_key(header::LOCATION)
+        && is_page(&response);
+    if !(is_page_request && sent_elsewhere) {
         return response;
     }
-    let is_page = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    match response.headers().get(header::LOCATION) {
-        Some(location) if is_page => {
-            let mut redirect = StatusCode::FOUND.into_response();
-            let headers = redirect.headers_mut();
-            headers.insert(header::LOCATION, location.clone());
-            // Where a page sends you depends on your session.
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            for cookie in response.headers().get_all(header::SET_COOKIE) {
-                headers.append(header::SET_COOKIE, cookie.clone());
-            }
-            redirect
-        }
-        _ => response,
+    // The same headers (the Location, any cookie), no page behind them.
+    let (mut parts, _page) = response.into_parts();
+    parts.status = StatusCode::FOUND;
+    // (and Leptos's hint to its own client, which a page load does not read)
+    for about_the_page in [
+        header::CONTENT_LENGTH,
+        header::CONTENT_TYPE,
+        header::CONTENT_ENCODING,
+        header::HeaderName::from_static("serverfnredirect"),
+    ] {
+        parts.headers.remove(about_the_page);
     }
+    // Where a page sends you depends on your session.
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    axum::response::Response::from_parts(parts, axum::body::Body::empty())
 }

@@ -25,7 +25,43 @@ pub(super) struct MessageRow {
     pub r_nonce: Option<Vec<u8>>,
 }
 
-/// The columns of a replied-to message, read in the writer's transaction.
+/// What the writer finds for a reply, in its transaction: whether the
+/// sender is a member, and the message answered.
+pub(super) enum Original {
+    NotMember,
+    Missing,
+    Found(OriginalRow),
+}
+
+/// sender name, kind, body, key id, nonce: one row per membership, the
+/// message's columns empty when there is no message at that seq.
+pub(super) type OriginalColumns = (
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<Vec<u8>>,
+);
+
+impl Original {
+    pub(super) fn from_columns(row: Option<OriginalColumns>) -> Original {
+        match row {
+            None => Original::NotMember,
+            Some((sender_name, Some(kind), Some(body), key_id, nonce)) => {
+                Original::Found(OriginalRow {
+                    sender_name,
+                    kind,
+                    body,
+                    key_id,
+                    nonce,
+                })
+            }
+            Some(_) => Original::Missing,
+        }
+    }
+}
+
+/// The columns of a replied-to message.
 #[derive(Debug, Clone, Default)]
 pub(super) struct OriginalRow {
     pub sender_name: Option<String>,

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
 use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::messages::{
-    MessageRow, NewMessage, OriginalRow, Stored, SystemLine, Write, SELECT_MESSAGES,
+    MessageRow, NewMessage, Original, Stored, SystemLine, Write, SELECT_MESSAGES,
 };
 use crate::server::store::StoreError;
 
@@ -30,10 +30,14 @@ pub(super) const INSERT_SYSTEM: &str =
     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
      VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7)
      RETURNING id";
-/// The message a reply answers, as it is in this transaction.
+/// The message a reply answers, as it is in this transaction: a row only
+/// when the sender ($3) is a member, its message columns empty when there
+/// is no message at that seq (so a non-member learns nothing of the room).
 pub(super) const ORIGINAL: &str = "SELECT u.display_name, m.kind, m.body, m.key_id, m.nonce
-     FROM messages m LEFT JOIN users u ON u.id = m.sender_id
-     WHERE m.room_id = $1 AND m.seq = $2";
+     FROM room_members rm
+     LEFT JOIN messages m ON m.room_id = rm.room_id AND m.seq = $2
+     LEFT JOIN users u ON u.id = m.sender_id
+     WHERE rm.room_id = $1 AND rm.user_id = $3";
 pub(super) const REOPEN: &str = "UPDATE rooms SET support_status = 'open' WHERE id = $1";
 pub(super) const DELETE_ROOM_MESSAGES: &str = "DELETE FROM messages WHERE room_id = $1";
 pub(super) const MARK_ALL_READ: &str =
@@ -73,7 +77,7 @@ pub(super) trait BatchTx {
         client_id: &str,
     ) -> Result<Option<MessageRow>, StoreError>;
     /// The message at `seq` in `room`, if there is one.
-    async fn original(&mut self, room: i64, seq: i64) -> Result<Option<OriginalRow>, StoreError>;
+    async fn original(&mut self, room: i64, seq: i64, sender: i64) -> Result<Original, StoreError>;
     async fn reopen(&mut self, room: i64) -> Result<(), StoreError>;
     async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError>;
     async fn insert_system(
@@ -126,12 +130,13 @@ pub(super) async fn store_batch(
         // the first send was, whatever became of the original since.
         let reply = match msg.reply_to {
             None => None,
-            Some(original) => match tx.original(room, original).await? {
-                Some(row) => Some(row.quote(keys, room, original)),
-                None => {
+            Some(original) => match tx.original(room, original, msg.sender_id).await? {
+                Original::Found(row) => Some(row.quote(keys, room, original)),
+                refused => {
                     out.push(match tx.existing(msg.sender_id, &msg.client_id).await? {
                         Some(row) => Stored::Duplicate(row.into_view(keys)),
-                        None => Stored::NoOriginal,
+                        None if matches!(refused, Original::Missing) => Stored::NoOriginal,
+                        None => Stored::NotMember,
                     });
                     continue;
                 }

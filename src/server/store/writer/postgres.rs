@@ -12,7 +12,7 @@ use super::batch::{
 use super::jobs::{answer, fill_batch, Committed, Job};
 use crate::server::crypto::Sealed;
 use crate::server::store::messages::{
-    MessageRow, NewMessage, OriginalRow, Stored, SystemLine, Write,
+    MessageRow, NewMessage, Original, OriginalColumns, Stored, SystemLine, Write,
 };
 use crate::server::store::{Db, Store, StoreError};
 
@@ -61,15 +61,6 @@ struct PgBatch<'c> {
     pub tx: sqlx::Transaction<'c, sqlx::Postgres>,
 }
 
-/// sender name, kind, body, key id, nonce
-type OriginalColumns = (
-    Option<String>,
-    String,
-    Vec<u8>,
-    Option<i64>,
-    Option<Vec<u8>>,
-);
-
 impl BatchTx for PgBatch<'_> {
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
         Ok(sqlx::query_as(HEADS_LOCKED.as_str())
@@ -98,21 +89,14 @@ impl BatchTx for PgBatch<'_> {
             .await?)
     }
 
-    async fn original(&mut self, room: i64, seq: i64) -> Result<Option<OriginalRow>, StoreError> {
+    async fn original(&mut self, room: i64, seq: i64, sender: i64) -> Result<Original, StoreError> {
         let row: Option<OriginalColumns> = sqlx::query_as(ORIGINAL)
             .bind(room)
             .bind(seq)
+            .bind(sender)
             .fetch_optional(&mut *self.tx)
             .await?;
-        Ok(
-            row.map(|(sender_name, kind, body, key_id, nonce)| OriginalRow {
-                sender_name,
-                kind,
-                body,
-                key_id,
-                nonce,
-            }),
-        )
+        Ok(Original::from_columns(row))
     }
 
     async fn existing(

@@ -25,9 +25,7 @@ use super::batch::{
 };
 use super::jobs::{answer, fill_batch, Committed, Job, Replies};
 use crate::server::crypto::{Keyring, Sealed};
-use crate::server::store::messages::{
-    MessageRow, NewMessage, OriginalRow, Stored, SystemLine, Write,
-};
+use crate::server::store::messages::{MessageRow, NewMessage, Original, Stored, SystemLine, Write};
 use crate::server::store::StoreError;
 
 /// Committed batches waiting for the publishing task; past this many the
@@ -223,19 +221,14 @@ impl BatchTx for SqliteBatch<'_> {
         }))
     }
 
-    async fn original(&mut self, room: i64, seq: i64) -> Result<Option<OriginalRow>, StoreError> {
-        let mut statement = bind(self.conn, ORIGINAL, &[&room, &seq])?;
+    async fn original(&mut self, room: i64, seq: i64, sender: i64) -> Result<Original, StoreError> {
+        let mut statement = bind(self.conn, ORIGINAL, &[&room, &seq, &sender])?;
         let mut rows = statement.raw_query();
-        let Some(r) = rows.next()? else {
-            return Ok(None);
+        let row = match rows.next()? {
+            Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            None => None,
         };
-        Ok(Some(OriginalRow {
-            sender_name: r.get(0)?,
-            kind: r.get(1)?,
-            body: r.get(2)?,
-            key_id: r.get(3)?,
-            nonce: r.get(4)?,
-        }))
+        Ok(Original::from_columns(row))
     }
 
     async fn reopen(&mut self, room: i64) -> Result<(), StoreError> {
