@@ -174,3 +174,22 @@ mod tests {
         assert_eq!(Role::parse("owner"), None);
     }
 }
+
+/// One emoji of the reaction picker: the character(s), its Unicode name and
+/// a shortcode (`thumbsup`), for search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmojiEntry {
+    #[serde(rename = "e")]
+    pub emoji: String,
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "c", default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+}
+
+/// A group of the picker ("Smileys & Emotion"), in Unicode's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmojiGroup {
+    pub name: String,
+    pub emoji: Vec<EmojiEntry>,
+}

@@ -1,9 +1,13 @@
 //! The crash loop: a server under load is killed with SIGKILL at a random
 //! moment and restarted; every client reconnects, senders resend what was
 //! never acknowledged (same client ids, as the browser's outbox does), and
-//! readers catch up. Then: every acknowledged message is stored exactly
-//! once, seqs are contiguous per room, every reader holds exactly the
-//! stored sequence, and (SQLite) the file passes `integrity_check`.
+//! readers catch up. Senders also edit, react to and delete some of their
+//! messages as they go (and, at the end, make every such change again: a
+//! change states its end, so a repeat is harmless). Then: every
+//! acknowledged message is stored exactly once, every room's seqs
+//! (messages and changes) are contiguous, every reader holds exactly what a
+//! fresh load shows (text, edits, deletes, reactions, unread counts), and
+//! (SQLite) the file passes `integrity_check`.
 //!
 //! Rounds: GLASSCHAT_CRASH_ROUNDS (3 in `make test`; `make crash N=50`).
 
@@ -46,12 +50,50 @@ impl Rng {
     }
 }
 
-/// What a sender knows: acknowledged client ids, and the one in flight.
+/// What a sender knows: acknowledged client ids (with their seqs), and the
+/// one in flight.
 #[derive(Default)]
 struct Outbox {
     acked: Vec<String>,
+    seqs: Vec<(i64, String)>,
     pending: Option<String>,
     next: u64,
+}
+
+/// The number in a client id (`tag-N`).
+fn number(client_id: &str) -> u64 {
+    client_id
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// The changes a sender makes to its message `id` once it is stored at
+/// `seq`: every 4th is edited, every 5th gets a reaction, every 7th is
+/// deleted (after its edit and reaction, when it has them).
+fn changes_of(room: i64, seq: i64, id: &str) -> Vec<ClientFrame> {
+    let n = number(id);
+    let mut frames = Vec::new();
+    if n.is_multiple_of(4) {
+        frames.push(ClientFrame::Edit {
+            room,
+            seq,
+            body: format!("edited {id}"),
+        });
+    }
+    if n.is_multiple_of(5) {
+        frames.push(ClientFrame::React {
+            room,
+            seq,
+            emoji: "👍".into(),
+            on: true,
+        });
+    }
+    if n.is_multiple_of(7) {
+        frames.push(ClientFrame::Delete { room, seq });
+    }
+    frames
 }
 
 /// Sends one message at a time and waits for its ack, until `stop` or the
@@ -80,7 +122,15 @@ async fn send_until(
             match tab.next_or_close().await {
                 Some(ServerFrame::Ack(a)) if a.client_id == id => {
                     outbox.acked.push(id.clone());
+                    outbox.seqs.push((a.seq, id.clone()));
                     outbox.pending = None;
+                    // Its changes go out at once, answered by nothing but
+                    // their `changed` frames (which may die with the server).
+                    for change in changes_of(room, a.seq, &id) {
+                        if tab.try_send_frame(&change).await.is_err() {
+                            return outbox;
+                        }
+                    }
                     break;
                 }
                 Some(ServerFrame::Error(e)) => panic!("send refused: {e:?}"),
@@ -106,11 +156,7 @@ fn send_frame(room: i64, id: &str) -> ClientFrame {
 
 /// Whether the message with this client id (`tag-N`) is a reply.
 fn is_reply(client_id: &str) -> bool {
-    client_id
-        .rsplit('-')
-        .next()
-        .and_then(|n| n.parse::<u64>().ok())
-        .is_some_and(|n| n % 3 == 0)
+    number(client_id).is_multiple_of(3)
 }
 
 /// Reads until the socket dies (or `stop`); returns what the tab holds.
@@ -198,8 +244,38 @@ async fn crash_loop(backend: Backend) {
             tab.hello_with(Vec::new()).await;
             let room = rooms[(i % ACCOUNTS) / 2];
             tab.send_frame(&send_frame(room, &id)).await;
-            common::ack(&mut tab).await;
-            outbox.acked.push(id);
+            let seq = common::ack(&mut tab).await.seq;
+            outbox.acked.push(id.clone());
+            outbox.seqs.push((seq, id));
+        }
+    }
+    // Every change once more: those lost with a server come through; a
+    // repeat changes nothing (an edit to the same text, a reaction that is
+    // there), and a deleted message refuses it (not found).
+    let (mut edits, mut reactions, mut deletes) = (0, 0, 0);
+    for (i, outbox) in outboxes.iter().enumerate() {
+        let mut tab = server.connect(&cookies[i % ACCOUNTS]).await;
+        tab.hello_with(Vec::new()).await;
+        let room = rooms[(i % ACCOUNTS) / 2];
+        for (seq, id) in &outbox.seqs {
+            let n = number(id);
+            let deleted = n.is_multiple_of(7);
+            edits += usize::from(n.is_multiple_of(4) && !deleted);
+            reactions += usize::from(n.is_multiple_of(5) && !deleted);
+            deletes += usize::from(deleted);
+            for change in changes_of(room, *seq, id) {
+                tab.send_frame(&change).await;
+            }
+        }
+        tab.settle().await;
+        for frame in &tab.log {
+            if let ServerFrame::Error(e) = frame {
+                assert_eq!(
+                    e.code,
+                    glasschat::realtime::protocol::ErrorCode::NotFound,
+                    "{e:?}"
+                );
+            }
         }
     }
     stop.store(true, Ordering::Relaxed);
@@ -228,20 +304,51 @@ async fn crash_loop(backend: Backend) {
         acked.iter().filter(|id| is_reply(id)).count(),
         "every acknowledged reply stored as one"
     );
+    // Each change made once, whatever was repeated or lost on the way.
+    let counted = [
+        (
+            "edited",
+            "edited_at IS NOT NULL AND deleted_at IS NULL",
+            edits,
+        ),
+        ("deleted", "deleted_at IS NOT NULL", deletes),
+    ];
+    for (what, filter, want) in counted {
+        let got = db
+            .scalar(&format!("SELECT COUNT(*) FROM messages WHERE {filter}"))
+            .await;
+        assert_eq!(got as usize, want, "{what} messages");
+    }
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM reactions").await as usize,
+        reactions,
+        "reactions"
+    );
     let mut last_seqs = BTreeMap::new();
     for room in &rooms {
         let count = db
             .scalar(&format!(
-                "SELECT COUNT(*) FROM messages WHERE room_id = {room}"
+                "SELECT (SELECT COUNT(*) FROM messages WHERE room_id = {room})
+                      + (SELECT COUNT(*) FROM message_changes WHERE room_id = {room})"
             ))
             .await;
         let max = db
-            .scalar(&format!(
-                "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = {room}"
-            ))
+            .scalar(&format!("SELECT last_seq FROM rooms WHERE id = {room}"))
             .await;
         assert_eq!(count, max, "room {room}: seqs 1..={max} without a gap");
         last_seqs.insert(*room, max);
+    }
+    // What a fresh load shows: each account's summaries and each room's
+    // stored messages.
+    let mut fresh = BTreeMap::new();
+    for (i, cookie) in cookies.iter().enumerate() {
+        let tab = server.connect(cookie).await;
+        let mut rooms_of = BTreeMap::new();
+        for (room, state) in tab.state.rooms {
+            let stored = server.all_messages(cookie, room).await;
+            rooms_of.insert(room, (state.summary, stored));
+        }
+        fresh.insert(i, rooms_of);
     }
     // Every reader ends with exactly the stored sequence (50 at a time).
     let checks: Vec<_> = readers
@@ -249,6 +356,7 @@ async fn crash_loop(backend: Backend) {
         .enumerate()
         .map(|(i, held)| {
             let (server, cookie, last_seqs) = (&server, &cookies[i % ACCOUNTS], &last_seqs);
+            let fresh = &fresh[&(i % ACCOUNTS)];
             async move {
                 let mut tab = server.reconnect(cookie, held).await;
                 tab.hello().await;
@@ -257,11 +365,15 @@ async fn crash_loop(backend: Backend) {
                         continue; // not this account's room
                     };
                     // `hello` returned after the catch-up: the tab holds
-                    // every seq from its first message to the stored last.
-                    let seqs: Vec<i64> = held.messages.keys().copied().collect();
-                    if let Some(&first) = seqs.first() {
-                        let want: Vec<i64> = (first..=*max).collect();
-                        assert_eq!(seqs, want, "reader {i}, room {room}: no gap");
+                    // every message from its first to the stored last, as
+                    // the database has it now (edits, deletes, reactions),
+                    // and the summary a fresh load shows (unread included).
+                    let (summary, stored) = &fresh[room];
+                    assert_eq!(&held.summary, summary, "reader {i}, room {room}: summary");
+                    if let Some(&first) = held.messages.keys().next() {
+                        let want: Vec<_> = stored.iter().filter(|m| m.seq >= first).collect();
+                        let have: Vec<_> = held.messages.values().collect();
+                        assert_eq!(have, want, "reader {i}, room {room}: as stored");
                     }
                     assert!(held.held_seq >= *max, "reader {i}, room {room}: caught up");
                     // Replies arrived with their quote, live or in catch-up.

@@ -74,6 +74,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("admin/invite_links/create", &["days"]),
     ("admin/invite_links/revoke", &["id"]),
     ("signup/policy", &[]),
+    ("emoji", &[]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that
@@ -294,6 +295,21 @@ fn frame_text() -> impl Strategy<Value = String> {
             }
         ),
         2 => (id.clone(), id.clone()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }.to_json()),
+        // Edits, deletes and reactions: mostly the fuzzing member's own
+        // room (1) and its first messages, so they reach the writer.
+        2 => (id.clone(), id.clone(), text.clone()).prop_map(|(room, seq, body)| {
+            ClientFrame::Edit { room: room.rem_euclid(2), seq: seq.rem_euclid(4), body }.to_json()
+        }),
+        1 => (id.clone(), id.clone()).prop_map(|(room, seq)| {
+            ClientFrame::Delete { room: room.rem_euclid(2), seq }.to_json()
+        }),
+        2 => (id.clone(), id.clone(), prop_oneof![
+                prop::sample::select(vec!["👍", "🎉", "❤️", "👍🏽", "a", "", "👍👍"]).prop_map(str::to_string),
+                text.clone(),
+            ], any::<bool>())
+            .prop_map(|(room, seq, emoji, on)| {
+                ClientFrame::React { room: room.rem_euclid(2), seq: seq.rem_euclid(4), emoji, on }.to_json()
+            }),
         1 => prop::collection::vec((id.clone(), id), 0..4).prop_map(|cursors| {
             ClientFrame::Hello {
                 rooms: cursors
@@ -304,7 +320,7 @@ fn frame_text() -> impl Strategy<Value = String> {
             .to_json()
         }),
         1 => "\\PC{0,60}",
-        1 => r#"\{"type":"(send|read|hello|ping|x)"(,"[a-z_]{1,9}":(-?[0-9]{1,20}|"[^"]{0,9}"|\[\]|null)){0,4}\}"#,
+        1 => r#"\{"type":"(send|read|hello|ping|edit|delete|react|x)"(,"[a-z_]{1,9}":(-?[0-9]{1,20}|"[^"]{0,9}"|\[\]|null)){0,4}\}"#,
     ]
 }
 
@@ -317,6 +333,7 @@ fn frames_take_any_input(backend: Backend) {
             &[
                 ("GLASSCHAT_SEND_RATE", "100000/1"),
                 ("GLASSCHAT_FRAME_RATE", "100000/1"),
+                ("GLASSCHAT_CHANGE_RATE", "100000/1"),
             ],
         )
         .await;

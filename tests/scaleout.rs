@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{ack, assert_matches_fresh, run_glasschat, Backend, Tab, TestDb, TestServer};
+use common::{ack, assert_matches_fresh, changed, run_glasschat, Backend, Tab, TestDb, TestServer};
 use glasschat::realtime::protocol::{close, ClientFrame, ServerFrame};
 use glasschat::server::cluster::listener_name;
 
@@ -97,6 +97,9 @@ async fn two_nodes_serve_the_same_users() {
 
     // A reply written on B carries its quote to the tabs on A.
     let first = bob_b.state.rooms[&room].messages[&1].clone();
+    // The acks of Bob's sends may still be arriving (message 120 can come
+    // from A before B has acked Bob's last ones): take them all first.
+    bob_b.settle().await;
     bob_b.reply(room, "reply-1", "answering you", 1).await;
     assert_eq!(ack(&mut bob_b).await.seq, 121);
     for t in [&mut ada_a, &mut bob_a] {
@@ -108,9 +111,36 @@ async fn two_nodes_serve_the_same_users() {
         );
     }
 
+    // Edits, reactions and deletes made on either node reach every tab
+    // once, in order, and end where a fresh load on the other node ends.
+    let bobs = bob_b.state.rooms[&room]
+        .messages
+        .values()
+        .find(|m| m.body == "from bob 2")
+        .map(|m| m.seq)
+        .unwrap();
+    bob_b.edit(room, bobs, "from bob 2, edited on B").await;
+    ada_a.react(room, bobs, "👍", true).await;
+    bob_b.react(room, 1, "🎉", true).await;
+    ada_a.delete(room, 1).await;
+    for t in [&mut ada_a, &mut bob_a, &mut bob_b] {
+        let mut seqs = Vec::new();
+        while seqs.len() < 4 {
+            seqs.push(changed(t).await.seq);
+        }
+        assert_eq!(seqs, vec![122, 123, 124, 125], "each change once, in order");
+        let held = &t.state.rooms[&room].messages;
+        assert_eq!(held[&bobs].body, "from bob 2, edited on B");
+        assert_eq!(held[&bobs].reactions.len(), 1);
+        assert!(held[&1].deleted && held[&1].reactions.is_empty());
+        assert!(held[&121].reply.as_ref().is_some_and(|q| q.gone));
+    }
+    assert_matches_fresh(&b, &bob, &mut bob_a).await;
+    assert_matches_fresh(&a, &ada, &mut ada_a).await;
+
     // A clear made on B empties Ada's view on A.
     call(&b, &ada, "rooms/clear", &[("room", &room.to_string())]).await;
-    ada_a.until_seq(room, 122).await;
+    ada_a.until_seq(room, 126).await;
     assert_eq!(
         ada_a.state.rooms[&room].messages.len(),
         1,

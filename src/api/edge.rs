@@ -204,6 +204,8 @@ impl From<MessageError> for ApiError {
             MessageError::Invalid(_) => ApiError::BadRequest,
             MessageError::Forbidden => ApiError::Forbidden,
             MessageError::SlowDown(_) => ApiError::SlowDown,
+            // Changes are socket frames; no server function makes one.
+            MessageError::Refused(_) => ApiError::Forbidden,
             MessageError::Store(e) => e.into(),
         }
     }

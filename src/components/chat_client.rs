@@ -9,10 +9,20 @@ use leptos::prelude::*;
 
 use crate::model::{InvitationView, Role, UserView};
 use crate::realtime::link::SocketLink;
-use crate::realtime::protocol::{ClientFrame, Quote, RoomKind, RoomSummary};
+use crate::realtime::protocol::{
+    ClientFrame, MessageKind, MessageView, Quote, RoomKind, RoomSummary,
+};
 use crate::realtime::state::ClientState;
 
 pub use crate::realtime::link::{ConnState, OutboxItem, OutboxStatus};
+
+/// A message being edited in the composer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Editing {
+    pub seq: i64,
+    /// Its text when editing began.
+    pub original: String,
+}
 
 #[derive(Clone, Copy)]
 pub struct ChatClient {
@@ -31,6 +41,14 @@ pub struct ChatClient {
     pub drafts: RwSignal<HashMap<i64, String>>,
     /// The message each room's composer is replying to ("Reply" on it).
     pub replying: RwSignal<HashMap<i64, Quote>>,
+    /// The message each room's composer is editing.
+    pub editing: RwSignal<HashMap<i64, Editing>>,
+    /// The message (room, seq) whose delete waits for a yes.
+    pub deleting: RwSignal<Option<(i64, i64)>>,
+    /// The message (room, seq) the emoji picker is open for.
+    pub picking: RwSignal<Option<(i64, i64)>>,
+    /// Why the last edit, delete or reaction did not happen.
+    pub notice: RwSignal<Option<String>>,
     /// Direct chats waiting for someone to sign up.
     pub invitations: RwSignal<Vec<InvitationView>>,
     /// The latest line for the screen reader's polite live region.
@@ -51,6 +69,10 @@ impl ChatClient {
             target: RwSignal::new(None),
             drafts: RwSignal::new(HashMap::new()),
             replying: RwSignal::new(HashMap::new()),
+            editing: RwSignal::new(HashMap::new()),
+            deleting: RwSignal::new(None),
+            picking: RwSignal::new(None),
+            notice: RwSignal::new(None),
             invitations: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
             #[cfg(feature = "hydrate")]
@@ -65,9 +87,70 @@ impl ChatClient {
             state: self.state,
             conn: self.conn,
             outbox: self.outbox,
+            notice: self.notice,
             #[cfg(feature = "hydrate")]
             sender: self.sender,
         }
+    }
+
+    /// Sends an edit, delete or reaction. Unlike a message it is not kept
+    /// for later: offline, the user is told at once.
+    fn change(&self, frame: ClientFrame) {
+        if self.conn.get_untracked() != ConnState::Online {
+            self.notice
+                .set(Some("You are offline: try again once connected.".into()));
+            return;
+        }
+        self.notice.set(None);
+        self.transmit(frame);
+    }
+
+    pub fn edit(&self, room: i64, seq: i64, body: String) {
+        self.change(ClientFrame::Edit { room, seq, body });
+    }
+
+    pub fn delete(&self, room: i64, seq: i64) {
+        self.change(ClientFrame::Delete { room, seq });
+    }
+
+    /// Adds `emoji` to the message, or takes it back when it is there.
+    pub fn toggle_reaction(&self, message: &MessageView, emoji: &str) {
+        let me = self.my_id();
+        let mine = message
+            .reactions
+            .iter()
+            .any(|r| r.emoji == emoji && r.users.iter().any(|u| u.id == me));
+        self.change(ClientFrame::React {
+            room: message.room,
+            seq: message.seq,
+            emoji: emoji.to_string(),
+            on: !mine,
+        });
+    }
+
+    /// Starts editing `message` in its room's composer.
+    pub fn start_edit(&self, message: &MessageView) {
+        let editing = Editing {
+            seq: message.seq,
+            original: message.body.clone(),
+        };
+        self.editing.update(|e| {
+            e.insert(message.room, editing);
+        });
+    }
+
+    /// The user's newest message in `room` that can still be edited.
+    pub fn my_last_message(&self, room: i64) -> Option<MessageView> {
+        let me = self.my_id();
+        self.state.with_untracked(|s| {
+            s.rooms.get(&room).and_then(|r| {
+                r.messages
+                    .values()
+                    .rev()
+                    .find(|m| m.sender_id == Some(me) && m.kind == MessageKind::Text && !m.deleted)
+                    .cloned()
+            })
+        })
     }
 
     /// Queues a message (a reply when `reply` quotes the original): shown
@@ -176,6 +259,22 @@ impl ChatClient {
     /// Agents and admins work the support queue.
     pub fn is_staff(&self) -> bool {
         self.role.get() != Role::Member
+    }
+
+    /// Support conversations keep their record: nobody edits or deletes.
+    pub fn can_edit(&self, summary: &RoomSummary, message: &MessageView) -> bool {
+        summary.kind != RoomKind::Support
+            && message.kind == MessageKind::Text
+            && !message.deleted
+            && message.sender_id == Some(self.my_id())
+    }
+
+    /// The author deletes; in a group also its owners and admins.
+    pub fn can_delete(&self, summary: &RoomSummary, message: &MessageView) -> bool {
+        summary.kind != RoomKind::Support
+            && message.kind == MessageKind::Text
+            && !message.deleted
+            && (message.sender_id == Some(self.my_id()) || self.can_manage(summary))
     }
 
     /// Either side of a direct chat clears it; in a group, who manages it.

@@ -1,7 +1,9 @@
 //! The composer: Enter sends, Shift+Enter is a new line, the box grows with
 //! the text, a counter appears near the limit, and the draft of each room
 //! survives switching rooms. A reply shows its quote above the box until it
-//! is sent or cancelled (the × or Esc).
+//! is sent or cancelled (the × or Esc). Editing a message ("Edit" on it, or
+//! the Up arrow in an empty box for your last one) puts its text in the box:
+//! Enter saves, Esc cancels, and an emptied text asks whether to delete.
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -27,6 +29,11 @@ pub fn Composer(room: i64) -> impl IntoView {
     let field = NodeRef::<Textarea>::new();
     Effect::new(move |_| {
         let text = draft.get();
+        // A message being edited is not a draft.
+        if client.editing.with_untracked(|e| e.contains_key(&room)) {
+            grow(field);
+            return;
+        }
         client.drafts.update(|d| {
             if text.is_empty() {
                 d.remove(&room);
@@ -36,6 +43,34 @@ pub fn Composer(room: i64) -> impl IntoView {
         });
         grow(field);
     });
+    // Editing: the message's text replaces the draft, which comes back after.
+    let editing = Memo::new(move |_| client.editing.with(|e| e.get(&room).cloned()));
+    let stashed = StoredValue::new(None::<String>);
+    Effect::new(move |before: Option<Option<i64>>| {
+        let now = editing.with(|e| e.as_ref().map(|e| e.seq));
+        if now != before.flatten() {
+            match editing.get_untracked() {
+                Some(e) => {
+                    if stashed.get_value().is_none() {
+                        stashed.set_value(Some(draft.get_untracked()));
+                    }
+                    draft.set(e.original);
+                }
+                None => {
+                    if let Some(kept) = stashed.get_value() {
+                        stashed.set_value(None);
+                        draft.set(kept);
+                    }
+                }
+            }
+        }
+        now
+    });
+    let stop_editing = move || {
+        client.editing.update(|e| {
+            e.remove(&room);
+        })
+    };
     let length = move || draft.with(|d| d.chars().count());
     let too_long = move || length() > MAX_MESSAGE_CHARS;
     let replying = move || client.replying.with(|r| r.get(&room).cloned());
@@ -46,7 +81,20 @@ pub fn Composer(room: i64) -> impl IntoView {
     };
     let send = move || {
         let body = draft.get_untracked();
-        if body.trim().is_empty() || body.chars().count() > MAX_MESSAGE_CHARS {
+        if body.chars().count() > MAX_MESSAGE_CHARS {
+            return;
+        }
+        if let Some(edit) = editing.get_untracked() {
+            if body.trim().is_empty() {
+                // An emptied message: ask whether to delete it.
+                client.deleting.set(Some((room, edit.seq)));
+            } else if body != edit.original {
+                client.edit(room, edit.seq, body);
+            }
+            stop_editing();
+            return;
+        }
+        if body.trim().is_empty() {
             return;
         }
         let reply = client.replying.try_update(|r| r.remove(&room)).flatten();
@@ -57,9 +105,21 @@ pub fn Composer(room: i64) -> impl IntoView {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
+        } else if ev.key() == "Escape" && editing.with_untracked(Option::is_some) {
+            ev.prevent_default();
+            stop_editing();
         } else if ev.key() == "Escape" && replying().is_some() {
             ev.prevent_default();
             cancel_reply();
+        } else if ev.key() == "ArrowUp"
+            && draft.with_untracked(String::is_empty)
+            && editing.with_untracked(Option::is_none)
+        {
+            // Up in an empty box edits your last message, as in Slack.
+            if let Some(mine) = client.my_last_message(room) {
+                ev.prevent_default();
+                client.start_edit(&mine);
+            }
         }
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -79,6 +139,20 @@ pub fn Composer(room: i64) -> impl IntoView {
                             class="rounded px-1 text-slate-200 hover:bg-white/10">"×"</button>
                     </div>
                 })}
+                {move || editing.get().map(|_| view! {
+                    <div id="editing" class="mb-2 flex items-center gap-2 rounded-lg border-l-2 border-amber-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
+                        <p class="min-w-0 flex-1">"Editing your message: Enter saves, Esc cancels"</p>
+                        <button type="button" aria-label="Cancel editing" on:click=move |_| stop_editing()
+                            class="rounded px-1 text-slate-200 hover:bg-white/10">"×"</button>
+                    </div>
+                })}
+                {move || client.notice.get().map(|why| view! {
+                    <div id="notice" role="alert" class="mb-2 flex items-center gap-2 rounded-lg bg-rose-500/15 px-3 py-1.5 text-xs text-rose-100">
+                        <p class="min-w-0 flex-1">{why}</p>
+                        <button type="button" aria-label="Dismiss" on:click=move |_| client.notice.set(None)
+                            class="rounded px-1 hover:bg-white/10">"×"</button>
+                    </div>
+                })}
                 <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown
                     placeholder="Write a message" aria-describedby="composer-help"
                     class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 focus:border-sky-400"></textarea>
@@ -91,7 +165,9 @@ pub fn Composer(room: i64) -> impl IntoView {
                 </Show>
             </div>
             <button type="submit" disabled=too_long
-                class="rounded-xl bg-gradient-to-r from-sky-500 to-violet-500 px-4 py-2 font-semibold text-white disabled:opacity-50">"Send"</button>
+                class="rounded-xl bg-gradient-to-r from-sky-500 to-violet-500 px-4 py-2 font-semibold text-white disabled:opacity-50">
+                {move || if editing.with(Option::is_some) { "Save" } else { "Send" }}
+            </button>
         </form>
     }
 }

@@ -335,6 +335,26 @@ pub fn QuickSwitcher() -> impl IntoView {
     }
 }
 
+/// A dialog's `open` flag for a dialog about something (`target`): open
+/// while there is a target, and closing it (Esc, Cancel, a click outside)
+/// clears the target. Each side is set only when it differs: a set always
+/// notifies, so two effects setting each other unconditionally never stop.
+pub fn open_while<T: Send + Sync + 'static>(target: RwSignal<Option<T>>) -> RwSignal<bool> {
+    let open = RwSignal::new(false);
+    Effect::new(move |_| {
+        let wanted = target.with(Option::is_some);
+        if open.get_untracked() != wanted {
+            open.set(wanted);
+        }
+    });
+    Effect::new(move |_| {
+        if !open.get() && target.with_untracked(Option::is_some) {
+            target.set(None);
+        }
+    });
+    open
+}
+
 /// A yes/no question; `on_confirm` runs on yes.
 #[component]
 pub fn ConfirmDialog(

@@ -8,15 +8,16 @@ use leptos::task::spawn_local;
 
 use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
 use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
-use crate::components::composer::{focus_composer, Composer};
+use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
-use crate::components::markdown;
+use crate::components::emoji_picker::emoji_picker;
 use crate::components::members::members_panel;
+use crate::components::message_row::{delete_confirmation, rows_of, MessageRow};
 use crate::components::notify::page_visible;
 use crate::components::on_demand::OnDemand;
 use crate::components::support::{support_subtitle, SupportActions};
-use crate::components::text::{day_label, now_ms, LocalTime};
-use crate::realtime::protocol::{MessageKind, MessageView, Quote, RoomKind};
+use crate::components::text::now_ms;
+use crate::realtime::protocol::{MessageView, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
 /// Rows drawn when a room opens, and how many more each scroll to the top
@@ -29,8 +30,6 @@ const WINDOW: usize = 100;
 /// At most this many rows are in the DOM: scrolling further drops rows at
 /// the far end, so a long scroll-back costs what one screenful does.
 const MAX_DRAWN: usize = 300;
-/// Messages from one sender closer than this share one header.
-const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
 
 #[component]
 pub fn MessagePane() -> impl IntoView {
@@ -124,6 +123,7 @@ fn OpenRoom(room: i64) -> impl IntoView {
 
 #[component]
 fn RoomView(room: i64) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
     let members_open = RwSignal::new(false);
     view! {
         <RoomHeader room members_open/>
@@ -135,6 +135,9 @@ fn RoomView(room: i64) -> impl IntoView {
             // The panel's code comes the first time it opens.
             <OnDemand wanted=members_open load=move || members_panel(room, members_open)/>
         </div>
+        // So do the delete question and the emoji picker.
+        <OnDemand wanted=Signal::derive(move || client.deleting.get().is_some()) load=delete_confirmation/>
+        <OnDemand wanted=Signal::derive(move || client.picking.get().is_some()) load=emoji_picker/>
     }
 }
 
@@ -267,44 +270,6 @@ fn room_confirmations(
             on_confirm=Callback::new(move |_| spawn_call(leave_room(room), error))/>
     }
     .into_any()
-}
-
-/// One message as the list draws it; the key includes what depends on the
-/// neighbours, so a row re-renders when older messages arrive above it.
-#[derive(Clone, PartialEq)]
-struct Row {
-    message: MessageView,
-    own: bool,
-    header: bool,
-    day: Option<String>,
-}
-
-/// Rows for `messages`; with `skip_first`, the first message only serves as
-/// the neighbour of the second (it is above the drawn window).
-fn rows_of(messages: &[MessageView], skip_first: bool, my_id: i64, now: i64) -> Vec<Row> {
-    let mut rows = Vec::with_capacity(messages.len());
-    let mut prev: Option<(&MessageView, LocalTime)> = None;
-    for (i, message) in messages.iter().enumerate() {
-        let at = LocalTime::of(message.created_at);
-        if !(skip_first && i == 0) {
-            let new_day = prev.is_none_or(|(_, p)| !p.same_day(&at));
-            let header = new_day
-                || message.kind == MessageKind::System
-                || prev.is_none_or(|(p, _)| {
-                    p.kind == MessageKind::System
-                        || p.sender_id != message.sender_id
-                        || message.created_at - p.created_at > GROUP_GAP_MS
-                });
-            rows.push(Row {
-                own: message.sender_id == Some(my_id) && message.kind == MessageKind::Text,
-                header,
-                day: new_day.then(|| day_label(message.created_at, now)),
-                message: message.clone(),
-            });
-        }
-        prev = Some((message, at));
-    }
-    rows
 }
 
 #[component]
@@ -687,7 +652,7 @@ fn MessageList(room: i64) -> impl IntoView {
                 <p class="pb-2 text-center text-xs text-slate-400">
                     {move || if loading.get() { "Loading older messages…" } else if older_done.get() && held.get() <= skip.get() + shown.get() { "Start of the conversation" } else { "" }}
                 </p>
-                <For each=rows key=|r| (r.message.seq, r.header, r.day.clone(), r.message.body.len()) let:row>
+                <For each=rows key=|r| r.key() let:row>
                     <MessageRow row highlighted/>
                 </For>
                 <For each=pending key=|i| (i.client_id.clone(), i.status.clone()) let:item>
@@ -721,96 +686,4 @@ fn MessageList(room: i64) -> impl IntoView {
             </Show>
         </div>
     }
-}
-
-#[component]
-fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView {
-    let Row {
-        message,
-        own,
-        header,
-        day,
-    } = row;
-    let day = day.map(|d| {
-        view! {
-            <div class="day my-3 flex items-center gap-3 text-xs text-slate-300" role="separator">
-                <span class="h-px flex-1 bg-white/10"></span>{d}<span class="h-px flex-1 bg-white/10"></span>
-            </div>
-        }
-    });
-    if message.kind == MessageKind::System {
-        return view! {
-            {day}
-            <article class="message system my-2 text-center text-xs text-slate-300" data-seq=message.seq>
-                <p class="body break-words wrap-anywhere">{message.body.clone()}</p>
-            </article>
-        }
-        .into_any();
-    }
-    let seq = message.seq;
-    let time = LocalTime::of(message.created_at).clock();
-    let side = if own {
-        "ml-auto items-end"
-    } else {
-        "mr-auto items-start"
-    };
-    let bubble = if own {
-        "rounded-2xl bg-gradient-to-br from-sky-500/45 to-violet-500/45 px-4 py-2"
-    } else {
-        "rounded-2xl bg-white/10 px-4 py-2"
-    };
-    let room = message.room;
-    // "Reply" puts this message's quote above the composer.
-    let quote = Quote::of(&message);
-    let reply_label = format!("Reply to {}", message.sender_name);
-    let reply_side = if own {
-        "right-full mr-1"
-    } else {
-        "left-full ml-1"
-    };
-    let reply = move |_| {
-        let quote = quote.clone();
-        if let Some(client) = use_context::<ChatClient>() {
-            client.replying.update(|r| {
-                r.insert(room, quote);
-            });
-        }
-        focus_composer();
-    };
-    // A reply's quote: the original's author and first line; a click opens
-    // the conversation at it (loading older history when needed).
-    let quoted = message.reply.clone().map(|q| {
-        let href = format!("/c/{room}/{}", q.seq);
-        view! {
-            <a class="quote mb-1 block max-w-full truncate border-l-2 border-sky-300/70 pl-2 text-xs text-slate-200 hover:text-white" href=href data-seq=q.seq>
-                {if q.gone {
-                    view! { <span class="italic">"Original message deleted"</span> }.into_any()
-                } else {
-                    view! { <span class="font-semibold">{q.sender_name}</span>" "{q.text} }.into_any()
-                }}
-            </a>
-        }
-    });
-    view! {
-        {day}
-        <article class=format!("message group relative flex min-w-0 max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
-            class:target=move || highlighted.get() == Some(seq)
-            data-seq=message.seq data-own=own.to_string()>
-            <button type="button" class=format!("reply absolute bottom-1 {reply_side} rounded-lg px-2 py-0.5 text-xs text-slate-200 opacity-0 hover:bg-white/10 focus-visible:opacity-100 group-hover:opacity-100")
-                aria-label=reply_label on:click=reply>"Reply"</button>
-            {header.then(|| view! {
-                <p class="mb-0.5 px-1 text-xs text-slate-300">
-                    {(!own).then(|| view! { <span class="sender font-semibold text-slate-100">{message.sender_name.clone()}</span>" · " })}
-                    <time>{time.clone()}</time>
-                </p>
-            })}
-            // Wrap anywhere: a long URL or hash must never widen the list.
-            <div class=format!("{bubble} max-w-full") title=time.clone()>
-                {quoted}
-                // Markdown, drawn as elements and text nodes (never markup).
-                <div class="body whitespace-pre-wrap break-words wrap-anywhere">{markdown::render(&message.body)}</div>
-            </div>
-        </article>
-    }
-    .into_any()
 }

@@ -7,7 +7,7 @@ use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
 use crate::components::on_demand::OnDemand;
 use crate::components::support::support_queue;
-use crate::components::text::{initial, now_ms, short_time};
+use crate::components::text::{initial, now_ms, short_time, DELETED};
 use crate::model::{Role, UserView};
 use crate::realtime::protocol::{MessageKind, RoomKind, RoomSummary};
 
@@ -207,6 +207,7 @@ impl Row {
         let preview = match &summary.last {
             None => String::from("No messages yet"),
             Some(m) if m.kind == MessageKind::System => m.body.clone(),
+            Some(m) if m.deleted => String::from(DELETED),
             Some(m) if m.sender_id == Some(my_id) => format!("You: {}", m.body),
             Some(m) if summary.kind == RoomKind::Direct => m.body.clone(),
             Some(m) => format!("{}: {}", m.sender_name, m.body),

@@ -167,6 +167,9 @@ pub fn now_ms() -> i64 {
     }
 }
 
+/// What a deleted message shows, in the list and the sidebar.
+pub const DELETED: &str = "This message was deleted";
+
 #[cfg(test)]
 mod tests {
     use super::*;

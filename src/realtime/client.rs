@@ -232,6 +232,16 @@ async fn run_once(
                     item.status = OutboxStatus::Sent(ack.seq);
                 }
             }),
+            // An edit, delete or reaction that was refused.
+            ServerFrame::Error(err) if err.seq.is_some() => {
+                let message = match err.code {
+                    ErrorCode::SlowDown => {
+                        "Slow down: too many changes. Try again in a moment.".to_string()
+                    }
+                    _ => err.message.clone(),
+                };
+                client.notice.set(Some(message));
+            }
             ServerFrame::Error(err) => {
                 if let Some(id) = &err.client_id {
                     let message = match err.code {

@@ -65,6 +65,12 @@ pub fn message_frame(view: MessageView) -> (i64, i64, Utf8Bytes) {
     )
 }
 
+/// Any frame of a room's sequence (a message or a change) as the hub
+/// takes it.
+pub fn sequenced_frame(room: i64, seq: i64, frame: &ServerFrame) -> (i64, i64, Utf8Bytes) {
+    (room, seq, Utf8Bytes::from(frame.to_json()))
+}
+
 struct Conn {
     user_id: i64,
     session: SessionKey,

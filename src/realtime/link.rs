@@ -57,6 +57,8 @@ pub struct SocketLink {
     pub state: RwSignal<ClientState>,
     pub conn: RwSignal<ConnState>,
     pub outbox: RwSignal<Vec<OutboxItem>>,
+    /// Why the user's last edit, delete or reaction was refused.
+    pub notice: RwSignal<Option<String>>,
     /// Where sends go while the socket is open.
     #[cfg(feature = "hydrate")]
     pub sender: StoredValue<Option<futures::channel::mpsc::UnboundedSender<String>>, LocalStorage>,

@@ -46,6 +46,26 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<i64>,
     },
+    /// Replace the text of your own message `seq` in `room`.
+    Edit {
+        room: i64,
+        seq: i64,
+        body: String,
+    },
+    /// Delete message `seq`: your own, or in a group any message when you
+    /// own the group or are an admin. It stays as a tombstone.
+    Delete {
+        room: i64,
+        seq: i64,
+    },
+    /// Add (`on`) or take back your `emoji` reaction to message `seq`.
+    /// Stating the wanted end makes a resend harmless.
+    React {
+        room: i64,
+        seq: i64,
+        emoji: String,
+        on: bool,
+    },
     /// "I have read up to `seq`". Marks never move backwards.
     Read {
         room: i64,
@@ -72,6 +92,11 @@ pub enum ServerFrame {
     },
     /// A stored message; per room, seqs arrive in increasing order, each once.
     Message(MessageView),
+    /// A message changed (edited, deleted, reacted to). The change has a
+    /// seq of its own in the room's sequence (so it is delivered like a
+    /// message: once, in order, in catch-up), and carries the message as
+    /// it is now.
+    Changed(Change),
     /// The catch-up for `room` is complete up to `seq`; live traffic follows.
     CaughtUp {
         room: i64,
@@ -129,7 +154,9 @@ pub struct RoomSummary {
     pub name: String,
     pub last_seq: i64,
     pub read_seq: i64,
-    /// `last_seq - read_seq`, computed by the server.
+    /// Other people's messages above the read mark that are still there
+    /// (not system lines, not changes, not deleted ones), counted up to
+    /// `last_seq`.
     pub unread: i64,
     /// Unix ms of the newest message (or of the room's creation).
     pub last_activity: i64,
@@ -211,14 +238,15 @@ impl RoomSummary {
 /// How much of the newest message a summary carries.
 pub const PREVIEW_CHARS: usize = 120;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageKind {
+    #[default]
     Text,
     System,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: i64,
     pub room: i64,
@@ -237,6 +265,52 @@ pub struct MessageView {
     /// For a reply: the message it answers, as its quote shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Quote>,
+    /// Unix ms of the newest edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Deleted: the row keeps its seq, `body` is empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions, in the order each emoji was first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji under a message and who reacted with it (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<Reactor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reactor {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The most reactions (distinct emoji) one message takes, and the longest
+/// emoji sequence accepted, in bytes.
+pub const MAX_REACTIONS: usize = 50;
+pub const MAX_EMOJI_BYTES: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Edited,
+    Deleted,
+    Reacted,
+}
+
+/// What a `changed` frame carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub room: i64,
+    /// The change's own seq (not the message's).
+    pub seq: i64,
+    pub change: ChangeKind,
+    /// The message as it is now.
+    pub message: MessageView,
 }
 
 /// The longest quote of a replied-to message, in characters.
@@ -245,7 +319,7 @@ pub const QUOTE_CHARS: usize = 100;
 /// A reply's quote: the original's author and first line, read from the
 /// original as it is now (so a reply to a message deleted later quotes
 /// nothing: `gone`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Quote {
     pub seq: i64,
     pub sender_name: String,
@@ -257,6 +331,9 @@ pub struct Quote {
 impl Quote {
     /// The quote of `original`: its first non-empty line, cut.
     pub fn of(original: &MessageView) -> Quote {
+        if original.deleted {
+            return Quote::gone(original.seq);
+        }
         let line = original
             .body
             .lines()
@@ -287,11 +364,18 @@ impl Quote {
 }
 
 impl MessageView {
+    /// Whether this message counts as unread for `user` above their read
+    /// mark: someone else's text that is still there.
+    pub fn counts_for(&self, user: i64) -> bool {
+        self.kind == MessageKind::Text && !self.deleted && self.sender_id != Some(user)
+    }
+
     /// A copy with the body cut to `PREVIEW_CHARS`, for room summaries.
     /// The message as a sidebar preview shows it: body cut, no quote.
     pub fn preview(&self) -> MessageView {
         let mut short = self.clone();
         short.reply = None;
+        short.reactions = Vec::new();
         if let Some((cut, _)) = short.body.char_indices().nth(PREVIEW_CHARS) {
             short.body.truncate(cut);
             short.body.push('…');
@@ -308,7 +392,7 @@ impl MessageView {
 /// What a system line records. Stored as this JSON in the message body, and
 /// delivered with the same seqs and catch-up as any message: a client that
 /// was offline during a clear learns of it from the catch-up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum SystemEvent {
     Renamed {
@@ -391,8 +475,11 @@ pub enum ErrorCode {
     BadFrame,
     /// Empty body, body too long, malformed client id.
     Invalid,
-    /// Not a member of the room (or no such room: the same answer).
+    /// Not a member of the room (or no such room: the same answer), or
+    /// not allowed this action on this message.
     Forbidden,
+    /// No such message in the room, or it was deleted.
+    NotFound,
     /// Too many sends; `retry_after_ms` says when to try again.
     SlowDown,
     /// Something failed on the server; the send may be retried as is.
@@ -407,6 +494,9 @@ pub struct FrameError {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<i64>,
+    /// For an edit, delete or reaction: the message it was about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
 }
@@ -432,6 +522,7 @@ impl ClientFrame {
             message: format!("unrecognised frame: {}", truncate(&e.to_string(), 200)),
             client_id: None,
             room: None,
+            seq: None,
             retry_after_ms: None,
         })
     }
@@ -531,6 +622,11 @@ mod fuzz {
                 "seq",
                 "client_id",
                 "body",
+                "edit",
+                "delete",
+                "react",
+                "emoji",
+                "on",
                 "Send",
                 "",
             ])
@@ -578,6 +674,17 @@ mod fuzz {
                     }
                 }),
             (any::<i64>(), any::<i64>()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }),
+            (any::<i64>(), any::<i64>(), any::<String>())
+                .prop_map(|(room, seq, body)| ClientFrame::Edit { room, seq, body }),
+            (any::<i64>(), any::<i64>()).prop_map(|(room, seq)| ClientFrame::Delete { room, seq }),
+            (any::<i64>(), any::<i64>(), any::<String>(), any::<bool>()).prop_map(
+                |(room, seq, emoji, on)| ClientFrame::React {
+                    room,
+                    seq,
+                    emoji,
+                    on
+                }
+            ),
             Just(ClientFrame::Ping),
         ]
     }

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::protocol::{MessageView, RoomCursor, RoomSummary, ServerFrame};
+use super::protocol::{
+    Change, ChangeKind, MessageKind, MessageView, Quote, RoomCursor, RoomSummary, ServerFrame,
+};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientState {
@@ -20,26 +22,92 @@ pub struct RoomState {
     pub messages: BTreeMap<i64, MessageView>,
     /// The highest seq up to which nothing is missing (what `Hello` reports).
     pub held_seq: i64,
+    /// The `last_seq` of the server's count that `summary.unread` started
+    /// from; frames after it were counted here (see `recount`).
+    pub counted_at: i64,
+    /// Deletes of messages that counted as unread, received after
+    /// `counted_at`: change seq -> message seq. A count the server made
+    /// before such a delete needs them.
+    pub deletes: BTreeMap<i64, i64>,
 }
 
 impl RoomState {
     fn new(summary: RoomSummary) -> RoomState {
         RoomState {
             held_seq: summary.last_seq,
+            counted_at: summary.last_seq,
             summary,
             messages: BTreeMap::new(),
+            deletes: BTreeMap::new(),
         }
     }
-}
 
-impl RoomState {
+    /// Takes a count made by the server (`unread` messages above `read_seq`,
+    /// counted up to `last_seq`) when it is not older than the one held,
+    /// and adds what arrived here after it: the messages that count, less
+    /// the deletes of messages it counted. Unread is then exact without
+    /// the client holding the room's history.
+    fn recount(&mut self, me: i64, read_seq: i64, last_seq: i64, unread: i64) {
+        let s = &mut self.summary;
+        let newer =
+            read_seq > s.read_seq || (read_seq == s.read_seq && last_seq >= self.counted_at);
+        if !newer {
+            return; // an older count: the one held already includes it
+        }
+        let mut count = unread;
+        if s.last_seq > last_seq {
+            let from = last_seq.max(read_seq);
+            count += self
+                .messages
+                .range(from + 1..=s.last_seq)
+                .filter(|(_, m)| m.counts_for(me))
+                .count() as i64;
+            count -= self
+                .deletes
+                .range(last_seq + 1..=s.last_seq)
+                .filter(|(_, target)| **target > read_seq && **target <= last_seq)
+                .count() as i64;
+        }
+        s.read_seq = read_seq;
+        s.last_seq = s.last_seq.max(last_seq);
+        s.unread = count.max(0);
+        self.counted_at = last_seq;
+        self.deletes = self.deletes.split_off(&(last_seq + 1));
+    }
+
+    /// A change to one of the room's messages, in seq order.
+    fn change(&mut self, me: i64, change: &Change) {
+        let target = &change.message;
+        if let Some(held) = self.messages.get_mut(&target.seq) {
+            *held = target.clone();
+        }
+        // Replies show the original as it is now.
+        for message in self.messages.values_mut() {
+            if message.reply.as_ref().is_some_and(|q| q.seq == target.seq) {
+                message.reply = Some(Quote::of(target));
+            }
+        }
+        let s = &mut self.summary;
+        if s.last.as_ref().is_some_and(|l| l.seq == target.seq) {
+            s.last = Some(target.preview());
+        }
+        self.held_seq = self.held_seq.max(change.seq);
+        if change.seq <= s.last_seq {
+            return; // the count held was made after it
+        }
+        s.last_seq = change.seq;
+        let counted = target.kind == MessageKind::Text && target.sender_id != Some(me);
+        if change.change == ChangeKind::Deleted && counted && target.seq > s.read_seq {
+            s.unread = (s.unread - 1).max(0);
+            self.deletes.insert(change.seq, target.seq);
+        }
+    }
+
     /// Takes a newer summary of the room. It was read from the database
     /// after some commit, while messages after it may already be here: seqs,
     /// read marks and the preview therefore only move forward.
-    fn merge(&mut self, incoming: &RoomSummary) {
-        let known = &self.summary;
-        let last_seq = known.last_seq.max(incoming.last_seq);
-        let read_seq = known.read_seq.max(incoming.read_seq);
+    fn merge(&mut self, me: i64, incoming: &RoomSummary) {
+        let known = self.summary.clone();
         let last = match (&known.last, &incoming.last) {
             (Some(mine), Some(theirs)) if mine.seq > theirs.seq => Some(mine.clone()),
             (mine, None) => mine.clone(),
@@ -55,13 +123,14 @@ impl RoomState {
         }
         self.summary = RoomSummary {
             support,
-            last_seq,
-            read_seq,
-            unread: (last_seq - read_seq).max(0),
+            last_seq: known.last_seq,
+            read_seq: known.read_seq,
+            unread: known.unread,
             last,
             last_activity,
             ..incoming.clone()
         };
+        self.recount(me, incoming.read_seq, incoming.last_seq, incoming.unread);
     }
 }
 
@@ -77,6 +146,8 @@ impl ClientState {
                         // Reconnect: keep what we hold; the catch-up fills the rest.
                         Some(mut known) => {
                             known.summary = summary.clone();
+                            known.counted_at = summary.last_seq;
+                            known.deletes.clear();
                             known
                         }
                         None => RoomState::new(summary.clone()),
@@ -87,6 +158,7 @@ impl ClientState {
                 true
             }
             ServerFrame::Message(message) => {
+                let me = self.user_id;
                 let Some(room) = self.rooms.get_mut(&message.room) else {
                     return false;
                 };
@@ -97,8 +169,18 @@ impl ClientState {
                 let new = room.messages.insert(message.seq, message.clone()).is_none();
                 room.held_seq = room.held_seq.max(message.seq);
                 let summary = &mut room.summary;
-                summary.last_seq = summary.last_seq.max(message.seq);
-                summary.unread = (summary.last_seq - summary.read_seq).max(0);
+                if message.seq > summary.last_seq {
+                    summary.last_seq = message.seq;
+                    if message.is_clear() {
+                        // The clear marked its line read for every member.
+                        summary.read_seq = message.seq;
+                        summary.unread = 0;
+                        room.counted_at = message.seq;
+                        room.deletes.clear();
+                    } else if message.seq > summary.read_seq && message.counts_for(me) {
+                        summary.unread += 1;
+                    }
+                }
                 if summary.last.as_ref().is_none_or(|l| l.seq <= message.seq) {
                     summary.last = Some(message.preview());
                     summary.last_activity = summary.last_activity.max(message.created_at);
@@ -116,22 +198,25 @@ impl ClientState {
                 last_seq,
                 unread,
             } => {
+                let me = self.user_id;
                 let Some(room) = self.rooms.get_mut(room) else {
                     return false;
                 };
-                let summary = &mut room.summary;
-                summary.read_seq = summary.read_seq.max(*read_seq);
-                summary.last_seq = summary.last_seq.max(*last_seq);
-                summary.unread = if summary.read_seq == *read_seq && summary.last_seq == *last_seq {
-                    *unread
-                } else {
-                    (summary.last_seq - summary.read_seq).max(0)
+                room.recount(me, *read_seq, *last_seq, *unread);
+                true
+            }
+            ServerFrame::Changed(change) => {
+                let me = self.user_id;
+                let Some(room) = self.rooms.get_mut(&change.room) else {
+                    return false;
                 };
+                room.change(me, change);
                 true
             }
             ServerFrame::RoomAdded(summary) | ServerFrame::RoomUpdated(summary) => {
+                let me = self.user_id;
                 match self.rooms.get_mut(&summary.room) {
-                    Some(known) => known.merge(summary),
+                    Some(known) => known.merge(me, summary),
                     None => {
                         self.rooms
                             .insert(summary.room, RoomState::new(summary.clone()));
@@ -240,8 +325,7 @@ mod tests {
             body: format!("m{seq}"),
             created_at: seq * 1000,
             client_id: None,
-            event: None,
-            reply: None,
+            ..MessageView::default()
         }
     }
 

@@ -55,6 +55,10 @@ pub struct Limits {
     /// settings they may change, per that many seconds.
     pub invite_count: u32,
     pub invite_period_secs: u32,
+    /// GLASSCHAT_CHANGE_RATE ("60/30"): edits, deletes and reactions one
+    /// user may make per that many seconds.
+    pub change_count: u32,
+    pub change_period_secs: u32,
     /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
     pub socket_queue: usize,
     /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
@@ -82,6 +86,8 @@ impl Default for Limits {
             signup_total_period_secs: 60,
             invite_count: 30,
             invite_period_secs: 3600,
+            change_count: 60,
+            change_period_secs: 30,
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
             max_sockets_per_user: 50,
@@ -168,6 +174,11 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         "GLASSCHAT_INVITE_RATE",
         (d.invite_count, d.invite_period_secs),
     )?;
+    let (change_count, change_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_CHANGE_RATE",
+        (d.change_count, d.change_period_secs),
+    )?;
     Ok(Limits {
         max_message_chars: number(lookup, "GLASSCHAT_MAX_MESSAGE_CHARS", d.max_message_chars)?,
         max_frame_bytes: number(lookup, "GLASSCHAT_MAX_FRAME_BYTES", d.max_frame_bytes)?,
@@ -181,6 +192,8 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         signup_total_period_secs,
         invite_count,
         invite_period_secs,
+        change_count,
+        change_period_secs,
         socket_queue: number(lookup, "GLASSCHAT_SOCKET_QUEUE", d.socket_queue)?,
         socket_buffer_bytes: number(
             lookup,

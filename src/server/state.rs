@@ -26,6 +26,8 @@ pub struct AppState {
     pub frame_limiter: Arc<UserRate>,
     /// Invitations and registration changes, per user.
     pub invite_limiter: Arc<UserRate>,
+    /// Edits, deletes and reactions, per user.
+    pub change_limiter: Arc<UserRate>,
     pub hub: Hub,
     pub writer: MessageWriter,
     /// Tells the other nodes (Postgres); a no-op on SQLite.
@@ -62,6 +64,7 @@ impl AppState {
             Duration::from_secs(limits.frame_period_secs.into()),
         );
         let invite_limiter = UserRate::new(limits.invite_count, secs(limits.invite_period_secs));
+        let change_limiter = UserRate::new(limits.change_count, secs(limits.change_period_secs));
         // Several nodes need the fan-out, and a hub that records what it
         // handed out for the fan-out's sweep; one node needs neither.
         let (fanout, hub) = match store.postgres_pool() {
@@ -77,6 +80,7 @@ impl AppState {
             send_limiter: Arc::new(send_limiter),
             frame_limiter: Arc::new(frame_limiter),
             invite_limiter: Arc::new(invite_limiter),
+            change_limiter: Arc::new(change_limiter),
             config: Arc::new(config),
             store,
             login_guard: Arc::new(LoginGuard::default()),

@@ -285,6 +285,8 @@ fn server_function_matrix() -> Vec<Call> {
         c("admin/invite_links/revoke", [N, N, N, N, N, Y], |c| vec![("id", c.link.to_string())]),
         // Public: the sign-up page shows the rule before anyone signs in.
         c("signup/policy",           [Y, Y, Y, Y, Y, Y], |_| vec![]),
+        // The reaction picker's emoji list: anyone signed in.
+        c("emoji",                   [Y, Y, Y, N, Y, Y], |_| vec![]),
     ]
 }
 
@@ -427,6 +429,62 @@ async fn authorization_matrix(backend: Backend) {
             );
         }
     }
+    // Edits, deletes and reactions on the owner's first message: nobody
+    // edits or deletes in a support conversation (its record stays whole,
+    // the owner's own message included); its members react; anyone else
+    // is refused whether or not the message exists, and learns nothing.
+    let secret_seq = server
+        .all_messages(&desk.owner, room)
+        .await
+        .iter()
+        .find(|m| m.body.contains("secret-4242"))
+        .map(|m| m.seq)
+        .expect("the owner's message");
+    for (who, tab) in tabs.iter_mut() {
+        let member = matches!(who, Who::Owner | Who::Agent | Who::Admin);
+        let before = desk.fingerprint(room).await;
+        let frames = [
+            ClientFrame::Edit {
+                room,
+                seq: secret_seq,
+                body: "rewritten".into(),
+            },
+            ClientFrame::Delete {
+                room,
+                seq: secret_seq,
+            },
+        ];
+        for frame in frames {
+            tab.send_frame(&frame).await;
+            let e = error(tab).await;
+            assert_eq!(e.code, ErrorCode::Forbidden, "{who:?}: {frame:?}");
+            assert!(!e.message.contains("secret-4242"));
+        }
+        assert_eq!(
+            desk.fingerprint(room).await,
+            before,
+            "{who:?}: nothing changed"
+        );
+        tab.react(room, secret_seq, "👍", true).await;
+        if member {
+            tab.until(|f| matches!(f, ServerFrame::Changed(c) if c.room == room).then_some(()))
+                .await;
+        } else {
+            let e = error(tab).await;
+            assert_eq!(
+                (e.code, e.room),
+                (ErrorCode::Forbidden, Some(room)),
+                "{who:?}"
+            );
+            tab.react(room, 999_999, "👍", true).await;
+            assert_eq!(
+                error(tab).await.code,
+                ErrorCode::Forbidden,
+                "{who:?}: no probing"
+            );
+        }
+    }
+
     // A live message reaches exactly the staff and the owner.
     let mut owner_again = server.tab(&desk.owner).await;
     owner_again

@@ -79,6 +79,46 @@ async fn sending_too_fast_is_slowed_down(backend: Backend) {
 }
 both_backends!(sending_too_fast_is_slowed_down);
 
+/// Edits, deletes and reactions have their own budget per user
+/// (`GLASSCHAT_CHANGE_RATE`): past it, `slow_down` naming the message, and
+/// nothing changes.
+async fn changing_too_fast_is_slowed_down(backend: Backend) {
+    let db = crate::common::TestDb::new(backend).await;
+    let server = TestServer::start_on(db, &[("GLASSCHAT_CHANGE_RATE", "5/60")]).await;
+    let (_, room, mut tab) = server.alone_in_room("Reactions").await;
+    tab.say(room, "m", "react to me").await;
+    let seq = crate::common::ack(&mut tab).await.seq;
+    let (mut changes, mut slow_downs) = (0, 0);
+    for n in 0..8 {
+        tab.react(room, seq, "👍", n % 2 == 0).await;
+        match tab
+            .until(|f| match f {
+                ServerFrame::Changed(_) => Some(Ok(())),
+                ServerFrame::Error(e) => Some(Err(e.clone())),
+                _ => None,
+            })
+            .await
+        {
+            Ok(()) => changes += 1,
+            Err(e) => {
+                assert_eq!(
+                    (e.code, e.room, e.seq),
+                    (ErrorCode::SlowDown, Some(room), Some(seq))
+                );
+                assert!(e.retry_after_ms.is_some_and(|ms| ms > 0), "{e:?}");
+                slow_downs += 1;
+            }
+        }
+    }
+    assert_eq!((changes, slow_downs), (5, 3));
+    let last: i64 = server
+        .db
+        .scalar(&format!("SELECT last_seq FROM rooms WHERE id = {room}"))
+        .await;
+    assert_eq!(last, seq + 5, "refused changes used no seq");
+}
+both_backends!(changing_too_fast_is_slowed_down);
+
 /// One account may hold only so many sockets; the next is refused until
 /// one closes.
 async fn sockets_per_account_are_capped(backend: Backend) {

@@ -145,6 +145,9 @@ impl Desk {
         for sql in [
             format!("SELECT last_seq FROM rooms WHERE id = {room}"),
             format!("SELECT COUNT(*) FROM messages WHERE room_id = {room}"),
+            format!("SELECT COUNT(*) FROM messages WHERE room_id = {room} AND (edited_at IS NOT NULL OR deleted_at IS NOT NULL)"),
+            format!("SELECT COUNT(*) FROM message_changes WHERE room_id = {room}"),
+            format!("SELECT COUNT(*) FROM reactions WHERE room_id = {room}"),
             format!("SELECT COUNT(*) FROM room_members WHERE room_id = {room}"),
             format!("SELECT CAST(COALESCE(SUM(last_read_seq), 0) AS BIGINT) FROM room_members WHERE room_id = {room}"),
             format!("SELECT CAST(COALESCE(SUM(COALESCE(hidden_through_seq + 1, 0) * 4 + CASE WHEN muted THEN 2 ELSE 0 END), 0) AS BIGINT) FROM room_members WHERE room_id = {room}"),

@@ -232,6 +232,8 @@ impl TestServer {
             .env("GLASSCHAT_SIGNUP_RATE", "1000000/1")
             .env("GLASSCHAT_SIGNUP_RATE_TOTAL", "1000000/1")
             .env("GLASSCHAT_INVITE_RATE", "1000000/1")
+            // Edits and reactions likewise (row 8 checks their budget).
+            .env("GLASSCHAT_CHANGE_RATE", "1000000/1")
             .env(
                 "RUST_LOG",
                 std::env::var("GLASSCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -687,6 +689,29 @@ impl Tab {
         .await;
     }
 
+    pub async fn edit(&mut self, room: i64, seq: i64, body: &str) {
+        self.send_frame(&ClientFrame::Edit {
+            room,
+            seq,
+            body: body.to_string(),
+        })
+        .await;
+    }
+
+    pub async fn delete(&mut self, room: i64, seq: i64) {
+        self.send_frame(&ClientFrame::Delete { room, seq }).await;
+    }
+
+    pub async fn react(&mut self, room: i64, seq: i64, emoji: &str, on: bool) {
+        self.send_frame(&ClientFrame::React {
+            room,
+            seq,
+            emoji: emoji.to_string(),
+            on,
+        })
+        .await;
+    }
+
     /// The next frame (applied to the state and logged), or a panic after `WAIT`.
     pub async fn next(&mut self) -> ServerFrame {
         match self.next_raw().await {
@@ -805,6 +830,16 @@ pub async fn ack(tab: &mut Tab) -> glasschat::realtime::protocol::Ack {
     tab.until(|f| match f {
         ServerFrame::Ack(a) => Some(a.clone()),
         ServerFrame::Error(e) => panic!("expected an ack, got {e:?}"),
+        _ => None,
+    })
+    .await
+}
+
+/// The next `changed` frame (a panic on an error frame first).
+pub async fn changed(tab: &mut Tab) -> glasschat::realtime::protocol::Change {
+    tab.until(|f| match f {
+        ServerFrame::Changed(c) => Some(c.clone()),
+        ServerFrame::Error(e) => panic!("expected a change, got {e:?}"),
         _ => None,
     })
     .await

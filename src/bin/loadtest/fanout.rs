@@ -9,7 +9,9 @@ use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{accounts, connect, create_room};
-use crate::measure::{connect_raw, micros, own_cpu_seconds, percentile, receive, Tally};
+use crate::measure::{
+    connect_raw, micros, number_after, own_cpu_seconds, percentile, receive, Tally,
+};
 use crate::{AnyError, Args, Ws};
 
 pub struct Rooms {
@@ -45,14 +47,18 @@ pub async fn setup_rooms(
 /// those on the second node, when there is one.
 pub type Split = Option<((f64, f64), (f64, f64))>;
 
-/// Runs one fan-out step: every room's sender sends `rate` msgs/s for
-/// `seconds`; every member socket receives. Returns (deliveries/s, p50, p99, max ms, lost, dup, sent)
-/// and, with a second node, the same-node / cross-node latencies.
+/// Runs one fan-out step: every room's sender sends `rate` frames/s for
+/// `seconds`; every member socket receives. With `changes`, one frame in
+/// ten is a change to the sender's newest acknowledged message (an edit,
+/// a reaction or a delete, in turn). Returns (deliveries/s, p50, p99, max
+/// ms, lost, dup, sent) and, with a second node, the same-node /
+/// cross-node latencies.
 pub async fn fanout_step(
     args: &Args,
     rooms: &Rooms,
     rate: f64,
     seconds: f64,
+    changes: bool,
 ) -> Result<((f64, f64, f64, f64, u64, u64, u64), Split), AnyError> {
     let start = Instant::now();
     let stop = Arc::new(AtomicU64::new(0));
@@ -97,9 +103,19 @@ pub async fn fanout_step(
             let mut tick = tokio::time::interval_at(first, interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let (mut write, mut read) = ws.split();
+            // The newest seq this sender's sends were acknowledged at.
+            let acked = Arc::new(AtomicU64::new(0));
+            let newest = acked.clone();
             let reader = tokio::spawn(async move {
                 while let Some(Ok(Message::Text(t))) = read.next().await {
-                    if t.as_str().contains(r#""code":"slow_down""#) {
+                    let t = t.as_str();
+                    if t.starts_with(r#"{"type":"ack""#) {
+                        if let Some(seq) = number_after(t, r#""seq":"#) {
+                            newest.fetch_max(seq, Ordering::Relaxed);
+                        }
+                    } else if t.starts_with(r#"{"type":"error""#) {
+                        // Refused (over a budget, or a change that found
+                        // nothing): delivered to nobody.
                         slowed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -107,7 +123,13 @@ pub async fn fanout_step(
             let mut n = 0u64;
             while Instant::now() < until {
                 tick.tick().await;
-                let frame = format!(r#"{{"type":"send","room":{room},"client_id":"lt-{room}-{n}-{}","body":"t={}"}}"#, micros(start), micros(start));
+                let target = acked.load(Ordering::Relaxed);
+                let frame = match n % 30 {
+                    9 if changes && target > 0 => format!(r#"{{"type":"edit","room":{room},"seq":{target},"body":"t={}"}}"#, micros(start)),
+                    19 if changes && target > 0 => format!(r#"{{"type":"react","room":{room},"seq":{target},"emoji":"👍","on":true}}"#),
+                    29 if changes && target > 0 => format!(r#"{{"type":"delete","room":{room},"seq":{target}}}"#),
+                    _ => format!(r#"{{"type":"send","room":{room},"client_id":"lt-{room}-{n}-{}","body":"t={}"}}"#, micros(start), micros(start)),
+                };
                 if write.send(Message::Text(frame.into())).await.is_err() {
                     break;
                 }
@@ -163,7 +185,7 @@ pub async fn fanout_step(
         / rooms.rooms.len().max(1) as u64;
     let slowed = slowed.load(Ordering::Relaxed);
     if slowed > 0 {
-        println!("  note: {slowed} sends were refused with slow_down; start the server with a higher GLASSCHAT_SEND_RATE");
+        println!("  note: {slowed} frames were refused; start the server with higher GLASSCHAT_SEND_RATE and GLASSCHAT_CHANGE_RATE");
     }
     let expected = (sent - slowed) * members;
     let lost = expected.saturating_sub(t.delivered) + t.gaps.min(expected);
@@ -192,10 +214,27 @@ pub async fn fanout(args: &Args) -> Result<(), AnyError> {
     );
     let rooms = setup_rooms(args, "fan", 10, 100).await?;
     let ((rate, p50, p99, max, lost, dup, sent), split) =
-        fanout_step(args, &rooms, args.rate, args.seconds as f64).await?;
+        fanout_step(args, &rooms, args.rate, args.seconds as f64, false).await?;
     println!("  sent {sent}; deliveries/s {rate:.0}; latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; lost {lost}; duplicated {dup}");
     if let Some(((same50, same99), (cross50, cross99))) = split {
         println!("  same node p50 {same50:.2} ms, p99 {same99:.2} ms; other node p50 {cross50:.2} ms, p99 {cross99:.2} ms");
     }
+    Ok(())
+}
+
+/// `edits`: the fan-out, with one frame in ten an edit, a reaction or a
+/// delete (in turn) of the sender's newest message. Every change is an
+/// event of the room's sequence, so it is delivered, counted and checked
+/// for loss and duplicates like a message; latency is measured on
+/// messages and edits (a reaction or a delete carries no send time).
+pub async fn edits(args: &Args) -> Result<(), AnyError> {
+    println!(
+        "edits: 10 rooms x 100 members, one sender per room at {} frames/s for {} s, one in ten an edit, reaction or delete",
+        args.rate, args.seconds
+    );
+    let rooms = setup_rooms(args, "edit", 10, 100).await?;
+    let ((rate, p50, p99, max, lost, dup, sent), _) =
+        fanout_step(args, &rooms, args.rate, args.seconds as f64, true).await?;
+    println!("  sent {sent} (messages and changes); deliveries/s {rate:.0}; latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; lost {lost}; duplicated {dup}");
     Ok(())
 }

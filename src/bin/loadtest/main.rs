@@ -2,7 +2,7 @@
 //! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
 //! create room), load through `/ws`, exactly as browsers do.
 //!
-//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|all
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|all
 //!
 //! With `--url2` (a second node on the same Postgres), every other receiver
 //! connects to the second node while senders stay on the first: `fanout`
@@ -71,14 +71,19 @@ fn parse_args() -> Result<Args, String> {
                     .filter(|r: &f64| *r > 0.0 && r.is_finite())
                     .ok_or("bad --rate: a positive number of msgs/s per room")?
             }
-            "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" => scenarios.push(arg),
+            "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" | "edits" | "welcome" => {
+                scenarios.push(arg)
+            }
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     if scenarios.is_empty() {
-        return Err("name a scenario: fanout, ramp, idle, persist, stall, cipher or all".into());
+        return Err(
+            "name a scenario: fanout, ramp, idle, persist, edits, welcome, stall, cipher or all"
+                .into(),
+        );
     }
     let host_of = |url: &str| -> Result<String, String> {
         let host = url
@@ -120,6 +125,7 @@ mod measure;
 mod persist;
 mod ramp;
 mod stall;
+mod welcome;
 
 fn main() {
     let args = match parse_args() {
@@ -128,7 +134,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|stall|cipher|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|stall|cipher|all");
             std::process::exit(2);
         }
     };
@@ -151,6 +157,8 @@ fn main() {
                 "ramp" => ramp::ramp(&args).await,
                 "idle" => idle::idle(&args).await,
                 "stall" => stall::stall(&args).await,
+                "edits" => fanout::edits(&args).await,
+                "welcome" => welcome::welcome(&args).await,
                 "cipher" => cipher::cipher_cost().map_err(Into::into),
                 _ => persist::persist(&args).await,
             };

@@ -134,9 +134,15 @@ pub async fn receive(
             let Ok(text) = std::str::from_utf8(payload) else {
                 continue;
             };
-            if !text.starts_with(r#"{"type":"message""#) {
+            // Messages and changes share a room's seqs; only messages and
+            // edits carry their send time (`t=` in the body).
+            let timed = if text.starts_with(r#"{"type":"message""#) {
+                true
+            } else if text.starts_with(r#"{"type":"changed""#) {
+                text.contains(r#""change":"edited""#)
+            } else {
                 continue;
-            }
+            };
             let (Some(room), Some(seq)) = (
                 number_after(text, r#""room":"#),
                 number_after(text, r#""seq":"#),
@@ -151,7 +157,7 @@ pub async fn receive(
             local.gaps += seq - *last - 1;
             *last = seq;
             local.delivered += 1;
-            if let Some(sent) = number_after(text, r#""body":"t="#) {
+            if let Some(sent) = number_after(text, r#""body":"t="#).filter(|_| timed) {
                 local.latencies_us.push(micros(start).saturating_sub(sent));
             }
         }

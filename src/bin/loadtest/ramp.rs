@@ -14,7 +14,8 @@ pub async fn ramp(args: &Args) -> Result<(), AnyError> {
     let mut failed: Option<f64> = None;
     let mut bisections = 0;
     loop {
-        let ((dps, p50, p99, _, lost, dup, sent), _) = fanout_step(args, &rooms, rate, 5.0).await?;
+        let ((dps, p50, p99, _, lost, dup, sent), _) =
+            fanout_step(args, &rooms, rate, 5.0, false).await?;
         let passed = p99 <= 100.0 && lost == 0 && dup == 0;
         println!(
             "  {rate:>6.0} msgs/s/room: sent {sent}, deliveries/s {dps:.0}, p50 {p50:.2} ms, p99 {p99:.2} ms, lost {lost}, dup {dup}{}",

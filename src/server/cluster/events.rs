@@ -17,7 +17,7 @@ const MAX_PAYLOAD: usize = 7_600;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "e", rename_all = "snake_case")]
 pub enum Event {
-    /// Messages `from..=to` of `room` are stored.
+    /// Seqs `from..=to` of `room` (messages and changes) are stored.
     Message {
         room: i64,
         from: i64,
@@ -28,6 +28,7 @@ pub enum Event {
         room: i64,
         read_seq: i64,
         last_seq: i64,
+        unread: i64,
     },
     /// The user's summary of the room changed (renamed, hidden, support state).
     Summary {

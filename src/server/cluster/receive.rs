@@ -10,8 +10,8 @@ use axum::extract::ws::Utf8Bytes;
 use sqlx::postgres::{PgListener, PgPool};
 
 use super::events::{Envelope, Event, CHANNEL};
-use crate::realtime::hub::{message_frame, Hub};
-use crate::realtime::protocol::{MessageView, ServerFrame};
+use crate::realtime::hub::{sequenced_frame, Hub};
+use crate::realtime::protocol::ServerFrame;
 use crate::server::store::{notify, Store, StoreError};
 
 /// The listener's state, for `/health`.
@@ -144,16 +144,13 @@ async fn sweep(store: &Store, hub: &Hub) -> Result<(), StoreError> {
             // A room new here: its sockets read the database on their own.
             None => hub.note_published(room, last),
             Some(head) if last > head => {
-                let missed = store
-                    .messages_between(room, head, last, last - head)
-                    .await?;
                 tracing::info!(
                     room,
                     from = head + 1,
                     to = last,
                     "fan-out: handing out messages never announced"
                 );
-                publish_all(hub, missed);
+                publish_range(store, hub, room, head, last).await?;
             }
             Some(_) => {}
         }
@@ -193,11 +190,30 @@ async fn receive(store: &Store, hub: &Hub, node: u64, payload: &str) {
     }
 }
 
-/// Hands messages read back from the database to the hub in one batch,
-/// so each member socket writes them together.
-fn publish_all(hub: &Hub, messages: Vec<MessageView>) {
-    let frames: Vec<_> = messages.into_iter().map(message_frame).collect();
-    hub.publish_messages(&frames);
+/// Hands a room's events read back from the database (`after < seq <=
+/// to`) to the hub in one batch, so each member socket writes them
+/// together.
+async fn publish_range(
+    store: &Store,
+    hub: &Hub,
+    room: i64,
+    after: i64,
+    to: i64,
+) -> Result<(), StoreError> {
+    let mut from = after;
+    loop {
+        let page = store.events_between(room, from, to, to - from).await?;
+        let frames: Vec<_> = page
+            .events
+            .iter()
+            .map(|(seq, frame)| sequenced_frame(room, *seq, frame))
+            .collect();
+        hub.publish_messages(&frames);
+        match page.next {
+            Some(next) if next > from => from = next,
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// Hands one peer event to the local sockets it concerns.
@@ -208,23 +224,21 @@ async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreErro
             if !hub.has_room(room) {
                 return Ok(());
             }
-            let messages = store
-                .messages_between(room, from - 1, to, to - from + 1)
-                .await?;
-            publish_all(hub, messages);
+            publish_range(store, hub, room, from - 1, to).await?;
         }
         Event::ReadMark {
             user,
             room,
             read_seq,
             last_seq,
+            unread,
         } => hub.publish_to_user(
             user,
             frame(ServerFrame::ReadMark {
                 room,
                 read_seq,
                 last_seq,
-                unread: (last_seq - read_seq).max(0),
+                unread,
             }),
         ),
         Event::Summary { user, room } => {

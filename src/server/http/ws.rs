@@ -24,9 +24,10 @@ use crate::realtime::protocol::{
 use crate::realtime::queue::{Outbound, SocketQueue};
 use crate::server::auth::token;
 use crate::server::services::accounts;
+use crate::server::services::changes::{self, PendingChange};
 use crate::server::services::messages::{self, Author, MessageError, PendingSend};
 use crate::server::state::AppState;
-use crate::server::store::{StoreError, Stored};
+use crate::server::store::{Pending, Refusal, StoreError, Stored};
 
 /// Catch-up reads the backlog in pages of this many messages.
 const CATCH_UP_PAGE: i64 = 500;
@@ -166,6 +167,21 @@ impl Cursor {
     }
 }
 
+/// A frame the writer has not answered yet.
+enum InFlight {
+    Send(PendingSend),
+    Change(PendingChange),
+}
+
+impl InFlight {
+    fn answer(&mut self) -> &mut Pending {
+        match self {
+            InFlight::Send(sent) => &mut sent.stored,
+            InFlight::Change(change) => &mut change.stored,
+        }
+    }
+}
+
 struct Connection {
     state: AppState,
     session: crate::realtime::hub::SessionKey,
@@ -173,8 +189,8 @@ struct Connection {
     author: Author,
     socket: WebSocket,
     cursors: IdMap<i64, Cursor>,
-    /// Sends with the writer, oldest first; acked in this order.
-    in_flight: VecDeque<PendingSend>,
+    /// Sends and changes with the writer, oldest first; answered in this order.
+    in_flight: VecDeque<InFlight>,
     /// What was taken from the hub's queue and is being written.
     inbox: VecDeque<Outbound>,
     /// The client's `hello` was answered; another is refused.
@@ -371,10 +387,26 @@ impl Connection {
                 let sent =
                     messages::submit(&self.state, &self.author, room, client_id, body, reply_to);
                 match sent.await {
-                    Ok(pending) => self.in_flight.push_back(pending),
+                    Ok(pending) => self.in_flight.push_back(InFlight::Send(pending)),
                     Err(err) => {
                         self.send_error(message_error(err, Some(room), Some(for_error)))
                             .await?
+                    }
+                }
+            }
+            // Edits, deletes and reactions: the user's change budget, and
+            // the same queue to the writer as sends.
+            frame @ (ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. }
+            | ClientFrame::React { .. }) => {
+                if let Some((room, seq, action)) = changes::action_of(frame) {
+                    match changes::submit(&self.state, &self.author, room, seq, action).await {
+                        Ok(pending) => self.in_flight.push_back(InFlight::Change(pending)),
+                        Err(err) => {
+                            let mut error = message_error(err, Some(room), None);
+                            error.seq = Some(seq);
+                            self.send_error(error).await?
+                        }
                     }
                 }
             }
@@ -433,6 +465,7 @@ impl Connection {
             message: "slow down: too many frames".to_string(),
             client_id: None,
             room: None,
+            seq: None,
             retry_after_ms: Some(wait.as_millis().max(1) as u64),
         })
         .await?;
@@ -483,10 +516,22 @@ impl Connection {
         }
     }
 
-    /// Answers the oldest send in flight (its answer is `stored`).
+    /// Answers the oldest send or change in flight (its answer is `stored`).
     async fn on_answer(&mut self, stored: Result<Stored, StoreError>) -> Result<(), SocketError> {
-        let Some(sent) = self.in_flight.pop_front() else {
-            return Ok(());
+        let sent = match self.in_flight.pop_front() {
+            None => return Ok(()),
+            Some(InFlight::Change(change)) => {
+                // A change made is told by its `changed` frame, to every tab.
+                return match changes::settle(stored) {
+                    Ok(()) => Ok(()),
+                    Err(err) => {
+                        let mut error = message_error(err, Some(change.room), None);
+                        error.seq = Some(change.seq);
+                        self.send_error(error).await
+                    }
+                };
+            }
+            Some(InFlight::Send(sent)) => sent,
         };
         let room = sent.room;
         let client_id = sent.client_id.clone();
@@ -529,7 +574,8 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends stored messages with `after < seq <= up_to`; returns the newest seq sent (or `after`).
+    /// Sends the room's stored events (messages and changes) with `after <
+    /// seq <= up_to`; returns the newest seq sent (or `after`).
     async fn send_backlog(
         &mut self,
         room: i64,
@@ -537,20 +583,20 @@ impl Connection {
         up_to: i64,
     ) -> Result<i64, SocketError> {
         let mut last = after;
+        let mut from = after;
         loop {
             let page = self
                 .state
                 .store
-                .messages_between(room, last, up_to, CATCH_UP_PAGE)
+                .events_between(room, from, up_to, CATCH_UP_PAGE)
                 .await?;
-            let full = page.len() as i64 == CATCH_UP_PAGE;
-            for message in page {
-                last = message.seq;
-                self.feed(ServerFrame::Message(message).to_json().into())
-                    .await?;
+            for (seq, frame) in page.events {
+                last = last.max(seq);
+                self.feed(frame.to_json().into()).await?;
             }
-            if !full {
-                return Ok(last);
+            match page.next {
+                Some(next) if next > from => from = next,
+                _ => return Ok(last),
             }
         }
     }
@@ -624,7 +670,7 @@ impl Connection {
         while let Some(stored) = self
             .in_flight
             .front_mut()
-            .and_then(|sent| sent.stored.try_take())
+            .and_then(|sent| sent.answer().try_take())
         {
             self.on_answer(stored).await?;
         }
@@ -696,9 +742,9 @@ async fn due(marks_due: &mut Option<Pin<Box<Sleep>>>) {
 
 /// The writer's answer to the oldest send in flight; never resolves while
 /// there is none. Cancel-safe: the answer stays in its `Pending`.
-async fn oldest_answer(in_flight: &mut VecDeque<PendingSend>) -> Result<Stored, StoreError> {
+async fn oldest_answer(in_flight: &mut VecDeque<InFlight>) -> Result<Stored, StoreError> {
     match in_flight.front_mut() {
-        Some(sent) => (&mut sent.stored).await,
+        Some(sent) => sent.answer().await,
         None => std::future::pending().await,
     }
 }
@@ -718,6 +764,7 @@ fn bad_frame(message: &str) -> FrameError {
         message: message.to_string(),
         client_id: None,
         room: None,
+        seq: None,
         retry_after_ms: None,
     }
 }
@@ -735,6 +782,14 @@ fn message_error(err: MessageError, room: Option<i64>, client_id: Option<String>
             "slow down: too many messages".to_string(),
             Some(wait.as_millis().max(1) as u64),
         ),
+        MessageError::Refused(refusal) => {
+            let code = match refusal {
+                Refusal::NoMessage => ErrorCode::NotFound,
+                Refusal::TooManyReactions => ErrorCode::Invalid,
+                _ => ErrorCode::Forbidden,
+            };
+            (code, refusal.to_string(), None)
+        }
         MessageError::Store(e) => {
             tracing::error!(error = %e, "ws: store failure");
             (
@@ -749,6 +804,7 @@ fn message_error(err: MessageError, room: Option<i64>, client_id: Option<String>
         message,
         client_id,
         room,
+        seq: None,
         retry_after_ms,
     }
 }

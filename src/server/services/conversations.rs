@@ -252,7 +252,7 @@ pub async fn clear(state: &AppState, actor: &Actor, room: i64) -> Result<()> {
     };
     let seq = system_line(state, actor, room, event).await?;
     for user in state.store.member_ids(room).await? {
-        publish::read_mark(&state.hub, &state.fanout, user, room, seq, seq);
+        publish::read_mark(&state.hub, &state.fanout, user, room, seq, seq, 0);
     }
     Ok(())
 }
@@ -305,9 +305,12 @@ pub(crate) async fn system_line(
     // The writer's hook has published it by the time this answers.
     match state.writer.write(line).await? {
         Stored::New(view) | Stored::Duplicate(view) => Ok(view.seq),
-        Stored::NotMember | Stored::NoOriginal | Stored::Reopened { .. } => {
-            Err(ConversationError::Forbidden)
-        }
+        Stored::NotMember
+        | Stored::NoOriginal
+        | Stored::Reopened { .. }
+        | Stored::Changed(_)
+        | Stored::Unchanged
+        | Stored::Refused(_) => Err(ConversationError::Forbidden),
     }
 }
 

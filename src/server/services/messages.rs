@@ -9,11 +9,11 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 
 use super::publish;
-use crate::realtime::hub::{message_frame, Hub};
-use crate::realtime::protocol::{Ack, MessageKind, MessageView, RoomSummary};
+use crate::realtime::hub::{message_frame, sequenced_frame, Hub};
+use crate::realtime::protocol::{Ack, MessageKind, MessageView, RoomSummary, ServerFrame};
 use crate::server::cluster::{Event, Fanout};
 use crate::server::state::AppState;
-use crate::server::store::{now_ms, Committed, NewMessage, Pending, StoreError, Stored};
+use crate::server::store::{now_ms, Committed, NewMessage, Pending, Refusal, StoreError, Stored};
 
 /// Who is sending: taken from the session when the socket opened, never
 /// from a frame.
@@ -31,6 +31,9 @@ pub enum MessageError {
     Forbidden,
     #[error("slow down")]
     SlowDown(Duration),
+    /// An edit, delete or reaction that was not allowed.
+    #[error("{0}")]
+    Refused(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -128,6 +131,10 @@ pub async fn acknowledge(
         Stored::NoOriginal => Err(MessageError::Invalid(
             "the message you reply to is not in this conversation",
         )),
+        // Changes are answered by `changes::settle`, never here.
+        Stored::Changed(_) | Stored::Unchanged | Stored::Refused(_) => {
+            Err(MessageError::Invalid("not a send"))
+        }
     }
 }
 
@@ -156,7 +163,15 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
                         marks.push((sender, line.room, line.seq));
                     }
                 }
-                Stored::Duplicate(_) | Stored::NotMember | Stored::NoOriginal => {}
+                Stored::Changed(change) => {
+                    let frame = ServerFrame::Changed(change.clone());
+                    frames.push(sequenced_frame(change.room, change.seq, &frame));
+                }
+                Stored::Duplicate(_)
+                | Stored::NotMember
+                | Stored::NoOriginal
+                | Stored::Unchanged
+                | Stored::Refused(_) => {}
             }
         }
         hub.publish_messages(&frames);
@@ -165,14 +180,15 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
         marks.sort_unstable();
         for group in marks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
             if let Some(&(sender, room, seq)) = group.last() {
-                publish::read_mark(&hub, &fanout, sender, room, seq, seq);
+                // Up to their own message, nothing is unread.
+                publish::read_mark(&hub, &fanout, sender, room, seq, seq, 0);
             }
         }
     })
 }
 
-/// Tells the other nodes, one event per room: a batch's seqs in a room are
-/// contiguous, so (first, last) covers them.
+/// Tells the other nodes, one event per room: a batch's seqs in a room
+/// (messages and changes) are contiguous, so (first, last) covers them.
 fn announce_messages(fanout: &Fanout, frames: &[(i64, i64, Utf8Bytes)]) {
     if !fanout.has_peers() {
         return;
@@ -205,6 +221,7 @@ pub async fn mark_read(
         room,
         summary.read_seq,
         summary.last_seq,
+        summary.unread,
     );
     Ok(summary)
 }

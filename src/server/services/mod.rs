@@ -6,7 +6,9 @@
 pub mod accounts;
 pub mod actor;
 pub mod admin;
+pub mod changes;
 pub mod conversations;
+pub mod emoji;
 pub mod keys;
 pub mod messages;
 pub mod publish;

@@ -49,7 +49,8 @@ pub fn unsubscribe(state: &AppState, user: i64, room: i64) {
 }
 
 /// Tells every tab of `user_id` (here and on the other nodes) where their
-/// read mark in `room` stands.
+/// read mark in `room` stands: `unread` messages are above it, counted up
+/// to `last_seq`.
 pub fn read_mark(
     hub: &Hub,
     fanout: &Fanout,
@@ -57,12 +58,13 @@ pub fn read_mark(
     room: i64,
     read_seq: i64,
     last_seq: i64,
+    unread: i64,
 ) {
     let frame = ServerFrame::ReadMark {
         room,
         read_seq,
         last_seq,
-        unread: (last_seq - read_seq).max(0),
+        unread,
     };
     hub.publish_to_user(user_id, Utf8Bytes::from(frame.to_json()));
     fanout.announce(Event::ReadMark {
@@ -70,5 +72,6 @@ pub fn read_mark(
         room,
         read_seq,
         last_seq,
+        unread,
     });
 }

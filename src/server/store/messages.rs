@@ -23,6 +23,8 @@ pub(super) struct MessageRow {
     pub r_body: Option<Vec<u8>>,
     pub r_key_id: Option<i64>,
     pub r_nonce: Option<Vec<u8>>,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
 }
 
 /// What the writer finds for a reply, in its transaction: whether the
@@ -106,13 +108,18 @@ impl MessageRow {
             .quote(keys, self.room_id, seq),
             _ => Quote::gone(seq),
         });
-        let plain = keys.open(
-            self.room_id,
-            self.seq,
-            self.key_id,
-            self.nonce.as_deref(),
-            &self.body,
-        );
+        let deleted = self.deleted_at.is_some();
+        let plain = if deleted {
+            Ok(Vec::new()) // a tombstone has no body left to open
+        } else {
+            keys.open(
+                self.room_id,
+                self.seq,
+                self.key_id,
+                self.nonce.as_deref(),
+                &self.body,
+            )
+        };
         let (kind, event, body) = match plain {
             Ok(plain) => decode_body(&self.kind, &plain),
             Err(err) => {
@@ -137,6 +144,9 @@ impl MessageRow {
             client_id: self.client_id,
             event,
             reply,
+            edited_at: self.edited_at,
+            deleted,
+            reactions: Vec::new(),
         }
     }
 }
@@ -165,32 +175,10 @@ pub(super) const SELECT_MESSAGES: &str =
     "SELECT m.id, m.room_id, m.seq, m.sender_id, u.display_name AS sender_name,
         m.kind, m.body, m.key_id, m.nonce, m.created_at, m.client_id, m.reply_to,
         ru.display_name AS r_sender_name, r.kind AS r_kind, r.body AS r_body,
-        r.key_id AS r_key_id, r.nonce AS r_nonce
+        r.key_id AS r_key_id, r.nonce AS r_nonce, m.edited_at, m.deleted_at
      FROM messages m LEFT JOIN users u ON u.id = m.sender_id
-     LEFT JOIN messages r ON r.room_id = m.room_id AND r.seq = m.reply_to
+     LEFT JOIN messages r ON r.room_id = m.room_id AND r.seq = m.reply_to AND r.deleted_at IS NULL
      LEFT JOIN users ru ON ru.id = r.sender_id";
-
-/// What storing a message produced.
-// Two views in `Reopened`: a batch holds a few of these for microseconds,
-// not worth a box per message.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub enum Stored {
-    /// A new row: publish it.
-    New(MessageView),
-    /// The same (sender, client id) was stored before: answer with it, publish nothing.
-    Duplicate(MessageView),
-    /// The sender is not a member of the room (or it does not exist).
-    NotMember,
-    /// A reply to a seq with no message in the room: nothing stored.
-    NoOriginal,
-    /// A new message by the member of a resolved support conversation,
-    /// and the system line that reopened it, stored with it.
-    Reopened {
-        message: MessageView,
-        line: MessageView,
-    },
-}
 
 /// A message to store, as the writer receives it.
 #[derive(Debug, Clone)]
@@ -226,37 +214,9 @@ impl SystemLine {
     }
 }
 
-/// One write the message writer performs.
-#[derive(Debug, Clone)]
-pub enum Write {
-    Text(NewMessage),
-    System(SystemLine),
-}
-
-impl Write {
-    pub fn room(&self) -> i64 {
-        match self {
-            Write::Text(m) => m.room,
-            Write::System(l) => l.room,
-        }
-    }
-}
-
-impl From<NewMessage> for Write {
-    fn from(message: NewMessage) -> Write {
-        Write::Text(message)
-    }
-}
-
-impl From<SystemLine> for Write {
-    fn from(line: SystemLine) -> Write {
-        Write::System(line)
-    }
-}
-
 impl Store {
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.
-    pub async fn messages_between(
+    pub(super) async fn messages_between(
         &self,
         room: i64,
         after: i64,
@@ -305,10 +265,12 @@ impl Store {
         let rows: Vec<MessageRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(room).bind(before).bind(limit).fetch_all(pool).await?
         });
-        Ok(rows
+        let mut views: Vec<MessageView> = rows
             .into_iter()
             .rev()
             .map(|r| r.into_view(&self.keys))
-            .collect())
+            .collect();
+        self.attach_reactions(room, &mut views).await?;
+        Ok(views)
     }
 }

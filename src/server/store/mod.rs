@@ -4,6 +4,7 @@
 //! backend against its native sqlx driver. So nothing is written twice, and
 //! each backend keeps its own types and prepared-statement cache.
 
+mod changes;
 mod keys;
 mod messages;
 pub mod notify;
@@ -13,14 +14,17 @@ mod sessions;
 mod support;
 mod users;
 mod writer;
+mod writes;
 
+pub use changes::{Action, ChangeRequest, EventPage, Refusal, Sequenced};
 pub use keys::KeyCount;
-pub use messages::{NewMessage, Stored, SystemLine, Write, UNAVAILABLE};
+pub use messages::{NewMessage, SystemLine, UNAVAILABLE};
 pub use registration::{ClaimedLink, REGISTRATION_DOMAINS, REGISTRATION_MODE};
 pub use sessions::SessionRow;
 pub use support::SupportRow;
 pub use users::{NewUser, UserRow};
 pub use writer::{Committed, MessageWriter, Pending};
+pub use writes::{Stored, Write};
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::str::FromStr;

@@ -10,7 +10,9 @@ struct SummaryRow {
     kind: String,
     name: String,
     last_seq: i64,
+    last_message_seq: i64,
     last_read_seq: i64,
+    unread: i64,
     last_activity: i64,
     hidden: bool,
     muted: bool,
@@ -25,6 +27,8 @@ struct SummaryRow {
     lm_nonce: Option<Vec<u8>>,
     lm_created_at: Option<i64>,
     lm_client_id: Option<String>,
+    lm_edited_at: Option<i64>,
+    lm_deleted_at: Option<i64>,
     support_user_id: Option<i64>,
     support_user_name: Option<String>,
     department_id: Option<i64>,
@@ -43,7 +47,7 @@ impl SummaryRow {
                 MessageRow {
                     id,
                     room_id: row.id,
-                    seq: row.last_seq,
+                    seq: row.last_message_seq,
                     sender_id: row.lm_sender_id,
                     sender_name: row.lm_sender_name,
                     kind,
@@ -52,6 +56,8 @@ impl SummaryRow {
                     nonce: row.lm_nonce,
                     created_at,
                     client_id: row.lm_client_id,
+                    edited_at: row.lm_edited_at,
+                    deleted_at: row.lm_deleted_at,
                     // The preview shows the text, not a reply's quote.
                     ..MessageRow::default()
                 }
@@ -83,7 +89,7 @@ impl SummaryRow {
             name: row.name,
             last_seq: row.last_seq,
             read_seq: row.last_read_seq,
-            unread: (row.last_seq - row.last_read_seq).max(0),
+            unread: row.unread.max(0),
             last_activity: row.last_activity,
             last,
             peer_email: row.peer_email,
@@ -106,22 +112,40 @@ pub(super) const SHOW_ROOM: &str =
 /// A room as one member sees it: a direct chat is named after the other
 /// person, a support conversation after its department (for the member) or
 /// the member (for staff), and the newest message comes along for the
-/// preview (the row at `last_seq`, found through the (room_id, seq) unique
-/// index). A support conversation's wait starts at the member's oldest
-/// message after the last staff reply. A room the member hid stays hidden
-/// while no message is newer than the seq it was hidden at.
+/// preview (the row at `last_message_seq`, found through the (room_id, seq)
+/// unique index). A support conversation's wait starts at the member's
+/// oldest message after the last staff reply. A room the member hid stays
+/// hidden while no message is newer than the seq it was hidden at.
+///
+/// Unread: the room's text messages (`text_count`) minus those up to the
+/// read mark (the `text_rank` of the last row at or below it, one index
+/// step; when the rows below were cleared, the rank before the oldest row
+/// left), minus the deleted ones above the mark (a partial index of
+/// deletes only). A member's own messages are never above their mark (a
+/// send moves it), so everything left is someone else's.
 const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         CASE WHEN r.kind = 'support'
              THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.display_name END)
              ELSE COALESCE(r.name, pu.display_name, '') END AS name,
-        r.last_seq, m.last_read_seq, r.last_activity,
-        (m.hidden_through_seq IS NOT NULL AND m.hidden_through_seq >= r.last_seq) AS hidden,
+        r.last_seq, r.last_message_seq, m.last_read_seq, r.last_activity,
+        r.text_count
+          - COALESCE(
+              (SELECT b.text_rank FROM messages b
+                WHERE b.room_id = r.id AND b.seq <= m.last_read_seq
+                ORDER BY b.seq DESC LIMIT 1),
+              (SELECT f.text_rank - CASE WHEN f.kind = 'text' THEN 1 ELSE 0 END FROM messages f
+                WHERE f.room_id = r.id ORDER BY f.seq LIMIT 1),
+              r.text_count)
+          - (SELECT COUNT(*) FROM messages x
+              WHERE x.room_id = r.id AND x.deleted_at IS NOT NULL AND x.seq > m.last_read_seq)
+          AS unread,
+        (m.hidden_through_seq IS NOT NULL AND m.hidden_through_seq >= r.last_message_seq) AS hidden,
         m.muted, m.role,
         pu.email AS peer_email,
         lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.display_name AS lm_sender_name,
         lm.kind AS lm_kind, lm.body AS lm_body, lm.key_id AS lm_key_id, lm.nonce AS lm_nonce,
         lm.created_at AS lm_created_at,
-        lm.client_id AS lm_client_id,
+        lm.client_id AS lm_client_id, lm.edited_at AS lm_edited_at, lm.deleted_at AS lm_deleted_at,
         r.support_user_id, su.display_name AS support_user_name,
         r.department_id, d.name AS department, r.support_status,
         r.assignee_id, au.display_name AS assignee_name,
@@ -136,7 +160,7 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
      JOIN rooms r ON r.id = m.room_id
      LEFT JOIN room_members pm ON r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> m.user_id
      LEFT JOIN users pu ON pu.id = pm.user_id
-     LEFT JOIN messages lm ON lm.room_id = r.id AND lm.seq = r.last_seq
+     LEFT JOIN messages lm ON lm.room_id = r.id AND lm.seq = r.last_message_seq
      LEFT JOIN users lu ON lu.id = lm.sender_id
      LEFT JOIN users su ON su.id = r.support_user_id
      LEFT JOIN users au ON au.id = r.assignee_id

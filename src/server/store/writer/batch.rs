@@ -8,11 +8,17 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::realtime::protocol::{MessageKind, MessageView, SystemEvent};
+use crate::realtime::protocol::{Change, MessageKind, MessageView, SystemEvent, MAX_REACTIONS};
 use crate::server::crypto::{Keyring, Sealed};
-use crate::server::store::messages::{
-    MessageRow, NewMessage, Original, Stored, SystemLine, Write, SELECT_MESSAGES,
+use crate::server::store::changes::{
+    group_reactions, Action, ChangeRequest, ReactionRow, Refusal, Target, ADD_REACTION,
+    ADVANCE_ROOM, DELETE_ROOM_CHANGES, DELETE_ROOM_REACTIONS, DROP_REACTIONS, EDIT, INSERT_CHANGE,
+    REMOVE_REACTION, TOMBSTONE,
 };
+use crate::server::store::messages::{
+    MessageRow, NewMessage, Original, SystemLine, SELECT_MESSAGES,
+};
+use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
 
 /// Stores a new text message at `seq` if its sender is a member of the room
@@ -21,31 +27,31 @@ use crate::server::store::StoreError;
 /// the sender's read mark (which also shows the room again to whoever hid
 /// it: see `SELECT_SUMMARY`).
 pub(super) const INSERT_TEXT: &str =
-    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, reply_to)
-     SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8, $9
+    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, reply_to, text_rank)
+     SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8, $9, $10
      WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
      ON CONFLICT (sender_id, client_id) DO NOTHING
      RETURNING id";
 pub(super) const INSERT_SYSTEM: &str =
-    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at)
-     VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7)
+    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
+     VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7, $8)
      RETURNING id";
 /// The message a reply answers, as it is in this transaction: a row only
 /// when the sender ($3) is a member, its message columns empty when there
 /// is no message at that seq (so a non-member learns nothing of the room).
 pub(super) const ORIGINAL: &str = "SELECT u.display_name, m.kind, m.body, m.key_id, m.nonce
      FROM room_members rm
-     LEFT JOIN messages m ON m.room_id = rm.room_id AND m.seq = $2
+     LEFT JOIN messages m ON m.room_id = rm.room_id AND m.seq = $2 AND m.deleted_at IS NULL
      LEFT JOIN users u ON u.id = m.sender_id
      WHERE rm.room_id = $1 AND rm.user_id = $3";
 pub(super) const REOPEN: &str = "UPDATE rooms SET support_status = 'open' WHERE id = $1";
 pub(super) const DELETE_ROOM_MESSAGES: &str = "DELETE FROM messages WHERE room_id = $1";
 pub(super) const MARK_ALL_READ: &str =
     "UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1";
-/// A room's last seq, and the member whose message reopens it when it is a
-/// resolved support conversation.
+/// A room's last seq, the member whose message reopens it when it is a
+/// resolved support conversation, and its count of text messages.
 const HEAD_COLUMNS: &str =
-    "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END FROM rooms";
+    "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END, text_count FROM rooms";
 
 /// The stored message a resent client id refers to. Built once, not per batch.
 pub(super) static EXISTING: LazyLock<String> =
@@ -57,8 +63,16 @@ pub(super) static HEADS_LOCKED: LazyLock<String> =
 pub(super) static HEAD_OF_ROOM: LazyLock<String> =
     LazyLock::new(|| format!("{HEAD_COLUMNS} WHERE id = $1"));
 
-/// A room's head: (room, last seq, who reopens it).
-pub(super) type Head = (i64, i64, Option<i64>);
+/// A room's head: (room, last seq, who reopens it, text messages so far).
+pub(super) type Head = (i64, i64, Option<i64>, i64);
+
+/// A value bound to a statement's `$n`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
 
 /// The statements a batch runs, inside one open transaction.
 pub(super) trait BatchTx {
@@ -70,6 +84,7 @@ pub(super) trait BatchTx {
         msg: &NewMessage,
         seq: i64,
         sealed: &Sealed,
+        text_rank: i64,
     ) -> Result<Option<i64>, StoreError>;
     async fn existing(
         &mut self,
@@ -85,8 +100,27 @@ pub(super) trait BatchTx {
         line: &SystemLine,
         seq: i64,
         sealed: &Sealed,
+        text_rank: i64,
     ) -> Result<i64, StoreError>;
     async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError>;
+    /// Runs one statement; the number of rows it changed.
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError>;
+    /// The actor's membership and the message at `seq` (`TARGET`).
+    async fn target(
+        &mut self,
+        room: i64,
+        seq: i64,
+        actor: i64,
+    ) -> Result<Option<Target>, StoreError>;
+    /// How many different emoji message `seq` has, and whether `emoji` is one.
+    async fn reaction_room(
+        &mut self,
+        room: i64,
+        seq: i64,
+        emoji: &str,
+    ) -> Result<(i64, bool), StoreError>;
+    async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError>;
+    async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError>;
 }
 
 /// Stores `batch` in the open transaction `tx`, in order; the caller
@@ -103,16 +137,19 @@ pub(super) async fn store_batch(
     rooms.sort_unstable();
     rooms.dedup();
     // Read once per batch, then kept here as the batch moves them.
-    let mut heads: HashMap<i64, (i64, Option<i64>)> = tx
+    let mut heads: HashMap<i64, (i64, Option<i64>, i64)> = tx
         .heads(&rooms)
         .await?
         .into_iter()
-        .map(|(room, last_seq, reopened_by)| (room, (last_seq, reopened_by)))
+        .map(|(room, last_seq, reopened_by, texts)| (room, (last_seq, reopened_by, texts)))
         .collect();
     for write in batch {
         let room = write.room();
-        let Some((last_seq, reopened_by)) = heads.get(&room).copied() else {
-            out.push(Stored::NotMember); // no such room
+        let Some((last_seq, reopened_by, texts)) = heads.get(&room).copied() else {
+            out.push(match write {
+                Write::Change(_) => Stored::Refused(Refusal::NotMember),
+                _ => Stored::NotMember, // no such room
+            });
             continue;
         };
         let seq = last_seq + 1;
@@ -120,8 +157,16 @@ pub(super) async fn store_batch(
             Write::Text(msg) => msg,
             Write::System(line) => {
                 // A status change by staff sets the status itself.
-                out.push(Stored::New(system_line(tx, keys, line, seq).await?));
-                heads.insert(room, (seq, None));
+                out.push(Stored::New(system_line(tx, keys, line, seq, texts).await?));
+                heads.insert(room, (seq, None, texts));
+                continue;
+            }
+            Write::Change(request) => {
+                let stored = change(tx, keys, request, seq).await?;
+                if matches!(stored, Stored::Changed(_)) {
+                    heads.insert(room, (seq, reopened_by, texts));
+                }
+                out.push(stored);
                 continue;
             }
         };
@@ -143,14 +188,14 @@ pub(super) async fn store_batch(
             },
         };
         let sealed = keys.seal(msg.room, seq, msg.body.as_bytes())?;
-        let Some(id) = tx.insert_text(&msg, seq, &sealed).await? else {
+        let Some(id) = tx.insert_text(&msg, seq, &sealed, texts + 1).await? else {
             out.push(match tx.existing(msg.sender_id, &msg.client_id).await? {
                 Some(row) => Stored::Duplicate(row.into_view(keys)),
                 None => Stored::NotMember,
             });
             continue;
         };
-        heads.insert(room, (seq, reopened_by));
+        heads.insert(room, (seq, reopened_by, texts + 1));
         let reopens = reopened_by == Some(msg.sender_id);
         let message = MessageView {
             id,
@@ -162,8 +207,8 @@ pub(super) async fn store_batch(
             body: msg.body,
             created_at: msg.now,
             client_id: Some(msg.client_id),
-            event: None,
             reply,
+            ..MessageView::default()
         };
         if !reopens {
             out.push(Stored::New(message));
@@ -181,27 +226,33 @@ pub(super) async fn store_batch(
             },
             now: msg.now,
         };
-        let line = system_line(tx, keys, line, seq + 1).await?;
-        heads.insert(room, (seq + 1, None));
+        let line = system_line(tx, keys, line, seq + 1, texts + 1).await?;
+        heads.insert(room, (seq + 1, None, texts + 1));
         out.push(Stored::Reopened { message, line });
     }
     Ok(out)
 }
 
-/// Stores a system line at `seq`. A clear first deletes the room's
-/// messages, then marks the line read for every member.
+/// Stores a system line at `seq` (`texts`: the room's text messages so
+/// far). A clear first deletes the room's messages, their changes and
+/// reactions, then marks the line read for every member.
 async fn system_line(
     tx: &mut impl BatchTx,
     keys: &Keyring,
     line: SystemLine,
     seq: i64,
+    texts: i64,
 ) -> Result<MessageView, StoreError> {
     if line.clears() {
         tx.delete_room_messages(line.room).await?;
+        tx.execute(DELETE_ROOM_CHANGES, &[Arg::Int(line.room)])
+            .await?;
+        tx.execute(DELETE_ROOM_REACTIONS, &[Arg::Int(line.room)])
+            .await?;
     }
     let plain = serde_json::to_vec(&line.event).unwrap_or_default();
     let sealed = keys.seal(line.room, seq, &plain)?;
-    let id = tx.insert_system(&line, seq, &sealed).await?;
+    let id = tx.insert_system(&line, seq, &sealed, texts).await?;
     if line.clears() {
         tx.mark_all_read(line.room, seq).await?;
     }
@@ -216,6 +267,104 @@ async fn system_line(
         created_at: line.now,
         client_id: None,
         event: Some(line.event),
-        reply: None,
+        ..MessageView::default()
     })
+}
+
+/// Makes one change at `seq` if its actor may (decided here, from the rows
+/// as this transaction sees them): updates the message, records the
+/// change, moves the room's last seq, and returns the message as it is now.
+async fn change(
+    tx: &mut impl BatchTx,
+    keys: &Keyring,
+    request: ChangeRequest,
+    seq: i64,
+) -> Result<Stored, StoreError> {
+    use Arg::{Bytes, Int, Text};
+    let ChangeRequest {
+        room,
+        seq: target_seq,
+        actor_id,
+        action,
+        now,
+    } = request;
+    let Some(target) = tx.target(room, target_seq, actor_id).await? else {
+        return Ok(Stored::Refused(Refusal::NotMember));
+    };
+    if let Err(refusal) = target.allows(actor_id, &action) {
+        return Ok(Stored::Refused(refusal));
+    }
+    let key = [Int(room), Int(target_seq)];
+    match &action {
+        Action::Edit(body) => {
+            let current = keys.open(
+                room,
+                target_seq,
+                target.key_id,
+                target.nonce.as_deref(),
+                target.body.as_deref().unwrap_or_default(),
+            );
+            if current.is_ok_and(|text| text == body.as_bytes()) {
+                return Ok(Stored::Unchanged); // a resend of the same edit
+            }
+            // New ciphertext under a new nonce: the old text is gone.
+            let sealed = keys.seal(room, target_seq, body.as_bytes())?;
+            let args = [
+                key[0],
+                key[1],
+                Bytes(&sealed.body),
+                Int(sealed.key_id),
+                Bytes(&sealed.nonce),
+                Int(now),
+            ];
+            tx.execute(EDIT, &args).await?;
+        }
+        Action::Delete => {
+            tx.execute(TOMBSTONE, &[key[0], key[1], Bytes(&[]), Int(now)])
+                .await?;
+            tx.execute(DROP_REACTIONS, &key).await?;
+        }
+        Action::React { emoji, on: true } => {
+            let (emoji_count, there) = tx.reaction_room(room, target_seq, emoji).await?;
+            if !there && emoji_count >= MAX_REACTIONS as i64 {
+                return Ok(Stored::Refused(Refusal::TooManyReactions));
+            }
+            let args = [key[0], key[1], Text(emoji), Int(actor_id), Int(now)];
+            if tx.execute(ADD_REACTION, &args).await? == 0 {
+                return Ok(Stored::Unchanged);
+            }
+        }
+        Action::React { emoji, on: false } => {
+            let args = [key[0], key[1], Text(emoji), Int(actor_id)];
+            if tx.execute(REMOVE_REACTION, &args).await? == 0 {
+                return Ok(Stored::Unchanged);
+            }
+        }
+    }
+    let kind = action.kind();
+    let args = [
+        Int(room),
+        Int(seq),
+        Int(target_seq),
+        Text(kind.as_str()),
+        Int(actor_id),
+        Int(now),
+    ];
+    tx.execute(INSERT_CHANGE, &args).await?;
+    tx.execute(ADVANCE_ROOM, &[Int(room), Int(seq)]).await?;
+    let Some(row) = tx.message(room, target_seq).await? else {
+        return Err(StoreError::Batch(format!(
+            "message {target_seq} of room {room} vanished inside its change"
+        )));
+    };
+    let mut message = row.into_view(keys);
+    message.reactions = group_reactions(tx.reactions(room, target_seq).await?)
+        .remove(&target_seq)
+        .unwrap_or_default();
+    Ok(Stored::Changed(Change {
+        room,
+        seq,
+        change: kind,
+        message,
+    }))
 }

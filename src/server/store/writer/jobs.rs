@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::server::store::messages::{Stored, Write};
+use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
 
 /// The most writes one transaction takes.

@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::messages::Write;
+use super::writes::Write;
 use super::{Db, Store, StoreError, Stored};
 use jobs::Job;
 

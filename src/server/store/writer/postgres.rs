@@ -6,14 +6,18 @@ use sqlx::Postgres;
 use tokio::sync::mpsc;
 
 use super::batch::{
-    store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED, INSERT_SYSTEM,
+    store_batch, Arg, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED, INSERT_SYSTEM,
     INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::jobs::{answer, fill_batch, Committed, Job};
 use crate::server::crypto::Sealed;
-use crate::server::store::messages::{
-    MessageRow, NewMessage, Original, OriginalColumns, Stored, SystemLine, Write,
+use crate::server::store::changes::{
+    ReactionRow, Target, TargetColumns, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
 };
+use crate::server::store::messages::{
+    MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
+};
+use crate::server::store::writes::{Stored, Write};
 use crate::server::store::{Db, Store, StoreError};
 
 pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: Committed) {
@@ -74,6 +78,7 @@ impl BatchTx for PgBatch<'_> {
         msg: &NewMessage,
         seq: i64,
         sealed: &Sealed,
+        text_rank: i64,
     ) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(INSERT_TEXT)
             .bind(msg.room)
@@ -85,6 +90,7 @@ impl BatchTx for PgBatch<'_> {
             .bind(&sealed.nonce)
             .bind(msg.now)
             .bind(msg.reply_to)
+            .bind(text_rank)
             .fetch_optional(&mut *self.tx)
             .await?)
     }
@@ -132,6 +138,7 @@ impl BatchTx for PgBatch<'_> {
         line: &SystemLine,
         seq: i64,
         sealed: &Sealed,
+        text_rank: i64,
     ) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(INSERT_SYSTEM)
             .bind(line.room)
@@ -141,6 +148,7 @@ impl BatchTx for PgBatch<'_> {
             .bind(sealed.key_id)
             .bind(&sealed.nonce)
             .bind(line.now)
+            .bind(text_rank)
             .fetch_one(&mut *self.tx)
             .await?)
     }
@@ -152,5 +160,63 @@ impl BatchTx for PgBatch<'_> {
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let mut query = sqlx::query(sql);
+        for arg in args {
+            query = match *arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+                Arg::Bytes(v) => query.bind(v),
+            };
+        }
+        Ok(query.execute(&mut *self.tx).await?.rows_affected())
+    }
+
+    async fn target(
+        &mut self,
+        room: i64,
+        seq: i64,
+        actor: i64,
+    ) -> Result<Option<Target>, StoreError> {
+        let row: Option<TargetColumns> = sqlx::query_as(TARGET)
+            .bind(room)
+            .bind(seq)
+            .bind(actor)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Target::from_columns))
+    }
+
+    async fn reaction_room(
+        &mut self,
+        room: i64,
+        seq: i64,
+        emoji: &str,
+    ) -> Result<(i64, bool), StoreError> {
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(REACTION_ROOM)
+            .bind(room)
+            .bind(seq)
+            .bind(emoji)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map_or((0, false), |(count, this)| (count, this.unwrap_or(0) > 0)))
+    }
+
+    async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError> {
+        Ok(sqlx::query_as(MESSAGE_AT.as_str())
+            .bind(room)
+            .bind(seq)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError> {
+        Ok(sqlx::query_as(REACTIONS_OF)
+            .bind(room)
+            .bind(seq)
+            .fetch_all(&mut *self.tx)
+            .await?)
     }
 }

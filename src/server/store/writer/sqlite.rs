@@ -20,12 +20,16 @@ use rusqlite::{ToSql, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::batch::{
-    store_batch, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM, INSERT_SYSTEM,
+    store_batch, Arg, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM, INSERT_SYSTEM,
     INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::jobs::{answer, fill_batch, Committed, Job, Replies};
 use crate::server::crypto::{Keyring, Sealed};
-use crate::server::store::messages::{MessageRow, NewMessage, Original, Stored, SystemLine, Write};
+use crate::server::store::changes::{
+    ReactionRow, Target, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
+};
+use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
+use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
 
 /// Committed batches waiting for the publishing task; past this many the
@@ -111,7 +115,7 @@ fn bind<'s>(
     values: &[&dyn ToSql],
 ) -> Result<rusqlite::CachedStatement<'s>, StoreError> {
     // The names our statements use, so binding allocates nothing.
-    const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
+    const NAMES: [&str; 10] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10"];
     let mut statement = conn.prepare_cached(sql)?;
     for (i, value) in values.iter().enumerate() {
         let index = match NAMES.get(i) {
@@ -148,6 +152,41 @@ fn execute(
     Ok(())
 }
 
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Int(v) => v.to_sql(),
+            Arg::Text(v) => v.to_sql(),
+            Arg::Bytes(v) => v.to_sql(),
+        }
+    }
+}
+
+/// A row of `SELECT_MESSAGES`.
+fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: r.get("id")?,
+        room_id: r.get("room_id")?,
+        seq: r.get("seq")?,
+        sender_id: r.get("sender_id")?,
+        sender_name: r.get("sender_name")?,
+        kind: r.get("kind")?,
+        body: r.get("body")?,
+        key_id: r.get("key_id")?,
+        nonce: r.get("nonce")?,
+        created_at: r.get("created_at")?,
+        client_id: r.get("client_id")?,
+        reply_to: r.get("reply_to")?,
+        r_sender_name: r.get("r_sender_name")?,
+        r_kind: r.get("r_kind")?,
+        r_body: r.get("r_body")?,
+        r_key_id: r.get("r_key_id")?,
+        r_nonce: r.get("r_nonce")?,
+        edited_at: r.get("edited_at")?,
+        deleted_at: r.get("deleted_at")?,
+    })
+}
+
 struct SqliteBatch<'c> {
     conn: &'c rusqlite::Connection,
 }
@@ -161,7 +200,7 @@ impl BatchTx for SqliteBatch<'_> {
             let mut statement = bind(self.conn, &HEAD_OF_ROOM, &[room])?;
             let mut rows = statement.raw_query();
             if let Some(row) = rows.next()? {
-                heads.push((row.get(0)?, row.get(1)?, row.get(2)?));
+                heads.push((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?));
             }
         }
         Ok(heads)
@@ -172,6 +211,7 @@ impl BatchTx for SqliteBatch<'_> {
         msg: &NewMessage,
         seq: i64,
         sealed: &Sealed,
+        text_rank: i64,
     ) -> Result<Option<i64>, StoreError> {
         first(
             self.conn,
@@ -186,6 +226,7 @@ impl BatchTx for SqliteBatch<'_> {
                 &sealed.nonce,
                 &msg.now,
                 &msg.reply_to,
+                &text_rank,
             ],
         )
     }
@@ -197,28 +238,10 @@ impl BatchTx for SqliteBatch<'_> {
     ) -> Result<Option<MessageRow>, StoreError> {
         let mut statement = bind(self.conn, &EXISTING, &[&sender_id, &client_id])?;
         let mut rows = statement.raw_query();
-        let Some(r) = rows.next()? else {
-            return Ok(None);
-        };
-        Ok(Some(MessageRow {
-            id: r.get("id")?,
-            room_id: r.get("room_id")?,
-            seq: r.get("seq")?,
-            sender_id: r.get("sender_id")?,
-            sender_name: r.get("sender_name")?,
-            kind: r.get("kind")?,
-            body: r.get("body")?,
-            key_id: r.get("key_id")?,
-            nonce: r.get("nonce")?,
-            created_at: r.get("created_at")?,
-            client_id: r.get("client_id")?,
-            reply_to: r.get("reply_to")?,
-            r_sender_name: r.get("r_sender_name")?,
-            r_kind: r.get("r_kind")?,
-            r_body: r.get("r_body")?,
-            r_key_id: r.get("r_key_id")?,
-            r_nonce: r.get("r_nonce")?,
-        }))
+        Ok(match rows.next()? {
+            Some(r) => Some(message_row(r)?),
+            None => None,
+        })
     }
 
     async fn original(&mut self, room: i64, seq: i64, sender: i64) -> Result<Original, StoreError> {
@@ -244,6 +267,7 @@ impl BatchTx for SqliteBatch<'_> {
         line: &SystemLine,
         seq: i64,
         sealed: &Sealed,
+        text_rank: i64,
     ) -> Result<i64, StoreError> {
         first(
             self.conn,
@@ -256,6 +280,7 @@ impl BatchTx for SqliteBatch<'_> {
                 &sealed.key_id,
                 &sealed.nonce,
                 &line.now,
+                &text_rank,
             ],
         )?
         .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
@@ -263,6 +288,68 @@ impl BatchTx for SqliteBatch<'_> {
 
     async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError> {
         execute(self.conn, MARK_ALL_READ, &[&room, &seq])
+    }
+
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let values: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
+        Ok(bind(self.conn, sql, &values)?.raw_execute()? as u64)
+    }
+
+    async fn target(
+        &mut self,
+        room: i64,
+        seq: i64,
+        actor: i64,
+    ) -> Result<Option<Target>, StoreError> {
+        let mut statement = bind(self.conn, TARGET, &[&room, &seq, &actor])?;
+        let mut rows = statement.raw_query();
+        Ok(match rows.next()? {
+            Some(r) => Some(Target::from_columns((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))),
+            None => None,
+        })
+    }
+
+    async fn reaction_room(
+        &mut self,
+        room: i64,
+        seq: i64,
+        emoji: &str,
+    ) -> Result<(i64, bool), StoreError> {
+        let mut statement = bind(self.conn, REACTION_ROOM, &[&room, &seq, &emoji])?;
+        let mut rows = statement.raw_query();
+        Ok(match rows.next()? {
+            Some(r) => (r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0) > 0),
+            None => (0, false),
+        })
+    }
+
+    async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError> {
+        let mut statement = bind(self.conn, &MESSAGE_AT, &[&room, &seq])?;
+        let mut rows = statement.raw_query();
+        Ok(match rows.next()? {
+            Some(r) => Some(message_row(r)?),
+            None => None,
+        })
+    }
+
+    async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError> {
+        let mut statement = bind(self.conn, REACTIONS_OF, &[&room, &seq])?;
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+        }
+        Ok(out)
     }
 }
 

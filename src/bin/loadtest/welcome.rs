@@ -1,0 +1,204 @@
+//! `welcome`: how long a socket waits for its `welcome` when its user is in
+//! 200 rooms of 10,000 messages each, some deleted, each read up to a
+//! different point: the frame carries every room's exact unread count,
+//! which must not cost a count of the unread rows.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{accounts, connect, create_room, open_socket};
+use crate::measure::{number_after, percentile};
+use crate::{AnyError, Args};
+
+const ROOMS: usize = 200;
+const MESSAGES: u64 = 10_000;
+/// One message in this many is deleted.
+const DELETE_EVERY: u64 = 50;
+/// Filling sockets, each with its share of the rooms.
+const FILLERS: usize = 8;
+/// Unanswered sends per filling socket.
+const WINDOW: u64 = 2_000;
+const SAMPLES: usize = 30;
+
+/// A small deterministic PRNG (xorshift) for the read marks.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Records the room and seq an ack names.
+fn note_ack(ack: &str, seqs: &mut HashMap<i64, Vec<u64>>) {
+    if let (Some(room), Some(seq)) = (
+        number_after(ack, r#""room":"#),
+        number_after(ack, r#""seq":"#),
+    ) {
+        seqs.entry(room as i64).or_default().push(seq);
+    }
+}
+
+/// Sends `MESSAGES` messages to each of `rooms` over one socket, then
+/// deletes every `DELETE_EVERY`th; returns each room's message seqs.
+async fn fill(
+    args: &Args,
+    cookie: &str,
+    rooms: Vec<i64>,
+    tag: usize,
+) -> Result<HashMap<i64, Vec<u64>>, AnyError> {
+    let ws = connect(args, cookie).await?;
+    let (mut write, mut read) = ws.split();
+    let mut seqs: HashMap<i64, Vec<u64>> = HashMap::new();
+    let total = rooms.len() as u64 * MESSAGES;
+    let (mut sent, mut acked) = (0u64, 0u64);
+    while acked < total {
+        while sent < total && sent - acked < WINDOW {
+            let room = rooms[(sent % rooms.len() as u64) as usize];
+            let frame = format!(
+                r#"{{"type":"send","room":{room},"client_id":"w{tag}-{sent}","body":"message {sent} of the welcome benchmark"}}"#
+            );
+            write.send(Message::Text(frame.into())).await?;
+            sent += 1;
+        }
+        match read.next().await {
+            Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"ack""#) => {
+                note_ack(t.as_str(), &mut seqs);
+                acked += 1;
+            }
+            Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"error""#) => {
+                return Err(format!("a send was refused (raise GLASSCHAT_SEND_RATE): {t}").into());
+            }
+            Some(Ok(_)) => {}
+            _ => return Err("the filling socket closed".into()),
+        }
+    }
+    // The deletes, then one last message per room: its ack means every
+    // change before it in that room is committed.
+    for (room, list) in &mut seqs {
+        list.sort_unstable();
+        for seq in list.iter().filter(|s| s.is_multiple_of(DELETE_EVERY)) {
+            let frame = format!(r#"{{"type":"delete","room":{room},"seq":{seq}}}"#);
+            write.send(Message::Text(frame.into())).await?;
+        }
+        let frame = format!(
+            r#"{{"type":"send","room":{room},"client_id":"w{tag}-end-{room}","body":"end"}}"#
+        );
+        write.send(Message::Text(frame.into())).await?;
+    }
+    let mut ends = 0;
+    while ends < seqs.len() {
+        match read.next().await {
+            Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"ack""#) => {
+                note_ack(t.as_str(), &mut seqs);
+                ends += 1;
+            }
+            Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"error""#) => {
+                return Err(
+                    format!("a delete was refused (raise GLASSCHAT_CHANGE_RATE): {t}").into(),
+                );
+            }
+            Some(Ok(_)) => {}
+            _ => return Err("the filling socket closed".into()),
+        }
+    }
+    Ok(seqs)
+}
+
+pub async fn welcome(args: &Args) -> Result<(), AnyError> {
+    println!(
+        "welcome: one user in {ROOMS} rooms of {MESSAGES} messages (one in {DELETE_EVERY} deleted), each read up to a different point"
+    );
+    let people = accounts(args, "welcome", 2).await?;
+    let (reader_email, reader) = (&people[0].0, &people[0].1);
+    let writer = &people[1].1;
+    let mut rooms = Vec::with_capacity(ROOMS);
+    for r in 0..ROOMS {
+        rooms.push(
+            create_room(
+                args,
+                writer,
+                &format!("welcome {r}"),
+                std::slice::from_ref(reader_email),
+            )
+            .await?,
+        );
+    }
+    let filling = Instant::now();
+    let shares: Vec<Vec<i64>> = (0..FILLERS)
+        .map(|f| rooms.iter().skip(f).step_by(FILLERS).copied().collect())
+        .collect();
+    let filled = futures::future::join_all(
+        shares
+            .into_iter()
+            .enumerate()
+            .map(|(tag, share)| fill(args, writer, share, tag)),
+    )
+    .await;
+    let mut seqs: HashMap<i64, Vec<u64>> = HashMap::new();
+    for part in filled {
+        seqs.extend(part?);
+    }
+    let secs = filling.elapsed().as_secs_f64();
+    println!(
+        "  stored {} messages in {secs:.0} s ({:.0}/s) and deleted one in {DELETE_EVERY}",
+        ROOMS as u64 * MESSAGES,
+        (ROOMS as u64 * MESSAGES) as f64 / secs
+    );
+
+    // The reader reads each room up to a random message; what is left is
+    // the writer's messages above that mark that are not deleted.
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let mut expected = 0u64;
+    let mut ws = connect(args, reader).await?;
+    for (room, list) in &seqs {
+        let mark = list[(next(&mut state) % list.len() as u64) as usize];
+        // The last seq is the closing message, never deleted.
+        let end = list.last().copied().unwrap_or(0);
+        let deleted = |s: u64| s.is_multiple_of(DELETE_EVERY) && s != end;
+        expected += list.iter().filter(|s| **s > mark && !deleted(**s)).count() as u64;
+        let frame = format!(r#"{{"type":"read","room":{room},"seq":{mark}}}"#);
+        ws.send(Message::Text(frame.into())).await?;
+    }
+    // Marks are written at most every 250 ms per socket.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    drop(ws);
+
+    let mut times = Vec::with_capacity(SAMPLES);
+    let mut size = 0;
+    let mut unread = 0;
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        let mut ws = open_socket(args, reader).await?;
+        let Some(Ok(Message::Text(frame))) = ws.next().await else {
+            return Err("no welcome".into());
+        };
+        times.push(started.elapsed().as_micros() as u64);
+        let text = frame.as_str();
+        size = text.len();
+        unread = text
+            .match_indices(r#""unread":"#)
+            .filter_map(|(at, _)| number_after(&text[at..], r#""unread":"#))
+            .sum::<u64>();
+        let _ = ws.close(None).await;
+    }
+    times.sort_unstable();
+    println!(
+        "  welcome ({} KiB, {ROOMS} rooms): median {:.1} ms, p95 {:.1} ms, fastest {:.1} ms over {SAMPLES} connections (connect to frame)",
+        size / 1024,
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        times.first().copied().unwrap_or(0) as f64 / 1000.0,
+    );
+    println!(
+        "  unread in the welcome: {unread}, expected {expected} ({})",
+        if unread == expected {
+            "exact"
+        } else {
+            "MISMATCH"
+        }
+    );
+    Ok(())
+}

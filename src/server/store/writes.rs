@@ -1,0 +1,71 @@
+//! What the message writer is handed (`Write`) and what each write
+//! produced (`Stored`): messages, system lines and changes alike.
+
+use super::changes::{ChangeRequest, Refusal};
+use super::messages::{NewMessage, SystemLine};
+use crate::realtime::protocol::{Change, MessageView};
+
+/// What storing a message produced.
+// Two views in `Reopened`: a batch holds a few of these for microseconds,
+// not worth a box per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Stored {
+    /// A new row: publish it.
+    New(MessageView),
+    /// The same (sender, client id) was stored before: answer with it, publish nothing.
+    Duplicate(MessageView),
+    /// The sender is not a member of the room (or it does not exist).
+    NotMember,
+    /// A reply to a seq with no message in the room: nothing stored.
+    NoOriginal,
+    /// A new message by the member of a resolved support conversation,
+    /// and the system line that reopened it, stored with it.
+    Reopened {
+        message: MessageView,
+        line: MessageView,
+    },
+    /// A change took the room's next seq: publish it.
+    Changed(Change),
+    /// The change asked for is already so (the same text, a reaction that
+    /// is there, or not there): nothing stored, nothing to publish.
+    Unchanged,
+    /// A change that was not allowed; nothing stored.
+    Refused(Refusal),
+}
+
+/// One write the message writer performs.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Text(NewMessage),
+    System(SystemLine),
+    Change(ChangeRequest),
+}
+
+impl Write {
+    pub fn room(&self) -> i64 {
+        match self {
+            Write::Text(m) => m.room,
+            Write::System(l) => l.room,
+            Write::Change(c) => c.room,
+        }
+    }
+}
+
+impl From<ChangeRequest> for Write {
+    fn from(change: ChangeRequest) -> Write {
+        Write::Change(change)
+    }
+}
+
+impl From<NewMessage> for Write {
+    fn from(message: NewMessage) -> Write {
+        Write::Text(message)
+    }
+}
+
+impl From<SystemLine> for Write {
+    fn from(line: SystemLine) -> Write {
+        Write::System(line)
+    }
+}
