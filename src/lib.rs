@@ -17,7 +17,9 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     components::crash_notice::install_panic_hook();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy: the auth pages' route code is a WASM file of its own, fetched
+    // before hydrating them.
+    leptos::mount::hydrate_lazy(app::App);
 }
 
 /// Panics on purpose, so the browser tests can see the crash notice (and

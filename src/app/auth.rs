@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
+use leptos_router::{lazy_route, LazyRoute};
 
 use crate::api::auth::{current_user, signup_policy, LogIn, SignUp};
 use crate::api::ApiError;
@@ -138,5 +139,35 @@ fn SignupForm(
             <FormError error/>
             <SubmitButton pending=signup.pending() idle="Create account" busy="Creating account…"/>
         </ActionForm>
+    }
+}
+
+/// `/login` and `/signup` as routes whose code is its own WASM file: the
+/// chat page, which most visits open, does not carry the auth forms.
+pub struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        LoginRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let LoginRoute = this;
+        view! { <LoginPage/> }.into_any()
+    }
+}
+
+pub struct SignupRoute;
+
+#[lazy_route]
+impl LazyRoute for SignupRoute {
+    fn data() -> Self {
+        SignupRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let SignupRoute = this;
+        view! { <SignupPage/> }.into_any()
     }
 }

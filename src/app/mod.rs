@@ -8,10 +8,10 @@ mod chat;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{ParamSegment, SsrMode, StaticSegment};
+use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 
 pub use admin::AdminPage;
-pub use auth::{LoginPage, SignupPage};
+pub use auth::{LoginPage, LoginRoute, SignupPage, SignupRoute};
 pub use chat::ChatPage;
 
 /// The HTML document around the app, rendered on the server only.
@@ -67,8 +67,8 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("c"), ParamSegment("room")) view=|| ()/>
                         <Route path=(StaticSegment("c"), ParamSegment("room"), ParamSegment("seq")) view=|| ()/>
                     </ParentRoute>
-                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("signup") view=SignupPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async/>
                 </Routes>
             </div>

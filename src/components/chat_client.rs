@@ -16,12 +16,24 @@ use crate::realtime::state::ClientState;
 
 pub use crate::realtime::link::{ConnState, OutboxItem, OutboxStatus};
 
-/// A message being edited in the composer.
+/// What a room's composer does besides writing a new message: a reply
+/// and an edit exclude each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Editing {
-    pub seq: i64,
-    /// Its text when editing began.
-    pub original: String,
+pub enum ComposerMode {
+    /// Answering this message (its quote shows above the box).
+    Reply(Quote),
+    /// Editing message `seq`, whose text was `original` when editing began.
+    Edit { seq: i64, original: String },
+}
+
+impl ComposerMode {
+    /// The seq and original text of the message being edited.
+    pub fn edited(&self) -> Option<(i64, String)> {
+        match self {
+            ComposerMode::Edit { seq, original } => Some((*seq, original.clone())),
+            ComposerMode::Reply(_) => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -39,10 +51,8 @@ pub struct ChatClient {
     pub target: RwSignal<Option<(i64, i64)>>,
     /// Unsent composer text per room; survives switching rooms.
     pub drafts: RwSignal<HashMap<i64, String>>,
-    /// The message each room's composer is replying to ("Reply" on it).
-    pub replying: RwSignal<HashMap<i64, Quote>>,
-    /// The message each room's composer is editing.
-    pub editing: RwSignal<HashMap<i64, Editing>>,
+    /// Per room, the message its composer replies to or edits.
+    pub composing: RwSignal<HashMap<i64, ComposerMode>>,
     /// The message (room, seq) whose delete waits for a yes.
     pub deleting: RwSignal<Option<(i64, i64)>>,
     /// The message (room, seq) the emoji picker is open for.
@@ -68,8 +78,7 @@ impl ChatClient {
             selected: RwSignal::new(None),
             target: RwSignal::new(None),
             drafts: RwSignal::new(HashMap::new()),
-            replying: RwSignal::new(HashMap::new()),
-            editing: RwSignal::new(HashMap::new()),
+            composing: RwSignal::new(HashMap::new()),
             deleting: RwSignal::new(None),
             picking: RwSignal::new(None),
             notice: RwSignal::new(None),
@@ -113,6 +122,16 @@ impl ChatClient {
         self.change(ClientFrame::Delete { room, seq });
     }
 
+    /// Adds (`on`) or takes back the user's `emoji` on message `seq`.
+    pub fn react(&self, room: i64, seq: i64, emoji: String, on: bool) {
+        self.change(ClientFrame::React {
+            room,
+            seq,
+            emoji,
+            on,
+        });
+    }
+
     /// Adds `emoji` to the message, or takes it back when it is there.
     pub fn toggle_reaction(&self, message: &MessageView, emoji: &str) {
         let me = self.my_id();
@@ -120,22 +139,25 @@ impl ChatClient {
             .reactions
             .iter()
             .any(|r| r.emoji == emoji && r.users.iter().any(|u| u.id == me));
-        self.change(ClientFrame::React {
-            room: message.room,
-            seq: message.seq,
-            emoji: emoji.to_string(),
-            on: !mine,
-        });
+        self.react(message.room, message.seq, emoji.to_string(), !mine);
     }
 
     /// Starts editing `message` in its room's composer.
     pub fn start_edit(&self, message: &MessageView) {
-        let editing = Editing {
+        let mode = ComposerMode::Edit {
             seq: message.seq,
             original: message.body.clone(),
         };
-        self.editing.update(|e| {
-            e.insert(message.room, editing);
+        self.composing.update(|c| {
+            c.insert(message.room, mode);
+        });
+    }
+
+    /// Puts `message`'s quote above its room's composer.
+    pub fn start_reply(&self, message: &MessageView) {
+        let mode = ComposerMode::Reply(Quote::of(message));
+        self.composing.update(|c| {
+            c.insert(message.room, mode);
         });
     }
 

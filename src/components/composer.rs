@@ -8,7 +8,7 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
-use crate::components::chat_client::ChatClient;
+use crate::components::chat_client::{ChatClient, ComposerMode};
 use crate::realtime::protocol::MAX_MESSAGE_CHARS;
 
 /// The counter shows from this share of the limit on.
@@ -27,93 +27,93 @@ pub fn Composer(room: i64) -> impl IntoView {
             .unwrap_or_default(),
     );
     let field = NodeRef::<Textarea>::new();
+    // What the composer does besides writing a new message.
+    let mode = move || client.composing.with(|c| c.get(&room).cloned());
+    let editing = move || {
+        client
+            .composing
+            .with(|c| c.get(&room).and_then(ComposerMode::edited))
+    };
     Effect::new(move |_| {
         let text = draft.get();
         // A message being edited is not a draft.
-        if client.editing.with_untracked(|e| e.contains_key(&room)) {
-            grow(field);
-            return;
+        if editing().is_none() {
+            client.drafts.update(|d| {
+                if text.is_empty() {
+                    d.remove(&room);
+                } else {
+                    d.insert(room, text);
+                }
+            });
         }
-        client.drafts.update(|d| {
-            if text.is_empty() {
-                d.remove(&room);
-            } else {
-                d.insert(room, text);
-            }
-        });
         grow(field);
     });
-    // Editing: the message's text replaces the draft, which comes back after.
-    let editing = Memo::new(move |_| client.editing.with(|e| e.get(&room).cloned()));
-    let stashed = StoredValue::new(None::<String>);
-    Effect::new(move |before: Option<Option<i64>>| {
-        let now = editing.with(|e| e.as_ref().map(|e| e.seq));
-        if now != before.flatten() {
-            match editing.get_untracked() {
-                Some(e) => {
-                    if stashed.get_value().is_none() {
-                        stashed.set_value(Some(draft.get_untracked()));
-                    }
-                    draft.set(e.original);
-                }
-                None => {
-                    if let Some(kept) = stashed.get_value() {
-                        stashed.set_value(None);
-                        draft.set(kept);
-                    }
-                }
+    // Editing: the message's text replaces the draft, which comes back
+    // after (the effect keeps it, with the seq being edited).
+    Effect::new(
+        move |before: Option<Option<(i64, String)>>| match (before.flatten(), editing()) {
+            (None, None) => None,
+            (None, Some((seq, original))) => {
+                let kept = draft.get_untracked();
+                draft.set(original);
+                Some((seq, kept))
             }
-        }
-        now
-    });
-    let stop_editing = move || {
-        client.editing.update(|e| {
-            e.remove(&room);
+            (Some((was, kept)), Some((seq, original))) if seq != was => {
+                draft.set(original);
+                Some((seq, kept))
+            }
+            (Some(same), Some(_)) => Some(same),
+            (Some((_, kept)), None) => {
+                draft.set(kept);
+                None
+            }
+        },
+    );
+    let end_mode = move || {
+        client.composing.update(|c| {
+            c.remove(&room);
         })
     };
     let length = move || draft.with(|d| d.chars().count());
     let too_long = move || length() > MAX_MESSAGE_CHARS;
-    let replying = move || client.replying.with(|r| r.get(&room).cloned());
-    let cancel_reply = move || {
-        client.replying.update(|r| {
-            r.remove(&room);
-        })
-    };
     let send = move || {
         let body = draft.get_untracked();
         if body.chars().count() > MAX_MESSAGE_CHARS {
             return;
         }
-        if let Some(edit) = editing.get_untracked() {
-            if body.trim().is_empty() {
-                // An emptied message: ask whether to delete it.
-                client.deleting.set(Some((room, edit.seq)));
-            } else if body != edit.original {
-                client.edit(room, edit.seq, body);
+        match client.composing.with_untracked(|c| c.get(&room).cloned()) {
+            Some(ComposerMode::Edit { seq, original }) => {
+                if body.trim().is_empty() {
+                    // An emptied message: ask whether to delete it.
+                    client.deleting.set(Some((room, seq)));
+                } else if body != original {
+                    client.edit(room, seq, body);
+                }
+                end_mode();
             }
-            stop_editing();
-            return;
+            mode if !body.trim().is_empty() => {
+                let reply = match mode {
+                    Some(ComposerMode::Reply(quote)) => Some(quote),
+                    _ => None,
+                };
+                end_mode();
+                client.send(room, body, reply);
+                draft.set(String::new());
+            }
+            _ => {}
         }
-        if body.trim().is_empty() {
-            return;
-        }
-        let reply = client.replying.try_update(|r| r.remove(&room)).flatten();
-        client.send(room, body, reply);
-        draft.set(String::new());
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
-        } else if ev.key() == "Escape" && editing.with_untracked(Option::is_some) {
+        } else if ev.key() == "Escape" && client.composing.with_untracked(|c| c.contains_key(&room))
+        {
             ev.prevent_default();
-            stop_editing();
-        } else if ev.key() == "Escape" && replying().is_some() {
-            ev.prevent_default();
-            cancel_reply();
+            end_mode();
         } else if ev.key() == "ArrowUp"
             && draft.with_untracked(String::is_empty)
-            && editing.with_untracked(Option::is_none)
+            && client.composing.with_untracked(|c| !c.contains_key(&room))
         {
             // Up in an empty box edits your last message, as in Slack.
             if let Some(mine) = client.my_last_message(room) {
@@ -130,22 +130,25 @@ pub fn Composer(room: i64) -> impl IntoView {
         <form id="composer" on:submit=on_submit class="flex items-end gap-2 border-t border-white/10 p-3 md:p-4">
             <label class="sr-only" for="composer-input">"Message"</label>
             <div class="min-w-0 flex-1">
-                {move || replying().map(|quote| view! {
-                    <div id="replying" class="mb-2 flex items-start gap-2 rounded-lg border-l-2 border-sky-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
-                        <p class="min-w-0 flex-1 truncate">
-                            "Replying to "<span class="font-semibold text-slate-100">{quote.sender_name.clone()}</span>": "{quote.text.clone()}
-                        </p>
-                        <button type="button" aria-label="Cancel reply" on:click=move |_| cancel_reply()
-                            class="rounded px-1 text-slate-200 hover:bg-white/10">"×"</button>
-                    </div>
-                })}
-                {move || editing.get().map(|_| view! {
-                    <div id="editing" class="mb-2 flex items-center gap-2 rounded-lg border-l-2 border-amber-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
-                        <p class="min-w-0 flex-1">"Editing your message: Enter saves, Esc cancels"</p>
-                        <button type="button" aria-label="Cancel editing" on:click=move |_| stop_editing()
-                            class="rounded px-1 text-slate-200 hover:bg-white/10">"×"</button>
-                    </div>
-                })}
+                {move || match mode() {
+                    Some(ComposerMode::Reply(quote)) => Some(view! {
+                        <div id="replying" class="mb-2 flex items-start gap-2 rounded-lg border-l-2 border-sky-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
+                            <p class="min-w-0 flex-1 truncate">
+                                "Replying to "<span class="font-semibold text-slate-100">{quote.sender_name.clone()}</span>": "{quote.text.clone()}
+                            </p>
+                            <button type="button" aria-label="Cancel reply" on:click=move |_| end_mode()
+                                class="rounded px-1 text-slate-200 hover:bg-white/10">"×"</button>
+                        </div>
+                    }.into_any()),
+                    Some(ComposerMode::Edit { .. }) => Some(view! {
+                        <div id="editing" class="mb-2 flex items-center gap-2 rounded-lg border-l-2 border-amber-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
+                            <p class="min-w-0 flex-1">"Editing your message: Enter saves, Esc cancels"</p>
+                            <button type="button" aria-label="Cancel editing" on:click=move |_| end_mode()
+                                class="rounded px-1 text-slate-200 hover:bg-white/10">"×"</button>
+                        </div>
+                    }.into_any()),
+                    None => None,
+                }}
                 {move || client.notice.get().map(|why| view! {
                     <div id="notice" role="alert" class="mb-2 flex items-center gap-2 rounded-lg bg-rose-500/15 px-3 py-1.5 text-xs text-rose-100">
                         <p class="min-w-0 flex-1">{why}</p>
@@ -166,7 +169,7 @@ pub fn Composer(room: i64) -> impl IntoView {
             </div>
             <button type="submit" disabled=too_long
                 class="rounded-xl bg-gradient-to-r from-sky-500 to-violet-500 px-4 py-2 font-semibold text-white disabled:opacity-50">
-                {move || if editing.with(Option::is_some) { "Save" } else { "Send" }}
+                {move || if editing().is_some() { "Save" } else { "Send" }}
             </button>
         </form>
     }

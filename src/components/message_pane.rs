@@ -15,7 +15,7 @@ use crate::components::members::members_panel;
 use crate::components::message_row::{delete_confirmation, rows_of, MessageRow};
 use crate::components::notify::page_visible;
 use crate::components::on_demand::OnDemand;
-use crate::components::support::{support_subtitle, SupportActions};
+use crate::components::support::{support_actions, support_subtitle};
 use crate::components::text::now_ms;
 use crate::realtime::protocol::{MessageView, RoomKind};
 
@@ -197,9 +197,9 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
             </div>
         </header>
         {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
-        <Show when=staffed>
-            <SupportActions room/>
-        </Show>
+        // Staff's support actions: their code comes with the first support
+        // conversation they open.
+        <OnDemand wanted=Signal::derive(staffed) load=move || support_actions(room)/>
         <OnDemand wanted=Signal::derive(move || confirm_clear.get() || confirm_leave.get())
             load=move || room_confirmations(room, confirm_clear, confirm_leave, error)/>
     }

@@ -10,7 +10,7 @@ use crate::components::composer::focus_composer;
 use crate::components::dialogs::{open_while, ConfirmDialog};
 use crate::components::markdown;
 use crate::components::text::{day_label, LocalTime, DELETED};
-use crate::realtime::protocol::{MessageKind, MessageView, Quote, Reaction};
+use crate::realtime::protocol::{MessageKind, MessageView};
 
 /// Messages from one sender closer than this share one header.
 const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
@@ -54,17 +54,35 @@ pub fn rows_of(messages: &[MessageView], skip_first: bool, my_id: i64, now: i64)
 }
 
 impl Row {
-    /// The list's key: what depends on the neighbours, and the message as
-    /// it is now (an edit, a delete or a reaction redraws its row).
-    pub fn key(&self) -> (i64, bool, Option<String>, u64) {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.message.hash(&mut hasher);
+    /// The list's key: what depends on the neighbours, and what a change to
+    /// the message alters (an edit its time, a delete its flag, reactions
+    /// and a quote their content), so such a change redraws the row.
+    pub fn key(&self) -> (i64, bool, Option<String>, Option<i64>, bool, u64) {
+        let m = &self.message;
+        // FNV-1a over what has no cheaper summary.
+        let mut print: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut fold = |bytes: &[u8]| {
+            for b in bytes {
+                print = (print ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+            }
+        };
+        for reaction in &m.reactions {
+            fold(reaction.emoji.as_bytes());
+            for user in &reaction.users {
+                fold(&user.id.to_le_bytes());
+            }
+        }
+        if let Some(quote) = &m.reply {
+            fold(&[u8::from(quote.gone)]);
+            fold(quote.text.as_bytes());
+        }
         (
-            self.message.seq,
+            m.seq,
             self.header,
             self.day.clone(),
-            hasher.finish(),
+            m.edited_at,
+            m.deleted,
+            print,
         )
     }
 }
@@ -179,22 +197,13 @@ fn Actions(message: MessageView, own: bool) -> impl IntoView {
     // keeps to: a toolbar beside a wide bubble would stick out of the list.
     let place = if own { "right-0" } else { "left-0" };
     let name = message.sender_name.clone();
-    let quote = Quote::of(&message);
+    let for_reply = message.clone();
     let reply = move |_| {
-        let quote = quote.clone();
-        client.editing.update(|e| {
-            e.remove(&room);
-        });
-        client.replying.update(|r| {
-            r.insert(room, quote);
-        });
+        client.start_reply(&for_reply);
         focus_composer();
     };
     let for_edit = message.clone();
     let edit = move |_| {
-        client.replying.update(|r| {
-            r.remove(&room);
-        });
         client.start_edit(&for_edit);
         focus_composer();
     };
@@ -221,11 +230,10 @@ fn Actions(message: MessageView, own: bool) -> impl IntoView {
 fn Reactions(message: MessageView) -> impl IntoView {
     let client = expect_context::<ChatClient>();
     let me = client.my_id();
-    let message = StoredValue::new(message);
-    let list: Vec<Reaction> = message.with_value(|m| m.reactions.clone());
+    let (room, seq) = (message.room, message.seq);
     view! {
         <div class="reactions mt-1 flex flex-wrap gap-1">
-            {list.into_iter().map(|reaction| {
+            {message.reactions.into_iter().map(|reaction| {
                 let mine = reaction.users.iter().any(|u| u.id == me);
                 let names = reaction.users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
                 let count = reaction.users.len();
@@ -239,8 +247,8 @@ fn Reactions(message: MessageView) -> impl IntoView {
                 view! {
                     <button type="button" class=class title=label.clone() aria-label=label aria-pressed=mine.to_string()
                         data-emoji=emoji.clone()
-                        on:click=move |_| message.with_value(|m| client.toggle_reaction(m, &emoji))>
-                        {reaction.emoji.clone()}" "<span class="count text-xs">{count}</span>
+                        on:click=move |_| client.react(room, seq, emoji.clone(), !mine)>
+                        {reaction.emoji}" "<span class="count text-xs">{count}</span>
                     </button>
                 }
             }).collect_view()}

@@ -306,11 +306,13 @@ pub fn support_subtitle(info: &SupportInfo, me: i64) -> String {
     }
 }
 
-/// Claim, assign, transfer, resolve or reopen the open conversation.
-#[component]
-pub fn SupportActions(room: i64) -> impl IntoView {
+/// Claim, assign, transfer, resolve or reopen the open conversation: for
+/// its staff, fetched the first time staff open one (see `on_demand`).
+#[leptos::lazy]
+pub fn support_actions(room: i64) -> AnyView {
     let client = expect_context::<ChatClient>();
     let me = client.my_id();
+    let staffed = move || client.summary(room).is_some_and(|s| s.staffed_by(me));
     let info = move || client.summary(room).and_then(|s| s.support);
     let error = RwSignal::new(None::<String>);
     let people = RwSignal::new(Vec::<StaffView>::new());
@@ -368,6 +370,7 @@ pub fn SupportActions(room: i64) -> impl IntoView {
     const SELECT: &str =
         "rounded-lg border border-white/15 bg-slate-900/70 px-2 py-1.5 text-sm text-slate-100";
     view! {
+        <Show when=staffed>
         <div id="support-actions" class="flex flex-wrap items-center gap-2 border-b border-white/10 px-4 py-2 md:px-6" role="toolbar" aria-label="Support actions">
             <Show when=move || !mine() || resolved()>
                 <button id="support-claim" type="button" class=BUTTON on:click=move |_| spawn_call(claim(room), error)>"Claim"</button>
@@ -394,7 +397,9 @@ pub fn SupportActions(room: i64) -> impl IntoView {
             }}
         </div>
         {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
+        </Show>
     }
+    .into_any()
 }
 
 #[cfg(test)]

@@ -238,7 +238,7 @@ impl RoomSummary {
 /// How much of the newest message a summary carries.
 pub const PREVIEW_CHARS: usize = 120;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     #[default]
@@ -246,7 +246,7 @@ pub enum MessageKind {
     System,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: i64,
     pub room: i64,
@@ -277,13 +277,13 @@ pub struct MessageView {
 }
 
 /// One emoji under a message and who reacted with it (oldest first).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
     pub users: Vec<Reactor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reactor {
     pub id: i64,
     pub name: String,
@@ -319,7 +319,7 @@ pub const QUOTE_CHARS: usize = 100;
 /// A reply's quote: the original's author and first line, read from the
 /// original as it is now (so a reply to a message deleted later quotes
 /// nothing: `gone`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     pub seq: i64,
     pub sender_name: String,
@@ -392,7 +392,7 @@ impl MessageView {
 /// What a system line records. Stored as this JSON in the message body, and
 /// delivered with the same seqs and catch-up as any message: a client that
 /// was offline during a clear learns of it from the catch-up.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum SystemEvent {
     Renamed {

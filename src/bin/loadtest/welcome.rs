@@ -111,30 +111,29 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
     println!(
         "welcome: one user in {ROOMS} rooms of {MESSAGES} messages (one in {DELETE_EVERY} deleted), each read up to a different point"
     );
-    let people = accounts(args, "welcome", 2).await?;
+    // One writer per filling socket, each in its own rooms: a socket gets
+    // the messages of its user's rooms, so writers sharing rooms would each
+    // receive everything.
+    let people = accounts(args, "welcome", 1 + FILLERS).await?;
     let (reader_email, reader) = (&people[0].0, &people[0].1);
-    let writer = &people[1].1;
-    let mut rooms = Vec::with_capacity(ROOMS);
+    let mut shares: Vec<Vec<i64>> = vec![Vec::new(); FILLERS];
     for r in 0..ROOMS {
-        rooms.push(
-            create_room(
-                args,
-                writer,
-                &format!("welcome {r}"),
-                std::slice::from_ref(reader_email),
-            )
-            .await?,
-        );
+        let writer = &people[1 + r % FILLERS].1;
+        let room = create_room(
+            args,
+            writer,
+            &format!("welcome {r}"),
+            std::slice::from_ref(reader_email),
+        )
+        .await?;
+        shares[r % FILLERS].push(room);
     }
     let filling = Instant::now();
-    let shares: Vec<Vec<i64>> = (0..FILLERS)
-        .map(|f| rooms.iter().skip(f).step_by(FILLERS).copied().collect())
-        .collect();
     let filled = futures::future::join_all(
         shares
             .into_iter()
             .enumerate()
-            .map(|(tag, share)| fill(args, writer, share, tag)),
+            .map(|(tag, share)| fill(args, &people[1 + tag].1, share, tag)),
     )
     .await;
     let mut seqs: HashMap<i64, Vec<u64>> = HashMap::new();
