@@ -283,20 +283,33 @@ impl ChatClient {
         self.role.get() != Role::Member
     }
 
-    /// Support conversations keep their record: nobody edits or deletes.
-    pub fn can_edit(&self, summary: &RoomSummary, message: &MessageView) -> bool {
-        summary.kind != RoomKind::Support
-            && message.kind == MessageKind::Text
-            && !message.deleted
-            && message.sender_id == Some(self.my_id())
+    /// Whether the user may (edit, delete) `message`: the author edits; the
+    /// author deletes, and in a group its owners and admins too; nobody
+    /// does either in a support conversation, whose record stays whole.
+    pub fn may_change(&self, message: &MessageView) -> (bool, bool) {
+        if message.kind != MessageKind::Text || message.deleted {
+            return (false, false);
+        }
+        let own = message.sender_id == Some(self.my_id());
+        let admin = self.role.get_untracked() == Role::Admin;
+        self.state
+            .with_untracked(|s| match s.rooms.get(&message.room) {
+                Some(r) if r.summary.kind == RoomKind::Support => (false, false),
+                Some(r) => {
+                    let moderator = r.summary.kind == RoomKind::Group && (r.summary.owner || admin);
+                    (own, own || moderator)
+                }
+                None => (false, false),
+            })
     }
 
-    /// The author deletes; in a group also its owners and admins.
-    pub fn can_delete(&self, summary: &RoomSummary, message: &MessageView) -> bool {
-        summary.kind != RoomKind::Support
-            && message.kind == MessageKind::Text
-            && !message.deleted
-            && (message.sender_id == Some(self.my_id()) || self.can_manage(summary))
+    /// The message at `seq` in `room`, as the client holds it now.
+    pub fn message(&self, room: i64, seq: i64) -> Option<MessageView> {
+        self.state.with_untracked(|s| {
+            s.rooms
+                .get(&room)
+                .and_then(|r| r.messages.get(&seq).cloned())
+        })
     }
 
     /// Either side of a direct chat clears it; in a group, who manages it.

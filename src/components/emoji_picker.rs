@@ -46,11 +46,7 @@ pub fn emoji_picker() -> AnyView {
         let Some((room, seq)) = target else {
             return;
         };
-        let message = client.state.with_untracked(|s| {
-            s.rooms
-                .get(&room)
-                .and_then(|r| r.messages.get(&seq).cloned())
-        });
+        let message = client.message(room, seq);
         if let Some(message) = message {
             client.toggle_reaction(&message, &emoji);
         }

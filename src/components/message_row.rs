@@ -10,7 +10,7 @@ use crate::components::composer::focus_composer;
 use crate::components::dialogs::{open_while, ConfirmDialog};
 use crate::components::markdown;
 use crate::components::text::{day_label, LocalTime, DELETED};
-use crate::realtime::protocol::{MessageKind, MessageView};
+use crate::realtime::protocol::{MessageKind, MessageView, Reaction};
 
 /// Messages from one sender closer than this share one header.
 const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
@@ -111,6 +111,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
         }
         .into_any();
     }
+    let client = expect_context::<ChatClient>();
     let seq = message.seq;
     let time = LocalTime::of(message.created_at).clock();
     let side = if own {
@@ -150,9 +151,15 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
         let at = message.edited_at.map(|t| LocalTime::of(t).clock()).unwrap_or_default();
         view! { <span class="edited text-xs text-slate-300" title=format!("Edited at {at}")>" (edited)"</span> }
     });
-    let reactions =
-        (!message.reactions.is_empty()).then(|| view! { <Reactions message=message.clone()/> });
-    let actions = (!message.deleted).then(|| view! { <Actions message=message.clone() own/> });
+    let reactions = (!message.reactions.is_empty()).then(|| {
+        let list = message.reactions.clone();
+        view! { <Reactions room seq list/> }
+    });
+    let actions = (!message.deleted).then(|| {
+        let may = client.may_change(&message);
+        let name = message.sender_name.clone();
+        view! { <Actions room seq name own may/> }
+    });
     view! {
         {day}
         <article class=format!("message group relative flex min-w-0 max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
@@ -178,34 +185,26 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
 }
 
 /// The actions beside a message, shown on hover or keyboard focus: react,
-/// reply, and for whoever may, edit and delete.
+/// reply, and for whoever may, edit and delete. A row carries only what it
+/// draws; a click reads the message from the client's state.
 #[component]
-fn Actions(message: MessageView, own: bool) -> impl IntoView {
+fn Actions(room: i64, seq: i64, name: String, own: bool, may: (bool, bool)) -> impl IntoView {
     let client = expect_context::<ChatClient>();
-    let room = message.room;
-    let seq = message.seq;
-    let (can_edit, can_delete) = client
-        .summary(room)
-        .map(|s| {
-            (
-                client.can_edit(&s, &message),
-                client.can_delete(&s, &message),
-            )
-        })
-        .unwrap_or((false, false));
+    let (can_edit, can_delete) = may;
     // Over the bubble's top edge, from the side of the list the bubble
     // keeps to: a toolbar beside a wide bubble would stick out of the list.
     let place = if own { "right-0" } else { "left-0" };
-    let name = message.sender_name.clone();
-    let for_reply = message.clone();
     let reply = move |_| {
-        client.start_reply(&for_reply);
-        focus_composer();
+        if let Some(message) = client.message(room, seq) {
+            client.start_reply(&message);
+            focus_composer();
+        }
     };
-    let for_edit = message.clone();
     let edit = move |_| {
-        client.start_edit(&for_edit);
-        focus_composer();
+        if let Some(message) = client.message(room, seq) {
+            client.start_edit(&message);
+            focus_composer();
+        }
     };
     const BUTTON: &str = "rounded-lg px-2 py-0.5 text-xs text-slate-200 hover:bg-white/10";
     view! {
@@ -227,13 +226,12 @@ fn Actions(message: MessageView, own: bool) -> impl IntoView {
 /// Under a message: each emoji with its count, yours highlighted, who
 /// reacted on hover; a click adds or takes back yours.
 #[component]
-fn Reactions(message: MessageView) -> impl IntoView {
+fn Reactions(room: i64, seq: i64, list: Vec<Reaction>) -> impl IntoView {
     let client = expect_context::<ChatClient>();
     let me = client.my_id();
-    let (room, seq) = (message.room, message.seq);
     view! {
         <div class="reactions mt-1 flex flex-wrap gap-1">
-            {message.reactions.into_iter().map(|reaction| {
+            {list.into_iter().map(|reaction| {
                 let mine = reaction.users.iter().any(|u| u.id == me);
                 let names = reaction.users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
                 let count = reaction.users.len();
