@@ -122,9 +122,16 @@ async fn two_nodes_serve_the_same_users() {
     bob_b.edit(room, bobs, "from bob 2, edited on B").await;
     ada_a.react(room, bobs, "👍", true).await;
     bob_b.react(room, 1, "🎉", true).await;
+    // The delete of message 1 waits for Bob's reaction to it to be seen on
+    // A: sent at once from the other node it could overtake the reaction,
+    // which would then be refused (the message is gone), as it should be.
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        seen.push(changed(&mut ada_a).await.seq);
+    }
     ada_a.delete(room, 1).await;
-    for t in [&mut ada_a, &mut bob_a, &mut bob_b] {
-        let mut seqs = Vec::new();
+    for (i, t) in [&mut ada_a, &mut bob_a, &mut bob_b].into_iter().enumerate() {
+        let mut seqs = if i == 0 { seen.clone() } else { Vec::new() };
         while seqs.len() < 4 {
             seqs.push(changed(t).await.seq);
         }

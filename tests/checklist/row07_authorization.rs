@@ -467,8 +467,20 @@ async fn authorization_matrix(backend: Backend) {
         );
         tab.react(room, secret_seq, "👍", true).await;
         if member {
-            tab.until(|f| matches!(f, ServerFrame::Changed(c) if c.room == room).then_some(()))
-                .await;
+            // Its own reaction's frame (an earlier member's may still be
+            // waiting on this socket), so it is stored before the next
+            // caller's fingerprint is taken.
+            let me = tab.state.user_id;
+            tab.until(|f| match f {
+                ServerFrame::Changed(c) if c.room == room => c
+                    .message
+                    .reactions
+                    .iter()
+                    .any(|r| r.users.iter().any(|u| u.id == me))
+                    .then_some(()),
+                _ => None,
+            })
+            .await;
         } else {
             let e = error(tab).await;
             assert_eq!(
