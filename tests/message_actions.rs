@@ -184,6 +184,9 @@ async fn edits_deletes_and_reactions_reach_every_tab_once(backend: Backend) {
     // Reactions: two people, the same emoji; a second emoji; one taken back;
     // a repeated reaction is one reaction.
     bob_tab.react(room, first, "👍", true).await;
+    // Ada reacts once she has seen Bob's: reactions are listed in the order
+    // the room's sequence added them, and two sockets' frames race.
+    changed(&mut ada_tab).await;
     ada_tab.react(room, first, "👍", true).await;
     bob_tab.react(room, first, "🎉", true).await;
     bob_tab.react(room, first, "👍", true).await;

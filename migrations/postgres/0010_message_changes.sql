@@ -45,6 +45,9 @@ CREATE TABLE reactions (
     message_seq BIGINT  NOT NULL,
     emoji       TEXT    NOT NULL,
     user_id     BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- The seq of the change that added it: reactions are listed in the
+    -- order the room's sequence added them.
+    seq         BIGINT  NOT NULL,
     created_at  BIGINT  NOT NULL,
     PRIMARY KEY (room_id, message_seq, emoji, user_id)
 );

@@ -162,8 +162,8 @@ pub(super) const TOMBSTONE: &str =
 pub(super) const DROP_REACTIONS: &str =
     "DELETE FROM reactions WHERE room_id = $1 AND message_seq = $2";
 pub(super) const ADD_REACTION: &str =
-    "INSERT INTO reactions (room_id, message_seq, emoji, user_id, created_at)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+    "INSERT INTO reactions (room_id, message_seq, emoji, user_id, seq, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 pub(super) const REMOVE_REACTION: &str =
     "DELETE FROM reactions WHERE room_id = $1 AND message_seq = $2 AND emoji = $3 AND user_id = $4";
 /// Whether the emoji is new on the message, and how many the message has.
@@ -181,22 +181,22 @@ pub(super) const DELETE_ROOM_REACTIONS: &str = "DELETE FROM reactions WHERE room
 /// One message as it is now.
 pub(super) static MESSAGE_AT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq = $2"));
-/// One message's reactions, oldest first.
+/// One message's reactions, in the order they were added.
 pub(super) const REACTIONS_OF: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.display_name
      FROM reactions x JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq = $2
-     ORDER BY x.created_at, x.user_id";
+     ORDER BY x.seq";
 /// The reactions of a range of a room's messages.
 const REACTIONS_BETWEEN: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.display_name
      FROM reactions x JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq >= $2 AND x.message_seq <= $3
-     ORDER BY x.message_seq, x.created_at, x.user_id";
+     ORDER BY x.message_seq, x.seq";
 
 /// message seq, emoji, user id, user name.
 pub(super) type ReactionRow = (i64, String, i64, String);
 
-/// Groups rows (ordered by message, then time) into each message's
-/// reactions, every emoji in the order it was first used.
+/// Groups rows (ordered by message, then by the seq that added them) into
+/// each message's reactions, every emoji in the order it was first used.
 pub(super) fn group_reactions(rows: Vec<ReactionRow>) -> HashMap<i64, Vec<Reaction>> {
     let mut out: HashMap<i64, Vec<Reaction>> = HashMap::new();
     for (seq, emoji, id, name) in rows {

@@ -329,7 +329,14 @@ async fn change(
             if !there && emoji_count >= MAX_REACTIONS as i64 {
                 return Ok(Stored::Refused(Refusal::TooManyReactions));
             }
-            let args = [key[0], key[1], Text(emoji), Int(actor_id), Int(now)];
+            let args = [
+                key[0],
+                key[1],
+                Text(emoji),
+                Int(actor_id),
+                Int(seq),
+                Int(now),
+            ];
             if tx.execute(ADD_REACTION, &args).await? == 0 {
                 return Ok(Stored::Unchanged);
             }
