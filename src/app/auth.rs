@@ -153,7 +153,7 @@ impl LazyRoute for LoginRoute {
     }
 
     fn view(this: Self) -> AnyView {
-        let LoginRoute = this;
+        let _nothing_to_load = this;
         view! { <LoginPage/> }.into_any()
     }
 }
@@ -167,7 +167,7 @@ impl LazyRoute for SignupRoute {
     }
 
     fn view(this: Self) -> AnyView {
-        let SignupRoute = this;
+        let _nothing_to_load = this;
         view! { <SignupPage/> }.into_any()
     }
 }

@@ -81,10 +81,14 @@ impl RoomState {
         if let Some(held) = self.messages.get_mut(&target.seq) {
             *held = target.clone();
         }
-        // Replies show the original as it is now.
-        for message in self.messages.values_mut() {
-            if message.reply.as_ref().is_some_and(|q| q.seq == target.seq) {
-                message.reply = Some(Quote::of(target));
+        // Replies show the original as it is now. A reaction leaves a quote
+        // as it was, so the most frequent change skips the walk over every
+        // held message (10,000 in a long room).
+        if change.change != ChangeKind::Reacted {
+            for message in self.messages.values_mut() {
+                if message.reply.as_ref().is_some_and(|q| q.seq == target.seq) {
+                    message.reply = Some(Quote::of(target));
+                }
             }
         }
         let s = &mut self.summary;
