@@ -3,10 +3,12 @@
 //! never acknowledged (same client ids, as the browser's outbox does), and
 //! readers catch up. Senders also edit, react to and delete some of their
 //! messages as they go (and, at the end, make every such change again: a
-//! change states its end, so a repeat is harmless). Then: every
-//! acknowledged message is stored exactly once, every room's seqs
+//! change states its end, so a repeat is harmless); some messages mention
+//! the room's other account, some say `@room`. Then: every acknowledged
+//! message is stored exactly once with its mentions, every room's seqs
 //! (messages and changes) are contiguous, every reader holds exactly what a
-//! fresh load shows (text, edits, deletes, reactions, unread counts), and
+//! fresh load shows (text, edits, deletes, reactions, mentions, unread and
+//! mention counts), and
 //! (SQLite) the file passes `integrity_check`.
 //!
 //! Rounds: GLASSCHAT_CRASH_ROUNDS (3 in `make test`; `make crash N=50`).
@@ -96,11 +98,20 @@ fn changes_of(room: i64, seq: i64, id: &str) -> Vec<ClientFrame> {
     frames
 }
 
+/// The room's other account, whom a sender's messages may mention.
+#[derive(Clone, Copy)]
+struct Partner {
+    id: i64,
+    /// Its number: its name is `user{index}`.
+    index: usize,
+}
+
 /// Sends one message at a time and waits for its ack, until `stop` or the
 /// socket dies; returns the tab (if alive) and its outbox.
 async fn send_until(
     mut tab: Tab,
     room: i64,
+    partner: Partner,
     tag: String,
     mut outbox: Outbox,
     stop: Arc<AtomicBool>,
@@ -114,7 +125,7 @@ async fn send_until(
             }
         };
         outbox.pending = Some(id.clone());
-        let frame = send_frame(room, &id);
+        let frame = send_frame(room, &id, partner);
         if tab.try_send_frame(&frame).await.is_err() {
             return outbox;
         }
@@ -144,14 +155,33 @@ async fn send_until(
 
 /// The frame that sends (and resends) the message `id`. Every third
 /// message replies to the room's first (there by then: this sender's first
-/// was acknowledged).
-fn send_frame(room: i64, id: &str) -> ClientFrame {
+/// was acknowledged); another third mention the partner, and every 11th
+/// says `@room`.
+fn send_frame(room: i64, id: &str, partner: Partner) -> ClientFrame {
+    let mut body = format!("body of {id}");
+    let mut mentions = Vec::new();
+    if mentions_partner(id) {
+        body.push_str(&format!(" for @user{}", partner.index));
+        mentions.push(partner.id);
+    }
+    if mentions_room(id) {
+        body.push_str(" @room");
+    }
     ClientFrame::Send {
         room,
         client_id: id.to_string(),
-        body: format!("body of {id}"),
+        body,
         reply_to: is_reply(id).then_some(1),
+        mentions,
     }
+}
+
+fn mentions_partner(client_id: &str) -> bool {
+    number(client_id) % 3 == 1
+}
+
+fn mentions_room(client_id: &str) -> bool {
+    number(client_id).is_multiple_of(11)
 }
 
 /// Whether the message with this client id (`tag-N`) is a reply.
@@ -185,6 +215,15 @@ async fn crash_loop(backend: Backend) {
             .await;
         rooms.push(room);
     }
+    let mut ids = Vec::new();
+    for cookie in &cookies {
+        ids.push(server.connect(cookie).await.state.user_id);
+    }
+    // Account `a` shares its room with account `a ^ 1`.
+    let partner_of = |account: usize| Partner {
+        id: ids[account ^ 1],
+        index: account ^ 1,
+    };
     let mut outboxes: Vec<Outbox> = (0..SENDERS).map(|_| Outbox::default()).collect();
     let mut readers: Vec<ClientState> = vec![ClientState::default(); READERS];
 
@@ -214,6 +253,7 @@ async fn crash_loop(backend: Backend) {
             sender_tasks.push(tokio::spawn(send_until(
                 tab,
                 room,
+                partner_of(i % ACCOUNTS),
                 format!("s{i}"),
                 outbox,
                 stop.clone(),
@@ -243,7 +283,8 @@ async fn crash_loop(backend: Backend) {
             let mut tab = server.connect(&cookies[i % ACCOUNTS]).await;
             tab.hello_with(Vec::new()).await;
             let room = rooms[(i % ACCOUNTS) / 2];
-            tab.send_frame(&send_frame(room, &id)).await;
+            tab.send_frame(&send_frame(room, &id, partner_of(i % ACCOUNTS)))
+                .await;
             let seq = common::ack(&mut tab).await.seq;
             outbox.acked.push(id.clone());
             outbox.seqs.push((seq, id));
@@ -303,6 +344,21 @@ async fn crash_loop(backend: Backend) {
         replies as usize,
         acked.iter().filter(|id| is_reply(id)).count(),
         "every acknowledged reply stored as one"
+    );
+    // Each mention stored once with its message (a deleted one keeps it).
+    let named = acked.iter().filter(|id| mentions_partner(id)).count();
+    let everyone = acked.iter().filter(|id| mentions_room(id)).count();
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM mentions WHERE user_id IS NOT NULL")
+            .await as usize,
+        named,
+        "mentions by name"
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM mentions WHERE user_id IS NULL")
+            .await as usize,
+        everyone,
+        "@room mentions"
     );
     // Each change made once, whatever was repeated or lost on the way.
     let counted = [

@@ -75,6 +75,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("admin/invite_links/revoke", &["id"]),
     ("signup/policy", &[]),
     ("emoji", &[]),
+    ("mentions", &["room", "typed"]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that
@@ -287,13 +288,20 @@ fn frame_text() -> impl Strategy<Value = String> {
         3 => "\\PC{0,40}",
         1 => any::<String>(),
         1 => (9_990usize..10_010).prop_map(|n| "y".repeat(n)),
+        // Mentions: names after `@`, `@room`, and `@` in odd places.
+        1 => "(@(room|Fuzz|[A-Za-z]{0,8})[ ,.@]?){1,6}",
     ];
     prop_oneof![
-        3 => (id.clone(), text.clone(), text.clone(), prop::option::of(id.clone())).prop_map(
-            |(room, client_id, body, reply_to)| {
-                ClientFrame::Send { room, client_id, body, reply_to }.to_json()
-            }
-        ),
+        3 => (
+            id.clone(),
+            text.clone(),
+            text.clone(),
+            prop::option::of(id.clone()),
+            prop::collection::vec(id.clone(), 0..60),
+        )
+            .prop_map(|(room, client_id, body, reply_to, mentions)| {
+                ClientFrame::Send { room, client_id, body, reply_to, mentions }.to_json()
+            }),
         2 => (id.clone(), id.clone()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }.to_json()),
         // Edits, deletes and reactions: mostly the fuzzing member's own
         // room (1) and its first messages, so they reach the writer.

@@ -145,9 +145,35 @@ async fn two_nodes_serve_the_same_users() {
     assert_matches_fresh(&b, &bob, &mut bob_a).await;
     assert_matches_fresh(&a, &ada, &mut ada_a).await;
 
+    // A mention written on A counts on both of Bob's tabs; his read on B
+    // takes it off his tab on A too.
+    let bob_number = b.me(&bob).await["id"].as_i64().unwrap();
+    ada_a.mention(room, "m-1", "@bob look", &[bob_number]).await;
+    let mention = ack(&mut ada_a).await.seq;
+    for t in [&mut bob_a, &mut bob_b] {
+        t.until_seq(room, mention).await;
+        assert_eq!(t.summary(room).mentions, 1);
+    }
+    bob_b
+        .send_frame(&ClientFrame::Read { room, seq: mention })
+        .await;
+    let left = bob_a
+        .until(|f| match f {
+            ServerFrame::ReadMark {
+                room: r,
+                read_seq,
+                mentions,
+                ..
+            } if *r == room && *read_seq == mention => Some(*mentions),
+            _ => None,
+        })
+        .await;
+    assert_eq!((left, bob_a.summary(room).mentions), (0, 0));
+    assert_matches_fresh(&b, &bob, &mut bob_a).await;
+
     // A clear made on B empties Ada's view on A.
     call(&b, &ada, "rooms/clear", &[("room", &room.to_string())]).await;
-    ada_a.until_seq(room, 126).await;
+    ada_a.until_seq(room, mention + 1).await;
     assert_eq!(
         ada_a.state.rooms[&room].messages.len(),
         1,
@@ -156,7 +182,7 @@ async fn two_nodes_serve_the_same_users() {
 
     // Bob removed through B: both of his tabs lose the room; what follows
     // reaches neither.
-    let bob_id = b.me(&bob).await["id"].as_i64().unwrap().to_string();
+    let bob_id = bob_number.to_string();
     call(
         &b,
         &ada,

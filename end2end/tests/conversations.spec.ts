@@ -5,6 +5,7 @@ import {
   hydrated,
   newUser,
   online,
+  recordNotifications,
   roomLink,
   roomMenu,
   secondTab,
@@ -207,22 +208,7 @@ test("on a phone one pane shows at a time, with a back button", async ({ browser
 test("browser notifications: asked on a click, shown for rooms out of view, not when muted", async ({ browser }) => {
   const ada = await newUser(browser, "Ada");
   const bob = await newUser(browser, "Bob");
-  await ada.page.context().grantPermissions(["notifications"]);
-  // Record what the page asks the browser to show.
-  await ada.page.addInitScript(() => {
-    const Real = window.Notification;
-    const shown: string[] = [];
-    (window as any).shownNotifications = shown;
-    class Recorded extends Real {
-      constructor(title: string, options?: NotificationOptions) {
-        super(title, options);
-        shown.push(title);
-      }
-    }
-    Object.defineProperty(window, "Notification", { value: Recorded });
-  });
-  await ada.page.reload();
-  await online(ada.page);
+  await recordNotifications(ada.page);
 
   await startDirect(bob.page, ada.email);
   await send(bob.page, "ping");

@@ -161,3 +161,23 @@ export async function expectNoSeriousViolations(page: Page, what: string) {
   });
   expect(violations, `accessibility of ${what}`).toEqual([]);
 }
+
+/// Grants notifications and records the title of each one the page shows
+/// (in `window.shownNotifications`), from a reload on.
+export async function recordNotifications(page: Page) {
+  await page.context().grantPermissions(["notifications"]);
+  await page.addInitScript(() => {
+    const Real = window.Notification;
+    const shown: string[] = [];
+    (window as any).shownNotifications = shown;
+    class Recorded extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        shown.push(title);
+      }
+    }
+    Object.defineProperty(window, "Notification", { value: Recorded });
+  });
+  await page.reload();
+  await online(page);
+}

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::model::{InvitationView, Role, UserView};
 use crate::realtime::link::SocketLink;
 use crate::realtime::protocol::{
-    ClientFrame, MessageKind, MessageView, Quote, RoomKind, RoomSummary,
+    calls_by_name, ClientFrame, MessageKind, MessageView, Person, Quote, RoomKind, RoomSummary,
 };
 use crate::realtime::state::ClientState;
 
@@ -59,6 +59,9 @@ pub struct ChatClient {
     pub picking: RwSignal<Option<(i64, i64)>>,
     /// Why the last edit, delete or reaction did not happen.
     pub notice: RwSignal<Option<String>>,
+    /// Per room, the people picked from the composer's `@` list: a send
+    /// names those its text still calls.
+    pub picked: StoredValue<HashMap<i64, Vec<Person>>>,
     /// Direct chats waiting for someone to sign up.
     pub invitations: RwSignal<Vec<InvitationView>>,
     /// The latest line for the screen reader's polite live region.
@@ -82,6 +85,7 @@ impl ChatClient {
             deleting: RwSignal::new(None),
             picking: RwSignal::new(None),
             notice: RwSignal::new(None),
+            picked: StoredValue::new(HashMap::new()),
             invitations: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
             #[cfg(feature = "hydrate")]
@@ -181,16 +185,64 @@ impl ChatClient {
         if body.trim().is_empty() {
             return;
         }
+        let mentions = self.people_called(room, &body);
         let item = OutboxItem {
             client_id: new_client_id(),
             room,
             body,
             reply,
+            mentions,
             status: OutboxStatus::Sending,
         };
         let frame = item.frame();
         self.outbox.update(|items| items.push(item));
         self.transmit(frame);
+    }
+
+    /// Remembers `person`, picked from the `@` list of `room`.
+    pub fn pick(&self, room: i64, person: Person) {
+        self.picked.update_value(|p| {
+            let list = p.entry(room).or_default();
+            if !list.iter().any(|known| known.id == person.id) {
+                list.push(person);
+            }
+        });
+    }
+
+    /// Whom `body` calls by `@Name` in `room`: among the people picked from
+    /// the `@` list and those whose messages (or mentions) are held, so a
+    /// name typed in full without the list calls too.
+    fn people_called(&self, room: i64, body: &str) -> Vec<i64> {
+        if !body.contains('@') {
+            return Vec::new();
+        }
+        let me = self.my_id();
+        let mut known: Vec<Person> = self
+            .picked
+            .with_value(|p| p.get(&room).cloned())
+            .unwrap_or_default();
+        self.state.with_untracked(|s| {
+            if let Some(r) = s.rooms.get(&room) {
+                for m in r.messages.values() {
+                    if let Some(id) = m.sender_id {
+                        known.push(Person {
+                            id,
+                            name: m.sender_name.clone(),
+                        });
+                    }
+                    known.extend(m.mentions.iter().cloned());
+                }
+            }
+        });
+        let mut called: Vec<i64> = known
+            .into_iter()
+            .filter(|p| p.id != me && calls_by_name(body, &p.name))
+            .map(|p| p.id)
+            .collect();
+        called.sort_unstable();
+        called.dedup();
+        called.truncate(crate::realtime::protocol::MAX_MENTIONS);
+        called
     }
 
     /// Sends a failed message again, with its original client id.

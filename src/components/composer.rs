@@ -4,11 +4,13 @@
 //! is sent or cancelled (the × or Esc). Editing a message ("Edit" on it, or
 //! the Up arrow in an empty box for your last one) puts its text in the box:
 //! Enter saves, Esc cancels, and an emptied text asks whether to delete.
+//! Typing `@` opens the list of people to mention (`mention_list`).
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::components::chat_client::{ChatClient, ComposerMode};
+use crate::components::mention_list::{MentionList, MentionPicker};
 use crate::realtime::protocol::MAX_MESSAGE_CHARS;
 
 /// The counter shows from this share of the limit on.
@@ -27,6 +29,7 @@ pub fn Composer(room: i64) -> impl IntoView {
             .unwrap_or_default(),
     );
     let field = NodeRef::<Textarea>::new();
+    let picker = MentionPicker::new(room, draft, field);
     // What the composer does besides writing a new message.
     let mode = move || client.composing.with(|c| c.get(&room).cloned());
     let editing = move || {
@@ -104,6 +107,10 @@ pub fn Composer(room: i64) -> impl IntoView {
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        // While the `@` list is open, its keys are its own.
+        if picker.on_key(&ev) {
+            return;
+        }
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
@@ -129,7 +136,8 @@ pub fn Composer(room: i64) -> impl IntoView {
     view! {
         <form id="composer" on:submit=on_submit class="flex items-end gap-2 border-t border-white/10 p-3 md:p-4">
             <label class="sr-only" for="composer-input">"Message"</label>
-            <div class="min-w-0 flex-1">
+            <div class="relative min-w-0 flex-1">
+                <MentionList picker/>
                 {move || match mode() {
                     Some(ComposerMode::Reply(quote)) => Some(view! {
                         <div id="replying" class="mb-2 flex items-start gap-2 rounded-lg border-l-2 border-sky-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
@@ -157,9 +165,14 @@ pub fn Composer(room: i64) -> impl IntoView {
                     </div>
                 })}
                 <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown
+                    on:input=move |_| picker.track_caret() on:keyup=move |_| picker.track_caret()
+                    on:click=move |_| picker.track_caret()
+                    aria-autocomplete="list"
+                    aria-controls=move || picker.active_id().map(|_| "mention-list")
+                    aria-activedescendant=move || picker.active_id()
                     placeholder="Write a message" aria-describedby="composer-help"
                     class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 focus:border-sky-400"></textarea>
-                <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line."</p>
+                <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line, @ mentions someone."</p>
                 <Show when=move || { length() >= COUNTER_FROM }>
                     <p id="composer-counter" aria-live="polite"
                         class=move || if too_long() { "mt-1 text-right text-xs text-rose-300" } else { "mt-1 text-right text-xs text-slate-300" }>
@@ -175,15 +188,19 @@ pub fn Composer(room: i64) -> impl IntoView {
     }
 }
 
-/// Fits the box to its text, up to `MAX_HEIGHT_PX`.
+/// Fits the box to its text, up to `MAX_HEIGHT_PX`. Measured in the next
+/// frame: the draft's new text (emptied after a send) reaches the box after
+/// this runs, and measuring the old text left it tall.
 fn grow(field: NodeRef<Textarea>) {
     #[cfg(feature = "hydrate")]
-    if let Some(el) = field.get_untracked() {
-        let style = web_sys::HtmlElement::style(&el);
-        let _ = style.set_property("height", "auto");
-        let height = el.scroll_height().min(MAX_HEIGHT_PX);
-        let _ = style.set_property("height", &format!("{height}px"));
-    }
+    request_animation_frame(move || {
+        if let Some(el) = field.get_untracked() {
+            let style = web_sys::HtmlElement::style(&el);
+            let _ = style.set_property("height", "auto");
+            let height = el.scroll_height().min(MAX_HEIGHT_PX);
+            let _ = style.set_property("height", &format!("{height}px"));
+        }
+    });
     #[cfg(not(feature = "hydrate"))]
     let _ = field;
 }

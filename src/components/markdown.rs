@@ -8,14 +8,17 @@
 //! cut at `MAX_DEPTH` (deeper containers keep their text, not their frame),
 //! so a hostile message cannot make the renderer recurse without end.
 //!
-//! Chat rules, not a document's: a single line break is a line break, and
-//! a bare `http(s)://` address becomes a link (`text::linkify`).
+//! Chat rules, not a document's: a single line break is a line break, a
+//! bare `http(s)://` address becomes a link (`text::linkify`), and the
+//! `@Name` of each person the message mentions (and `@room`) is marked,
+//! strongest for the reader's own name, outside code and links.
 
 use leptos::prelude::*;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use crate::components::copy_button::CopyButton;
 use crate::components::text::{linkify, Segment};
+use crate::realtime::protocol::name_calls;
 
 /// Containers inside containers beyond this depth keep only their contents.
 pub const MAX_DEPTH: usize = 8;
@@ -46,7 +49,73 @@ pub enum Node {
         href: String,
         children: Vec<Node>,
     },
+    /// `@Name` of someone the message mentions; `me`: the reader.
+    Mention {
+        text: String,
+        me: bool,
+    },
     LineBreak,
+}
+
+/// A name the message calls (without its `@`), and whether it is the
+/// reader's.
+pub type Called = (String, bool);
+
+/// Marks each `@Name` in `nodes` that `called` lists, outside code and
+/// links (whose text stays as typed).
+pub fn mark_mentions(nodes: Vec<Node>, called: &[Called]) -> Vec<Node> {
+    if called.is_empty() {
+        return nodes;
+    }
+    let mut out = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let inside = |children: Vec<Node>| mark_mentions(children, called);
+        match node {
+            Node::Text(text) => out.extend(split_mentions(&text, called)),
+            Node::Paragraph(c) => out.push(Node::Paragraph(inside(c))),
+            Node::Heading(c) => out.push(Node::Heading(inside(c))),
+            Node::Quote(c) => out.push(Node::Quote(inside(c))),
+            Node::Item(c) => out.push(Node::Item(inside(c))),
+            Node::Strong(c) => out.push(Node::Strong(inside(c))),
+            Node::Emphasis(c) => out.push(Node::Emphasis(inside(c))),
+            Node::Strike(c) => out.push(Node::Strike(inside(c))),
+            Node::List { start, items } => out.push(Node::List {
+                start,
+                items: inside(items),
+            }),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `text` as text and mentions; of overlapping calls ("@Ann" and
+/// "@Ann Lee") the longer wins.
+fn split_mentions(text: &str, called: &[Called]) -> Vec<Node> {
+    let mut spans: Vec<(usize, usize, bool)> = Vec::new();
+    for (name, me) in called {
+        spans.extend(name_calls(text, name).map(|(start, end)| (start, end, *me)));
+    }
+    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (start, end, me) in spans {
+        if start < at {
+            continue; // inside a longer one already marked
+        }
+        if start > at {
+            out.push(Node::Text(text[at..start].to_string()));
+        }
+        out.push(Node::Mention {
+            text: text[start..end].to_string(),
+            me,
+        });
+        at = end;
+    }
+    if at < text.len() {
+        out.push(Node::Text(text[at..].to_string()));
+    }
+    out
 }
 
 /// What a container becomes when its end tag comes.
@@ -258,13 +327,13 @@ fn plain_text(nodes: &[Node]) -> String {
 /// the browser the parser (pulldown-cmark, about 150 KB of WASM) is split
 /// off and fetched the first time a message needs it; until it is there,
 /// such a message shows as plain text.
-pub fn render(body: &str) -> AnyView {
+pub fn render(body: &str, called: &[Called]) -> AnyView {
     if !has_markup(body) {
-        return plain(body);
+        return plain(body, called);
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        draw_all(parse(body))
+        draw_all(mark_mentions(parse(body), called))
     }
     #[cfg(feature = "hydrate")]
     {
@@ -276,9 +345,10 @@ pub fn render(body: &str) -> AnyView {
             parsed.try_set(Some(nodes));
         });
         let body = body.to_string();
+        let called = called.to_vec();
         (move || match parsed.get() {
-            Some(nodes) => draw_all(nodes),
-            None => plain(&body),
+            Some(nodes) => draw_all(mark_mentions(nodes, &called)),
+            None => plain(&body, &called),
         })
         .into_any()
     }
@@ -313,8 +383,8 @@ pub fn has_markup(body: &str) -> bool {
 
 /// Text with its bare links and line breaks, as Markdown draws a body that
 /// has no markup.
-fn plain(body: &str) -> AnyView {
-    draw_all(plain_nodes(body))
+fn plain(body: &str, called: &[Called]) -> AnyView {
+    draw_all(mark_mentions(plain_nodes(body), called))
 }
 
 fn plain_nodes(body: &str) -> Vec<Node> {
@@ -377,6 +447,13 @@ fn draw(node: Node) -> AnyView {
                 class="text-sky-300 underline hover:text-sky-200">{draw_all(children)}</a>
         }
         .into_any(),
+        Node::Mention { text, me: true } => view! {
+            <span class="mention mention-me rounded bg-amber-300/25 px-0.5 font-semibold text-amber-100">{text}</span>
+        }
+        .into_any(),
+        Node::Mention { text, me: false } => {
+            view! { <span class="mention font-semibold text-sky-200">{text}</span> }.into_any()
+        }
         Node::LineBreak => view! { <br/> }.into_any(),
     }
 }
@@ -542,6 +619,32 @@ mod tests {
         let nodes = parse(&lists);
         assert!(depth(&nodes) <= MAX_DEPTH);
         assert!(plain(&nodes).contains("item"));
+    }
+
+    #[test]
+    fn mentions_are_marked_outside_code_and_links() {
+        let called = vec![("Ann".to_string(), false), ("Ann Lee".to_string(), true)];
+        let nodes = mark_mentions(
+            parse("**@ann lee** and @Ann, not `@Ann` or [@Ann](https://x.y) or @Annie"),
+            &called,
+        );
+        let Node::Paragraph(inline) = &nodes[0] else {
+            panic!("{nodes:?}")
+        };
+        let mention = |text: &str, me: bool| Node::Mention {
+            text: text.into(),
+            me,
+        };
+        assert_eq!(inline[0], Node::Strong(vec![mention("@ann lee", true)]));
+        assert_eq!(inline[1], text(" and "));
+        assert_eq!(inline[2], mention("@Ann", false));
+        assert_eq!(inline[3], text(", not "));
+        assert_eq!(inline[4], Node::Code("@Ann".into()));
+        assert!(
+            matches!(&inline[6], Node::Link { children, .. } if children == &vec![text("@Ann")])
+        );
+        assert_eq!(inline[7], text(" or @Annie"));
+        assert_eq!(mark_mentions(vec![text("@Ann")], &[]), vec![text("@Ann")]);
     }
 
     fn children(node: &Node) -> &[Node] {

@@ -1,7 +1,8 @@
 //! One message as the list draws it: its header (sender, time), its body
 //! (Markdown), a reply's quote, "(edited)", a deleted message's tombstone,
 //! the reaction bar, and the actions on hover or focus (react, reply, edit,
-//! delete).
+//! delete). A message that mentions the reader stands out, and so does
+//! each `@Name` it calls.
 
 use leptos::prelude::*;
 
@@ -10,7 +11,7 @@ use crate::components::composer::focus_composer;
 use crate::components::dialogs::{open_while, ConfirmDialog};
 use crate::components::markdown;
 use crate::components::text::{day_label, LocalTime, DELETED};
-use crate::realtime::protocol::{MessageKind, MessageView, Reaction};
+use crate::realtime::protocol::{MessageKind, MessageView, Reaction, ROOM_MENTION};
 
 /// Messages from one sender closer than this share one header.
 const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
@@ -119,6 +120,18 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
     } else {
         "mr-auto items-start"
     };
+    // Who it calls, for the marks in its text; the reader's own name (or
+    // `@room`, when someone else said it) stands out most.
+    let me = client.my_id();
+    let mut called: Vec<markdown::Called> = message
+        .mentions
+        .iter()
+        .map(|p| (p.name.clone(), p.id == me))
+        .collect();
+    if message.mentions_room {
+        called.push((ROOM_MENTION[1..].to_string(), !own));
+    }
+    let calls_me = !own && !message.deleted && message.mentions_user(me);
     let bubble = if message.deleted {
         "rounded-2xl border border-dashed border-white/20 px-4 py-2"
     } else if own {
@@ -145,7 +158,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
         view! { <p class="body italic text-slate-300">{DELETED}</p> }.into_any()
     } else {
         // Markdown, drawn as elements and text nodes (never markup).
-        view! { <div class="body whitespace-pre-wrap break-words wrap-anywhere">{markdown::render(&message.body)}</div> }.into_any()
+        view! { <div class="body whitespace-pre-wrap break-words wrap-anywhere">{markdown::render(&message.body, &called)}</div> }.into_any()
     };
     let edited = (message.edited_at.is_some() && !message.deleted).then(|| {
         let at = message.edited_at.map(|t| LocalTime::of(t).clock()).unwrap_or_default();
@@ -164,6 +177,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
         {day}
         <article class=format!("message group relative flex min-w-0 max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
             class:target=move || highlighted.get() == Some(seq)
+            class:mentioned=calls_me
             data-seq=message.seq data-own=own.to_string() data-deleted=message.deleted.to_string()>
             {actions}
             {header.then(|| view! {
@@ -173,7 +187,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
                 </p>
             })}
             // Wrap anywhere: a long URL or hash must never widen the list.
-            <div class=format!("{bubble} max-w-full") title=time.clone()>
+            <div class=format!("{bubble} max-w-full {}", if calls_me { "ring-2 ring-amber-300/60" } else { "" }) title=time.clone()>
                 {quoted}
                 {body}
                 {edited}

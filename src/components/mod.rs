@@ -9,6 +9,7 @@ pub mod dialogs;
 pub mod emoji_picker;
 pub mod markdown;
 pub mod members;
+pub mod mention_list;
 pub mod message_pane;
 pub mod message_row;
 pub mod notify;

@@ -1,24 +1,26 @@
 //! Telling the user about messages they are not looking at: the tab title
-//! "(3) Glasschat", a polite live region for screen readers, and browser
-//! notifications (permission asked on a click, never on page load; none for
-//! muted rooms, own messages, the room in view of a visible tab, or support
-//! conversations another agent handles).
+//! "(@1 · 3) Glasschat" (mentions, then unread), a polite live region for
+//! screen readers, and browser notifications (permission asked on a click,
+//! never on page load; none for own messages, the room in view of a visible
+//! tab, support conversations another agent handles, or muted rooms unless
+//! the message mentions the user, as in Slack).
 
 use leptos::prelude::*;
 
 use crate::components::chat_client::ChatClient;
 use crate::realtime::protocol::{MessageKind, MessageView, RoomSummary};
 
-/// The tab title for `unread` messages in total.
-pub fn title_for(unread: i64, open: Option<&str>) -> String {
+/// The tab title for `unread` messages in total, `mentions` of them
+/// calling the user.
+pub fn title_for(unread: i64, mentions: i64, open: Option<&str>) -> String {
     let name = match open {
         Some(room) if !room.is_empty() => format!("{room} · Glasschat"),
         _ => "Glasschat".to_string(),
     };
-    if unread > 0 {
-        format!("({unread}) {name}")
-    } else {
-        name
+    match (mentions, unread) {
+        (0, 0) => name,
+        (0, unread) => format!("({unread}) {name}"),
+        (mentions, unread) => format!("(@{mentions} · {unread}) {name}"),
     }
 }
 
@@ -29,7 +31,7 @@ pub fn track_title(client: ChatClient) {
         let open = client.selected.get();
         let title = client.state.with(|s| {
             let name = open.and_then(|room| s.rooms.get(&room).map(|r| r.summary.name.clone()));
-            title_for(s.total_unread(), name.as_deref())
+            title_for(s.total_unread(), s.total_mentions(), name.as_deref())
         });
         #[cfg(feature = "hydrate")]
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
@@ -48,23 +50,25 @@ pub fn on_live_message(client: ChatClient, message: &MessageView) {
     let me = client.my_id();
     // Staff are called by an unassigned conversation of their department,
     // then only the assignee is.
+    // A mention calls through a mute.
+    let mentioned = message.mentions_user(me);
     let Some((room_name, quiet)) = client.state.with_untracked(|s| {
         s.rooms.get(&message.room).map(|r| {
             (
                 r.summary.name.clone(),
-                r.summary.muted || !r.summary.calls(me),
+                (r.summary.muted && !mentioned) || !r.summary.calls(me),
             )
         })
     }) else {
         return;
     };
     let in_view = client.selected.get_untracked() == Some(message.room) && page_visible();
-    client.announcement.set(format!(
-        "New message from {} in {}",
-        message.sender_name, room_name
-    ));
+    let what = if mentioned { "mentioned you" } else { "wrote" };
+    client
+        .announcement
+        .set(format!("{} {what} in {}", message.sender_name, room_name));
     if !in_view && !quiet {
-        show_notification(&room_name, message);
+        show_notification(&room_name, message, mentioned);
     }
 }
 
@@ -95,15 +99,15 @@ pub fn on_new_conversation(client: ChatClient, summary: &RoomSummary) {
     notify(&line, "Waiting in the queue", summary.room);
 }
 
-fn show_notification(room_name: &str, message: &MessageView) {
+fn show_notification(room_name: &str, message: &MessageView, mentioned: bool) {
     let mut body: String = message.body.chars().take(140).collect();
     if body.len() < message.body.len() {
         body.push('…');
     }
-    let title = if room_name == message.sender_name {
-        message.sender_name.clone()
-    } else {
-        format!("{} · {room_name}", message.sender_name)
+    let title = match (mentioned, room_name == message.sender_name) {
+        (true, _) => format!("{} mentioned you in {room_name}", message.sender_name),
+        (false, true) => message.sender_name.clone(),
+        (false, false) => format!("{} · {room_name}", message.sender_name),
     };
     notify(&title, &body, message.room);
 }
@@ -179,9 +183,13 @@ mod tests {
 
     #[test]
     fn the_title_counts_unread() {
-        assert_eq!(title_for(0, None), "Glasschat");
-        assert_eq!(title_for(3, None), "(3) Glasschat");
-        assert_eq!(title_for(0, Some("Launch")), "Launch · Glasschat");
-        assert_eq!(title_for(2, Some("Launch")), "(2) Launch · Glasschat");
+        assert_eq!(title_for(0, 0, None), "Glasschat");
+        assert_eq!(title_for(3, 0, None), "(3) Glasschat");
+        assert_eq!(title_for(0, 0, Some("Launch")), "Launch · Glasschat");
+        assert_eq!(title_for(2, 0, Some("Launch")), "(2) Launch · Glasschat");
+        assert_eq!(
+            title_for(5, 2, Some("Launch")),
+            "(@2 · 5) Launch · Glasschat"
+        );
     }
 }

@@ -199,6 +199,7 @@ struct Row {
     preview: String,
     time: String,
     unread: i64,
+    mentions: i64,
     muted: bool,
 }
 
@@ -219,6 +220,7 @@ impl Row {
             preview,
             time: short_time(summary.last_activity, now),
             unread: summary.unread,
+            mentions: summary.mentions,
             muted: summary.muted,
         }
     }
@@ -265,6 +267,7 @@ fn RoomRow(row: Row) -> impl IntoView {
     let id = row.room;
     let selected = move || client.selected.get() == Some(id);
     let unread = row.unread;
+    let mentions = row.mentions;
     let avatar = if row.kind == RoomKind::Group {
         "#".to_string()
     } else {
@@ -292,7 +295,12 @@ fn RoomRow(row: Row) -> impl IntoView {
                         <span class="preview min-w-0 flex-1 truncate text-xs text-slate-300">{row.preview.clone()}</span>
                         {row.muted.then(|| view! { <span class="text-xs text-slate-400" title="Muted">"muted"</span> })}
                         // The button's name is what it shows (WCAG 2.5.3), with the
-                        // count spelled out for screen readers.
+                        // count spelled out for screen readers. Mentions have a
+                        // badge of their own, shown in a muted room too.
+                        {(mentions > 0).then(|| view! {
+                            <span class="mentions rounded-full bg-amber-300 px-1.5 text-xs font-bold text-slate-900" aria-hidden="true">{format!("@{mentions}")}</span>
+                            <span class="sr-only">{if mentions == 1 { ", 1 mention".to_string() } else { format!(", {mentions} mentions") }}</span>
+                        })}
                         {(unread > 0).then(|| view! {
                             <span class="unread rounded-full bg-sky-500 px-2 text-xs font-semibold text-white" aria-hidden="true">{unread}</span>
                             <span class="sr-only">{format!(", {unread} unread")}</span>

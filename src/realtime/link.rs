@@ -32,6 +32,8 @@ pub struct OutboxItem {
     pub body: String,
     /// A reply: the quote shown while it is sending; its seq is sent.
     pub reply: Option<Quote>,
+    /// The people picked from the `@` list whose names the body holds.
+    pub mentions: Vec<i64>,
     pub status: OutboxStatus,
 }
 
@@ -43,6 +45,7 @@ impl OutboxItem {
             client_id: self.client_id.clone(),
             body: self.body.clone(),
             reply_to: self.reply.as_ref().map(|q| q.seq),
+            mentions: self.mentions.clone(),
         }
     }
 }

@@ -45,6 +45,11 @@ pub enum ClientFrame {
         /// The seq of the message (in the same room) this one answers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<i64>,
+        /// The members this message calls (picked from the `@` list). The
+        /// server keeps those who are members and whose `@Name` the body
+        /// holds; `@room` in a group is read from the body itself.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<i64>,
     },
     /// Replace the text of your own message `seq` in `room`.
     Edit {
@@ -109,6 +114,9 @@ pub enum ServerFrame {
         read_seq: i64,
         last_seq: i64,
         unread: i64,
+        /// Of those, the ones that mention the user (or `@room`).
+        #[serde(default)]
+        mentions: i64,
     },
     /// The user was added to a room while connected.
     RoomAdded(RoomSummary),
@@ -158,6 +166,9 @@ pub struct RoomSummary {
     /// (not system lines, not changes, not deleted ones), counted up to
     /// `last_seq`.
     pub unread: i64,
+    /// Of those, the ones that mention this user (by name or `@room`).
+    #[serde(default)]
+    pub mentions: i64,
     /// Unix ms of the newest message (or of the room's creation).
     pub last_activity: i64,
     /// The newest message, for the sidebar preview (body cut to a preview).
@@ -274,19 +285,71 @@ pub struct MessageView {
     /// Reactions, in the order each emoji was first used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// The people it mentions, as fixed when it was sent (a deleted
+    /// message keeps them, so counts can drop it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Person>,
+    /// It says `@room` in a group: it mentions every member.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mentions_room: bool,
 }
 
 /// One emoji under a message and who reacted with it (oldest first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
-    pub users: Vec<Reactor>,
+    pub users: Vec<Person>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reactor {
+pub struct Person {
     pub id: i64,
     pub name: String,
+}
+
+/// The most people one message mentions by name.
+pub const MAX_MENTIONS: usize = 50;
+/// Mentions every member of a group.
+pub const ROOM_MENTION: &str = "@room";
+
+/// Whether `body` calls `name` with `@name` (any case), ending at a word's
+/// end: "@Ada," mentions Ada, "@Adam" does not.
+pub fn calls_by_name(body: &str, name: &str) -> bool {
+    name_calls(body, name).next().is_some()
+}
+
+/// Where `body` calls `name` (`@name`, any case, at a word's start and
+/// end): the byte ranges of each `@name`. The composer, the server and the
+/// highlight all read mentions through this one rule.
+pub fn name_calls<'a>(body: &'a str, name: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let name = name.trim();
+    body.match_indices('@').filter_map(move |(at, _)| {
+        if name.is_empty() {
+            return None;
+        }
+        let starts_word = body[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '@');
+        let end = at + 1 + prefix_len_any_case(&body[at + 1..], name)?;
+        let ends_word = body[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+        (starts_word && ends_word).then_some((at, end))
+    })
+}
+
+/// The length in bytes of the start of `text` that is `prefix` in any case.
+fn prefix_len_any_case(text: &str, prefix: &str) -> Option<usize> {
+    let mut chars = text.char_indices();
+    for wanted in prefix.chars() {
+        let (_, have) = chars.next()?;
+        if !have.to_lowercase().eq(wanted.to_lowercase()) {
+            return None;
+        }
+    }
+    Some(chars.next().map_or(text.len(), |(i, _)| i))
 }
 
 /// The most reactions (distinct emoji) one message takes, and the longest
@@ -370,12 +433,24 @@ impl MessageView {
         self.kind == MessageKind::Text && !self.deleted && self.sender_id != Some(user)
     }
 
+    /// Whether this message calls `user`, by name or with `@room`.
+    pub fn mentions_user(&self, user: i64) -> bool {
+        self.mentions_room || self.mentions.iter().any(|p| p.id == user)
+    }
+
+    /// Whether it counts in `user`'s mention badge above their read mark.
+    pub fn counts_as_mention_for(&self, user: i64) -> bool {
+        self.counts_for(user) && self.mentions_user(user)
+    }
+
     /// A copy with the body cut to `PREVIEW_CHARS`, for room summaries.
     /// The message as a sidebar preview shows it: body cut, no quote.
     pub fn preview(&self) -> MessageView {
         let mut short = self.clone();
         short.reply = None;
         short.reactions = Vec::new();
+        short.mentions = Vec::new();
+        short.mentions_room = false;
         if let Some((cut, _)) = short.body.char_indices().nth(PREVIEW_CHARS) {
             short.body.truncate(cut);
             short.body.push('…');
@@ -546,6 +621,7 @@ mod tests {
             client_id: "c1".into(),
             body: "hi".into(),
             reply_to: None,
+            mentions: Vec::new(),
         };
         assert_eq!(
             send.to_json(),
@@ -554,6 +630,25 @@ mod tests {
         assert_eq!(ClientFrame::decode(&send.to_json()).unwrap(), send);
         let pong = ServerFrame::Pong.to_json();
         assert_eq!(pong, r#"{"type":"pong"}"#);
+    }
+
+    #[test]
+    fn a_name_is_called_with_an_at_sign_and_a_word_end() {
+        assert!(calls_by_name("@Ada hi", "Ada"));
+        assert!(calls_by_name("hi @ada, look", "Ada"));
+        assert!(calls_by_name("ping @Ada Lovelace.", "Ada Lovelace"));
+        assert!(calls_by_name("(@Ada)", "Ada"));
+        assert!(!calls_by_name("@Adam hi", "Ada"));
+        assert!(!calls_by_name("mail ada@Ada.org", "Ada"));
+        assert!(!calls_by_name("Ada", "Ada"));
+        assert!(!calls_by_name("@@Ada", "Ada"));
+        assert!(!calls_by_name("@", ""));
+        assert!(calls_by_name("first @Adam then @Ada", "Ada"));
+        assert!(calls_by_name("¡@Élodie!", "élodie"));
+        assert_eq!(
+            name_calls("@Ada and @ada", "ADA").collect::<Vec<_>>(),
+            vec![(0, 4), (9, 13)]
+        );
     }
 
     #[test]
@@ -663,14 +758,16 @@ mod fuzz {
                 any::<i64>(),
                 any::<String>(),
                 any::<String>(),
-                any::<Option<i64>>()
+                any::<Option<i64>>(),
+                prop::collection::vec(any::<i64>(), 0..4),
             )
-                .prop_map(|(room, client_id, body, reply_to)| {
+                .prop_map(|(room, client_id, body, reply_to, mentions)| {
                     ClientFrame::Send {
                         room,
                         client_id,
                         body,
                         reply_to,
+                        mentions,
                     }
                 }),
             (any::<i64>(), any::<i64>()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }),

@@ -26,9 +26,9 @@ pub struct RoomState {
     /// from; frames after it were counted here (see `recount`).
     pub counted_at: i64,
     /// Deletes of messages that counted as unread, received after
-    /// `counted_at`: change seq -> message seq. A count the server made
-    /// before such a delete needs them.
-    pub deletes: BTreeMap<i64, i64>,
+    /// `counted_at`: change seq -> (message seq, whether it mentioned this
+    /// user). A count the server made before such a delete needs them.
+    pub deletes: BTreeMap<i64, (i64, bool)>,
 }
 
 impl RoomState {
@@ -43,34 +43,38 @@ impl RoomState {
     }
 
     /// Takes a count made by the server (`unread` messages above `read_seq`,
-    /// counted up to `last_seq`) when it is not older than the one held,
-    /// and adds what arrived here after it: the messages that count, less
-    /// the deletes of messages it counted. Unread is then exact without
-    /// the client holding the room's history.
-    fn recount(&mut self, me: i64, read_seq: i64, last_seq: i64, unread: i64) {
+    /// `mentions` of them calling this user, counted up to `last_seq`) when
+    /// it is not older than the one held, and adds what arrived here after
+    /// it: the messages that count, less the deletes of messages it
+    /// counted. Both counts are then exact without the client holding the
+    /// room's history.
+    fn recount(&mut self, me: i64, read_seq: i64, last_seq: i64, unread: i64, mentions: i64) {
         let s = &mut self.summary;
         let newer =
             read_seq > s.read_seq || (read_seq == s.read_seq && last_seq >= self.counted_at);
         if !newer {
             return; // an older count: the one held already includes it
         }
-        let mut count = unread;
+        let (mut count, mut called) = (unread, mentions);
         if s.last_seq > last_seq {
             let from = last_seq.max(read_seq);
-            count += self
-                .messages
-                .range(from + 1..=s.last_seq)
-                .filter(|(_, m)| m.counts_for(me))
-                .count() as i64;
-            count -= self
-                .deletes
-                .range(last_seq + 1..=s.last_seq)
-                .filter(|(_, target)| **target > read_seq && **target <= last_seq)
-                .count() as i64;
+            for (_, m) in self.messages.range(from + 1..=s.last_seq) {
+                if m.counts_for(me) {
+                    count += 1;
+                    called += i64::from(m.mentions_user(me));
+                }
+            }
+            for (target, mentioned) in self.deletes.range(last_seq + 1..=s.last_seq).map(|d| d.1) {
+                if *target > read_seq && *target <= last_seq {
+                    count -= 1;
+                    called -= i64::from(*mentioned);
+                }
+            }
         }
         s.read_seq = read_seq;
         s.last_seq = s.last_seq.max(last_seq);
         s.unread = count.max(0);
+        s.mentions = called.max(0);
         self.counted_at = last_seq;
         self.deletes = self.deletes.split_off(&(last_seq + 1));
     }
@@ -102,8 +106,11 @@ impl RoomState {
         s.last_seq = change.seq;
         let counted = target.kind == MessageKind::Text && target.sender_id != Some(me);
         if change.change == ChangeKind::Deleted && counted && target.seq > s.read_seq {
+            // A tombstone still names whom it mentioned, for this count.
+            let mentioned = target.mentions_user(me);
             s.unread = (s.unread - 1).max(0);
-            self.deletes.insert(change.seq, target.seq);
+            s.mentions = (s.mentions - i64::from(mentioned)).max(0);
+            self.deletes.insert(change.seq, (target.seq, mentioned));
         }
     }
 
@@ -130,11 +137,18 @@ impl RoomState {
             last_seq: known.last_seq,
             read_seq: known.read_seq,
             unread: known.unread,
+            mentions: known.mentions,
             last,
             last_activity,
             ..incoming.clone()
         };
-        self.recount(me, incoming.read_seq, incoming.last_seq, incoming.unread);
+        self.recount(
+            me,
+            incoming.read_seq,
+            incoming.last_seq,
+            incoming.unread,
+            incoming.mentions,
+        );
     }
 }
 
@@ -179,10 +193,12 @@ impl ClientState {
                         // The clear marked its line read for every member.
                         summary.read_seq = message.seq;
                         summary.unread = 0;
+                        summary.mentions = 0;
                         room.counted_at = message.seq;
                         room.deletes.clear();
                     } else if message.seq > summary.read_seq && message.counts_for(me) {
                         summary.unread += 1;
+                        summary.mentions += i64::from(message.mentions_user(me));
                     }
                 }
                 if summary.last.as_ref().is_none_or(|l| l.seq <= message.seq) {
@@ -201,12 +217,13 @@ impl ClientState {
                 read_seq,
                 last_seq,
                 unread,
+                mentions,
             } => {
                 let me = self.user_id;
                 let Some(room) = self.rooms.get_mut(room) else {
                     return false;
                 };
-                room.recount(me, *read_seq, *last_seq, *unread);
+                room.recount(me, *read_seq, *last_seq, *unread, *mentions);
                 true
             }
             ServerFrame::Changed(change) => {
@@ -270,6 +287,16 @@ impl ClientState {
             .sum()
     }
 
+    /// Unread messages that mention the user, in every room (muted ones
+    /// too: a mention calls through a mute, as in Slack).
+    pub fn total_mentions(&self) -> i64 {
+        self.rooms
+            .values()
+            .filter(|r| r.summary.calls(self.user_id))
+            .map(|r| r.summary.mentions)
+            .sum()
+    }
+
     /// The rooms a sidebar lists: not hidden, most recently active first.
     pub fn sidebar(&self) -> Vec<&RoomSummary> {
         let mut rooms: Vec<&RoomSummary> = self
@@ -300,6 +327,7 @@ mod tests {
             last_seq,
             read_seq,
             unread: last_seq - read_seq,
+            mentions: 0,
             last_activity: 0,
             last: None,
             peer_email: None,
@@ -346,6 +374,7 @@ mod tests {
             read_seq: 5,
             last_seq: 5,
             unread: 0,
+            mentions: 0,
         });
         assert_eq!(s.rooms[&1].summary.unread, 0);
         assert_eq!(
@@ -355,6 +384,55 @@ mod tests {
                 last_seq: 5
             }]
         );
+    }
+
+    #[test]
+    fn mentions_count_beside_unread_through_deletes_and_late_counts() {
+        use crate::realtime::protocol::{Change, ChangeKind, Person};
+        let mut s = ClientState::default();
+        s.apply(&welcome(vec![summary(1, 3, 3)]));
+        let mut called = message(1, 4);
+        called.mentions = vec![Person {
+            id: 2,
+            name: "Bo".into(),
+        }];
+        s.apply(&ServerFrame::Message(called.clone()));
+        let mut everyone = message(1, 5);
+        everyone.mentions_room = true;
+        s.apply(&ServerFrame::Message(everyone));
+        s.apply(&ServerFrame::Message(message(1, 6)));
+        let counts = |s: &ClientState| (s.rooms[&1].summary.unread, s.rooms[&1].summary.mentions);
+        assert_eq!(counts(&s), (3, 2));
+        assert_eq!(s.total_mentions(), 2);
+        // Deleted (the tombstone still names whom it called).
+        let mut tombstone = called.clone();
+        tombstone.deleted = true;
+        tombstone.body.clear();
+        s.apply(&ServerFrame::Changed(Change {
+            room: 1,
+            seq: 7,
+            change: ChangeKind::Deleted,
+            message: tombstone,
+        }));
+        assert_eq!(counts(&s), (2, 1));
+        // A count the server made before the delete (up to seq 6) comes
+        // late: the delete after it is taken off again.
+        s.apply(&ServerFrame::ReadMark {
+            room: 1,
+            read_seq: 3,
+            last_seq: 6,
+            unread: 3,
+            mentions: 2,
+        });
+        assert_eq!(counts(&s), (2, 1));
+        s.apply(&ServerFrame::ReadMark {
+            room: 1,
+            read_seq: 7,
+            last_seq: 7,
+            unread: 0,
+            mentions: 0,
+        });
+        assert_eq!(counts(&s), (0, 0));
     }
 
     #[test]

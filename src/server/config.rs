@@ -59,6 +59,10 @@ pub struct Limits {
     /// user may make per that many seconds.
     pub change_count: u32,
     pub change_period_secs: u32,
+    /// GLASSCHAT_LOOKUP_RATE ("120/60"): lookups one user may make per
+    /// that many seconds as they type (the `@` list's members).
+    pub lookup_count: u32,
+    pub lookup_period_secs: u32,
     /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
     pub socket_queue: usize,
     /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
@@ -88,6 +92,8 @@ impl Default for Limits {
             invite_period_secs: 3600,
             change_count: 60,
             change_period_secs: 30,
+            lookup_count: 120,
+            lookup_period_secs: 60,
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
             max_sockets_per_user: 50,
@@ -179,6 +185,11 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         "GLASSCHAT_CHANGE_RATE",
         (d.change_count, d.change_period_secs),
     )?;
+    let (lookup_count, lookup_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_LOOKUP_RATE",
+        (d.lookup_count, d.lookup_period_secs),
+    )?;
     Ok(Limits {
         max_message_chars: number(lookup, "GLASSCHAT_MAX_MESSAGE_CHARS", d.max_message_chars)?,
         max_frame_bytes: number(lookup, "GLASSCHAT_MAX_FRAME_BYTES", d.max_frame_bytes)?,
@@ -194,6 +205,8 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         invite_period_secs,
         change_count,
         change_period_secs,
+        lookup_count,
+        lookup_period_secs,
         socket_queue: number(lookup, "GLASSCHAT_SOCKET_QUEUE", d.socket_queue)?,
         socket_buffer_bytes: number(
             lookup,

@@ -27,7 +27,14 @@ fn markdown_renders_no_markup_no_script_links_and_no_deep_nesting() {
     use glasschat::components::markdown;
     use leptos::prelude::*;
 
-    let html = |body: &str| Owner::new().with(|| markdown::render(body).to_html());
+    let html = |body: &str| Owner::new().with(|| markdown::render(body, &[]).to_html());
+    // A display name is someone's own text too: marked as a mention, it
+    // is still text.
+    let named = "<img src=x onerror=alert(1)>";
+    let out = Owner::new()
+        .with(|| markdown::render(&format!("hi @{named}"), &[(named.to_string(), true)]).to_html());
+    assert!(out.contains("mention-me"), "{out}");
+    assert!(!out.contains("<img"), "{out}");
     for hostile in [
         "[click](javascript:alert(document.cookie))",
         "[click](JAVASCRIPT:alert(1))",

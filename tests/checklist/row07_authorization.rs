@@ -287,6 +287,9 @@ fn server_function_matrix() -> Vec<Call> {
         c("signup/policy",           [Y, Y, Y, Y, Y, Y], |_| vec![]),
         // The reaction picker's emoji list: anyone signed in.
         c("emoji",                   [Y, Y, Y, N, Y, Y], |_| vec![]),
+        // The composer's `@` list: the conversation's members (its
+        // customer is offered no one, and leaks nothing by asking).
+        c("mentions",                [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("typed", "a".into())]),
     ]
 }
 

@@ -674,6 +674,19 @@ impl Tab {
             client_id: client_id.to_string(),
             body: body.to_string(),
             reply_to: None,
+            mentions: Vec::new(),
+        })
+        .await;
+    }
+
+    /// Sends `body`, naming `people` as picked from the `@` list.
+    pub async fn mention(&mut self, room: i64, client_id: &str, body: &str, people: &[i64]) {
+        self.send_frame(&ClientFrame::Send {
+            room,
+            client_id: client_id.to_string(),
+            body: body.to_string(),
+            reply_to: None,
+            mentions: people.to_vec(),
         })
         .await;
     }
@@ -685,6 +698,7 @@ impl Tab {
             client_id: client_id.to_string(),
             body: body.to_string(),
             reply_to: Some(seq),
+            mentions: Vec::new(),
         })
         .await;
     }

@@ -1,7 +1,8 @@
 //! `welcome`: how long a socket waits for its `welcome` when its user is in
 //! 200 rooms of 10,000 messages each, some deleted, each read up to a
-//! different point: the frame carries every room's exact unread count,
-//! which must not cost a count of the unread rows.
+//! different point, some messages mentioning them (by name, or `@room`):
+//! the frame carries every room's exact unread and mention counts, which
+//! must not cost a count of the unread rows.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,6 +18,10 @@ const ROOMS: usize = 200;
 const MESSAGES: u64 = 10_000;
 /// One message in this many is deleted.
 const DELETE_EVERY: u64 = 50;
+/// One message in this many mentions the reader by name, one in
+/// `ROOM_EVERY` says `@room` (message numbers, not seqs).
+const MENTION_EVERY: u64 = 20;
+const ROOM_EVERY: u64 = 97;
 /// Filling sockets, each with its share of the rooms.
 const FILLERS: usize = 8;
 /// Unanswered sends per filling socket.
@@ -31,13 +36,29 @@ fn next(state: &mut u64) -> u64 {
     *state
 }
 
-/// Records the room and seq an ack names.
-fn note_ack(ack: &str, seqs: &mut HashMap<i64, Vec<u64>>) {
+/// Whether message number `n` of a filler mentions the reader.
+fn mentions(n: u64) -> bool {
+    n.is_multiple_of(MENTION_EVERY) || n.is_multiple_of(ROOM_EVERY)
+}
+
+/// A stored message: its seq, and whether it mentions the reader.
+type Stored = (u64, bool);
+
+/// Records the room and seq an ack names, and whether that message (by the
+/// number in its client id, `w{tag}-{n}`) mentions the reader.
+fn note_ack(ack: &str, seqs: &mut HashMap<i64, Vec<Stored>>) {
     if let (Some(room), Some(seq)) = (
         number_after(ack, r#""room":"#),
         number_after(ack, r#""seq":"#),
     ) {
-        seqs.entry(room as i64).or_default().push(seq);
+        let called = ack
+            .split(r#""client_id":"w"#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|id| id.split('-').nth(1))
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(mentions);
+        seqs.entry(room as i64).or_default().push((seq, called));
     }
 }
 
@@ -48,18 +69,29 @@ async fn fill(
     cookie: &str,
     rooms: Vec<i64>,
     tag: usize,
-) -> Result<HashMap<i64, Vec<u64>>, AnyError> {
+    reader_id: i64,
+) -> Result<HashMap<i64, Vec<Stored>>, AnyError> {
     let ws = connect(args, cookie).await?;
     let (mut write, mut read) = ws.split();
-    let mut seqs: HashMap<i64, Vec<u64>> = HashMap::new();
+    let mut seqs: HashMap<i64, Vec<Stored>> = HashMap::new();
     let total = rooms.len() as u64 * MESSAGES;
     let (mut sent, mut acked) = (0u64, 0u64);
     while acked < total {
         while sent < total && sent - acked < WINDOW {
             let room = rooms[(sent % rooms.len() as u64) as usize];
-            let frame = format!(
-                r#"{{"type":"send","room":{room},"client_id":"w{tag}-{sent}","body":"message {sent} of the welcome benchmark"}}"#
-            );
+            let frame = if sent.is_multiple_of(ROOM_EVERY) {
+                format!(
+                    r#"{{"type":"send","room":{room},"client_id":"w{tag}-{sent}","body":"@room message {sent} of the welcome benchmark"}}"#
+                )
+            } else if sent.is_multiple_of(MENTION_EVERY) {
+                format!(
+                    r#"{{"type":"send","room":{room},"client_id":"w{tag}-{sent}","body":"@load message {sent} of the welcome benchmark","mentions":[{reader_id}]}}"#
+                )
+            } else {
+                format!(
+                    r#"{{"type":"send","room":{room},"client_id":"w{tag}-{sent}","body":"message {sent} of the welcome benchmark"}}"#
+                )
+            };
             write.send(Message::Text(frame.into())).await?;
             sent += 1;
         }
@@ -79,7 +111,7 @@ async fn fill(
     // change before it in that room is committed.
     for (room, list) in &mut seqs {
         list.sort_unstable();
-        for seq in list.iter().filter(|s| s.is_multiple_of(DELETE_EVERY)) {
+        for (seq, _) in list.iter().filter(|s| s.0.is_multiple_of(DELETE_EVERY)) {
             let frame = format!(r#"{{"type":"delete","room":{room},"seq":{seq}}}"#);
             write.send(Message::Text(frame.into())).await?;
         }
@@ -116,6 +148,13 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
     // receive everything.
     let people = accounts(args, "welcome", 1 + FILLERS).await?;
     let (reader_email, reader) = (&people[0].0, &people[0].1);
+    let reader_id = {
+        let mut ws = open_socket(args, reader).await?;
+        let Some(Ok(Message::Text(frame))) = ws.next().await else {
+            return Err("no welcome".into());
+        };
+        number_after(frame.as_str(), r#""user_id":"#).ok_or("no user id in the welcome")? as i64
+    };
     let mut shares: Vec<Vec<i64>> = vec![Vec::new(); FILLERS];
     for r in 0..ROOMS {
         let writer = &people[1 + r % FILLERS].1;
@@ -133,10 +172,10 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
         shares
             .into_iter()
             .enumerate()
-            .map(|(tag, share)| fill(args, &people[1 + tag].1, share, tag)),
+            .map(|(tag, share)| fill(args, &people[1 + tag].1, share, tag, reader_id)),
     )
     .await;
-    let mut seqs: HashMap<i64, Vec<u64>> = HashMap::new();
+    let mut seqs: HashMap<i64, Vec<Stored>> = HashMap::new();
     for part in filled {
         seqs.extend(part?);
     }
@@ -150,14 +189,19 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
     // The reader reads each room up to a random message; what is left is
     // the writer's messages above that mark that are not deleted.
     let mut state = 0x2545_F491_4F6C_DD1D_u64;
-    let mut expected = 0u64;
+    let (mut expected, mut expected_mentions) = (0u64, 0u64);
     let mut ws = connect(args, reader).await?;
     for (room, list) in &seqs {
-        let mark = list[(next(&mut state) % list.len() as u64) as usize];
+        let mark = list[(next(&mut state) % list.len() as u64) as usize].0;
         // The last seq is the closing message, never deleted.
-        let end = list.last().copied().unwrap_or(0);
+        let end = list.last().map_or(0, |s| s.0);
         let deleted = |s: u64| s.is_multiple_of(DELETE_EVERY) && s != end;
-        expected += list.iter().filter(|s| **s > mark && !deleted(**s)).count() as u64;
+        let left: Vec<&Stored> = list
+            .iter()
+            .filter(|s| s.0 > mark && !deleted(s.0))
+            .collect();
+        expected += left.len() as u64;
+        expected_mentions += left.iter().filter(|s| s.1).count() as u64;
         let frame = format!(r#"{{"type":"read","room":{room},"seq":{mark}}}"#);
         ws.send(Message::Text(frame.into())).await?;
     }
@@ -167,7 +211,7 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
 
     let mut times = Vec::with_capacity(SAMPLES);
     let mut size = 0;
-    let mut unread = 0;
+    let (mut unread, mut mentioned) = (0, 0);
     for _ in 0..SAMPLES {
         let started = Instant::now();
         let mut ws = open_socket(args, reader).await?;
@@ -180,6 +224,10 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
         unread = text
             .match_indices(r#""unread":"#)
             .filter_map(|(at, _)| number_after(&text[at..], r#""unread":"#))
+            .sum::<u64>();
+        mentioned = text
+            .match_indices(r#""mentions":"#)
+            .filter_map(|(at, _)| number_after(&text[at..], r#""mentions":"#))
             .sum::<u64>();
         let _ = ws.close(None).await;
     }
@@ -194,6 +242,14 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
     println!(
         "  unread in the welcome: {unread}, expected {expected} ({})",
         if unread == expected {
+            "exact"
+        } else {
+            "MISMATCH"
+        }
+    );
+    println!(
+        "  mentions in the welcome: {mentioned}, expected {expected_mentions} ({})",
+        if mentioned == expected_mentions {
             "exact"
         } else {
             "MISMATCH"

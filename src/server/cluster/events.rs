@@ -29,6 +29,8 @@ pub enum Event {
         read_seq: i64,
         last_seq: i64,
         unread: i64,
+        #[serde(default)]
+        mentions: i64,
     },
     /// The user's summary of the room changed (renamed, hidden, support state).
     Summary {

@@ -232,6 +232,7 @@ async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreErro
             read_seq,
             last_seq,
             unread,
+            mentions,
         } => hub.publish_to_user(
             user,
             frame(ServerFrame::ReadMark {
@@ -239,6 +240,7 @@ async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreErro
                 read_seq,
                 last_seq,
                 unread,
+                mentions,
             }),
         ),
         Event::Summary { user, room } => {

@@ -382,10 +382,18 @@ impl Connection {
                 client_id,
                 body,
                 reply_to,
+                mentions,
             } => {
                 let for_error = client_id.clone();
-                let sent =
-                    messages::submit(&self.state, &self.author, room, client_id, body, reply_to);
+                let sent = messages::submit(
+                    &self.state,
+                    &self.author,
+                    room,
+                    client_id,
+                    body,
+                    reply_to,
+                    mentions,
+                );
                 match sent.await {
                     Ok(pending) => self.in_flight.push_back(InFlight::Send(pending)),
                     Err(err) => {

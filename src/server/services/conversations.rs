@@ -5,7 +5,7 @@
 //! message writer, so they take seqs like any message.
 
 use super::actor::Actor;
-use super::publish::{self, push_summaries, push_summary, subscribe, unsubscribe};
+use super::publish::{self, push_summaries, push_summary, subscribe, unsubscribe, ReadCount};
 use crate::model::{DirectOutcome, InvitationView, MemberView, Role};
 use crate::realtime::protocol::{RoomKind, SystemEvent};
 use crate::server::auth::token;
@@ -252,7 +252,13 @@ pub async fn clear(state: &AppState, actor: &Actor, room: i64) -> Result<()> {
     };
     let seq = system_line(state, actor, room, event).await?;
     for user in state.store.member_ids(room).await? {
-        publish::read_mark(&state.hub, &state.fanout, user, room, seq, seq, 0);
+        publish::read_mark(
+            &state.hub,
+            &state.fanout,
+            user,
+            room,
+            ReadCount::all_read(seq),
+        );
     }
     Ok(())
 }

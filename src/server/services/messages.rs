@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 
-use super::publish;
+use super::publish::{self, ReadCount};
 use crate::realtime::hub::{message_frame, sequenced_frame, Hub};
-use crate::realtime::protocol::{Ack, MessageKind, MessageView, RoomSummary, ServerFrame};
+use crate::realtime::protocol::{
+    Ack, MessageKind, MessageView, RoomSummary, ServerFrame, MAX_MENTIONS,
+};
 use crate::server::cluster::{Event, Fanout};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, Committed, NewMessage, Pending, Refusal, StoreError, Stored};
@@ -64,6 +66,7 @@ pub async fn submit(
     client_id: String,
     body: String,
     reply_to: Option<i64>,
+    mentions: Vec<i64>,
 ) -> Result<PendingSend, MessageError> {
     let user_id = author.id;
     if !valid_client_id(&client_id) {
@@ -86,6 +89,7 @@ pub async fn submit(
     if reply_to.is_some_and(|seq| seq < 1) {
         return Err(MessageError::Invalid("reply_to must be a message's seq"));
     }
+    let mentions = people_called(mentions, user_id)?;
 
     let stored = state
         .writer
@@ -96,6 +100,7 @@ pub async fn submit(
             client_id: client_id.clone(),
             body,
             reply_to,
+            mentions,
             now: now_ms(),
         })
         .await?;
@@ -104,6 +109,20 @@ pub async fn submit(
         client_id,
         stored,
     })
+}
+
+/// The distinct people a send names (the writer keeps the members among
+/// them whose `@Name` the body holds); calling yourself calls no one.
+fn people_called(mut mentions: Vec<i64>, sender: i64) -> Result<Vec<i64>, MessageError> {
+    if mentions.len() > MAX_MENTIONS {
+        return Err(MessageError::Invalid(
+            "a message can mention at most 50 people by name (use @room to call a whole group)",
+        ));
+    }
+    mentions.retain(|&id| id > 0 && id != sender);
+    mentions.sort_unstable();
+    mentions.dedup();
+    Ok(mentions)
 }
 
 /// The ack for a send the writer has answered. A resend with the same
@@ -181,7 +200,7 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
         for group in marks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
             if let Some(&(sender, room, seq)) = group.last() {
                 // Up to their own message, nothing is unread.
-                publish::read_mark(&hub, &fanout, sender, room, seq, seq, 0);
+                publish::read_mark(&hub, &fanout, sender, room, ReadCount::all_read(seq));
             }
         }
     })
@@ -219,9 +238,7 @@ pub async fn mark_read(
         &state.fanout,
         user_id,
         room,
-        summary.read_seq,
-        summary.last_seq,
-        summary.unread,
+        ReadCount::of(&summary),
     );
     Ok(summary)
 }
@@ -256,5 +273,12 @@ mod tests {
         assert!(!valid_client_id(&"a".repeat(65)));
         assert!(!valid_client_id("a b"));
         assert!(!valid_client_id("<script>"));
+    }
+
+    #[test]
+    fn a_send_names_each_other_person_once() {
+        let called = people_called(vec![3, 1, 3, -2, 0, 7], 1).ok();
+        assert_eq!(called, Some(vec![3, 7]));
+        assert!(people_called(vec![2; MAX_MENTIONS + 1], 1).is_err());
     }
 }

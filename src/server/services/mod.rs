@@ -10,6 +10,7 @@ pub mod changes;
 pub mod conversations;
 pub mod emoji;
 pub mod keys;
+pub mod mentions;
 pub mod messages;
 pub mod publish;
 pub mod registration;

@@ -6,7 +6,7 @@
 use axum::extract::ws::Utf8Bytes;
 
 use crate::realtime::hub::Hub;
-use crate::realtime::protocol::ServerFrame;
+use crate::realtime::protocol::{RoomSummary, ServerFrame};
 use crate::server::cluster::{Event, Fanout};
 use crate::server::state::AppState;
 use crate::server::store::StoreError;
@@ -49,22 +49,20 @@ pub fn unsubscribe(state: &AppState, user: i64, room: i64) {
 }
 
 /// Tells every tab of `user_id` (here and on the other nodes) where their
-/// read mark in `room` stands: `unread` messages are above it, counted up
-/// to `last_seq`.
-pub fn read_mark(
-    hub: &Hub,
-    fanout: &Fanout,
-    user_id: i64,
-    room: i64,
-    read_seq: i64,
-    last_seq: i64,
-    unread: i64,
-) {
+/// read mark in `room` stands (see `ReadCount`).
+pub fn read_mark(hub: &Hub, fanout: &Fanout, user_id: i64, room: i64, count: ReadCount) {
+    let ReadCount {
+        read_seq,
+        last_seq,
+        unread,
+        mentions,
+    } = count;
     let frame = ServerFrame::ReadMark {
         room,
         read_seq,
         last_seq,
         unread,
+        mentions,
     };
     hub.publish_to_user(user_id, Utf8Bytes::from(frame.to_json()));
     fanout.announce(Event::ReadMark {
@@ -73,5 +71,37 @@ pub fn read_mark(
         read_seq,
         last_seq,
         unread,
+        mentions,
     });
+}
+
+/// A member's read mark in a room and what is above it: `unread` messages,
+/// `mentions` of them calling the member, counted up to `last_seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadCount {
+    pub read_seq: i64,
+    pub last_seq: i64,
+    pub unread: i64,
+    pub mentions: i64,
+}
+
+impl ReadCount {
+    /// Everything up to `seq` read, nothing above it.
+    pub fn all_read(seq: i64) -> ReadCount {
+        ReadCount {
+            read_seq: seq,
+            last_seq: seq,
+            unread: 0,
+            mentions: 0,
+        }
+    }
+
+    pub fn of(summary: &RoomSummary) -> ReadCount {
+        ReadCount {
+            read_seq: summary.read_seq,
+            last_seq: summary.last_seq,
+            unread: summary.unread,
+            mentions: summary.mentions,
+        }
+    }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::messages::{MessageRow, SELECT_MESSAGES};
 use super::{on_pool, Store, StoreError};
-use crate::realtime::protocol::{Change, ChangeKind, MessageView, Reaction, Reactor, ServerFrame};
+use crate::realtime::protocol::{Change, ChangeKind, MessageView, Person, Reaction, ServerFrame};
 
 /// What a change does to its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +192,13 @@ const REACTIONS_BETWEEN: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.dis
      WHERE x.room_id = $1 AND x.message_seq >= $2 AND x.message_seq <= $3
      ORDER BY x.message_seq, x.seq";
 
+/// The lowest and highest seq of `views`, if any.
+pub(super) fn seq_span(views: &[MessageView]) -> Option<(i64, i64)> {
+    let low = views.iter().map(|v| v.seq).min()?;
+    let high = views.iter().map(|v| v.seq).max()?;
+    Some((low, high))
+}
+
 /// message seq, emoji, user id, user name.
 pub(super) type ReactionRow = (i64, String, i64, String);
 
@@ -201,7 +208,7 @@ pub(super) fn group_reactions(rows: Vec<ReactionRow>) -> HashMap<i64, Vec<Reacti
     let mut out: HashMap<i64, Vec<Reaction>> = HashMap::new();
     for (seq, emoji, id, name) in rows {
         let list = out.entry(seq).or_default();
-        let reactor = Reactor { id, name };
+        let reactor = Person { id, name };
         match list.iter_mut().find(|r| r.emoji == emoji) {
             Some(reaction) => reaction.users.push(reactor),
             None => list.push(Reaction {
@@ -277,6 +284,7 @@ impl Store {
         }
         let next = (full_messages || full_changes).then_some(through);
         self.attach_reactions(room, &mut messages).await?;
+        self.attach_mentions(room, &mut messages).await?;
         if changes.is_empty() {
             let events = messages
                 .into_iter()
@@ -336,6 +344,7 @@ impl Store {
             out.extend(rows.into_iter().map(|r| r.into_view(&self.keys)));
         }
         self.attach_reactions(room, &mut out).await?;
+        self.attach_mentions(room, &mut out).await?;
         Ok(out)
     }
 
@@ -345,10 +354,7 @@ impl Store {
         room: i64,
         views: &mut [MessageView],
     ) -> Result<(), StoreError> {
-        let (Some(low), Some(high)) = (
-            views.iter().map(|v| v.seq).min(),
-            views.iter().map(|v| v.seq).max(),
-        ) else {
+        let Some((low, high)) = seq_span(views) else {
             return Ok(());
         };
         let rows: Vec<ReactionRow> = on_pool!(self.db(), pool => {

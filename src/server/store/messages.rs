@@ -146,7 +146,7 @@ impl MessageRow {
             reply,
             edited_at: self.edited_at,
             deleted,
-            reactions: Vec::new(),
+            ..MessageView::default()
         }
     }
 }
@@ -191,6 +191,9 @@ pub struct NewMessage {
     pub body: String,
     /// The seq this message answers (checked in the writer's transaction).
     pub reply_to: Option<i64>,
+    /// The people the sender picked to call (distinct, not the sender);
+    /// the writer keeps the members the body names.
+    pub mentions: Vec<i64>,
     pub now: i64,
 }
 
@@ -271,6 +274,7 @@ impl Store {
             .map(|r| r.into_view(&self.keys))
             .collect();
         self.attach_reactions(room, &mut views).await?;
+        self.attach_mentions(room, &mut views).await?;
         Ok(views)
     }
 }

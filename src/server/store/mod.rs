@@ -6,6 +6,7 @@
 
 mod changes;
 mod keys;
+mod mentions;
 mod messages;
 pub mod notify;
 mod registration;

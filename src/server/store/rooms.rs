@@ -13,6 +13,7 @@ struct SummaryRow {
     last_message_seq: i64,
     last_read_seq: i64,
     unread: i64,
+    mentions: i64,
     last_activity: i64,
     hidden: bool,
     muted: bool,
@@ -90,6 +91,7 @@ impl SummaryRow {
             last_seq: row.last_seq,
             read_seq: row.last_read_seq,
             unread: row.unread.max(0),
+            mentions: row.mentions.max(0),
             last_activity: row.last_activity,
             last,
             peer_email: row.peer_email,
@@ -123,6 +125,9 @@ pub(super) const SHOW_ROOM: &str =
 /// left), minus the deleted ones above the mark (a partial index of
 /// deletes only). A member's own messages are never above their mark (a
 /// send moves it), so everything left is someone else's.
+///
+/// Mentions: the member's own `mentions` rows and the room's `@room` rows
+/// above the read mark (an index range each), less deleted messages.
 const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         CASE WHEN r.kind = 'support'
              THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.display_name END)
@@ -139,6 +144,12 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
           - (SELECT COUNT(*) FROM messages x
               WHERE x.room_id = r.id AND x.deleted_at IS NOT NULL AND x.seq > m.last_read_seq)
           AS unread,
+        (SELECT COUNT(*) FROM mentions c
+           JOIN messages cm ON cm.room_id = c.room_id AND cm.seq = c.message_seq
+          WHERE c.room_id = r.id AND (c.user_id = m.user_id OR c.user_id IS NULL)
+            AND c.message_seq > m.last_read_seq AND cm.deleted_at IS NULL
+            AND cm.sender_id <> m.user_id)
+          AS mentions,
         (m.hidden_through_seq IS NOT NULL AND m.hidden_through_seq >= r.last_message_seq) AS hidden,
         m.muted, m.role,
         pu.email AS peer_email,

@@ -8,12 +8,19 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::realtime::protocol::{Change, MessageKind, MessageView, SystemEvent, MAX_REACTIONS};
+use crate::realtime::protocol::{
+    calls_by_name, Change, MessageKind, MessageView, Person, RoomKind, SystemEvent, MAX_REACTIONS,
+    ROOM_MENTION,
+};
 use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::changes::{
     group_reactions, Action, ChangeRequest, ReactionRow, Refusal, Target, ADD_REACTION,
     ADVANCE_ROOM, DELETE_ROOM_CHANGES, DELETE_ROOM_REACTIONS, DROP_REACTIONS, EDIT, INSERT_CHANGE,
     REMOVE_REACTION, TOMBSTONE,
+};
+use crate::server::store::mentions::{
+    apply_mentions, MentionRow, DELETE_ROOM_MENTIONS, INSERT_MENTION, INSERT_ROOM_MENTION,
+    MEMBER_NAME, ROOM_KIND,
 };
 use crate::server::store::messages::{
     MessageRow, NewMessage, Original, SystemLine, SELECT_MESSAGES,
@@ -121,6 +128,13 @@ pub(super) trait BatchTx {
     ) -> Result<(i64, bool), StoreError>;
     async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError>;
     async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError>;
+    async fn mentions(&mut self, room: i64, seq: i64) -> Result<Vec<MentionRow>, StoreError>;
+    /// The first column of the first row of `sql`, as text.
+    async fn text(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<String>, StoreError>;
 }
 
 /// Stores `batch` in the open transaction `tx`, in order; the caller
@@ -197,6 +211,7 @@ pub(super) async fn store_batch(
         };
         heads.insert(room, (seq, reopened_by, texts + 1));
         let reopens = reopened_by == Some(msg.sender_id);
+        let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
         let message = MessageView {
             id,
             room: msg.room,
@@ -208,6 +223,8 @@ pub(super) async fn store_batch(
             created_at: msg.now,
             client_id: Some(msg.client_id),
             reply,
+            mentions,
+            mentions_room,
             ..MessageView::default()
         };
         if !reopens {
@@ -233,6 +250,44 @@ pub(super) async fn store_batch(
     Ok(out)
 }
 
+/// Records who the new message at `seq` calls: each person the sender
+/// picked who is a member and whose `@Name` the body holds (a pick the text
+/// does not show calls no one, so nobody is pinged unseen), and `@room` in
+/// a group. Runs only when the body has an `@`.
+async fn mention(
+    tx: &mut impl BatchTx,
+    msg: &NewMessage,
+    seq: i64,
+) -> Result<(Vec<Person>, bool), StoreError> {
+    use Arg::Int;
+    if !msg.body.contains('@') {
+        return Ok((Vec::new(), false));
+    }
+    let room = msg.room;
+    let mut people = Vec::new();
+    for &id in &msg.mentions {
+        let Some(name) = tx.text(MEMBER_NAME, &[Int(room), Int(id)]).await? else {
+            continue; // not a member: calls no one
+        };
+        if calls_by_name(&msg.body, &name) {
+            tx.execute(INSERT_MENTION, &[Int(room), Int(seq), Int(id)])
+                .await?;
+            people.push(Person { id, name });
+        }
+    }
+    let everyone = calls_by_name(&msg.body, &ROOM_MENTION[1..])
+        && tx
+            .text(ROOM_KIND, &[Int(room)])
+            .await?
+            .is_some_and(|kind| RoomKind::parse(&kind) == RoomKind::Group);
+    if everyone {
+        tx.execute(INSERT_ROOM_MENTION, &[Int(room), Int(seq)])
+            .await?;
+    }
+    people.sort_by_key(|p| p.id);
+    Ok((people, everyone))
+}
+
 /// Stores a system line at `seq` (`texts`: the room's text messages so
 /// far). A clear first deletes the room's messages, their changes and
 /// reactions, then marks the line read for every member.
@@ -248,6 +303,8 @@ async fn system_line(
         tx.execute(DELETE_ROOM_CHANGES, &[Arg::Int(line.room)])
             .await?;
         tx.execute(DELETE_ROOM_REACTIONS, &[Arg::Int(line.room)])
+            .await?;
+        tx.execute(DELETE_ROOM_MENTIONS, &[Arg::Int(line.room)])
             .await?;
     }
     let plain = serde_json::to_vec(&line.event).unwrap_or_default();
@@ -368,6 +425,8 @@ async fn change(
     message.reactions = group_reactions(tx.reactions(room, target_seq).await?)
         .remove(&target_seq)
         .unwrap_or_default();
+    let mentions = tx.mentions(room, target_seq).await?;
+    apply_mentions(mentions, std::slice::from_mut(&mut message));
     Ok(Stored::Changed(Change {
         room,
         seq,

@@ -14,11 +14,28 @@ use crate::server::crypto::Sealed;
 use crate::server::store::changes::{
     ReactionRow, Target, TargetColumns, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
 };
+use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{
     MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
 };
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::{Db, Store, StoreError};
+
+/// Binds each `Arg` to its `$n`, in order (a macro: sqlx's query kinds
+/// share `bind` but no trait for it).
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match *arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+                Arg::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
 
 pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: Committed) {
     let mut conn: Option<PoolConnection<Postgres>> = None;
@@ -163,14 +180,7 @@ impl BatchTx for PgBatch<'_> {
     }
 
     async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
-        let mut query = sqlx::query(sql);
-        for arg in args {
-            query = match *arg {
-                Arg::Int(v) => query.bind(v),
-                Arg::Text(v) => query.bind(v),
-                Arg::Bytes(v) => query.bind(v),
-            };
-        }
+        let query = bind_args!(sqlx::query(sql), args);
         Ok(query.execute(&mut *self.tx).await?.rows_affected())
     }
 
@@ -218,5 +228,22 @@ impl BatchTx for PgBatch<'_> {
             .bind(seq)
             .fetch_all(&mut *self.tx)
             .await?)
+    }
+
+    async fn mentions(&mut self, room: i64, seq: i64) -> Result<Vec<MentionRow>, StoreError> {
+        Ok(sqlx::query_as(MENTIONS_OF)
+            .bind(room)
+            .bind(seq)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn text(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<String>, StoreError> {
+        let query = bind_args!(sqlx::query_scalar(sql), args);
+        Ok(query.fetch_optional(&mut *self.tx).await?)
     }
 }

@@ -28,6 +28,7 @@ use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::changes::{
     ReactionRow, Target, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
 };
+use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
@@ -350,6 +351,25 @@ impl BatchTx for SqliteBatch<'_> {
             out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
         }
         Ok(out)
+    }
+
+    async fn mentions(&mut self, room: i64, seq: i64) -> Result<Vec<MentionRow>, StoreError> {
+        let mut statement = bind(self.conn, MENTIONS_OF, &[&room, &seq])?;
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((r.get(0)?, r.get(1)?, r.get(2)?));
+        }
+        Ok(out)
+    }
+
+    async fn text(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<String>, StoreError> {
+        let values: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
+        first(self.conn, sql, &values)
     }
 }
 
