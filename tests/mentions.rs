@@ -152,6 +152,23 @@ async fn room_calls_every_member_of_a_group_and_nobody_elsewhere(backend: Backen
         assert!(tab.state.rooms[&room].messages[&seq].mentions_room);
         assert_eq!(tab.summary(room).mentions, 1);
     }
+    // A name beside `@room` is marked, but the message counts once.
+    let bob_id = bob_tab.state.user_id;
+    ada_tab
+        .mention(room, "r-0", "@room and @bob especially", &[bob_id])
+        .await;
+    let seq = ack(&mut ada_tab).await.seq;
+    bob_tab.until_seq(room, seq).await;
+    let m = &bob_tab.state.rooms[&room].messages[&seq];
+    assert!(m.mentions_room && m.mentions.iter().any(|p| p.id == bob_id));
+    assert_eq!(bob_tab.summary(room).mentions, 2);
+    assert_matches_fresh(&server, &bob, &mut bob_tab).await;
+    // Deleting it takes one off.
+    ada_tab.delete(room, seq).await;
+    changed(&mut bob_tab).await;
+    assert_eq!(bob_tab.summary(room).mentions, 1);
+    assert_matches_fresh(&server, &bob, &mut bob_tab).await;
+
     // "@roommate" is not `@room`.
     ada_tab.say(room, "r-2", "ask @roommate").await;
     let seq = ack(&mut ada_tab).await.seq;
@@ -177,7 +194,11 @@ async fn room_calls_every_member_of_a_group_and_nobody_elsewhere(backend: Backen
     bob_tab.until_seq(chat, seq).await;
     assert!(!bob_tab.state.rooms[&chat].messages[&seq].mentions_room);
     assert_eq!(bob_tab.summary(chat).mentions, 0);
-    assert_eq!(server.db.scalar("SELECT COUNT(*) FROM mentions").await, 1);
+    assert_eq!(
+        server.db.scalar("SELECT COUNT(*) FROM mentions").await,
+        3,
+        "two @room rows and Bob's name, none for the direct chat"
+    );
     assert_matches_fresh(&server, &bob, &mut bob_tab).await;
     assert_matches_fresh(&server, &cyd, &mut cyd_tab).await;
     server.stop().await;

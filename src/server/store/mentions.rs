@@ -13,10 +13,28 @@ use crate::realtime::protocol::{MessageView, Person};
 pub(super) const MEMBER_NAME: &str = "SELECT u.display_name FROM room_members m
      JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 AND m.user_id = $2";
 pub(super) const ROOM_KIND: &str = "SELECT kind FROM rooms WHERE id = $1";
+/// A person's mention at seq $2: it counts, one more than their last rank
+/// in the room.
 pub(super) const INSERT_MENTION: &str =
-    "INSERT INTO mentions (room_id, message_seq, user_id) VALUES ($1, $2, $3)";
+    "INSERT INTO mentions (room_id, message_seq, user_id, mention_rank, counts)
+     VALUES ($1, $2, $3, COALESCE((SELECT x.mention_rank FROM mentions x
+                                   WHERE x.room_id = $1 AND x.user_id = $3
+                                   ORDER BY x.message_seq DESC LIMIT 1), 0) + 1, TRUE)";
+/// A person's mention in a message that also says `@room`: listed, but the
+/// `@room` row counts it (their rank stays).
+pub(super) const INSERT_MENTION_UNCOUNTED: &str =
+    "INSERT INTO mentions (room_id, message_seq, user_id, mention_rank, counts)
+     VALUES ($1, $2, $3, COALESCE((SELECT x.mention_rank FROM mentions x
+                                   WHERE x.room_id = $1 AND x.user_id = $3
+                                   ORDER BY x.message_seq DESC LIMIT 1), 0), FALSE)";
 pub(super) const INSERT_ROOM_MENTION: &str =
-    "INSERT INTO mentions (room_id, message_seq, user_id) VALUES ($1, $2, NULL)";
+    "INSERT INTO mentions (room_id, message_seq, user_id, mention_rank, counts)
+     VALUES ($1, $2, NULL, COALESCE((SELECT x.mention_rank FROM mentions x
+                                     WHERE x.room_id = $1 AND x.user_id IS NULL
+                                     ORDER BY x.message_seq DESC LIMIT 1), 0) + 1, TRUE)";
+/// A deleted message's mentions stop counting (they stay listed).
+pub(super) const MARK_DELETED: &str =
+    "UPDATE mentions SET deleted = TRUE WHERE room_id = $1 AND message_seq = $2";
 pub(super) const DELETE_ROOM_MENTIONS: &str = "DELETE FROM mentions WHERE room_id = $1";
 /// One message's mentions (a row with no user is `@room`).
 pub(super) const MENTIONS_OF: &str = "SELECT x.message_seq, x.user_id, u.display_name

@@ -126,8 +126,10 @@ pub(super) const SHOW_ROOM: &str =
 /// deletes only). A member's own messages are never above their mark (a
 /// send moves it), so everything left is someone else's.
 ///
-/// Mentions: the member's own `mentions` rows and the room's `@room` rows
-/// above the read mark (an index range each), less deleted messages.
+/// Mentions, the same way: for the member's own `mentions` rows and for
+/// the room's `@room` rows, the newest `mention_rank` minus the rank at the
+/// read mark (an index step each), minus the deleted ones above the mark
+/// (a partial index of deleted rows).
 const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         CASE WHEN r.kind = 'support'
              THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.display_name END)
@@ -144,11 +146,17 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
           - (SELECT COUNT(*) FROM messages x
               WHERE x.room_id = r.id AND x.deleted_at IS NOT NULL AND x.seq > m.last_read_seq)
           AS unread,
-        (SELECT COUNT(*) FROM mentions c
-           JOIN messages cm ON cm.room_id = c.room_id AND cm.seq = c.message_seq
-          WHERE c.room_id = r.id AND (c.user_id = m.user_id OR c.user_id IS NULL)
-            AND c.message_seq > m.last_read_seq AND cm.deleted_at IS NULL
-            AND cm.sender_id <> m.user_id)
+        COALESCE((SELECT a.mention_rank FROM mentions a WHERE a.room_id = r.id AND a.user_id = m.user_id
+                   ORDER BY a.message_seq DESC LIMIT 1), 0)
+          - COALESCE((SELECT b.mention_rank FROM mentions b WHERE b.room_id = r.id AND b.user_id = m.user_id
+                     AND b.message_seq <= m.last_read_seq ORDER BY b.message_seq DESC LIMIT 1), 0)
+          + COALESCE((SELECT c.mention_rank FROM mentions c WHERE c.room_id = r.id AND c.user_id IS NULL
+                     ORDER BY c.message_seq DESC LIMIT 1), 0)
+          - COALESCE((SELECT e.mention_rank FROM mentions e WHERE e.room_id = r.id AND e.user_id IS NULL
+                     AND e.message_seq <= m.last_read_seq ORDER BY e.message_seq DESC LIMIT 1), 0)
+          - (SELECT COUNT(*) FROM mentions d
+              WHERE d.room_id = r.id AND d.deleted AND d.counts AND d.message_seq > m.last_read_seq
+                AND (d.user_id = m.user_id OR d.user_id IS NULL))
           AS mentions,
         (m.hidden_through_seq IS NOT NULL AND m.hidden_through_seq >= r.last_message_seq) AS hidden,
         m.muted, m.role,

@@ -19,8 +19,8 @@ use crate::server::store::changes::{
     REMOVE_REACTION, TOMBSTONE,
 };
 use crate::server::store::mentions::{
-    apply_mentions, MentionRow, DELETE_ROOM_MENTIONS, INSERT_MENTION, INSERT_ROOM_MENTION,
-    MEMBER_NAME, ROOM_KIND,
+    apply_mentions, MentionRow, DELETE_ROOM_MENTIONS, INSERT_MENTION, INSERT_MENTION_UNCOUNTED,
+    INSERT_ROOM_MENTION, MARK_DELETED, MEMBER_NAME, ROOM_KIND,
 };
 use crate::server::store::messages::{
     MessageRow, NewMessage, Original, SystemLine, SELECT_MESSAGES,
@@ -264,17 +264,6 @@ async fn mention(
         return Ok((Vec::new(), false));
     }
     let room = msg.room;
-    let mut people = Vec::new();
-    for &id in &msg.mentions {
-        let Some(name) = tx.text(MEMBER_NAME, &[Int(room), Int(id)]).await? else {
-            continue; // not a member: calls no one
-        };
-        if calls_by_name(&msg.body, &name) {
-            tx.execute(INSERT_MENTION, &[Int(room), Int(seq), Int(id)])
-                .await?;
-            people.push(Person { id, name });
-        }
-    }
     let everyone = calls_by_name(&msg.body, &ROOM_MENTION[1..])
         && tx
             .text(ROOM_KIND, &[Int(room)])
@@ -283,6 +272,23 @@ async fn mention(
     if everyone {
         tx.execute(INSERT_ROOM_MENTION, &[Int(room), Int(seq)])
             .await?;
+    }
+    // With `@room` the room's row counts for everyone: a name beside it is
+    // listed (and marked) but not counted twice.
+    let insert = if everyone {
+        INSERT_MENTION_UNCOUNTED
+    } else {
+        INSERT_MENTION
+    };
+    let mut people = Vec::new();
+    for &id in &msg.mentions {
+        let Some(name) = tx.text(MEMBER_NAME, &[Int(room), Int(id)]).await? else {
+            continue; // not a member: calls no one
+        };
+        if calls_by_name(&msg.body, &name) {
+            tx.execute(insert, &[Int(room), Int(seq), Int(id)]).await?;
+            people.push(Person { id, name });
+        }
     }
     people.sort_by_key(|p| p.id);
     Ok((people, everyone))
@@ -380,6 +386,7 @@ async fn change(
             tx.execute(TOMBSTONE, &[key[0], key[1], Bytes(&[]), Int(now)])
                 .await?;
             tx.execute(DROP_REACTIONS, &key).await?;
+            tx.execute(MARK_DELETED, &key).await?;
         }
         Action::React { emoji, on: true } => {
             let (emoji_count, there) = tx.reaction_room(room, target_seq, emoji).await?;
