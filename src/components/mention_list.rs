@@ -277,9 +277,10 @@ impl MentionPicker {
 }
 
 /// The list above the composer's box, while there is something to pick.
-/// Not split off like the dialogs: while a split-off file is being linked
-/// the page's event handlers do not run, and the keys typed right after
-/// the `@` that fetched it were lost (to the list and to the draft).
+/// Not split off like the dialogs: drawn on demand beside the box, the
+/// split-off list took the focus from the box while its file loaded, and
+/// the keys typed right after the `@` went nowhere (seen in the browser
+/// tests; `OnDemand` gives the focus back only once the file is there).
 #[component]
 pub fn MentionList(picker: MentionPicker) -> impl IntoView {
     Effect::new(move |_| {

@@ -150,6 +150,18 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let menu_button = NodeRef::<leptos::html::Button>::new();
     let menu_open = RwSignal::new(false);
+    // Esc closes the menu wherever the focus is: drawing a menu whose code
+    // has just arrived can leave the focus on the page's body for a frame
+    // (before `OnDemand` gives it back), and Esc must not be lost then.
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && menu_open.get_untracked() {
+            menu_open.set(false);
+            if let Some(button) = menu_button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    });
+    on_cleanup(move || escape.remove());
 
     let subtitle = move || {
         summary().map(|s| match s.kind {

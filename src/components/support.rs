@@ -240,16 +240,6 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
     let id = row.room;
     let selected = move || client.selected.get() == Some(id);
     let unread = row.unread;
-    let label = format!(
-        "{}, {}{}",
-        row.member,
-        row.handler,
-        if unread > 0 {
-            format!(", {unread} unread")
-        } else {
-            String::new()
-        }
-    );
     let handler_class = match row.lane {
         0 => "text-amber-300",
         1 => "text-sky-300",
@@ -258,7 +248,9 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
     };
     view! {
         <li>
-            <button type="button" data-room=id data-lane=row.lane aria-label=label
+            // The button's name is what it shows (WCAG 2.5.3), with the
+            // count spelled out for screen readers, as in the sidebar.
+            <button type="button" data-room=id data-lane=row.lane
                 aria-current=move || selected().then_some("true")
                 on:click=move |_| client.open(id)
                 class=move || {
@@ -279,6 +271,7 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
                     <span class="preview min-w-0 flex-1 truncate text-xs text-slate-300">{row.preview.clone()}</span>
                     {(unread > 0).then(|| view! {
                         <span class="unread rounded-full bg-sky-500 px-2 text-xs font-semibold text-white" aria-hidden="true">{unread}</span>
+                        <span class="sr-only">{format!(", {unread} unread")}</span>
                     })}
                 </span>
             </button>

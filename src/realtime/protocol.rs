@@ -392,7 +392,8 @@ pub struct Quote {
 }
 
 impl Quote {
-    /// The quote of `original`: its first non-empty line, cut.
+    /// The quote of `original`: its first line of text (not a code fence),
+    /// as plain text (Markdown's marks left out), cut.
     pub fn of(original: &MessageView) -> Quote {
         if original.deleted {
             return Quote::gone(original.seq);
@@ -401,7 +402,8 @@ impl Quote {
             .body
             .lines()
             .map(str::trim)
-            .find(|l| !l.is_empty())
+            .find(|l| !l.is_empty() && !l.starts_with("```") && !l.starts_with("~~~"))
+            .map(plain_line)
             .unwrap_or_default();
         let mut text: String = line.chars().take(QUOTE_CHARS).collect();
         if line.chars().count() > QUOTE_CHARS {
@@ -424,6 +426,69 @@ impl Quote {
             gone: true,
         }
     }
+}
+
+/// One line of Markdown as the text it shows: without a quote's `>`, a
+/// heading's `#`, a list's bullet or number, emphasis, strikethrough and
+/// code marks, and with a link's text for the link. Cheap and small (the
+/// parser stays out of the page's first load); a quote needs no more.
+pub fn plain_line(line: &str) -> String {
+    let mut rest = line.trim();
+    loop {
+        let before = rest;
+        rest = rest.trim_start_matches('>').trim_start();
+        if rest.starts_with('#') {
+            rest = rest.trim_start_matches('#').trim_start();
+        }
+        for bullet in ["- ", "* ", "+ "] {
+            if let Some(after) = rest.strip_prefix(bullet) {
+                rest = after.trim_start();
+            }
+        }
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 && rest[digits..].starts_with(['.', ')']) {
+            rest = rest[digits + 1..].trim_start();
+        }
+        if rest == before {
+            break;
+        }
+    }
+    // Links: `[text](address)` shows its text.
+    let mut linked = String::with_capacity(rest.len());
+    let mut tail = rest;
+    while let Some(open) = tail.find('[') {
+        let Some(close) = tail[open..].find("](").map(|c| open + c) else {
+            break;
+        };
+        let Some(end) = tail[close..].find(')').map(|e| close + e) else {
+            break;
+        };
+        linked.push_str(&tail[..open]);
+        linked.push_str(&tail[open + 1..close]);
+        tail = &tail[end + 1..];
+    }
+    linked.push_str(tail);
+    let text = linked
+        .replace("**", "")
+        .replace("__", "")
+        .replace("~~", "")
+        .replace('`', "");
+    // A lone `*` or `_` is emphasis when it opens or closes a word (not
+    // `2 * 3`, not `snake_case`).
+    let chars: Vec<char> = text.chars().collect();
+    let edge = |c: Option<&char>| c.is_none_or(|c| c.is_whitespace() || c.is_ascii_punctuation());
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in chars.iter().enumerate() {
+        if matches!(c, '*' | '_') {
+            let before = edge(i.checked_sub(1).and_then(|j| chars.get(j)));
+            let after = edge(chars.get(i + 1));
+            if before != after {
+                continue;
+            }
+        }
+        out.push(*c);
+    }
+    out
 }
 
 impl MessageView {
@@ -649,6 +714,27 @@ mod tests {
             name_calls("@Ada and @ada", "ADA").collect::<Vec<_>>(),
             vec![(0, 4), (9, 13)]
         );
+    }
+
+    #[test]
+    fn a_quote_is_plain_text() {
+        assert_eq!(
+            plain_line("**Launch plan** for *Friday*:"),
+            "Launch plan for Friday:"
+        );
+        assert_eq!(
+            plain_line("> ## - see [the docs](https://x.y) `now`"),
+            "see the docs now"
+        );
+        assert_eq!(plain_line("1. ~~old~~ new"), "old new");
+        assert_eq!(plain_line("2 * 3 = snake_case"), "2 * 3 = snake_case");
+        assert_eq!(plain_line("_it_ [open"), "it [open");
+        let body = "```\ncode\n```".to_string();
+        let m = MessageView {
+            body,
+            ..MessageView::default()
+        };
+        assert_eq!(Quote::of(&m).text, "code");
     }
 
     #[test]
