@@ -161,7 +161,7 @@ impl MentionPicker {
         }
         let room = self.room;
         leptos::task::spawn_local(async move {
-            let Ok(list) = mention_candidates(room, typed.clone()).await else {
+            let Some(list) = members_named(room, typed.clone()).await else {
                 return; // no list: the text is sent as typed
             };
             if self.people.is_disposed() {
@@ -274,6 +274,14 @@ impl MentionPicker {
         let n = self.options().len();
         (n > 0).then(|| format!("mention-option-{}", self.active.get().min(n - 1)))
     }
+}
+
+/// The server call behind the list, fetched when `@` is first typed (it
+/// keeps the page's first download small). Nothing is drawn from the
+/// split-off file, so the box keeps the focus while it loads.
+#[leptos::lazy]
+async fn members_named(room: i64, typed: String) -> Option<Vec<Person>> {
+    mention_candidates(room, typed).await.ok()
 }
 
 /// The list above the composer's box, while there is something to pick.

@@ -150,9 +150,9 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let menu_button = NodeRef::<leptos::html::Button>::new();
     let menu_open = RwSignal::new(false);
-    // Esc closes the menu wherever the focus is: drawing a menu whose code
-    // has just arrived can leave the focus on the page's body for a frame
-    // (before `OnDemand` gives it back), and Esc must not be lost then.
+    // Esc closes the menu wherever the focus is (in the menu, on its
+    // button, or on the page's body, where drawing a menu whose code has
+    // just arrived can leave it for a frame before `OnDemand` gives it back).
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" && menu_open.get_untracked() {
             menu_open.set(false);
@@ -190,17 +190,9 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
                     class="rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10"
                     on:click=move |_| members_open.update(|o| *o = !*o)>"Members"</button>
             </Show>
-            // Esc closes the menu wherever the focus is in it (the button
-            // included) and gives the focus back to the button.
-            <div class="relative" on:keydown=move |ev| {
-                if ev.key() == "Escape" && menu_open.get_untracked() {
-                    ev.stop_propagation();
-                    menu_open.set(false);
-                    if let Some(button) = menu_button.get_untracked() {
-                        let _ = button.focus();
-                    }
-                }
-            }>
+            // Esc closes the menu (`escape` above) and gives the focus back
+            // to the button.
+            <div class="relative">
                 <button id="room-menu" node_ref=menu_button type="button" aria-haspopup="menu" aria-expanded=move || menu_open.get().to_string()
                     aria-label="Conversation menu" on:click=move |_| menu_open.update(|o| *o = !*o)
                     class="rounded-lg border border-white/15 px-3 py-1.5 text-sm hover:bg-white/10">"⋯"</button>

@@ -433,60 +433,50 @@ impl Quote {
 /// code marks, and with a link's text for the link. Cheap and small (the
 /// parser stays out of the page's first load); a quote needs no more.
 pub fn plain_line(line: &str) -> String {
+    // Block marks at the start: quote, heading, bullet, number.
     let mut rest = line.trim();
     loop {
-        let before = rest;
-        rest = rest.trim_start_matches('>').trim_start();
-        if rest.starts_with('#') {
-            rest = rest.trim_start_matches('#').trim_start();
-        }
+        let before = rest.len();
+        rest = rest.trim_start_matches(['>', '#', ' ']);
         for bullet in ["- ", "* ", "+ "] {
-            if let Some(after) = rest.strip_prefix(bullet) {
-                rest = after.trim_start();
+            rest = rest.strip_prefix(bullet).unwrap_or(rest);
+        }
+        let number = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        if number.len() < rest.len() {
+            if let Some(after) = number.strip_prefix(['.', ')']) {
+                rest = after;
             }
         }
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 && rest[digits..].starts_with(['.', ')']) {
-            rest = rest[digits + 1..].trim_start();
-        }
-        if rest == before {
+        if rest.len() == before {
             break;
         }
     }
-    // Links: `[text](address)` shows its text.
-    let mut linked = String::with_capacity(rest.len());
-    let mut tail = rest;
-    while let Some(open) = tail.find('[') {
-        let Some(close) = tail[open..].find("](").map(|c| open + c) else {
-            break;
-        };
-        let Some(end) = tail[close..].find(')').map(|e| close + e) else {
-            break;
-        };
-        linked.push_str(&tail[..open]);
-        linked.push_str(&tail[open + 1..close]);
-        tail = &tail[end + 1..];
-    }
-    linked.push_str(tail);
-    let text = linked
-        .replace("**", "")
-        .replace("__", "")
-        .replace("~~", "")
-        .replace('`', "");
-    // A lone `*` or `_` is emphasis when it opens or closes a word (not
-    // `2 * 3`, not `snake_case`).
-    let chars: Vec<char> = text.chars().collect();
-    let edge = |c: Option<&char>| c.is_none_or(|c| c.is_whitespace() || c.is_ascii_punctuation());
-    let mut out = String::with_capacity(text.len());
-    for (i, c) in chars.iter().enumerate() {
-        if matches!(c, '*' | '_') {
-            let before = edge(i.checked_sub(1).and_then(|j| chars.get(j)));
-            let after = edge(chars.get(i + 1));
-            if before != after {
-                continue;
+    // Inline marks: emphasis (a `*` or `_` that opens or closes a word, not
+    // `2 * 3` or `snake_case`), strikethrough, code, and a link's address.
+    let chars: Vec<char> = rest.chars().collect();
+    let edge = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_none_or(|c| c.is_whitespace() || c.is_ascii_punctuation())
+    };
+    let mut out = String::with_capacity(rest.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            '`' | '[' => {}
+            '~' if next == Some('~') => i += 1,
+            '*' | '_' if next == Some(c) => i += 1,
+            '*' | '_' if edge(i.checked_sub(1)) != edge(Some(i + 1)) => {}
+            ']' if next == Some('(') => {
+                // Skip the address, up to its `)`.
+                i = (i + 2..chars.len())
+                    .find(|&j| chars[j] == ')')
+                    .unwrap_or(chars.len());
             }
+            c => out.push(c),
         }
-        out.push(*c);
+        i += 1;
     }
     out
 }
@@ -728,7 +718,7 @@ mod tests {
         );
         assert_eq!(plain_line("1. ~~old~~ new"), "old new");
         assert_eq!(plain_line("2 * 3 = snake_case"), "2 * 3 = snake_case");
-        assert_eq!(plain_line("_it_ [open"), "it [open");
+        assert_eq!(plain_line("_it_ [open"), "it open");
         let body = "```\ncode\n```".to_string();
         let m = MessageView {
             body,
