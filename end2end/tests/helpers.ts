@@ -181,3 +181,13 @@ export async function recordNotifications(page: Page) {
   await page.reload();
   await online(page);
 }
+
+/// Creates a group named `name` with the accounts of `emails` (the page's
+/// user owns it) and waits for it to open.
+export async function createGroup(page: Page, name: string, emails: string[] = []) {
+  await page.locator("#new-group-open").click();
+  await page.locator("#group-name").fill(name);
+  if (emails.length > 0) await page.locator("#group-members").fill(emails.join(", "));
+  await page.getByRole("button", { name: "Create group" }).click();
+  await expect(page.locator("#room-title")).toHaveText(name);
+}

@@ -1,6 +1,6 @@
 import { test, expect } from "./fixtures";
 import type { Page } from "@playwright/test";
-import { bodies, expectAccessible, newUser, recordNotifications, roomLink, roomMenu, send } from "./helpers";
+import { bodies, createGroup, expectAccessible, newUser, recordNotifications, roomLink, roomMenu, send } from "./helpers";
 
 // Screenshots are kept as artifacts in end2end/screenshots/.
 const shots = `screenshots/${process.env.E2E_DB ?? "local"}`;
@@ -18,11 +18,7 @@ test("mentions: the @ list, the badge, the title, through a mute", async ({ brow
   const cy = await newUser(browser, "Cy");
   await recordNotifications(bob.page);
 
-  await ada.page.locator("#new-group-open").click();
-  await ada.page.locator("#group-name").fill("Crew");
-  await ada.page.locator("#group-members").fill(`${bob.email}, ${cy.email}`);
-  await ada.page.getByRole("button", { name: "Create group" }).click();
-  await expect(ada.page.locator("#room-title")).toHaveText("Crew");
+  await createGroup(ada.page, "Crew", [bob.email, cy.email]);
   await send(ada.page, "hello crew");
 
   // Bob mutes Crew and looks at another room.
@@ -30,10 +26,7 @@ test("mentions: the @ list, the badge, the title, through a mute", async ({ brow
   await expect(bodies(bob.page).last()).toHaveText("hello crew");
   await roomMenu(bob.page, "Mute");
   await expect(roomLink(bob.page, "Crew")).toContainText("muted");
-  await bob.page.locator("#new-group-open").click();
-  await bob.page.locator("#group-name").fill("Notes");
-  await bob.page.getByRole("button", { name: "Create group" }).click();
-  await expect(bob.page.locator("#room-title")).toHaveText("Notes");
+  await createGroup(bob.page, "Notes");
 
   // "@" lists @room and the members (not Ada herself).
   const input = ada.page.locator("#composer-input");
@@ -107,11 +100,7 @@ test("a conversation with Markdown, a reply, a mention, an edit, a delete and re
   const ada = await newUser(browser, "Ada", { viewport: { width: 1100, height: 860 } });
   const bob = await newUser(browser, "Bob");
   const cy = await newUser(browser, "Cy");
-  await ada.page.locator("#new-group-open").click();
-  await ada.page.locator("#group-name").fill("Launch");
-  await ada.page.locator("#group-members").fill(`${bob.email}, ${cy.email}`);
-  await ada.page.getByRole("button", { name: "Create group" }).click();
-  await expect(ada.page.locator("#room-title")).toHaveText("Launch");
+  await createGroup(ada.page, "Launch", [bob.email, cy.email]);
   const adaInput = ada.page.locator("#composer-input");
   await adaInput.fill("**Launch plan** for Friday:\n- freeze at `15:00`\n- deploy at *16:00*");
   await adaInput.press("Enter");

@@ -283,8 +283,7 @@ impl Store {
             through = through.min(changes.last().map_or(up_to, |c| c.0));
         }
         let next = (full_messages || full_changes).then_some(through);
-        self.attach_reactions(room, &mut messages).await?;
-        self.attach_mentions(room, &mut messages).await?;
+        self.attach_details(room, &mut messages).await?;
         if changes.is_empty() {
             let events = messages
                 .into_iter()
@@ -343,8 +342,7 @@ impl Store {
             });
             out.extend(rows.into_iter().map(|r| r.into_view(&self.keys)));
         }
-        self.attach_reactions(room, &mut out).await?;
-        self.attach_mentions(room, &mut out).await?;
+        self.attach_details(room, &mut out).await?;
         Ok(out)
     }
 

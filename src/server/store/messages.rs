@@ -218,6 +218,18 @@ impl SystemLine {
 }
 
 impl Store {
+    /// Fills in what a message row does not hold: its reactions and whom it
+    /// mentions (`views`: messages of one room). Every read that hands out
+    /// messages goes through here, so none forgets either.
+    pub(super) async fn attach_details(
+        &self,
+        room: i64,
+        views: &mut [MessageView],
+    ) -> Result<(), StoreError> {
+        self.attach_reactions(room, views).await?;
+        self.attach_mentions(room, views).await
+    }
+
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.
     pub(super) async fn messages_between(
         &self,
@@ -273,8 +285,7 @@ impl Store {
             .rev()
             .map(|r| r.into_view(&self.keys))
             .collect();
-        self.attach_reactions(room, &mut views).await?;
-        self.attach_mentions(room, &mut views).await?;
+        self.attach_details(room, &mut views).await?;
         Ok(views)
     }
 }
