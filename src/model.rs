@@ -193,3 +193,34 @@ pub struct EmojiGroup {
     pub name: String,
     pub emoji: Vec<EmojiEntry>,
 }
+
+/// One message a search found, as the asker may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub room: i64,
+    /// The conversation's name as the asker sees it.
+    pub room_name: String,
+    pub seq: i64,
+    pub message_id: i64,
+    pub sender_name: String,
+    pub created_at: i64,
+    /// A stretch of the message as plain text, the matching words marked.
+    pub snippet: Vec<SnippetPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    pub text: String,
+    /// A word that matched the query.
+    pub hit: bool,
+}
+
+/// A page of search results, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    /// Ask again with `before` set to this for older results.
+    pub more: Option<i64>,
+    /// While older messages are still being indexed: how far, in percent.
+    pub indexing: Option<u8>,
+}

@@ -76,6 +76,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("signup/policy", &[]),
     ("emoji", &[]),
     ("mentions", &["room", "typed"]),
+    ("search", &["query", "before"]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that

@@ -19,6 +19,7 @@ use crate::server::services::admin::AdminError;
 use crate::server::services::conversations::ConversationError;
 use crate::server::services::messages::MessageError;
 use crate::server::services::registration::RegistrationError;
+use crate::server::services::search::SearchError;
 use crate::server::services::support::SupportError;
 use crate::server::state::AppState;
 use crate::server::store::{StoreError, UserRow};
@@ -207,6 +208,16 @@ impl From<MessageError> for ApiError {
             // Changes are socket frames; no server function makes one.
             MessageError::Refused(_) => ApiError::Forbidden,
             MessageError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(err: SearchError) -> ApiError {
+        match err {
+            SearchError::Query(reason) => ApiError::BadSearch { reason },
+            SearchError::SlowDown(_) => ApiError::SlowDown,
+            SearchError::Store(e) => e.into(),
         }
     }
 }

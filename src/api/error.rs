@@ -60,6 +60,10 @@ pub enum ApiError {
     NotAnAgent,
     #[error("A department with this name exists already.")]
     DepartmentTaken,
+    /// A search that cannot be run as typed; the reason says why (a fixed
+    /// text, at most quoting the filter that was not understood).
+    #[error("{reason}")]
+    BadSearch { reason: String },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never got a proper answer (offline, server down, bad reply).
@@ -124,6 +128,7 @@ impl ApiError {
             ApiError::BadRequest => "bad_request",
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden => "forbidden",
+            ApiError::BadSearch { .. } => "bad_search",
             ApiError::Internal => "internal",
             ApiError::Transport => "transport",
         }
@@ -164,6 +169,9 @@ impl ApiError {
             "bad_request" => ApiError::BadRequest,
             "unauthenticated" => ApiError::Unauthenticated,
             "forbidden" => ApiError::Forbidden,
+            "bad_search" => ApiError::BadSearch {
+                reason: "That search could not be run.".to_string(),
+            },
             "internal" => ApiError::Internal,
             "transport" => ApiError::Transport,
             _ => return None,
@@ -176,7 +184,7 @@ impl ApiError {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => 401,
             ApiError::EmailTaken => 409,
             ApiError::Invalid(_) | ApiError::UnknownMembers | ApiError::InviteSelf => 422,
-            ApiError::WeakPassword { .. } => 422,
+            ApiError::WeakPassword { .. } | ApiError::BadSearch { .. } => 422,
             ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod mentions;
 pub mod reactions;
 pub mod rooms;
+pub mod search;
 pub mod support;
 
 pub use error::ApiError;

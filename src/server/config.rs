@@ -63,6 +63,10 @@ pub struct Limits {
     /// that many seconds as they type (the `@` list's members).
     pub lookup_count: u32,
     pub lookup_period_secs: u32,
+    /// GLASSCHAT_SEARCH_RATE ("60/30"): searches one user may run per that
+    /// many seconds (results come as they type, a few a second at most).
+    pub search_count: u32,
+    pub search_period_secs: u32,
     /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
     pub socket_queue: usize,
     /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
@@ -94,6 +98,8 @@ impl Default for Limits {
             change_period_secs: 30,
             lookup_count: 120,
             lookup_period_secs: 60,
+            search_count: 60,
+            search_period_secs: 30,
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
             max_sockets_per_user: 50,
@@ -190,6 +196,11 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         "GLASSCHAT_LOOKUP_RATE",
         (d.lookup_count, d.lookup_period_secs),
     )?;
+    let (search_count, search_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_SEARCH_RATE",
+        (d.search_count, d.search_period_secs),
+    )?;
     Ok(Limits {
         max_message_chars: number(lookup, "GLASSCHAT_MAX_MESSAGE_CHARS", d.max_message_chars)?,
         max_frame_bytes: number(lookup, "GLASSCHAT_MAX_FRAME_BYTES", d.max_frame_bytes)?,
@@ -207,6 +218,8 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         change_period_secs,
         lookup_count,
         lookup_period_secs,
+        search_count,
+        search_period_secs,
         socket_queue: number(lookup, "GLASSCHAT_SOCKET_QUEUE", d.socket_queue)?,
         socket_buffer_bytes: number(
             lookup,

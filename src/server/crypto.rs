@@ -95,6 +95,46 @@ impl MasterKey {
     }
 }
 
+/// The key of the search index's hashes (`server/search_terms.rs`),
+/// derived from the master key and apart from the data keys: the index
+/// never needs a message key, and a message key never opens the index.
+#[derive(Clone)]
+pub struct SearchKey([u8; KEY_LEN]);
+
+impl std::fmt::Debug for SearchKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SearchKey([redacted])")
+    }
+}
+
+impl SearchKey {
+    pub fn derive(master: &MasterKey) -> SearchKey {
+        SearchKey(blake3::derive_key(
+            "glasschat 2026-12-04 search index key v1",
+            &master.0,
+        ))
+    }
+
+    /// A 32-bit keyed hash of `text` under `tag` (what kind of term it is).
+    /// Short on purpose: a collision only costs a decryption that then
+    /// fails, and a short hash says less about what it hashes.
+    pub fn term(&self, tag: u8, text: &str) -> i32 {
+        let mut hasher = blake3::Hasher::new_keyed(&self.0);
+        hasher.update(&[tag]);
+        hasher.update(text.as_bytes());
+        let out = hasher.finalize();
+        let bytes = out.as_bytes();
+        i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    }
+
+    /// Stored beside the index: tells whether it was built with this key.
+    pub fn check(&self) -> Vec<u8> {
+        blake3::keyed_hash(&self.0, b"glasschat search key check")
+            .as_bytes()
+            .to_vec()
+    }
+}
+
 fn wrap_aad(id: i64) -> Vec<u8> {
     let mut aad = b"glasschat data key v1:".to_vec();
     aad.extend_from_slice(&id.to_be_bytes());
@@ -167,6 +207,7 @@ pub enum OpenError {
 struct Keys {
     ciphers: HashMap<i64, XChaCha20Poly1305>,
     current: Option<i64>,
+    search: Option<SearchKey>,
 }
 
 /// The unwrapped data keys, shared by every clone of the store.
@@ -200,7 +241,13 @@ impl Keyring {
         let mut keys = self.write();
         keys.current = ciphers.keys().max().copied();
         keys.ciphers = ciphers;
+        keys.search = Some(SearchKey::derive(master));
         Ok(())
+    }
+
+    /// The search index's key; `None` before the keyring is loaded.
+    pub fn search(&self) -> Option<SearchKey> {
+        self.read().search.clone()
     }
 
     pub fn current(&self) -> Option<i64> {

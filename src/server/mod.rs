@@ -6,8 +6,9 @@
 //!   support, admin, keys), and `publish`, which tells open sockets
 //! - `cluster`: the cross-node fan-out (Postgres LISTEN/NOTIFY)
 //! - `store`: all SQL, and the message writer
-//! - `crypto`, `auth`, `limits`, `config`: building blocks (cipher and keyring,
-//!   password hashing and session tokens, rate limits, settings)
+//! - `crypto`, `search_terms`, `auth`, `limits`, `config`: building blocks
+//!   (cipher and keyring, what search indexes of a text, password hashing and
+//!   session tokens, rate limits, settings)
 //!
 //! This file starts the server: it reads the settings, opens the store and
 //! wires the layers together (`AppState`), passing the messages service's
@@ -19,6 +20,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod limits;
+pub mod search_terms;
 pub mod services;
 pub mod state;
 pub mod store;
@@ -29,7 +31,7 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
-use services::{accounts, keys, messages};
+use services::{accounts, keys, messages, search};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -65,6 +67,7 @@ pub async fn run() -> Result<(), StartupError> {
     let _single_node = store::lock_single_node(&config)?;
     let store = Store::open(&config).await?;
     let master = keys::unlock(&store, &config.key_source).await?;
+    search::prepare_index(&store).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartupError::Bind {
@@ -89,6 +92,7 @@ pub async fn run() -> Result<(), StartupError> {
         state.clone(),
         Duration::from_secs(state.config.limits.session_check_secs),
     );
+    search::spawn_indexer(state.clone());
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state);
@@ -119,6 +123,22 @@ pub async fn keys_command(args: &[String]) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?;
     keys::command(&store, &master, args).await
+}
+
+/// `glasschat search reindex`: rebuilds the search index in the
+/// background of the running servers; returns the text to print.
+pub async fn search_command(args: &[String]) -> Result<String, String> {
+    if args != ["reindex"] {
+        return Err("usage: glasschat search reindex".into());
+    }
+    let config = Config::from_env().map_err(|e| StartupError::from(e).to_string())?;
+    let store = Store::open(&config)
+        .await
+        .map_err(|e| StartupError::from(e).to_string())?;
+    keys::unlock(&store, &config.key_source)
+        .await
+        .map_err(|e| e.to_string())?;
+    search::reindex(&store).await.map_err(|e| e.to_string())
 }
 
 /// `glasschat backup PATH`: a consistent copy of the live SQLite database

@@ -30,6 +30,8 @@ pub struct AppState {
     pub change_limiter: Arc<UserRate>,
     /// Lookups made while typing (the `@` list).
     pub lookup_limiter: Arc<UserRate>,
+    /// Searches, per user.
+    pub search_limiter: Arc<UserRate>,
     pub hub: Hub,
     pub writer: MessageWriter,
     /// Tells the other nodes (Postgres); a no-op on SQLite.
@@ -68,6 +70,7 @@ impl AppState {
         let invite_limiter = UserRate::new(limits.invite_count, secs(limits.invite_period_secs));
         let change_limiter = UserRate::new(limits.change_count, secs(limits.change_period_secs));
         let lookup_limiter = UserRate::new(limits.lookup_count, secs(limits.lookup_period_secs));
+        let search_limiter = UserRate::new(limits.search_count, secs(limits.search_period_secs));
         // Several nodes need the fan-out, and a hub that records what it
         // handed out for the fan-out's sweep; one node needs neither.
         let (fanout, hub) = match store.postgres_pool() {
@@ -85,6 +88,7 @@ impl AppState {
             invite_limiter: Arc::new(invite_limiter),
             change_limiter: Arc::new(change_limiter),
             lookup_limiter: Arc::new(lookup_limiter),
+            search_limiter: Arc::new(search_limiter),
             config: Arc::new(config),
             store,
             login_guard: Arc::new(LoginGuard::default()),

@@ -290,6 +290,9 @@ fn server_function_matrix() -> Vec<Call> {
         // The composer's `@` list: the conversation's members (its
         // customer is offered no one, and leaks nothing by asking).
         c("mentions",                [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("typed", "a".into())]),
+        // Search: anyone signed in, over their own conversations only
+        // (what each finds of the conversation is checked below).
+        c("search",                  [Y, Y, Y, N, Y, Y], |_| vec![("query", "secret".into())]),
     ]
 }
 
@@ -373,6 +376,21 @@ async fn authorization_matrix(backend: Backend) {
         "matrix failures:\n{}",
         failures.join("\n")
     );
+    // Search finds the conversation's message for its member and the
+    // department's staff only.
+    for who in EVERYONE.iter().filter(|w| **w != Who::SignedOut) {
+        let reply = server
+            .call_as(desk.cookie(*who), "search", &[("query", "secret 4242")])
+            .await;
+        assert_eq!(reply.status, 200, "{who:?}: {}", reply.body);
+        let staff_or_owner = matches!(who, Who::Owner | Who::Agent | Who::Admin);
+        assert_eq!(
+            reply.body.contains("4242"),
+            staff_or_owner,
+            "{who:?} searching: {}",
+            reply.body
+        );
+    }
 
     // The frames, for each signed-in caller: does the conversation appear
     // in their Welcome, may they send and read in it, does a catch-up

@@ -234,6 +234,8 @@ impl TestServer {
             .env("GLASSCHAT_INVITE_RATE", "1000000/1")
             // Edits and reactions likewise (row 8 checks their budget).
             .env("GLASSCHAT_CHANGE_RATE", "1000000/1")
+            // And searches (tests/search.rs checks their budget).
+            .env("GLASSCHAT_SEARCH_RATE", "1000000/1")
             .env(
                 "RUST_LOG",
                 std::env::var("GLASSCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),

@@ -316,7 +316,8 @@ pub(crate) async fn system_line(
         | Stored::Reopened { .. }
         | Stored::Changed(_)
         | Stored::Unchanged
-        | Stored::Refused(_) => Err(ConversationError::Forbidden),
+        | Stored::Refused(_)
+        | Stored::Indexed { .. } => Err(ConversationError::Forbidden),
     }
 }
 

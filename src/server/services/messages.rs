@@ -151,7 +151,7 @@ pub async fn acknowledge(
             "the message you reply to is not in this conversation",
         )),
         // Changes are answered by `changes::settle`, never here.
-        Stored::Changed(_) | Stored::Unchanged | Stored::Refused(_) => {
+        Stored::Changed(_) | Stored::Unchanged | Stored::Refused(_) | Stored::Indexed { .. } => {
             Err(MessageError::Invalid("not a send"))
         }
     }
@@ -190,7 +190,8 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
                 | Stored::NotMember
                 | Stored::NoOriginal
                 | Stored::Unchanged
-                | Stored::Refused(_) => {}
+                | Stored::Refused(_)
+                | Stored::Indexed { .. } => {}
             }
         }
         hub.publish_messages(&frames);

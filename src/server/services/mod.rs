@@ -1,7 +1,7 @@
 //! The rules of each domain, between the edge (`http`, `crate::api`) and the
 //! store: each checks who asks and whether they may, changes the store, and
 //! after the commit tells the sockets (`publish`). One module per domain;
-//! search, files, presence and notifications get theirs here.
+//! files, presence and notifications get theirs here.
 
 pub mod accounts;
 pub mod actor;
@@ -14,4 +14,5 @@ pub mod mentions;
 pub mod messages;
 pub mod publish;
 pub mod registration;
+pub mod search;
 pub mod support;

@@ -32,6 +32,8 @@ pub enum Stored {
     Unchanged,
     /// A change that was not allowed; nothing stored.
     Refused(Refusal),
+    /// A step of the search index's background pass: what is left of the room.
+    Indexed { remaining: i64 },
 }
 
 /// One write the message writer performs.
@@ -40,6 +42,14 @@ pub enum Write {
     Text(NewMessage),
     System(SystemLine),
     Change(ChangeRequest),
+    /// Index the next slice of a room's older messages for search.
+    Index(IndexStep),
+}
+
+/// A step of the search index's background pass, in one room.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexStep {
+    pub room: i64,
 }
 
 impl Write {
@@ -48,7 +58,14 @@ impl Write {
             Write::Text(m) => m.room,
             Write::System(l) => l.room,
             Write::Change(c) => c.room,
+            Write::Index(step) => step.room,
         }
+    }
+}
+
+impl From<IndexStep> for Write {
+    fn from(step: IndexStep) -> Write {
+        Write::Index(step)
     }
 }
 

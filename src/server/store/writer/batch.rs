@@ -8,23 +8,23 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use super::indexing;
+pub(super) use super::tx::{Arg, BatchTx, Body, Head};
 use crate::realtime::protocol::{
     calls_by_name, Change, MessageKind, MessageView, Person, RoomKind, SystemEvent, MAX_REACTIONS,
     ROOM_MENTION,
 };
-use crate::server::crypto::{Keyring, Sealed};
+use crate::server::crypto::Keyring;
 use crate::server::store::changes::{
-    group_reactions, Action, ChangeRequest, ReactionRow, Refusal, Target, ADD_REACTION,
-    ADVANCE_ROOM, DELETE_ROOM_CHANGES, DELETE_ROOM_REACTIONS, DROP_REACTIONS, EDIT, INSERT_CHANGE,
+    group_reactions, Action, ChangeRequest, Refusal, ADD_REACTION, ADVANCE_ROOM,
+    DELETE_ROOM_CHANGES, DELETE_ROOM_REACTIONS, DROP_REACTIONS, EDIT, INSERT_CHANGE,
     REMOVE_REACTION, TOMBSTONE,
 };
 use crate::server::store::mentions::{
-    apply_mentions, MentionRow, DELETE_ROOM_MENTIONS, INSERT_MENTION, INSERT_MENTION_UNCOUNTED,
+    apply_mentions, DELETE_ROOM_MENTIONS, INSERT_MENTION, INSERT_MENTION_UNCOUNTED,
     INSERT_ROOM_MENTION, MARK_DELETED, MEMBER_NAME, ROOM_KIND,
 };
-use crate::server::store::messages::{
-    MessageRow, NewMessage, Original, SystemLine, SELECT_MESSAGES,
-};
+use crate::server::store::messages::{NewMessage, Original, SystemLine, SELECT_MESSAGES};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
 
@@ -70,73 +70,6 @@ pub(super) static HEADS_LOCKED: LazyLock<String> =
 pub(super) static HEAD_OF_ROOM: LazyLock<String> =
     LazyLock::new(|| format!("{HEAD_COLUMNS} WHERE id = $1"));
 
-/// A room's head: (room, last seq, who reopens it, text messages so far).
-pub(super) type Head = (i64, i64, Option<i64>, i64);
-
-/// A value bound to a statement's `$n`.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Arg<'a> {
-    Int(i64),
-    Text(&'a str),
-    Bytes(&'a [u8]),
-}
-
-/// The statements a batch runs, inside one open transaction.
-pub(super) trait BatchTx {
-    /// The heads of `rooms` (sorted, distinct); unknown rooms are left out.
-    /// On Postgres the rows are locked, in id order.
-    async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError>;
-    async fn insert_text(
-        &mut self,
-        msg: &NewMessage,
-        seq: i64,
-        sealed: &Sealed,
-        text_rank: i64,
-    ) -> Result<Option<i64>, StoreError>;
-    async fn existing(
-        &mut self,
-        sender_id: i64,
-        client_id: &str,
-    ) -> Result<Option<MessageRow>, StoreError>;
-    /// The message at `seq` in `room`, if there is one.
-    async fn original(&mut self, room: i64, seq: i64, sender: i64) -> Result<Original, StoreError>;
-    async fn reopen(&mut self, room: i64) -> Result<(), StoreError>;
-    async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError>;
-    async fn insert_system(
-        &mut self,
-        line: &SystemLine,
-        seq: i64,
-        sealed: &Sealed,
-        text_rank: i64,
-    ) -> Result<i64, StoreError>;
-    async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError>;
-    /// Runs one statement; the number of rows it changed.
-    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError>;
-    /// The actor's membership and the message at `seq` (`TARGET`).
-    async fn target(
-        &mut self,
-        room: i64,
-        seq: i64,
-        actor: i64,
-    ) -> Result<Option<Target>, StoreError>;
-    /// How many different emoji message `seq` has, and whether `emoji` is one.
-    async fn reaction_room(
-        &mut self,
-        room: i64,
-        seq: i64,
-        emoji: &str,
-    ) -> Result<(i64, bool), StoreError>;
-    async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError>;
-    async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError>;
-    async fn mentions(&mut self, room: i64, seq: i64) -> Result<Vec<MentionRow>, StoreError>;
-    /// The first column of the first row of `sql`, as text.
-    async fn text(
-        &mut self,
-        sql: &'static str,
-        args: &[Arg<'_>],
-    ) -> Result<Option<String>, StoreError>;
-}
-
 /// Stores `batch` in the open transaction `tx`, in order; the caller
 /// commits. Each message is sealed for (room, seq) under the current key.
 /// A message that stores nothing (a resend, or not a member) leaves its
@@ -147,6 +80,7 @@ pub(super) async fn store_batch(
     batch: Vec<Write>,
 ) -> Result<Vec<Stored>, StoreError> {
     let mut out = Vec::with_capacity(batch.len());
+    let search = keys.search();
     let mut rooms: Vec<i64> = batch.iter().map(Write::room).collect();
     rooms.sort_unstable();
     rooms.dedup();
@@ -162,6 +96,7 @@ pub(super) async fn store_batch(
         let Some((last_seq, reopened_by, texts)) = heads.get(&room).copied() else {
             out.push(match write {
                 Write::Change(_) => Stored::Refused(Refusal::NotMember),
+                Write::Index(_) => Stored::Indexed { remaining: 0 },
                 _ => Stored::NotMember, // no such room
             });
             continue;
@@ -173,6 +108,11 @@ pub(super) async fn store_batch(
                 // A status change by staff sets the status itself.
                 out.push(Stored::New(system_line(tx, keys, line, seq, texts).await?));
                 heads.insert(room, (seq, None, texts));
+                continue;
+            }
+            Write::Index(_) => {
+                let remaining = indexing::backfill(tx, keys, room).await?;
+                out.push(Stored::Indexed { remaining });
                 continue;
             }
             Write::Change(request) => {
@@ -210,6 +150,9 @@ pub(super) async fn store_batch(
             continue;
         };
         heads.insert(room, (seq, reopened_by, texts + 1));
+        if let Some(key) = &search {
+            indexing::index(tx, key, room, id, &msg.body).await?;
+        }
         let reopens = reopened_by == Some(msg.sender_id);
         let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
         let message = MessageView {
@@ -312,6 +255,7 @@ async fn system_line(
             .await?;
         tx.execute(DELETE_ROOM_MENTIONS, &[Arg::Int(line.room)])
             .await?;
+        indexing::clear(tx, line.room).await?;
     }
     let plain = serde_json::to_vec(&line.event).unwrap_or_default();
     let sealed = keys.seal(line.room, seq, &plain)?;
@@ -358,16 +302,23 @@ async fn change(
         return Ok(Stored::Refused(refusal));
     }
     let key = [Int(room), Int(target_seq)];
-    match &action {
-        Action::Edit(body) => {
-            let current = keys.open(
+    // What the message said, for the search index to forget.
+    let said = match &action {
+        Action::Edit(_) | Action::Delete => keys
+            .open(
                 room,
                 target_seq,
                 target.key_id,
                 target.nonce.as_deref(),
                 target.body.as_deref().unwrap_or_default(),
-            );
-            if current.is_ok_and(|text| text == body.as_bytes()) {
+            )
+            .ok()
+            .map(|text| String::from_utf8_lossy(&text).into_owned()),
+        Action::React { .. } => None,
+    };
+    match &action {
+        Action::Edit(body) => {
+            if said.as_deref() == Some(body.as_str()) {
                 return Ok(Stored::Unchanged); // a resend of the same edit
             }
             // New ciphertext under a new nonce: the old text is gone.
@@ -428,6 +379,14 @@ async fn change(
             "message {target_seq} of room {room} vanished inside its change"
         )));
     };
+    if let Some(search) = keys.search() {
+        if let Some(said) = &said {
+            indexing::unindex(tx, &search, room, row.id, said).await?;
+        }
+        if let Action::Edit(body) = &action {
+            indexing::index(tx, &search, room, row.id, body).await?;
+        }
+    }
     let mut message = row.into_view(keys);
     message.reactions = group_reactions(tx.reactions(room, target_seq).await?)
         .remove(&target_seq)

@@ -17,9 +17,11 @@
 //! maps to the same shard, so its messages are written in arrival order.
 
 mod batch;
+mod indexing;
 mod jobs;
 mod postgres;
 mod sqlite;
+mod tx;
 
 use std::future::Future;
 use std::pin::Pin;

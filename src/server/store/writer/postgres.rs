@@ -6,8 +6,8 @@ use sqlx::Postgres;
 use tokio::sync::mpsc;
 
 use super::batch::{
-    store_batch, Arg, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED, INSERT_SYSTEM,
-    INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
+    store_batch, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED,
+    INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::jobs::{answer, fill_batch, Committed, Job};
 use crate::server::crypto::Sealed;
@@ -18,6 +18,7 @@ use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{
     MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
 };
+use crate::server::store::search::BODIES;
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::{Db, Store, StoreError};
 
@@ -245,5 +246,23 @@ impl BatchTx for PgBatch<'_> {
     ) -> Result<Option<String>, StoreError> {
         let query = bind_args!(sqlx::query_scalar(sql), args);
         Ok(query.fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn number(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<i64>, StoreError> {
+        let query = bind_args!(sqlx::query_scalar(sql), args);
+        Ok(query.fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn bodies(&mut self, room: i64, after: i64, up_to: i64) -> Result<Vec<Body>, StoreError> {
+        Ok(sqlx::query_as(BODIES)
+            .bind(room)
+            .bind(after)
+            .bind(up_to)
+            .fetch_all(&mut *self.tx)
+            .await?)
     }
 }

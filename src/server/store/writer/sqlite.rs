@@ -20,8 +20,8 @@ use rusqlite::{ToSql, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::batch::{
-    store_batch, Arg, BatchTx, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM, INSERT_SYSTEM,
-    INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
+    store_batch, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM,
+    INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::jobs::{answer, fill_batch, Committed, Job, Replies};
 use crate::server::crypto::{Keyring, Sealed};
@@ -30,6 +30,7 @@ use crate::server::store::changes::{
 };
 use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
+use crate::server::store::search::BODIES;
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
 
@@ -370,6 +371,25 @@ impl BatchTx for SqliteBatch<'_> {
     ) -> Result<Option<String>, StoreError> {
         let values: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
         first(self.conn, sql, &values)
+    }
+
+    async fn number(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<i64>, StoreError> {
+        let values: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
+        first(self.conn, sql, &values)
+    }
+
+    async fn bodies(&mut self, room: i64, after: i64, up_to: i64) -> Result<Vec<Body>, StoreError> {
+        let mut statement = bind(self.conn, BODIES, &[&room, &after, &up_to])?;
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+        }
+        Ok(out)
     }
 }
 

@@ -1,0 +1,89 @@
+//! The statements a write batch runs (`BatchTx`), as each database
+//! supplies them: Postgres through sqlx, SQLite through rusqlite on the
+//! writer's own thread. The rules that use them are in `batch.rs` and
+//! `indexing.rs`.
+
+use crate::server::crypto::Sealed;
+use crate::server::store::changes::{ReactionRow, Target};
+use crate::server::store::mentions::MentionRow;
+use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
+use crate::server::store::StoreError;
+
+/// A room's head: (room, last seq, who reopens it, text messages so far).
+pub(super) type Head = (i64, i64, Option<i64>, i64);
+
+/// A stored body: (id, seq, body, key id, nonce).
+pub(super) type Body = (i64, i64, Vec<u8>, Option<i64>, Option<Vec<u8>>);
+
+/// A value bound to a statement's `$n`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// The statements a batch runs, inside one open transaction.
+pub(super) trait BatchTx {
+    /// The heads of `rooms` (sorted, distinct); unknown rooms are left out.
+    /// On Postgres the rows are locked, in id order.
+    async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError>;
+    async fn insert_text(
+        &mut self,
+        msg: &NewMessage,
+        seq: i64,
+        sealed: &Sealed,
+        text_rank: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    async fn existing(
+        &mut self,
+        sender_id: i64,
+        client_id: &str,
+    ) -> Result<Option<MessageRow>, StoreError>;
+    /// The message at `seq` in `room`, if there is one.
+    async fn original(&mut self, room: i64, seq: i64, sender: i64) -> Result<Original, StoreError>;
+    async fn reopen(&mut self, room: i64) -> Result<(), StoreError>;
+    async fn delete_room_messages(&mut self, room: i64) -> Result<(), StoreError>;
+    async fn insert_system(
+        &mut self,
+        line: &SystemLine,
+        seq: i64,
+        sealed: &Sealed,
+        text_rank: i64,
+    ) -> Result<i64, StoreError>;
+    async fn mark_all_read(&mut self, room: i64, seq: i64) -> Result<(), StoreError>;
+    /// Runs one statement; the number of rows it changed.
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError>;
+    /// The actor's membership and the message at `seq` (`TARGET`).
+    async fn target(
+        &mut self,
+        room: i64,
+        seq: i64,
+        actor: i64,
+    ) -> Result<Option<Target>, StoreError>;
+    /// How many different emoji message `seq` has, and whether `emoji` is one.
+    async fn reaction_room(
+        &mut self,
+        room: i64,
+        seq: i64,
+        emoji: &str,
+    ) -> Result<(i64, bool), StoreError>;
+    async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError>;
+    async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError>;
+    async fn mentions(&mut self, room: i64, seq: i64) -> Result<Vec<MentionRow>, StoreError>;
+    /// The first column of the first row of `sql`, as a number.
+    async fn number(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<i64>, StoreError>;
+    /// Text messages of `room` with a seq in (after, up_to], for the
+    /// search index: (id, seq, body, key id, nonce).
+    async fn bodies(&mut self, room: i64, after: i64, up_to: i64) -> Result<Vec<Body>, StoreError>;
+    /// The first column of the first row of `sql`, as text.
+    async fn text(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<String>, StoreError>;
+}
