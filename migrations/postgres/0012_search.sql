@@ -9,7 +9,8 @@
 --
 -- One row per (room, term, message): a room's rows sit together, so a
 -- search walks only the asker's rooms and a clear drops a room's rows in
--- one range.
+-- one range. (SQLite keeps these in an FTS5 table instead, written far
+-- more cheaply by its one writer: see migrations/sqlite/.)
 CREATE TABLE search_postings (
     room_id    BIGINT  NOT NULL,
     term       INTEGER NOT NULL,
@@ -38,7 +39,9 @@ CREATE INDEX rooms_unindexed ON rooms (search_unindexed_to) WHERE search_unindex
 CREATE TABLE search_state (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     key_check      BYTEA,
-    backfill_total BIGINT NOT NULL
+    backfill_total BIGINT NOT NULL,
+    -- Moves on each rebuild: writers forget the words they knew.
+    generation     BIGINT NOT NULL DEFAULT 0
 );
 INSERT INTO search_state (id, key_check, backfill_total)
     VALUES (1, NULL, (SELECT COALESCE(SUM(last_seq), 0) FROM rooms));

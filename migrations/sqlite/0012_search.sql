@@ -4,18 +4,33 @@
 -- Chinese or Japanese characters and a "has a link" mark, never a word;
 -- every candidate is confirmed by decrypting its message. It is written by
 -- the message writer in the message's own transaction, so every node sees
--- the same index and a crash loses no entry. (Same change in
--- migrations/postgres/.)
+-- the same index and a crash loses no entry. (The same tables in
+-- migrations/postgres/, but for the postings: see below.)
 --
--- One row per (room, term, message): a room's rows sit together, so a
--- search walks only the asker's rooms and a clear drops a room's rows in
--- one range.
-CREATE TABLE search_postings (
-    room_id    BIGINT  NOT NULL,
-    term       INTEGER NOT NULL,
-    message_id BIGINT  NOT NULL,
-    PRIMARY KEY (room_id, term, message_id)
-) WITHOUT ROWID;
+-- SQLite keeps the postings in FTS5, its own log-structured full-text
+-- index, as a contentless table: one document per message (rowid = the
+-- message's id) whose "text" is its terms' hashes in hex and its room as
+-- `r<id>`; FTS5 stores the tokens and rowids, never a document. New
+-- entries land in a segment merged later, not all over a B-tree. (Postgres
+-- keeps a postings table: see migrations/postgres/.)
+--
+-- FTS5 writes a segment per transaction, so it is fed in large ones: the
+-- message's transaction only queues its id (`search_queue`, an append),
+-- and the writer indexes everything queued in one transaction of its own
+-- when it is idle, or every 200 ms when it is not (writer/sqlite_index.rs).
+-- The queue row commits with the message, so a crash loses no entry.
+CREATE VIRTUAL TABLE search_docs USING fts5(
+    terms,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'ascii',
+    detail = 'none'
+);
+-- A message to (re)index as it is then: new, edited, deleted.
+CREATE TABLE search_queue (
+    id         INTEGER PRIMARY KEY,
+    message_id BIGINT  NOT NULL
+);
 -- Every indexed word once, and its prefixes of 3 to 8 characters: typing
 -- "depl" looks up the words that start so, then their postings. Written
 -- only the first time a word is seen.
@@ -38,7 +53,9 @@ CREATE INDEX rooms_unindexed ON rooms (search_unindexed_to) WHERE search_unindex
 CREATE TABLE search_state (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     key_check      BLOB,
-    backfill_total BIGINT NOT NULL
+    backfill_total BIGINT NOT NULL,
+    -- Moves on each rebuild: writers forget the words they knew.
+    generation     BIGINT NOT NULL DEFAULT 0
 );
 INSERT INTO search_state (id, key_check, backfill_total)
     VALUES (1, NULL, (SELECT COALESCE(SUM(last_seq), 0) FROM rooms));

@@ -77,6 +77,13 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
             ev.prevent_default();
             dialogs.close_all();
             dialogs.switcher.set(true);
+        } else if (ev.ctrl_key() || ev.meta_key())
+            && ev.shift_key()
+            && key.eq_ignore_ascii_case("f")
+        {
+            ev.prevent_default();
+            dialogs.close_all();
+            dialogs.search.set(true);
         } else if key == "Escape" {
             dialogs.close_all();
         }

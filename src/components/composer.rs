@@ -10,6 +10,7 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::components::chat_client::{ChatClient, ComposerMode};
+use crate::components::dialogs::Dialogs;
 use crate::components::mention_list::{MentionList, MentionPicker};
 use crate::realtime::protocol::MAX_MESSAGE_CHARS;
 
@@ -22,6 +23,7 @@ const MAX_HEIGHT_PX: i32 = 200;
 #[component]
 pub fn Composer(room: i64) -> impl IntoView {
     let client = expect_context::<ChatClient>();
+    let dialogs = expect_context::<Dialogs>();
     let draft = RwSignal::new(
         client
             .drafts
@@ -118,6 +120,14 @@ pub fn Composer(room: i64) -> impl IntoView {
         {
             ev.prevent_default();
             end_mode();
+        } else if ev.key() == "/"
+            && draft.with_untracked(String::is_empty)
+            && !ev.ctrl_key()
+            && !ev.meta_key()
+        {
+            // "/" in an empty box opens search, as in Slack.
+            ev.prevent_default();
+            dialogs.search.set(true);
         } else if ev.key() == "ArrowUp"
             && draft.with_untracked(String::is_empty)
             && client.composing.with_untracked(|c| !c.contains_key(&room))

@@ -42,6 +42,8 @@ pub struct Dialogs {
     pub switcher: RwSignal<bool>,
     pub contact: RwSignal<bool>,
     pub password: RwSignal<bool>,
+    /// The sidebar's search (not a dialog, but opened and closed alike).
+    pub search: RwSignal<bool>,
 }
 
 impl Dialogs {
@@ -52,6 +54,7 @@ impl Dialogs {
             switcher: RwSignal::new(false),
             contact: RwSignal::new(false),
             password: RwSignal::new(false),
+            search: RwSignal::new(false),
         }
     }
 
@@ -61,6 +64,7 @@ impl Dialogs {
         self.switcher.set(false);
         self.contact.set(false);
         self.password.set(false);
+        self.search.set(false);
     }
 }
 

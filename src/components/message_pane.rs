@@ -20,6 +20,8 @@ use crate::components::text::now_ms;
 use crate::realtime::protocol::{MessageView, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
+/// A page on the way to a message further back (the server's largest).
+const JUMP_PAGE: i64 = 200;
 /// Rows drawn when a room opens, and how many more each scroll to the top
 /// reveals. The DOM holds a window of what the reader is looking at (at
 /// most `MAX_DRAWN` rows), not everything the client holds: a room with
@@ -403,10 +405,21 @@ fn MessageList(room: i64) -> impl IntoView {
                 .map(|s| s.last_seq + 1)
                 .unwrap_or(i64::MAX),
         };
+        // On the way to a message (a search result, a link): the largest
+        // pages the server gives, so a jump far back takes few round trips.
+        let page_size = if client
+            .target
+            .get_untracked()
+            .is_some_and(|(r, _)| r == room)
+        {
+            JUMP_PAGE
+        } else {
+            HISTORY_PAGE
+        };
         loading.set(true);
         capture();
         spawn_local(async move {
-            let answer = history(room, before, HISTORY_PAGE).await;
+            let answer = history(room, before, page_size).await;
             if let Ok(page) = &answer {
                 client.state.update(|s| s.add_history(room, page));
             }
@@ -419,7 +432,7 @@ fn MessageList(room: i64) -> impl IntoView {
             match answer {
                 Ok(page) => {
                     let at_start = page.first().is_some_and(|m| m.seq <= 1 || m.is_clear());
-                    if at_start || (page.len() as i64) < HISTORY_PAGE {
+                    if at_start || (page.len() as i64) < page_size {
                         older_done.set(true);
                     }
                     if page.is_empty() {

@@ -6,6 +6,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
 use crate::components::on_demand::OnDemand;
+use crate::components::search_panel::search_panel;
 use crate::components::support::support_queue;
 use crate::components::text::{initial, now_ms, short_time, DELETED};
 use crate::model::{Role, UserView};
@@ -72,11 +73,23 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
                 </button>
             </div>
         </Show>
-        <Show when=move || !queue_shown.get()>
+        <Show when=move || !dialogs.search.get()>
+            <div class="px-4 pt-3">
+                <button id="search-open" type="button" aria-keyshortcuts="Control+Shift+F"
+                    on:click=move |_| dialogs.search.set(true)
+                    class="flex w-full items-center justify-between rounded-lg border border-white/15 bg-slate-900/50 px-3 py-1.5 text-left text-sm text-slate-400 hover:border-sky-400/60">
+                    <span>"Search messages"</span>
+                    <kbd class="text-xs text-slate-500">"Ctrl+Shift+F"</kbd>
+                </button>
+            </div>
+        </Show>
+        // Search's code comes the first time it opens; meanwhile the lists wait.
+        <OnDemand wanted=dialogs.search load=move || search_panel(dialogs.search)/>
+        <Show when=move || !queue_shown.get() && !dialogs.search.get()>
             <ChatsList filter/>
         </Show>
         // The queue's code comes the first time an agent opens the tab.
-        <OnDemand wanted=queue_shown load=move || support_queue(queue_shown)/>
+        <OnDemand wanted=Signal::derive(move || queue_shown.get() && !dialogs.search.get()) load=move || support_queue(queue_shown)/>
     }
 }
 

@@ -2,7 +2,10 @@
 //! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
 //! create room), load through `/ws`, exactly as browsers do.
 //!
-//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|all
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|search|all
+//!
+//! `search` takes `--db PATH` (the server's SQLite file) for the index's
+//! size and a timed reindex.
 //!
 //! With `--url2` (a second node on the same Postgres), every other receiver
 //! connects to the second node while senders stay on the first: `fanout`
@@ -33,6 +36,8 @@ struct Args {
     rate: f64,
     scenarios: Vec<String>,
     tag: String,
+    /// The server's SQLite file (`search`: index size and reindex).
+    db: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -42,11 +47,13 @@ fn parse_args() -> Result<Args, String> {
     let mut seconds = 20;
     let mut rate = 5.0;
     let mut scenarios = Vec::new();
+    let mut db = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => url = args.next().ok_or("--url needs a value")?,
             "--url2" => url2 = Some(args.next().ok_or("--url2 needs a value")?),
+            "--db" => db = Some(args.next().ok_or("--db needs a value")?),
             "--server-pid" => {
                 server_pid = Some(
                     args.next()
@@ -71,9 +78,8 @@ fn parse_args() -> Result<Args, String> {
                     .filter(|r: &f64| *r > 0.0 && r.is_finite())
                     .ok_or("bad --rate: a positive number of msgs/s per room")?
             }
-            "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" | "edits" | "welcome" => {
-                scenarios.push(arg)
-            }
+            "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" | "edits" | "welcome"
+            | "search" => scenarios.push(arg),
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -81,7 +87,7 @@ fn parse_args() -> Result<Args, String> {
     }
     if scenarios.is_empty() {
         return Err(
-            "name a scenario: fanout, ramp, idle, persist, edits, welcome, stall, cipher or all"
+            "name a scenario: fanout, ramp, idle, persist, edits, welcome, search, stall, cipher or all"
                 .into(),
         );
     }
@@ -114,6 +120,7 @@ fn parse_args() -> Result<Args, String> {
         rate,
         scenarios,
         tag,
+        db,
     })
 }
 
@@ -124,6 +131,7 @@ mod idle;
 mod measure;
 mod persist;
 mod ramp;
+mod search;
 mod stall;
 mod welcome;
 
@@ -134,7 +142,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|stall|cipher|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] fanout|ramp|idle|persist|edits|welcome|search|stall|cipher|all");
             std::process::exit(2);
         }
     };
@@ -159,6 +167,7 @@ fn main() {
                 "stall" => stall::stall(&args).await,
                 "edits" => fanout::edits(&args).await,
                 "welcome" => welcome::welcome(&args).await,
+                "search" => search::search(&args, args.db.as_deref()).await,
                 "cipher" => cipher::cipher_cost().map_err(Into::into),
                 _ => persist::persist(&args).await,
             };

@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use crate::server::cluster::ListenerState;
 use crate::server::state::AppState;
 
-/// `{"status":"ok","database":"ok","fanout":"listening"}`: 503 while the
+/// `{"status":"ok","database":"ok","fanout":"listening","search_index":
+/// {"remaining":0,"total":…}}` (seqs the search index's background pass
+/// has left, of what it began with): 503 while the
 /// database does not answer or (several nodes) this node cannot hear the
 /// others, so a load balancer sends nobody here meanwhile.
 pub async fn health(State(state): State<AppState>) -> Response {
@@ -19,12 +21,20 @@ pub async fn health(State(state): State<AppState>) -> Response {
         }
     };
     let fanout = state.fanout.listener_state();
+    // How far the search index's background pass is (0 left: all indexed).
+    let search_index = state
+        .store
+        .index_progress()
+        .await
+        .ok()
+        .map(|p| serde_json::json!({ "remaining": p.remaining, "total": p.total }));
     let healthy =
         database == "ok" && matches!(fanout, ListenerState::SingleNode | ListenerState::Listening);
     let body = serde_json::json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "database": database,
         "fanout": fanout.as_str(),
+        "search_index": search_index,
     });
     let status = if healthy {
         StatusCode::OK

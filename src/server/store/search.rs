@@ -4,10 +4,30 @@
 
 use std::fmt::Write as _;
 
-use super::{on_pool, Store, StoreError};
+use super::{on_pool, Db, Store, StoreError};
+
+/// At most this many rooms are named inside an FTS5 query; past that the
+/// memberships alone narrow it.
+const FTS_ROOMS: usize = 200;
 use crate::realtime::protocol::MessageView;
 use crate::server::store::messages::{MessageRow, SELECT_MESSAGES};
 
+/// SQLite: a message to index as it is (in its own transaction), and
+/// what the writer's index step does with it (`writer/sqlite_index.rs`).
+pub(super) const QUEUE_FOR_INDEX: &str = "INSERT INTO search_queue (message_id) VALUES ($1)";
+pub(super) const QUEUED: &str = "SELECT id, message_id FROM search_queue ORDER BY id LIMIT $1";
+pub(super) const DONE_QUEUED: &str = "DELETE FROM search_queue WHERE id <= $1";
+pub(super) const QUEUED_MESSAGE: &str =
+    "SELECT room_id, seq, body, key_id, nonce FROM messages WHERE id = $1 AND kind = 'text' AND deleted_at IS NULL";
+/// SQLite: one FTS5 document per message, its terms in hex (`fts_doc`).
+pub(super) const INSERT_DOC: &str = "INSERT INTO search_docs (rowid, terms) VALUES ($1, $2)";
+pub(super) const DELETE_DOC: &str = "DELETE FROM search_docs WHERE rowid = $1";
+/// SQLite: a room's documents (before its messages go). Deleting one that
+/// is not there changes nothing (tested in `writer/sqlite_index.rs`).
+pub(super) const DELETE_ROOM_DOCS: &str =
+    "DELETE FROM search_docs WHERE rowid IN (SELECT id FROM messages WHERE room_id = $1)";
+pub(super) const INDEX_GENERATION: &str = "SELECT generation FROM search_state WHERE id = 1";
+/// Postgres: one row per posting.
 pub(super) const INSERT_POSTING: &str =
     "INSERT INTO search_postings (room_id, term, message_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 pub(super) const DELETE_POSTING: &str =
@@ -23,6 +43,16 @@ pub(super) const SET_UNINDEXED_TO: &str = "UPDATE rooms SET search_unindexed_to 
 /// The text messages the background pass indexes, a slice of a room.
 pub(super) const BODIES: &str = "SELECT id, seq, body, key_id, nonce FROM messages
      WHERE room_id = $1 AND seq > $2 AND seq <= $3 AND kind = 'text' AND deleted_at IS NULL";
+
+/// An FTS5 document: the room as `r<id>`, then each term as 8 hex digits.
+pub(super) fn fts_doc(room: i64, terms: &[i32]) -> String {
+    let mut doc = String::with_capacity(12 + 9 * terms.len());
+    let _ = write!(doc, "r{room}");
+    for term in terms {
+        let _ = write!(doc, " {:08x}", *term as u32);
+    }
+    doc
+}
 
 /// What a query asks of the index: every group holds a term (any of a
 /// group's terms: the words a prefix stands for).
@@ -62,7 +92,56 @@ fn list(out: &mut String, values: impl IntoIterator<Item = i64>) {
 }
 
 impl IndexQuery {
-    /// The statement, with the terms and rooms written in as numbers
+    /// SQLite: the FTS5 query. Every group is one of its terms; the
+    /// asker's rooms (when there are not too many) narrow it inside FTS5,
+    /// and their memberships are checked row by row in any case.
+    fn fts_match(&self, rooms: &[i64]) -> String {
+        let mut text = String::new();
+        if !rooms.is_empty() && rooms.len() <= FTS_ROOMS {
+            text.push('(');
+            for (i, room) in rooms.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(" OR ");
+                }
+                let _ = write!(text, "r{room}");
+            }
+            text.push(')');
+        }
+        for group in &self.groups {
+            if !text.is_empty() {
+                text.push_str(" AND ");
+            }
+            text.push('(');
+            for (i, term) in group.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(" OR ");
+                }
+                let _ = write!(text, "{:08x}", *term as u32);
+            }
+            text.push(')');
+        }
+        text
+    }
+
+    /// SQLite: FTS5 hands out message ids newest first and stops at the
+    /// limit; each is checked to be a message of a room the asker is in.
+    fn fts_sql(&self) -> String {
+        let mut sql = String::from(
+            "SELECT search_docs.rowid FROM search_docs
+             JOIN messages m ON m.id = search_docs.rowid
+             JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = $1
+             WHERE search_docs MATCH $6 AND search_docs.rowid < $2
+               AND m.created_at >= $3 AND m.created_at < $4",
+        );
+        if let Some(rooms) = &self.rooms {
+            sql.push_str(" AND m.room_id IN ");
+            list(&mut sql, rooms.iter().copied());
+        }
+        sql.push_str(" ORDER BY search_docs.rowid DESC LIMIT $5");
+        sql
+    }
+
+    /// Postgres: the statement, with the terms and rooms written in as numbers
     /// (computed hashes and ids, never text from the asker), so one text
     /// serves both databases whatever the counts.
     fn sql(&self) -> String {
@@ -103,19 +182,43 @@ impl Store {
         if query.groups.iter().any(Vec::is_empty) || query.groups.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = query.sql();
         let since = query.since.unwrap_or(i64::MIN);
         let until = query.until.unwrap_or(i64::MAX);
-        Ok(on_pool!(self.db(), pool => {
-            sqlx::query_scalar(&sql)
-                .bind(query.user_id)
-                .bind(query.below_id)
-                .bind(since)
-                .bind(until)
-                .bind(query.limit)
-                .fetch_all(pool)
-                .await?
-        }))
+        Ok(match self.db() {
+            Db::Sqlite(pool) => {
+                let rooms = match &query.rooms {
+                    Some(rooms) => rooms.clone(),
+                    None => {
+                        sqlx::query_scalar("SELECT room_id FROM room_members WHERE user_id = $1")
+                            .bind(query.user_id)
+                            .fetch_all(pool)
+                            .await?
+                    }
+                };
+                if rooms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                sqlx::query_scalar(&query.fts_sql())
+                    .bind(query.user_id)
+                    .bind(query.below_id)
+                    .bind(since)
+                    .bind(until)
+                    .bind(query.limit)
+                    .bind(query.fts_match(&rooms))
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(&query.sql())
+                    .bind(query.user_id)
+                    .bind(query.below_id)
+                    .bind(since)
+                    .bind(until)
+                    .bind(query.limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+        })
     }
 
     /// Ids of text messages (newest first) in the asker's rooms, for a
@@ -221,13 +324,20 @@ impl Store {
         on_pool!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             if rebuild {
-                for sql in [
-                    "DELETE FROM search_postings",
+                let postings: &[&str] = match self.db() {
+                    Db::Sqlite(_) => &[
+                        "INSERT INTO search_docs (search_docs) VALUES ('delete-all')",
+                        "DELETE FROM search_queue",
+                    ],
+                    Db::Postgres(_) => &["DELETE FROM search_postings"],
+                };
+                for sql in postings.iter().copied().chain([
+                    "UPDATE search_state SET generation = generation + 1",
                     "DELETE FROM search_words",
                     "DELETE FROM search_prefixes",
                     "UPDATE rooms SET search_unindexed_to = last_seq",
                     "UPDATE search_state SET backfill_total = (SELECT COALESCE(SUM(last_seq), 0) FROM rooms)",
-                ] {
+                ]) {
                     sqlx::query(sql).execute(&mut *tx).await?;
                 }
             }
@@ -238,18 +348,6 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
-    }
-
-    /// Rows in the index, for the figures (postings, words, prefixes).
-    pub async fn index_rows(&self) -> Result<(i64, i64, i64), StoreError> {
-        Ok(on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT (SELECT COUNT(*) FROM search_postings), (SELECT COUNT(*) FROM search_words),
-                        (SELECT COUNT(*) FROM search_prefixes)",
-            )
-            .fetch_one(pool)
-            .await?
-        }))
     }
 }
 
@@ -273,5 +371,10 @@ mod tests {
         assert!(sql.contains("p.term IN (11)"));
         assert!(sql.contains("q.term IN (-5,6)"));
         assert!(!sql.contains("JOIN messages"));
+        assert_eq!(
+            query.fts_match(&[3, 4]),
+            "(r3 OR r4) AND (0000000b) AND (fffffffb OR 00000006)"
+        );
+        assert_eq!(fts_doc(3, &[11, -5]), "r3 0000000b fffffffb");
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::indexing;
+use super::indexing::{self, Indexer, Vocabulary};
 pub(super) use super::tx::{Arg, BatchTx, Body, Head};
 use crate::realtime::protocol::{
     calls_by_name, Change, MessageKind, MessageView, Person, RoomKind, SystemEvent, MAX_REACTIONS,
@@ -77,10 +77,11 @@ pub(super) static HEAD_OF_ROOM: LazyLock<String> =
 pub(super) async fn store_batch(
     tx: &mut impl BatchTx,
     keys: &Keyring,
+    vocabulary: &mut Vocabulary,
     batch: Vec<Write>,
 ) -> Result<Vec<Stored>, StoreError> {
     let mut out = Vec::with_capacity(batch.len());
-    let search = keys.search();
+    let mut indexer = Indexer::new(keys, vocabulary);
     let mut rooms: Vec<i64> = batch.iter().map(Write::room).collect();
     rooms.sort_unstable();
     rooms.dedup();
@@ -111,12 +112,12 @@ pub(super) async fn store_batch(
                 continue;
             }
             Write::Index(_) => {
-                let remaining = indexing::backfill(tx, keys, room).await?;
+                let remaining = indexer.backfill(tx, keys, room).await?;
                 out.push(Stored::Indexed { remaining });
                 continue;
             }
             Write::Change(request) => {
-                let stored = change(tx, keys, request, seq).await?;
+                let stored = change(tx, keys, &mut indexer, request, seq).await?;
                 if matches!(stored, Stored::Changed(_)) {
                     heads.insert(room, (seq, reopened_by, texts));
                 }
@@ -150,9 +151,7 @@ pub(super) async fn store_batch(
             continue;
         };
         heads.insert(room, (seq, reopened_by, texts + 1));
-        if let Some(key) = &search {
-            indexing::index(tx, key, room, id, &msg.body).await?;
-        }
+        indexer.index(tx, room, id, &msg.body).await?;
         let reopens = reopened_by == Some(msg.sender_id);
         let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
         let message = MessageView {
@@ -248,6 +247,7 @@ async fn system_line(
     texts: i64,
 ) -> Result<MessageView, StoreError> {
     if line.clears() {
+        indexing::clear(tx, line.room).await?;
         tx.delete_room_messages(line.room).await?;
         tx.execute(DELETE_ROOM_CHANGES, &[Arg::Int(line.room)])
             .await?;
@@ -255,7 +255,6 @@ async fn system_line(
             .await?;
         tx.execute(DELETE_ROOM_MENTIONS, &[Arg::Int(line.room)])
             .await?;
-        indexing::clear(tx, line.room).await?;
     }
     let plain = serde_json::to_vec(&line.event).unwrap_or_default();
     let sealed = keys.seal(line.room, seq, &plain)?;
@@ -284,6 +283,7 @@ async fn system_line(
 async fn change(
     tx: &mut impl BatchTx,
     keys: &Keyring,
+    indexer: &mut Indexer<'_>,
     request: ChangeRequest,
     seq: i64,
 ) -> Result<Stored, StoreError> {
@@ -379,13 +379,11 @@ async fn change(
             "message {target_seq} of room {room} vanished inside its change"
         )));
     };
-    if let Some(search) = keys.search() {
-        if let Some(said) = &said {
-            indexing::unindex(tx, &search, room, row.id, said).await?;
-        }
-        if let Action::Edit(body) = &action {
-            indexing::index(tx, &search, room, row.id, body).await?;
-        }
+    if let Some(said) = &said {
+        indexer.unindex(tx, room, row.id, said).await?;
+    }
+    if let Action::Edit(body) = &action {
+        indexer.index(tx, room, row.id, body).await?;
     }
     let mut message = row.into_view(keys);
     message.reactions = group_reactions(tx.reactions(room, target_seq).await?)

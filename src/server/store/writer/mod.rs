@@ -21,6 +21,7 @@ mod indexing;
 mod jobs;
 mod postgres;
 mod sqlite;
+mod sqlite_index;
 mod tx;
 
 use std::future::Future;

@@ -9,6 +9,7 @@ use super::batch::{
     store_batch, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED,
     INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
+use super::indexing::Vocabulary;
 use super::jobs::{answer, fill_batch, Committed, Job};
 use crate::server::crypto::Sealed;
 use crate::server::store::changes::{
@@ -18,7 +19,7 @@ use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{
     MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
 };
-use crate::server::store::search::BODIES;
+use crate::server::store::search::{BODIES, DELETE_POSTING, DELETE_ROOM_POSTINGS, INSERT_POSTING};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::{Db, Store, StoreError};
 
@@ -40,17 +41,19 @@ macro_rules! bind_args {
 
 pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: Committed) {
     let mut conn: Option<PoolConnection<Postgres>> = None;
+    let mut vocabulary = Vocabulary::default();
     while let Some(first) = jobs.recv().await {
         let (batch, replies) = fill_batch(first, &mut jobs);
         let result = match conn.as_mut() {
-            Some(c) => insert_batch(&store, c, batch).await,
+            Some(c) => insert_batch(&store, c, &mut vocabulary, batch).await,
             None => match connection(&store).await {
-                Ok(c) => insert_batch(&store, conn.insert(c), batch).await,
+                Ok(c) => insert_batch(&store, conn.insert(c), &mut vocabulary, batch).await,
                 Err(err) => Err(err),
             },
         };
         if result.is_err() {
             conn = None; // start the next batch on a fresh connection
+            vocabulary.forget();
         }
         answer(result, replies, &committed);
     }
@@ -62,11 +65,12 @@ pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: 
 async fn insert_batch(
     store: &Store,
     conn: &mut PoolConnection<Postgres>,
+    vocabulary: &mut Vocabulary,
     batch: Vec<Write>,
 ) -> Result<Vec<Stored>, StoreError> {
     let tx = sqlx::Connection::begin(&mut **conn).await?;
     let mut statements = PgBatch { tx };
-    let out = store_batch(&mut statements, &store.keys, batch).await?;
+    let out = store_batch(&mut statements, &store.keys, vocabulary, batch).await?;
     statements.tx.commit().await?;
     Ok(out)
 }
@@ -255,6 +259,46 @@ impl BatchTx for PgBatch<'_> {
     ) -> Result<Option<i64>, StoreError> {
         let query = bind_args!(sqlx::query_scalar(sql), args);
         Ok(query.fetch_optional(&mut *self.tx).await?)
+    }
+
+    fn indexes_later(&self) -> bool {
+        false
+    }
+
+    async fn queue_index(&mut self, _: i64, _: i64, _: Option<&str>) -> Result<(), StoreError> {
+        Ok(()) // never asked: the postings are written in the batch
+    }
+
+    async fn add_doc(&mut self, room: i64, id: i64, terms: &[i32]) -> Result<(), StoreError> {
+        for term in terms {
+            sqlx::query(INSERT_POSTING)
+                .bind(room)
+                .bind(*term)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn drop_doc(&mut self, room: i64, id: i64, terms: &[i32]) -> Result<(), StoreError> {
+        for term in terms {
+            sqlx::query(DELETE_POSTING)
+                .bind(room)
+                .bind(*term)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn drop_room_docs(&mut self, room: i64) -> Result<(), StoreError> {
+        sqlx::query(DELETE_ROOM_POSTINGS)
+            .bind(room)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     async fn bodies(&mut self, room: i64, after: i64, up_to: i64) -> Result<Vec<Body>, StoreError> {

@@ -13,7 +13,7 @@
 //! was a lock and often a thread wake-up each.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::FromSql;
 use rusqlite::{ToSql, TransactionBehavior};
@@ -23,14 +23,16 @@ use super::batch::{
     store_batch, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM,
     INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
+use super::indexing::Vocabulary;
 use super::jobs::{answer, fill_batch, Committed, Job, Replies};
+use super::sqlite_index::{self, Handed, Handoff, PendingDocs};
 use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::changes::{
     ReactionRow, Target, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
 };
 use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
-use crate::server::store::search::BODIES;
+use crate::server::store::search::{BODIES, DELETE_ROOM_DOCS, QUEUE_FOR_INDEX};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
 
@@ -55,29 +57,94 @@ pub(super) fn spawn(
             answer(result, replies, &committed);
         }
     });
+    let runtime = tokio::runtime::Handle::current();
     std::thread::Builder::new()
         .name("sqlite-writer".into())
-        .spawn(move || run(&path, &keys, jobs, &done))
+        .spawn(move || run(&path, &keys, jobs, &done, &runtime))
         .map(|_| ())
         .map_err(|e| StoreError::Batch(format!("cannot start the SQLite writer thread: {e}")))
 }
 
-fn run(path: &Path, keys: &Keyring, mut jobs: mpsc::Receiver<Job>, done: &mpsc::Sender<Done>) {
+fn run(
+    path: &Path,
+    keys: &Keyring,
+    mut jobs: mpsc::Receiver<Job>,
+    done: &mpsc::Sender<Done>,
+    runtime: &tokio::runtime::Handle,
+) {
     let mut conn: Option<rusqlite::Connection> = None;
-    while let Some(first) = jobs.blocking_recv() {
+    let mut vocabulary = Vocabulary::default();
+    let mut pending = PendingDocs::default();
+    // What a crash left queued is indexed first.
+    let mut index_due = true;
+    let mut last_index = Instant::now();
+    loop {
+        if index_due && last_index.elapsed() >= sqlite_index::EVERY {
+            index_due = index(path, &mut conn, keys, &mut vocabulary, &mut pending);
+            last_index = Instant::now();
+        }
+        let next = if index_due {
+            // Idle until the index step is due, unless work comes first.
+            let wait = sqlite_index::PAUSE.saturating_sub(last_index.elapsed());
+            // (The timer is made inside: it needs the runtime's context.)
+            match runtime.block_on(async { tokio::time::timeout(wait, jobs.recv()).await }) {
+                Ok(Some(job)) => Some(job),
+                Ok(None) => return,
+                Err(_) => None,
+            }
+        } else {
+            match jobs.blocking_recv() {
+                Some(job) => Some(job),
+                None => return,
+            }
+        };
+        let Some(first) = next else {
+            index_due = index(path, &mut conn, keys, &mut vocabulary, &mut pending);
+            last_index = Instant::now();
+            continue;
+        };
         let (batch, replies) = fill_batch(first, &mut jobs);
         let result = match conn.as_mut() {
-            Some(c) => write_batch(c, keys, batch),
+            Some(c) => write_batch(c, keys, &mut vocabulary, &mut pending, batch),
             None => match open(path) {
-                Ok(c) => write_batch(conn.insert(c), keys, batch),
+                Ok(c) => write_batch(conn.insert(c), keys, &mut vocabulary, &mut pending, batch),
                 Err(err) => Err(err),
             },
         };
         if result.is_err() {
             conn = None; // start the next batch on a fresh connection
+            vocabulary.forget();
         }
+        index_due = true;
         if done.blocking_send((result, replies)).is_err() {
             return; // the runtime is shutting down
+        }
+    }
+}
+
+/// One index step; whether more is queued. A failed step is logged and
+/// tried again later (its queue rows stay).
+fn index(
+    path: &Path,
+    conn: &mut Option<rusqlite::Connection>,
+    keys: &Keyring,
+    vocabulary: &mut Vocabulary,
+    pending: &mut PendingDocs,
+) -> bool {
+    let result = match conn.as_mut() {
+        Some(c) => sqlite_index::index_step(c, keys, vocabulary, pending),
+        None => match open(path) {
+            Ok(c) => sqlite_index::index_step(conn.insert(c), keys, vocabulary, pending),
+            Err(err) => Err(err),
+        },
+    };
+    match result {
+        Ok(more) => more,
+        Err(err) => {
+            tracing::error!(error = %err, "search index step failed; tried again shortly");
+            *conn = None;
+            vocabulary.forget();
+            true
         }
     }
 }
@@ -90,21 +157,32 @@ fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "normal")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // The search index makes writes land all over its tables: a page cache
+    // that holds their hot pages saves a read per touched page.
+    conn.pragma_update(None, "cache_size", -65536)?;
     Ok(conn)
 }
 
 fn write_batch(
     conn: &mut rusqlite::Connection,
     keys: &Keyring,
+    vocabulary: &mut Vocabulary,
+    pending: &mut PendingDocs,
     batch: Vec<Write>,
 ) -> Result<Vec<Stored>, StoreError> {
     // IMMEDIATE: take the write lock up front instead of failing to
     // upgrade later.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut statements = SqliteBatch { conn: &tx };
+    let mut statements = SqliteBatch {
+        conn: &tx,
+        handoff: Vec::new(),
+    };
     // Every call completes at once: `block_on` only runs the shared logic.
-    let out = futures::executor::block_on(store_batch(&mut statements, keys, batch))?;
+    let out = futures::executor::block_on(store_batch(&mut statements, keys, vocabulary, batch))?;
+    let handoff = statements.handoff;
     tx.commit()?;
+    // Only what committed is handed to the index step.
+    pending.take(handoff);
     Ok(out)
 }
 
@@ -191,6 +269,8 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
 
 struct SqliteBatch<'c> {
     conn: &'c rusqlite::Connection,
+    /// What the batch queued for the index step, with the text it stored.
+    handoff: Handoff,
 }
 
 impl BatchTx for SqliteBatch<'_> {
@@ -380,6 +460,39 @@ impl BatchTx for SqliteBatch<'_> {
     ) -> Result<Option<i64>, StoreError> {
         let values: Vec<&dyn ToSql> = args.iter().map(|a| a as &dyn ToSql).collect();
         first(self.conn, sql, &values)
+    }
+
+    fn indexes_later(&self) -> bool {
+        true
+    }
+
+    async fn queue_index(
+        &mut self,
+        room: i64,
+        id: i64,
+        text: Option<&str>,
+    ) -> Result<(), StoreError> {
+        execute(self.conn, QUEUE_FOR_INDEX, &[&id])?;
+        self.handoff.push(Handed::Message {
+            id,
+            room,
+            text: text.map(str::to_string),
+        });
+        Ok(())
+    }
+
+    async fn add_doc(&mut self, _: i64, _: i64, _: &[i32]) -> Result<(), StoreError> {
+        Ok(()) // never asked: see `queue_index`
+    }
+
+    async fn drop_doc(&mut self, _: i64, _: i64, _: &[i32]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn drop_room_docs(&mut self, room: i64) -> Result<(), StoreError> {
+        execute(self.conn, DELETE_ROOM_DOCS, &[&room])?;
+        self.handoff.push(Handed::Cleared { room });
+        Ok(())
     }
 
     async fn bodies(&mut self, room: i64, after: i64, up_to: i64) -> Result<Vec<Body>, StoreError> {

@@ -71,6 +71,25 @@ pub(super) trait BatchTx {
     async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError>;
     async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError>;
     async fn mentions(&mut self, room: i64, seq: i64) -> Result<Vec<MentionRow>, StoreError>;
+    /// Whether the search index is written after the batch, from a queue
+    /// (`add_doc` and `drop_doc` then only queue the message, and need no
+    /// terms).
+    fn indexes_later(&self) -> bool;
+    /// When `indexes_later`: queues message `id` of `room` to be indexed as
+    /// `text` (`None`: its entry goes).
+    async fn queue_index(
+        &mut self,
+        room: i64,
+        id: i64,
+        text: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Indexes message `id` of `room` under `terms` (the search index: each
+    /// database keeps it its own way).
+    async fn add_doc(&mut self, room: i64, id: i64, terms: &[i32]) -> Result<(), StoreError>;
+    /// Takes message `id` of `room`, indexed under `terms`, out of the index.
+    async fn drop_doc(&mut self, room: i64, id: i64, terms: &[i32]) -> Result<(), StoreError>;
+    /// Takes every message of `room` out of the index (before they go).
+    async fn drop_room_docs(&mut self, room: i64) -> Result<(), StoreError>;
     /// The first column of the first row of `sql`, as a number.
     async fn number(
         &mut self,
