@@ -40,8 +40,13 @@ test("search: as you type, marked, and into a long conversation at the hit", asy
   // Both ways from there: the message before it and those after it.
   await expect(page.locator(`#messages .message[data-seq="${seq - 1}"]`)).toHaveCount(1);
   await expect(page.locator(`#messages .message[data-seq="${seq + 5}"]`)).toContainText("message 5");
-  await page.locator("#messages").evaluate((el) => (el.scrollTop = el.scrollHeight));
-  await expect(bodies(page).last()).toHaveText("message 400");
+  // Down to the newest, a window at a time.
+  await expect
+    .poll(async () => {
+      await page.locator("#messages").evaluate((el) => (el.scrollTop = el.scrollHeight));
+      return bodies(page).last().textContent();
+    })
+    .toBe("message 400");
 
   // Nothing found says what was searched; a bad filter says why.
   await page.keyboard.press("Control+Shift+F");

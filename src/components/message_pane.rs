@@ -20,8 +20,6 @@ use crate::components::text::now_ms;
 use crate::realtime::protocol::{MessageView, RoomKind};
 
 const HISTORY_PAGE: i64 = 50;
-/// A page on the way to a message further back (the server's largest).
-const JUMP_PAGE: i64 = 200;
 /// Rows drawn when a room opens, and how many more each scroll to the top
 /// reveals. The DOM holds a window of what the reader is looking at (at
 /// most `MAX_DRAWN` rows), not everything the client holds: a room with
@@ -366,7 +364,13 @@ fn MessageList(room: i64) -> impl IntoView {
             return;
         }
         capture();
-        skip.set(skipped.saturating_sub(WINDOW));
+        // The rows on screen stay and newer ones come in below them (the
+        // window grows, up to MAX_DRAWN, then drops its oldest): sliding
+        // the whole window past them left the reader at the bottom with
+        // nothing further to scroll, so no scroll event to slide again.
+        let step = WINDOW.min(skipped);
+        skip.set(skipped - step);
+        shown.set((shown.get_untracked() + step).min(MAX_DRAWN));
     };
 
     let load_older = move || {
@@ -405,21 +409,21 @@ fn MessageList(room: i64) -> impl IntoView {
                 .map(|s| s.last_seq + 1)
                 .unwrap_or(i64::MAX),
         };
-        // On the way to a message (a search result, a link): the largest
-        // pages the server gives, so a jump far back takes few round trips.
-        let page_size = if client
+        // On the way to a message (a search result, a link)?
+        let jumping = client
             .target
             .get_untracked()
-            .is_some_and(|(r, _)| r == room)
-        {
-            JUMP_PAGE
-        } else {
-            HISTORY_PAGE
-        };
+            .is_some_and(|(r, _)| r == room);
         loading.set(true);
-        capture();
+        if jumping {
+            // Where the reader was does not matter: the view goes to the
+            // message once it is held (putting it back would undo that).
+            anchor.set_value(None);
+        } else {
+            capture();
+        }
         spawn_local(async move {
-            let answer = history(room, before, page_size).await;
+            let answer = history(room, before, HISTORY_PAGE).await;
             if let Ok(page) = &answer {
                 client.state.update(|s| s.add_history(room, page));
             }
@@ -432,7 +436,7 @@ fn MessageList(room: i64) -> impl IntoView {
             match answer {
                 Ok(page) => {
                     let at_start = page.first().is_some_and(|m| m.seq <= 1 || m.is_clear());
-                    if at_start || (page.len() as i64) < page_size {
+                    if at_start || (page.len() as i64) < HISTORY_PAGE {
                         older_done.set(true);
                     }
                     if page.is_empty() {

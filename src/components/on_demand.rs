@@ -13,6 +13,8 @@
 //! opens) or once the page runs in the browser (`InBrowser`).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
@@ -29,9 +31,17 @@ where
     Load: Fn() -> Loading + Copy + Send + Sync + 'static,
     Loading: Future<Output = AnyView> + Send + 'static,
 {
+    // Each call site is its own type; the work is done once, type-erased
+    // (a copy of it per call site cost the first download a kilobyte each).
+    on_demand(wanted, Arc::new(move || Box::pin(load()) as BoxedLoading))
+}
+
+type BoxedLoading = Pin<Box<dyn Future<Output = AnyView> + Send>>;
+
+fn on_demand(wanted: Signal<bool>, load: Arc<dyn Fn() -> BoxedLoading + Send + Sync>) -> AnyView {
     let ever_wanted =
         Memo::new(move |before: Option<&bool>| before.copied().unwrap_or(false) || wanted.get());
-    move || {
+    (move || {
         ever_wanted.get().then(|| {
             let focus = kept_focus();
             let loading = load();
@@ -41,7 +51,8 @@ where
                 view
             })
         })
-    }
+    })
+    .into_any()
 }
 
 /// The element that has the focus when something is asked for (the button

@@ -112,7 +112,9 @@ fn SearchPanel(open: RwSignal<bool>) -> impl IntoView {
     };
     let close = move || {
         open.set(false);
-        focus_by_id("search-open");
+        // The search button is drawn again in place of the panel: then focus it.
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(|| focus_by_id("search-open"));
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
         "Escape" => {
@@ -228,21 +230,13 @@ fn HitRow(hit: SearchHit, now: i64) -> impl IntoView {
     let navigate = use_navigate();
     let path = format!("/c/{}/{}", hit.room, hit.seq);
     let jump = move |_| navigate(&path, NavigateOptions::default());
-    let label = format!(
-        "{} in {}, {}: {}",
-        hit.sender_name,
-        hit.room_name,
-        short_time(hit.created_at, now),
-        hit.snippet
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<String>()
-    );
     view! {
         <button type="button" class="search-hit w-full rounded-lg px-2 py-1.5 text-left hover:bg-white/10 focus:bg-white/10"
-            data-room=hit.room data-seq=hit.seq aria-label=label on:click=jump>
+            data-room=hit.room data-seq=hit.seq on:click=jump>
             <span class="flex items-baseline gap-2 text-xs">
                 <span class="truncate font-semibold text-slate-100">{hit.sender_name.clone()}</span>
+                // Named by what it shows, with the conversation for a screen reader.
+                <span class="sr-only">{format!(" in {},", hit.room_name)}</span>
                 <span class="shrink-0 text-slate-400">{short_time(hit.created_at, now)}</span>
             </span>
             <span class="line-clamp-3 block text-sm text-slate-200">
