@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Backend, Tab, TestDb, TestServer};
+use common::{Backend, Tab, TestDb, TestServer, INDEX_BEHIND};
 use glasschat::realtime::protocol::{ClientFrame, ServerFrame};
 use glasschat::realtime::state::ClientState;
 
@@ -462,7 +462,7 @@ async fn crash_loop(backend: Backend) {
     // the restart.)
     if backend == Backend::Sqlite {
         let start = std::time::Instant::now();
-        while db.scalar("SELECT COUNT(*) FROM search_queue").await > 0 {
+        while db.scalar(INDEX_BEHIND).await > 0 {
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "the index queue drains"

@@ -12,7 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::desk::Desk;
-use common::{ack, run_glasschat, Backend, Reply, Tab, TestServer};
+use common::{ack, run_glasschat, Backend, Reply, Tab, TestServer, INDEX_BEHIND};
 use glasschat::model::{DirectOutcome, SearchResults};
 
 /// SQLite indexes behind the writer (from a queue the message's own
@@ -23,7 +23,7 @@ async fn indexed_within_a_second(server: &TestServer) {
         return;
     }
     let start = std::time::Instant::now();
-    while server.db.scalar("SELECT COUNT(*) FROM search_queue").await > 0 {
+    while server.db.scalar(INDEX_BEHIND).await > 0 {
         assert!(
             start.elapsed() < Duration::from_secs(1),
             "the index is more than a second behind"

@@ -41,7 +41,11 @@ CREATE TABLE search_state (
     key_check      BYTEA,
     backfill_total BIGINT NOT NULL,
     -- Moves on each rebuild: writers forget the words they knew.
-    generation     BIGINT NOT NULL DEFAULT 0
+    generation     BIGINT NOT NULL DEFAULT 0,
+    -- SQLite: messages up to this id are indexed or the background
+    -- pass's; the writer indexes newer ones after their commit.
+    indexed_to     BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO search_state (id, key_check, backfill_total)
-    VALUES (1, NULL, (SELECT COALESCE(SUM(last_seq), 0) FROM rooms));
+INSERT INTO search_state (id, key_check, backfill_total, indexed_to)
+    VALUES (1, NULL, (SELECT COALESCE(SUM(last_seq), 0) FROM rooms),
+            (SELECT COALESCE(MAX(id), 0) FROM messages));

@@ -15,10 +15,11 @@
 -- keeps a postings table: see migrations/postgres/.)
 --
 -- FTS5 writes a segment per transaction, so it is fed in large ones: the
--- message's transaction only queues its id (`search_queue`, an append),
--- and the writer indexes everything queued in one transaction of its own
--- when it is idle, or every 200 ms when it is not (writer/sqlite_index.rs).
--- The queue row commits with the message, so a crash loses no entry.
+-- writer indexes new messages (above `search_state.indexed_to`) and
+-- edited or deleted ones (queued in `search_queue` by their own
+-- transaction) in one transaction of its own when it is idle, or every
+-- 200 ms when it is not (writer/sqlite_index.rs). The mark and the queue
+-- commit with what they describe, so a crash loses no entry.
 CREATE VIRTUAL TABLE search_docs USING fts5(
     terms,
     content = '',
@@ -26,7 +27,8 @@ CREATE VIRTUAL TABLE search_docs USING fts5(
     tokenize = 'ascii',
     detail = 'none'
 );
--- A message to (re)index as it is then: new, edited, deleted.
+-- A message to index again as it is then: edited, deleted, or reached by
+-- the background pass.
 CREATE TABLE search_queue (
     id         INTEGER PRIMARY KEY,
     message_id BIGINT  NOT NULL
@@ -55,7 +57,11 @@ CREATE TABLE search_state (
     key_check      BLOB,
     backfill_total BIGINT NOT NULL,
     -- Moves on each rebuild: writers forget the words they knew.
-    generation     BIGINT NOT NULL DEFAULT 0
+    generation     BIGINT NOT NULL DEFAULT 0,
+    -- SQLite: messages up to this id are indexed or the background
+    -- pass's; the writer indexes newer ones after their commit.
+    indexed_to     BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO search_state (id, key_check, backfill_total)
-    VALUES (1, NULL, (SELECT COALESCE(SUM(last_seq), 0) FROM rooms));
+INSERT INTO search_state (id, key_check, backfill_total, indexed_to)
+    VALUES (1, NULL, (SELECT COALESCE(SUM(last_seq), 0) FROM rooms),
+            (SELECT COALESCE(MAX(id), 0) FROM messages));

@@ -899,3 +899,8 @@ pub async fn assert_matches_fresh(server: &TestServer, cookie: &str, tab: &mut T
         assert_eq!(held, expected, "room {room} messages");
     }
 }
+
+/// SQLite: how far the search index is behind the writer (queued changes,
+/// and text messages above the index's mark); 0 when it has caught up.
+pub const INDEX_BEHIND: &str = "SELECT (SELECT COUNT(*) FROM search_queue)
+     + (SELECT COUNT(*) FROM messages WHERE kind = 'text' AND id > (SELECT indexed_to FROM search_state))";

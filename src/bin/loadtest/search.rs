@@ -420,7 +420,12 @@ pub async fn search(args: &Args, db: Option<&str>) -> Result<(), AnyError> {
         let conn =
             rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let queued = |conn: &rusqlite::Connection| -> Result<i64, rusqlite::Error> {
-            conn.query_row("SELECT COUNT(*) FROM search_queue", [], |r| r.get(0))
+            conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM search_queue)
+                      + (SELECT COUNT(*) FROM messages WHERE kind = 'text' AND id > (SELECT indexed_to FROM search_state))",
+                [],
+                |r| r.get(0),
+            )
         };
         let at_end = queued(&conn)?;
         let drain = Instant::now();

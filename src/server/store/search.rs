@@ -15,6 +15,13 @@ use crate::server::store::messages::{MessageRow, SELECT_MESSAGES};
 /// SQLite: a message to index as it is (in its own transaction), and
 /// what the writer's index step does with it (`writer/sqlite_index.rs`).
 pub(super) const QUEUE_FOR_INDEX: &str = "INSERT INTO search_queue (message_id) VALUES ($1)";
+/// SQLite: new messages are indexed above a mark (message ids).
+pub(super) const INDEXED_TO: &str = "SELECT indexed_to FROM search_state WHERE id = 1";
+pub(super) const SET_INDEXED_TO: &str = "UPDATE search_state SET indexed_to = $1 WHERE id = 1";
+pub(super) const NEWEST_MESSAGE: &str = "SELECT COALESCE(MAX(id), 0) FROM messages";
+/// New text messages above the mark, up to a message id, oldest first.
+pub(super) const NEW_SINCE: &str = "SELECT id, room_id, seq, body, key_id, nonce FROM messages
+     WHERE id > $1 AND id <= $2 AND kind = 'text' AND deleted_at IS NULL ORDER BY id LIMIT $3";
 pub(super) const QUEUED: &str = "SELECT id, message_id FROM search_queue ORDER BY id LIMIT $1";
 pub(super) const DONE_QUEUED: &str = "DELETE FROM search_queue WHERE id <= $1";
 pub(super) const QUEUED_MESSAGE: &str =
@@ -328,6 +335,8 @@ impl Store {
                     Db::Sqlite(_) => &[
                         "INSERT INTO search_docs (search_docs) VALUES ('delete-all')",
                         "DELETE FROM search_queue",
+                        // What is there now is the background pass's.
+                        "UPDATE search_state SET indexed_to = (SELECT COALESCE(MAX(id), 0) FROM messages)",
                     ],
                     Db::Postgres(_) => &["DELETE FROM search_postings"],
                 };

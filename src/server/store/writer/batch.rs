@@ -151,7 +151,7 @@ pub(super) async fn store_batch(
             continue;
         };
         heads.insert(room, (seq, reopened_by, texts + 1));
-        indexer.index(tx, room, id, &msg.body).await?;
+        indexer.index_new(tx, room, id, &msg.body).await?;
         let reopens = reopened_by == Some(msg.sender_id);
         let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
         let message = MessageView {

@@ -74,6 +74,21 @@ impl<'v> Indexer<'v> {
         }
     }
 
+    /// Adds a new message (`id` of `room`, saying `text`).
+    pub async fn index_new(
+        &mut self,
+        tx: &mut impl BatchTx,
+        room: i64,
+        id: i64,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        if self.key.is_some() && tx.indexes_later() {
+            tx.hand_new(room, id, text);
+            return Ok(());
+        }
+        self.index(tx, room, id, text).await
+    }
+
     /// Adds the terms of `text` (message `id` of `room`).
     pub async fn index(
         &mut self,

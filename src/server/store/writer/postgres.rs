@@ -265,6 +265,10 @@ impl BatchTx for PgBatch<'_> {
         false
     }
 
+    fn hand_new(&mut self, _: i64, _: i64, _: &str) {
+        // never asked: the postings are written in the batch
+    }
+
     async fn queue_index(&mut self, _: i64, _: i64, _: Option<&str>) -> Result<(), StoreError> {
         Ok(()) // never asked: the postings are written in the batch
     }

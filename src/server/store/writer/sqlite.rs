@@ -157,9 +157,6 @@ fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "normal")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    // The search index makes writes land all over its tables: a page cache
-    // that holds their hot pages saves a read per touched page.
-    conn.pragma_update(None, "cache_size", -65536)?;
     Ok(conn)
 }
 
@@ -464,6 +461,14 @@ impl BatchTx for SqliteBatch<'_> {
 
     fn indexes_later(&self) -> bool {
         true
+    }
+
+    fn hand_new(&mut self, room: i64, id: i64, text: &str) {
+        self.handoff.push(Handed::New {
+            id,
+            room,
+            text: text.to_string(),
+        });
     }
 
     async fn queue_index(

@@ -75,6 +75,9 @@ pub(super) trait BatchTx {
     /// (`add_doc` and `drop_doc` then only queue the message, and need no
     /// terms).
     fn indexes_later(&self) -> bool;
+    /// When `indexes_later`: hands new message `id` of `room` to the index
+    /// step (it is above the index's mark: nothing is queued).
+    fn hand_new(&mut self, room: i64, id: i64, text: &str);
     /// When `indexes_later`: queues message `id` of `room` to be indexed as
     /// `text` (`None`: its entry goes).
     async fn queue_index(
