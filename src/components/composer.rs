@@ -10,8 +10,8 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::components::chat_client::{ChatClient, ComposerMode};
-use crate::components::dialogs::Dialogs;
 use crate::components::mention_list::{MentionList, MentionPicker};
+use crate::components::open_flags::Dialogs;
 use crate::realtime::protocol::MAX_MESSAGE_CHARS;
 
 /// The counter shows from this share of the limit on.

@@ -33,46 +33,7 @@ pub fn quick_switcher() -> AnyView {
     view! { <QuickSwitcher/> }.into_any()
 }
 
-/// Which dialog is open; shared through context so the sidebar buttons and
-/// the keyboard shortcuts reach the same ones.
-#[derive(Clone, Copy)]
-pub struct Dialogs {
-    pub new_chat: RwSignal<bool>,
-    pub new_group: RwSignal<bool>,
-    pub switcher: RwSignal<bool>,
-    pub contact: RwSignal<bool>,
-    pub password: RwSignal<bool>,
-    /// The sidebar's search (not a dialog, but opened and closed alike).
-    pub search: RwSignal<bool>,
-}
-
-impl Dialogs {
-    pub fn new() -> Dialogs {
-        Dialogs {
-            new_chat: RwSignal::new(false),
-            new_group: RwSignal::new(false),
-            switcher: RwSignal::new(false),
-            contact: RwSignal::new(false),
-            password: RwSignal::new(false),
-            search: RwSignal::new(false),
-        }
-    }
-
-    pub fn close_all(&self) {
-        self.new_chat.set(false);
-        self.new_group.set(false);
-        self.switcher.set(false);
-        self.contact.set(false);
-        self.password.set(false);
-        self.search.set(false);
-    }
-}
-
-impl Default for Dialogs {
-    fn default() -> Dialogs {
-        Dialogs::new()
-    }
-}
+pub use super::open_flags::Dialogs;
 
 const FIELD: &str = "w-full rounded-lg border border-white/20 bg-slate-900/60 px-3 py-2 text-sm text-slate-100 placeholder:text-slate-400 focus:border-sky-400";
 const PRIMARY: &str = "rounded-lg bg-gradient-to-r from-sky-500 to-violet-500 px-4 py-2 text-sm font-semibold text-white disabled:opacity-50";
