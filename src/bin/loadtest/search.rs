@@ -279,6 +279,19 @@ impl KeptAlive {
             self.host,
             form.len()
         );
+        self.exchange(&request).await
+    }
+
+    async fn get(&mut self, path: &str) -> Result<(u16, String), AnyError> {
+        self.exchange(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            self.host
+        ))
+        .await
+    }
+
+    /// Writes `request` and reads its answer: (status, body).
+    async fn exchange(&mut self, request: &str) -> Result<(u16, String), AnyError> {
         self.stream.write_all(request.as_bytes()).await?;
         let mut raw = Vec::new();
         let mut buf = [0u8; 16 * 1024];
@@ -521,7 +534,7 @@ async fn reindex(http: &mut KeptAlive, cookie: &str, db: &str) -> Result<(), Any
     let mut during = Vec::new();
     let form = format!("query={}", urlencode("deploy failed "));
     loop {
-        let (_, health) = http.post_get("/health").await?;
+        let (_, health) = http.get("/health").await?;
         let remaining = number_after(&health, r#""remaining":"#).unwrap_or(0);
         if remaining == 0 {
             break;
@@ -546,37 +559,6 @@ async fn reindex(http: &mut KeptAlive, cookie: &str, db: &str) -> Result<(), Any
         percentile(&during, 0.99)
     );
     Ok(())
-}
-
-impl KeptAlive {
-    async fn post_get(&mut self, path: &str) -> Result<(u16, String), AnyError> {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host);
-        self.stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = self.stream.read(&mut buf).await?;
-            if n == 0 {
-                return Err("the server closed the connection".into());
-            }
-            raw.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&raw).into_owned();
-            if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                let length = head
-                    .to_ascii_lowercase()
-                    .lines()
-                    .find_map(|l| {
-                        l.strip_prefix("content-length:")
-                            .map(|v| v.trim().to_string())
-                    })
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(0);
-                if body.len() >= length {
-                    return Ok((200, body[..length].to_string()));
-                }
-            }
-        }
-    }
 }
 
 /// FTS5 over the same million plaintext messages (regenerated from the same
