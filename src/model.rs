@@ -224,3 +224,15 @@ pub struct SearchResults {
     /// While older messages are still being indexed: how far, in percent.
     pub indexing: Option<u8>,
 }
+
+/// Where an upload stands, as its uploader is told (`api::files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// The file's id: a message names it to send it.
+    pub id: i64,
+    /// Bytes stored so far (a resumed upload sends from here).
+    pub received: i64,
+    pub size: i64,
+    /// Every byte is there and the file is ready to send.
+    pub complete: bool,
+}

@@ -173,6 +173,7 @@ fn send_frame(room: i64, id: &str, partner: Partner) -> ClientFrame {
         body,
         reply_to: is_reply(id).then_some(1),
         mentions,
+        files: Vec::new(),
     }
 }
 

@@ -77,6 +77,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("emoji", &[]),
     ("mentions", &["room", "typed"]),
     ("search", &["query", "before"]),
+    ("start_upload", &["upload_id", "room", "name", "size"]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that
@@ -110,6 +111,7 @@ fn value_for(name: &str) -> BoxedStrategy<String> {
         "department",
         "user",
         "id",
+        "size",
     ];
     const FLAGS: &[&str] = &["hidden", "muted", "archived"];
     if NUMBERS.contains(&name) {
@@ -277,6 +279,80 @@ fn server_functions_take_any_input_postgres() {
     server_functions_take_any_input(Backend::Postgres);
 }
 
+/// An upload's bytes: any offset, any body, to uploads that exist (the
+/// member's own, a finished one, someone else's) and ones that do not.
+/// Never an internal error, and the upload stays consistent.
+fn upload_bytes_take_any_input(backend: Backend) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let target = rt.block_on(Target::start(backend));
+    let server = &target.server;
+    let member = target.callers[1].clone().expect("member");
+    let ids: Vec<i64> = rt.block_on(async {
+        let room = server.group(&member, "Files", &[]).await;
+        let mut ids = Vec::new();
+        for (i, size) in [300_000usize, 5, 1].into_iter().enumerate() {
+            let started = server
+                .start_upload(&member, &format!("fz{i}"), room, "f.bin", size)
+                .await;
+            ids.push(started.json()["id"].as_i64().expect("id"));
+        }
+        ids.push(server.upload(&member, room, "done.bin", b"xyz").await);
+        let carol = server.user("carol-fz@example.com").await;
+        let carols = server.group(&carol, "Carol's", &[]).await;
+        ids.push(server.upload(&carol, carols, "c.bin", b"xyz").await);
+        ids.extend([0, -1, i64::MAX]);
+        ids
+    });
+    let counts = RefCell::new(BTreeMap::<u16, u32>::new());
+    let strategy = (
+        prop::sample::select(ids),
+        prop_oneof![
+            3 => prop::sample::select(vec![0i64, 1, 65_536, 131_072, 262_144, -1, i64::MAX]),
+            1 => any::<i64>()
+        ],
+        prop::collection::vec(any::<u8>(), 0..300_000),
+    );
+    let result = runner().run(&strategy, |(id, offset, bytes)| {
+        let status = rt.block_on(async {
+            let resp = server
+                .client
+                .put(server.url(&format!("/api/files/{id}?offset={offset}")))
+                .header("content-type", "application/octet-stream")
+                .header("cookie", format!("glasschat_session={member}"))
+                .body(bytes)
+                .send()
+                .await
+                .map_err(|e| format!("no answer: {e}"))?;
+            Ok::<u16, String>(resp.status().as_u16())
+        });
+        let status = status.map_err(TestCaseError::fail)?;
+        *counts.borrow_mut().entry(status).or_default() += 1;
+        prop_assert!(
+            status < 500,
+            "PUT /api/files/{} at {} answered {}",
+            id,
+            offset,
+            status
+        );
+        Ok(())
+    });
+    if let Err(err) = result {
+        panic!("{err}");
+    }
+    eprintln!("upload bytes ({backend:?}): statuses {:?}", counts.borrow());
+    rt.block_on(target.still_works());
+}
+
+#[test]
+fn upload_bytes_take_any_input_sqlite() {
+    upload_bytes_take_any_input(Backend::Sqlite);
+}
+
+#[test]
+fn upload_bytes_take_any_input_postgres() {
+    upload_bytes_take_any_input(Backend::Postgres);
+}
+
 /// Frames: valid shapes with hostile values, other JSON, and raw text, all
 /// under the 64 KiB frame limit. Each must get an answer that is not an
 /// internal error, and the socket must stay usable.
@@ -299,9 +375,10 @@ fn frame_text() -> impl Strategy<Value = String> {
             text.clone(),
             prop::option::of(id.clone()),
             prop::collection::vec(id.clone(), 0..60),
+            prop::collection::vec(id.clone(), 0..12),
         )
-            .prop_map(|(room, client_id, body, reply_to, mentions)| {
-                ClientFrame::Send { room, client_id, body, reply_to, mentions }.to_json()
+            .prop_map(|(room, client_id, body, reply_to, mentions, files)| {
+                ClientFrame::Send { room, client_id, body, reply_to, mentions, files }.to_json()
             }),
         2 => (id.clone(), id.clone()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }.to_json()),
         // Edits, deletes and reactions: mostly the fuzzing member's own

@@ -255,16 +255,7 @@ async fn only_the_askers_conversations_are_searched(backend: Backend) {
     let mut ada_tab = server.tab(&ada).await;
     say(&mut ada_tab, group, "g1", "the zeppelin launches friday").await;
     assert_eq!(found(server, &bob, "zeppelin ").await.len(), 1);
-    let reply = server
-        .call(
-            &ada,
-            "rooms/remove",
-            &[
-                ("room", &group.to_string()),
-                ("user_id", &bob_id.to_string()),
-            ],
-        )
-        .await;
+    let reply = server.remove_member(&ada, group, bob_id).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(found(server, &bob, "zeppelin ").await.is_empty());
     // Nor may the room be named in `in:` any more.
@@ -358,14 +349,7 @@ async fn no_word_of_a_message_is_on_disk(backend: Backend) {
     }
     let mut dumps: Vec<(String, Vec<u8>)> = Vec::new();
     match server.db.sqlite_path() {
-        Some(path) => {
-            for suffix in ["", "-wal"] {
-                let file = format!("{}{suffix}", path.display());
-                if let Ok(bytes) = std::fs::read(&file) {
-                    dumps.push((file, bytes));
-                }
-            }
-        }
+        Some(_) => dumps.extend(server.db.sqlite_dumps()),
         None => {
             let bin = std::fs::read_dir("/usr/lib/postgresql")
                 .expect("postgres binaries")

@@ -17,6 +17,7 @@ use crate::server::services::accounts::{self, AuthError};
 use crate::server::services::actor::Actor;
 use crate::server::services::admin::AdminError;
 use crate::server::services::conversations::ConversationError;
+use crate::server::services::files::FileError;
 use crate::server::services::messages::MessageError;
 use crate::server::services::registration::RegistrationError;
 use crate::server::services::search::SearchError;
@@ -202,7 +203,7 @@ impl From<AdminError> for ApiError {
 impl From<MessageError> for ApiError {
     fn from(err: MessageError) -> ApiError {
         match err {
-            MessageError::Invalid(_) => ApiError::BadRequest,
+            MessageError::Invalid(_) | MessageError::TooManyFiles(_) => ApiError::BadRequest,
             MessageError::Forbidden => ApiError::Forbidden,
             MessageError::SlowDown(_) => ApiError::SlowDown,
             // Changes are socket frames; no server function makes one.
@@ -220,6 +221,27 @@ impl From<SearchError> for ApiError {
             SearchError::Store(e) => e.into(),
         }
     }
+}
+
+impl From<FileError> for ApiError {
+    fn from(err: FileError) -> ApiError {
+        match err {
+            FileError::NotMember => ApiError::Forbidden,
+            FileError::NotFound => ApiError::NotFound,
+            FileError::SlowDown(_) => ApiError::SlowDown,
+            FileError::Store(e) => e.into(),
+            reason => ApiError::BadFile {
+                reason: capitalised(&reason.to_string()),
+            },
+        }
+    }
+}
+
+/// "the file is empty" as a sentence: "The file is empty."
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+    format!("{}{}.", first.unwrap_or_default(), chars.as_str())
 }
 
 impl From<AuthError> for ApiError {

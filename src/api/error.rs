@@ -64,6 +64,10 @@ pub enum ApiError {
     /// text, at most quoting the filter that was not understood).
     #[error("{reason}")]
     BadSearch { reason: String },
+    /// A file that cannot be uploaded; the reason says why (a fixed text
+    /// with the file's name, size and the limit).
+    #[error("{reason}")]
+    BadFile { reason: String },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never got a proper answer (offline, server down, bad reply).
@@ -129,6 +133,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden => "forbidden",
             ApiError::BadSearch { .. } => "bad_search",
+            ApiError::BadFile { .. } => "bad_file",
             ApiError::Internal => "internal",
             ApiError::Transport => "transport",
         }
@@ -172,6 +177,9 @@ impl ApiError {
             "bad_search" => ApiError::BadSearch {
                 reason: "That search could not be run.".to_string(),
             },
+            "bad_file" => ApiError::BadFile {
+                reason: "That file could not be uploaded.".to_string(),
+            },
             "internal" => ApiError::Internal,
             "transport" => ApiError::Transport,
             _ => return None,
@@ -185,6 +193,7 @@ impl ApiError {
             ApiError::EmailTaken => 409,
             ApiError::Invalid(_) | ApiError::UnknownMembers | ApiError::InviteSelf => 422,
             ApiError::WeakPassword { .. } | ApiError::BadSearch { .. } => 422,
+            ApiError::BadFile { .. } => 422,
             ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,

@@ -7,6 +7,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub(crate) mod edge;
 pub mod error;
+pub mod files;
 pub mod mentions;
 pub mod reactions;
 pub mod rooms;

@@ -192,6 +192,7 @@ impl ChatClient {
             body,
             reply,
             mentions,
+            files: Vec::new(),
             status: OutboxStatus::Sending,
         };
         let frame = item.frame();

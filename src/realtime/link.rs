@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::protocol::{ClientFrame, MessageView, Quote, RoomSummary};
+use super::protocol::{ClientFrame, FileView, MessageView, Quote, RoomSummary};
 use super::state::ClientState;
 use crate::model::Role;
 
@@ -34,6 +34,8 @@ pub struct OutboxItem {
     pub reply: Option<Quote>,
     /// The people picked from the `@` list whose names the body holds.
     pub mentions: Vec<i64>,
+    /// Finished uploads sent with it (shown as they will be while sending).
+    pub files: Vec<FileView>,
     pub status: OutboxStatus,
 }
 
@@ -46,6 +48,7 @@ impl OutboxItem {
             body: self.body.clone(),
             reply_to: self.reply.as_ref().map(|q| q.seq),
             mentions: self.mentions.clone(),
+            files: self.files.iter().map(|f| f.id).collect(),
         }
     }
 }

@@ -50,6 +50,11 @@ pub enum ClientFrame {
         /// holds; `@room` in a group is read from the body itself.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         mentions: Vec<i64>,
+        /// Finished uploads of this user into this room (at most
+        /// `MAX_FILES_PER_MESSAGE`), sent with this message; the body may
+        /// then be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<i64>,
     },
     /// Replace the text of your own message `seq` in `room`.
     Edit {
@@ -292,6 +297,67 @@ pub struct MessageView {
     /// It says `@room` in a group: it mentions every member.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mentions_room: bool,
+    /// Files sent with it, in the order they were attached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileView>,
+}
+
+/// The most files one message carries.
+pub const MAX_FILES_PER_MESSAGE: usize = 10;
+/// The largest file, in bytes (the server's default; `GLASSCHAT_MAX_FILE_MB`
+/// changes it there, and the server refuses what is over its own limit).
+pub const MAX_FILE_BYTES: i64 = 25 * 1000 * 1000;
+
+/// A file in a message. Its bytes are read from `/files/ID` (the upload as
+/// it came, always as a download) and, for an image, `/files/ID/thumb` and
+/// `/files/ID/preview` (made by the server, metadata stripped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileView {
+    pub id: i64,
+    pub name: String,
+    /// In bytes.
+    pub size: i64,
+    /// Sniffed from the content by the server, never taken from the name.
+    pub mime: String,
+    /// An image shown inline: its size in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+}
+
+impl FileView {
+    /// Whether it is shown inline (a thumbnail and a preview were made).
+    pub fn is_image(&self) -> bool {
+        self.width.is_some() && self.height.is_some()
+    }
+
+    pub fn download_url(&self) -> String {
+        format!("/files/{}", self.id)
+    }
+
+    pub fn thumbnail_url(&self) -> String {
+        format!("/files/{}/thumb", self.id)
+    }
+
+    pub fn preview_url(&self) -> String {
+        format!("/files/{}/preview", self.id)
+    }
+}
+
+/// A size as people read it: "532 B", "14 KB", "3.2 MB" (powers of 1000,
+/// as the limits are stated).
+pub fn human_size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b < 1000.0 {
+        format!("{bytes} B")
+    } else if b < 1_000_000.0 {
+        format!("{:.0} KB", b / 1000.0)
+    } else if b < 10_000_000.0 && bytes % 1_000_000 != 0 {
+        format!("{:.1} MB", b / 1_000_000.0)
+    } else {
+        format!("{:.0} MB", b / 1_000_000.0)
+    }
 }
 
 /// One emoji under a message and who reacted with it (oldest first).
@@ -677,6 +743,7 @@ mod tests {
             body: "hi".into(),
             reply_to: None,
             mentions: Vec::new(),
+            files: Vec::new(),
         };
         assert_eq!(
             send.to_json(),
@@ -836,14 +903,16 @@ mod fuzz {
                 any::<String>(),
                 any::<Option<i64>>(),
                 prop::collection::vec(any::<i64>(), 0..4),
+                prop::collection::vec(any::<i64>(), 0..3),
             )
-                .prop_map(|(room, client_id, body, reply_to, mentions)| {
+                .prop_map(|(room, client_id, body, reply_to, mentions, files)| {
                     ClientFrame::Send {
                         room,
                         client_id,
                         body,
                         reply_to,
                         mentions,
+                        files,
                     }
                 }),
             (any::<i64>(), any::<i64>()).prop_map(|(room, seq)| ClientFrame::Read { room, seq }),

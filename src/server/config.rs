@@ -67,6 +67,17 @@ pub struct Limits {
     /// many seconds (results come as they type, a few a second at most).
     pub search_count: u32,
     pub search_period_secs: u32,
+    /// GLASSCHAT_UPLOAD_RATE ("60/60"): files one user may start to upload
+    /// per that many seconds.
+    pub upload_count: u32,
+    pub upload_period_secs: u32,
+    /// GLASSCHAT_MAX_FILE_MB (25): the largest file, in megabytes (10^6 bytes).
+    pub max_file_bytes: i64,
+    /// GLASSCHAT_MAX_FILES_PER_MESSAGE (10).
+    pub max_files_per_message: usize,
+    /// GLASSCHAT_FILE_QUOTA_MB (unset: none): the most one user may have
+    /// stored in files, in megabytes.
+    pub file_quota_bytes: Option<i64>,
     /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
     pub socket_queue: usize,
     /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
@@ -100,6 +111,11 @@ impl Default for Limits {
             lookup_period_secs: 60,
             search_count: 60,
             search_period_secs: 30,
+            upload_count: 60,
+            upload_period_secs: 60,
+            max_file_bytes: crate::realtime::protocol::MAX_FILE_BYTES,
+            max_files_per_message: crate::realtime::protocol::MAX_FILES_PER_MESSAGE,
+            file_quota_bytes: None,
             socket_queue: 1024,
             socket_buffer_bytes: 4096,
             max_sockets_per_user: 50,
@@ -201,7 +217,27 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         "GLASSCHAT_SEARCH_RATE",
         (d.search_count, d.search_period_secs),
     )?;
+    let (upload_count, upload_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_UPLOAD_RATE",
+        (d.upload_count, d.upload_period_secs),
+    )?;
+    const MB: i64 = 1000 * 1000;
+    let quota_mb: Option<i64> = match lookup("GLASSCHAT_FILE_QUOTA_MB") {
+        None => None,
+        Some(_) => Some(number(lookup, "GLASSCHAT_FILE_QUOTA_MB", 1)?),
+    };
     Ok(Limits {
+        upload_count,
+        upload_period_secs,
+        max_file_bytes: number(lookup, "GLASSCHAT_MAX_FILE_MB", d.max_file_bytes / MB)?
+            .saturating_mul(MB),
+        max_files_per_message: number(
+            lookup,
+            "GLASSCHAT_MAX_FILES_PER_MESSAGE",
+            d.max_files_per_message,
+        )?,
+        file_quota_bytes: quota_mb.map(|mb| mb.saturating_mul(MB)),
         max_message_chars: number(lookup, "GLASSCHAT_MAX_MESSAGE_CHARS", d.max_message_chars)?,
         max_frame_bytes: number(lookup, "GLASSCHAT_MAX_FRAME_BYTES", d.max_frame_bytes)?,
         send_count,

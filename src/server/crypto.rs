@@ -150,6 +150,28 @@ fn message_aad(room: i64, seq: i64, key_id: i64) -> [u8; 40] {
     aad
 }
 
+/// Where a file chunk belongs: its associated data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkPlace {
+    pub file: i64,
+    pub variant: i64,
+    pub index: i64,
+    pub last: bool,
+}
+
+impl ChunkPlace {
+    fn aad(&self, key_id: i64) -> [u8; 49] {
+        let mut aad = [0u8; 49];
+        aad[..16].copy_from_slice(b"glasschat file 1");
+        aad[16..24].copy_from_slice(&self.file.to_be_bytes());
+        aad[24..32].copy_from_slice(&self.variant.to_be_bytes());
+        aad[32..40].copy_from_slice(&self.index.to_be_bytes());
+        aad[40..48].copy_from_slice(&key_id.to_be_bytes());
+        aad[48] = u8::from(self.last);
+        aad
+    }
+}
+
 /// A message body's nonce: 16 random bytes drawn once per process, then a
 /// 64-bit counter. Unique under a key unless two processes draw the same
 /// prefix (odds 2^-128 a pair), without a getrandom system call per message
@@ -262,6 +284,48 @@ impl Keyring {
 
     /// Seals `plain` for the row (room, seq) under the current key.
     pub fn seal(&self, room: i64, seq: i64, plain: &[u8]) -> Result<Sealed, OpenError> {
+        self.seal_for(plain, |key_id| message_aad(room, seq, key_id).to_vec())
+    }
+
+    /// Opens a stored body. A row without a key id is plaintext from before
+    /// encryption (re-encrypted by the background task).
+    pub fn open(
+        &self,
+        room: i64,
+        seq: i64,
+        key_id: Option<i64>,
+        nonce: Option<&[u8]>,
+        body: &[u8],
+    ) -> Result<Vec<u8>, OpenError> {
+        let Some(key_id) = key_id else {
+            return Ok(body.to_vec());
+        };
+        self.open_with(key_id, nonce, body, &message_aad(room, seq, key_id))
+    }
+
+    /// Seals one chunk of a file under the current key: the file, the
+    /// variant (the upload, its thumbnail or its preview), the chunk's
+    /// index and whether it is the last are bound to it, so no chunk can be
+    /// moved to another file or place, and none cut off the end.
+    pub fn seal_chunk(&self, at: ChunkPlace, plain: &[u8]) -> Result<Sealed, OpenError> {
+        self.seal_for(plain, |key_id| at.aad(key_id).to_vec())
+    }
+
+    pub fn open_chunk(
+        &self,
+        at: ChunkPlace,
+        key_id: i64,
+        nonce: &[u8],
+        data: &[u8],
+    ) -> Result<Vec<u8>, OpenError> {
+        self.open_with(key_id, Some(nonce), data, &at.aad(key_id))
+    }
+
+    fn seal_for(
+        &self,
+        plain: &[u8],
+        aad: impl FnOnce(i64) -> Vec<u8>,
+    ) -> Result<Sealed, OpenError> {
         let keys = self.read();
         let key_id = keys.current.ok_or(OpenError::UnknownKey(0))?;
         let cipher = keys
@@ -269,7 +333,7 @@ impl Keyring {
             .get(&key_id)
             .ok_or(OpenError::UnknownKey(key_id))?;
         let nonce = message_nonce();
-        let aad = message_aad(room, seq, key_id);
+        let aad = aad(key_id);
         let body = cipher
             .encrypt(
                 XNonce::from_slice(&nonce),
@@ -286,19 +350,13 @@ impl Keyring {
         })
     }
 
-    /// Opens a stored body. A row without a key id is plaintext from before
-    /// encryption (re-encrypted by the background task).
-    pub fn open(
+    fn open_with(
         &self,
-        room: i64,
-        seq: i64,
-        key_id: Option<i64>,
+        key_id: i64,
         nonce: Option<&[u8]>,
         body: &[u8],
+        aad: &[u8],
     ) -> Result<Vec<u8>, OpenError> {
-        let Some(key_id) = key_id else {
-            return Ok(body.to_vec());
-        };
         let nonce = nonce
             .filter(|n| n.len() == NONCE_LEN)
             .ok_or(OpenError::Refused)?;
@@ -307,15 +365,8 @@ impl Keyring {
             .ciphers
             .get(&key_id)
             .ok_or(OpenError::UnknownKey(key_id))?;
-        let aad = message_aad(room, seq, key_id);
         cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: &aad,
-                },
-            )
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad })
             .map_err(|_| OpenError::Refused)
     }
 
@@ -444,6 +495,28 @@ mod tests {
             ring.open(7, 42, Some(9), Some(&sealed.nonce), &sealed.body),
             Err(OpenError::UnknownKey(9))
         );
+    }
+
+    #[test]
+    fn a_file_chunk_opens_only_in_its_own_place() {
+        let (ring, _) = ring(&MasterKey::generate(), &[1]);
+        let at = ChunkPlace {
+            file: 5,
+            variant: 0,
+            index: 3,
+            last: false,
+        };
+        let sealed = ring.seal_chunk(at, b"chunk").unwrap();
+        let open = |at| ring.open_chunk(at, 1, &sealed.nonce, &sealed.body);
+        assert_eq!(open(at).unwrap(), b"chunk");
+        for moved in [
+            ChunkPlace { file: 6, ..at },
+            ChunkPlace { variant: 1, ..at },
+            ChunkPlace { index: 2, ..at },
+            ChunkPlace { last: true, ..at },
+        ] {
+            assert_eq!(open(moved), Err(OpenError::Refused), "{moved:?}");
+        }
     }
 
     /// Security checklist row 10: no nonce repeats over a million draws,

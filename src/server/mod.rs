@@ -31,7 +31,7 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
-use services::{accounts, keys, messages, search};
+use services::{accounts, files, keys, messages, search};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -93,6 +93,7 @@ pub async fn run() -> Result<(), StartupError> {
         Duration::from_secs(state.config.limits.session_check_secs),
     );
     search::spawn_indexer(state.clone());
+    files::spawn_unsent_sweep(state.clone());
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state);

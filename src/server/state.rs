@@ -32,6 +32,8 @@ pub struct AppState {
     pub lookup_limiter: Arc<UserRate>,
     /// Searches, per user.
     pub search_limiter: Arc<UserRate>,
+    /// Uploads started, per user.
+    pub upload_limiter: Arc<UserRate>,
     pub hub: Hub,
     pub writer: MessageWriter,
     /// Tells the other nodes (Postgres); a no-op on SQLite.
@@ -71,6 +73,7 @@ impl AppState {
         let change_limiter = UserRate::new(limits.change_count, secs(limits.change_period_secs));
         let lookup_limiter = UserRate::new(limits.lookup_count, secs(limits.lookup_period_secs));
         let search_limiter = UserRate::new(limits.search_count, secs(limits.search_period_secs));
+        let upload_limiter = UserRate::new(limits.upload_count, secs(limits.upload_period_secs));
         // Several nodes need the fan-out, and a hub that records what it
         // handed out for the fan-out's sweep; one node needs neither.
         let (fanout, hub) = match store.postgres_pool() {
@@ -89,6 +92,7 @@ impl AppState {
             change_limiter: Arc::new(change_limiter),
             lookup_limiter: Arc::new(lookup_limiter),
             search_limiter: Arc::new(search_limiter),
+            upload_limiter: Arc::new(upload_limiter),
             config: Arc::new(config),
             store,
             login_guard: Arc::new(LoginGuard::default()),

@@ -293,6 +293,9 @@ fn server_function_matrix() -> Vec<Call> {
         // Search: anyone signed in, over their own conversations only
         // (what each finds of the conversation is checked below).
         c("search",                  [Y, Y, Y, N, Y, Y], |_| vec![("query", "secret".into())]),
+        // Uploading into the conversation: its members (the customer and
+        // the department's staff).
+        c("start_upload",            [Y, N, N, N, Y, Y], |c| vec![("upload_id", "matrix-1".into()), ("room", c.room.to_string()), ("name", "a.txt".into()), ("size", "3".into())]),
     ]
 }
 
@@ -391,6 +394,58 @@ async fn authorization_matrix(backend: Backend) {
             reply.body
         );
     }
+
+    // Files: the customer's file in the conversation is read by them and
+    // the department's staff; anyone else gets the same 404 as for a file
+    // that does not exist. An upload's bytes go to its uploader's upload only.
+    let file = server
+        .upload(&desk.owner, room, "card.txt", b"secret-4242 card")
+        .await;
+    owner_tab.send_files(room, "file-1", "", &[file]).await;
+    ack(&mut owner_tab).await;
+    let (_, _, no_such_file) = server
+        .download(desk.cookie(Who::Owner), "/files/99999")
+        .await;
+    let pending = ok(server
+        .start_upload(&desk.owner, "matrix-put", room, "p.txt", 3)
+        .await)
+    .json()["id"]
+        .as_i64()
+        .unwrap();
+    for (who, allowed) in EVERYONE.iter().zip([Y, N, N, N, Y, Y]) {
+        for path in [format!("/files/{file}")] {
+            let (status, _, body) = server.download(desk.cookie(*who), &path).await;
+            if allowed {
+                assert_eq!(status, 200, "{who:?} reading {path}");
+                assert_eq!(body, b"secret-4242 card");
+            } else {
+                assert_eq!(
+                    (status, &body),
+                    (404, &no_such_file),
+                    "{who:?} reading {path}"
+                );
+            }
+        }
+        if *who != Who::Owner {
+            let put = server
+                .put_bytes(
+                    desk.cookie(*who).unwrap_or("none"),
+                    pending,
+                    0,
+                    b"abc".to_vec(),
+                )
+                .await;
+            assert!(
+                matches!(put.status, 401 | 404),
+                "{who:?} writing: {}",
+                put.status
+            );
+        }
+    }
+    let untouched = ok(server
+        .start_upload(&desk.owner, "matrix-put", room, "p.txt", 3)
+        .await);
+    assert_eq!(untouched.json()["received"], 0, "nobody else wrote to it");
 
     // The frames, for each signed-in caller: does the conversation appear
     // in their Welcome, may they send and read in it, does a catch-up

@@ -293,3 +293,98 @@ async fn every_frame_kind_has_a_budget(backend: Backend) {
     server.stop().await;
 }
 both_backends!(every_frame_kind_has_a_budget);
+
+/// The resident memory of process `pid`, in bytes.
+fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// An upload never sits whole in the server's memory: during ten uploads
+/// of 25 MB at once, its resident memory grows by less than 16 MiB (each
+/// upload holds one 256 KiB chunk at a time). A file over the limit is
+/// refused before a byte is sent, and bytes past the announced size are
+/// refused as they come.
+async fn uploads_stream_through_bounded_memory(backend: Backend) {
+    const SIZE: usize = 25_000_000;
+    let server = TestServer::start(backend).await;
+    let (ada, room, _tab) = server.alone_in_room("Uploads").await;
+    let over = server
+        .start_upload(&ada, "over", room, "big.iso", SIZE + 1)
+        .await;
+    assert_eq!(over.status, 422, "{}", over.body);
+    // Warm up (pools, caches), then measure from here.
+    server
+        .upload(&ada, room, "warm.bin", &vec![7; 2_000_000])
+        .await;
+    let pid = server.pid().expect("server pid");
+    let before = rss_of(pid);
+    let body: std::sync::Arc<Vec<u8>> =
+        std::sync::Arc::new((0..SIZE).map(|i| (i % 253) as u8).collect());
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let started = server
+            .start_upload(&ada, &format!("big{i}"), room, "big.bin", SIZE)
+            .await;
+        ids.push(started.json()["id"].as_i64().expect("id"));
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_of(pid));
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            peak
+        })
+    };
+    let uploads = ids.iter().map(|&id| {
+        let body = body.clone();
+        let server = &server;
+        let ada = ada.clone();
+        async move {
+            let stream = futures::stream::iter(
+                body.chunks(64 * 1024)
+                    .map(|c| Ok::<Vec<u8>, std::io::Error>(c.to_vec()))
+                    .collect::<Vec<_>>(),
+            );
+            let resp = server
+                .client
+                .put(server.url(&format!("/api/files/{id}?offset=0")))
+                .header("content-type", "application/octet-stream")
+                .header("content-length", SIZE.to_string())
+                .header("cookie", format!("glasschat_session={ada}"))
+                .body(reqwest::Body::wrap_stream(stream))
+                .send()
+                .await
+                .expect("upload");
+            assert_eq!(resp.status().as_u16(), 200);
+        }
+    });
+    futures::future::join_all(uploads).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.expect("sampler");
+    let grew = peak.saturating_sub(before);
+    eprintln!(
+        "RSS {backend:?}: {:.1} MiB before, {:.1} MiB at peak during ten 25 MB uploads (+{:.1} MiB)",
+        before as f64 / 1048576.0,
+        peak as f64 / 1048576.0,
+        grew as f64 / 1048576.0
+    );
+    assert!(grew < 16 * 1024 * 1024, "RSS grew by {grew} bytes");
+    assert_eq!(
+        server
+            .db
+            .scalar("SELECT COUNT(*) FROM files WHERE size = 25000000 AND completed_at IS NOT NULL")
+            .await,
+        10
+    );
+    server.stop().await;
+}
+both_backends!(uploads_stream_through_bounded_memory);

@@ -144,6 +144,21 @@ impl TestDb {
             .expect("open pg")
     }
 
+    /// SQLite: the bytes of the database file and its WAL, as they are on
+    /// disk now (for checks that nothing readable is stored). Postgres: none.
+    pub fn sqlite_dumps(&self) -> Vec<(String, Vec<u8>)> {
+        let Some(path) = self.sqlite_path() else {
+            return Vec::new();
+        };
+        ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| {
+                let file = format!("{}{suffix}", path.display());
+                std::fs::read(&file).ok().map(|bytes| (file, bytes))
+            })
+            .collect()
+    }
+
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.join("nested/glasschat.db"))
     }
@@ -236,6 +251,8 @@ impl TestServer {
             .env("GLASSCHAT_CHANGE_RATE", "1000000/1")
             // And searches (tests/search.rs checks their budget).
             .env("GLASSCHAT_SEARCH_RATE", "1000000/1")
+            // And uploads (tests/files.rs checks their budget).
+            .env("GLASSCHAT_UPLOAD_RATE", "1000000/1")
             .env(
                 "RUST_LOG",
                 std::env::var("GLASSCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -384,6 +401,75 @@ impl TestServer {
     }
 }
 
+/// Files: an upload as the browser makes it (announce, then PUT the
+/// bytes), and a download's raw answer.
+impl TestServer {
+    /// Announces an upload; the answer (`UploadState` as JSON on 200).
+    pub async fn start_upload(
+        &self,
+        cookie: &str,
+        upload_id: &str,
+        room: i64,
+        name: &str,
+        size: usize,
+    ) -> Reply {
+        let (room, size) = (room.to_string(), size.to_string());
+        let form = [
+            ("upload_id", upload_id),
+            ("room", room.as_str()),
+            ("name", name),
+            ("size", size.as_str()),
+        ];
+        self.call(cookie, "start_upload", &form).await
+    }
+
+    /// PUTs `bytes` as upload `id`'s bytes from `offset`.
+    pub async fn put_bytes(&self, cookie: &str, id: i64, offset: usize, bytes: Vec<u8>) -> Reply {
+        let resp = self
+            .client
+            .put(self.url(&format!("/api/files/{id}?offset={offset}")))
+            .header("content-type", "application/octet-stream")
+            .header("cookie", format!("glasschat_session={cookie}"))
+            .body(bytes)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(resp).await
+    }
+
+    /// Uploads `bytes` as `name` into `room`: the file's id.
+    pub async fn upload(&self, cookie: &str, room: i64, name: &str, bytes: &[u8]) -> i64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let upload_id = format!("u{n}");
+        let started = self
+            .start_upload(cookie, &upload_id, room, name, bytes.len())
+            .await;
+        assert_eq!(started.status, 200, "start {name}: {}", started.body);
+        let id = started.json()["id"].as_i64().expect("file id");
+        let put = self.put_bytes(cookie, id, 0, bytes.to_vec()).await;
+        assert_eq!(put.status, 200, "upload {name}: {}", put.body);
+        assert_eq!(put.json()["complete"], true, "{}", put.body);
+        id
+    }
+
+    /// GETs `path` with the session (if any): status, headers and raw bytes.
+    pub async fn download(
+        &self,
+        cookie: Option<&str>,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("glasschat_session={c}"));
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.bytes().await.expect("body").to_vec())
+    }
+}
+
 /// Server functions by endpoint, and a tab past its catch-up.
 impl TestServer {
     pub async fn call(&self, cookie: &str, endpoint: &str, form: &[(&str, &str)]) -> Reply {
@@ -399,6 +485,17 @@ impl TestServer {
     ) -> Reply {
         self.post_form(&format!("/api/{endpoint}"), form, cookie)
             .await
+    }
+
+    /// `cookie`'s user removes `user_id` from group `room`.
+    pub async fn remove_member(&self, cookie: &str, room: i64, user_id: i64) -> Reply {
+        let (room, user_id) = (room.to_string(), user_id.to_string());
+        self.call(
+            cookie,
+            "rooms/remove",
+            &[("room", &room), ("user_id", &user_id)],
+        )
+        .await
     }
 
     /// A fresh tab, past its catch-up.
@@ -677,6 +774,20 @@ impl Tab {
             body: body.to_string(),
             reply_to: None,
             mentions: Vec::new(),
+            files: Vec::new(),
+        })
+        .await;
+    }
+
+    /// Sends `body` with the uploaded `files`.
+    pub async fn send_files(&mut self, room: i64, client_id: &str, body: &str, files: &[i64]) {
+        self.send_frame(&ClientFrame::Send {
+            room,
+            client_id: client_id.to_string(),
+            body: body.to_string(),
+            reply_to: None,
+            mentions: Vec::new(),
+            files: files.to_vec(),
         })
         .await;
     }
@@ -689,6 +800,7 @@ impl Tab {
             body: body.to_string(),
             reply_to: None,
             mentions: people.to_vec(),
+            files: Vec::new(),
         })
         .await;
     }
@@ -701,6 +813,7 @@ impl Tab {
             body: body.to_string(),
             reply_to: Some(seq),
             mentions: Vec::new(),
+            files: Vec::new(),
         })
         .await;
     }

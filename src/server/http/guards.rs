@@ -17,8 +17,8 @@ use crate::server::state::AppState;
 pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 /// Only server functions take writes, and only as the form encoding they
-/// are declared with; checked before any work, as defence in depth behind
-/// the Origin check:
+/// are declared with (uploads' bytes aside: `is_upload`); checked before
+/// any work, as defence in depth behind the Origin check:
 /// - a write anywhere else (a page, a build file) is 405, not a page;
 /// - a body that is not `application/x-www-form-urlencoded` is 415, so a
 ///   `text/plain` form from another site never reaches a server function;
@@ -26,6 +26,9 @@ pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 ///   streams it.
 pub async fn shape_of_writes(request: Request, next: Next) -> Response {
     if is_safe_method(request.method()) {
+        return next.run(request).await;
+    }
+    if is_upload(&request) {
         return next.run(request).await;
     }
     if !request.uri().path().starts_with("/api/") {
@@ -71,6 +74,18 @@ pub async fn shape_of_writes(request: Request, next: Next) -> Response {
 }
 
 const FORM: &str = "application/x-www-form-urlencoded";
+
+/// An upload's bytes (`PUT /api/files/ID`, raw bytes of any length): the
+/// one write that is not a form. Its size is the files service's to limit.
+fn is_upload(request: &Request) -> bool {
+    request.method() == Method::PUT
+        && request.uri().path().starts_with("/api/files/")
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("application/octet-stream"))
+}
 
 fn too_large() -> Response {
     unread_body(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")

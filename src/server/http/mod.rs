@@ -5,13 +5,14 @@
 
 mod build_files;
 pub mod cookie;
+mod files;
 mod guards;
 mod health;
 mod page;
 pub mod ws;
 
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -40,6 +41,12 @@ pub fn router(state: AppState) -> Router {
         .layer(compression())
         .layer(middleware::from_fn(redirects_are_real))
         .route("/ws", get(ws::upgrade))
+        // Files go out as they are stored (an image is compressed already;
+        // a download is not worth compressing on the fly), and an upload's
+        // body streams in past the server functions' size limit.
+        .route("/api/files/{id}", put(files::upload))
+        .route("/files/{id}", get(files::download))
+        .route("/files/{id}/{variant}", get(files::image))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             refuse_cross_site,

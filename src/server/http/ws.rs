@@ -383,17 +383,18 @@ impl Connection {
                 body,
                 reply_to,
                 mentions,
+                files,
             } => {
                 let for_error = client_id.clone();
-                let sent = messages::submit(
-                    &self.state,
-                    &self.author,
+                let request = messages::SendRequest {
                     room,
                     client_id,
                     body,
                     reply_to,
                     mentions,
-                );
+                    files,
+                };
+                let sent = messages::submit(&self.state, &self.author, request);
                 match sent.await {
                     Ok(pending) => self.in_flight.push_back(InFlight::Send(pending)),
                     Err(err) => {
@@ -780,6 +781,7 @@ fn bad_frame(message: &str) -> FrameError {
 fn message_error(err: MessageError, room: Option<i64>, client_id: Option<String>) -> FrameError {
     let (code, message, retry_after_ms) = match err {
         MessageError::Invalid(why) => (ErrorCode::Invalid, why.to_string(), None),
+        err @ MessageError::TooManyFiles(_) => (ErrorCode::Invalid, err.to_string(), None),
         MessageError::Forbidden => (
             ErrorCode::Forbidden,
             "you are not a member of this room".to_string(),

@@ -313,6 +313,7 @@ pub(crate) async fn system_line(
         Stored::New(view) | Stored::Duplicate(view) => Ok(view.seq),
         Stored::NotMember
         | Stored::NoOriginal
+        | Stored::NoFile
         | Stored::Reopened { .. }
         | Stored::Changed(_)
         | Stored::Unchanged

@@ -101,7 +101,8 @@ pub fn spawn_key_follower(store: Store, master: MasterKey) {
     });
 }
 
-/// One pass over every row not under the current key.
+/// One pass over every row not under the current key: messages, then
+/// file chunks (up to 256 KiB each, so fewer per batch).
 pub async fn reencrypt_all(store: &Store) -> Result<u64, StoreError> {
     let mut after = 0;
     let mut moved = 0;
@@ -109,9 +110,19 @@ pub async fn reencrypt_all(store: &Store) -> Result<u64, StoreError> {
         let batch = store.reencrypt_batch(after, BATCH).await?;
         moved += batch.moved;
         if batch.last_id == after {
-            return Ok(moved);
+            break;
         }
         after = batch.last_id;
+        tokio::time::sleep(PAUSE).await;
+    }
+    let mut after = (0, 0, -1);
+    loop {
+        let (chunks, next) = store.reencrypt_chunks(after, BATCH / 10).await?;
+        moved += chunks;
+        let Some(next) = next else {
+            return Ok(moved);
+        };
+        after = next;
         tokio::time::sleep(PAUSE).await;
     }
 }
@@ -133,7 +144,7 @@ pub async fn command(store: &Store, master: &MasterKey, args: &[String]) -> Resu
                 .map_err(|e| e.to_string())?;
             let moved = reencrypt_all(store).await.map_err(|e| e.to_string())?;
             Ok(format!(
-                "key {id} is now current; {moved} messages re-encrypted\n{}",
+                "key {id} is now current; {moved} messages and file chunks re-encrypted\n{}",
                 status(store).await.map_err(|e| e.to_string())?
             ))
         }

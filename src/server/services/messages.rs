@@ -31,6 +31,8 @@ pub enum MessageError {
     Invalid(&'static str),
     #[error("not a member of this room")]
     Forbidden,
+    #[error("a message can carry at most {0} files")]
+    TooManyFiles(usize),
     #[error("slow down")]
     SlowDown(Duration),
     /// An edit, delete or reaction that was not allowed.
@@ -56,30 +58,46 @@ pub struct PendingSend {
     pub stored: Pending,
 }
 
+/// A message as a socket frame asks to send it.
+#[derive(Debug, Clone, Default)]
+pub struct SendRequest {
+    pub room: i64,
+    pub client_id: String,
+    pub body: String,
+    pub reply_to: Option<i64>,
+    pub mentions: Vec<i64>,
+    pub files: Vec<i64>,
+}
+
 /// Checks a send and hands it to the writer, which stores it and (through
 /// `publisher`) publishes it after the commit. Waits only when the writer's
 /// queue is full. `acknowledge` turns the answer into the ack.
 pub async fn submit(
     state: &AppState,
     author: &Author,
-    room: i64,
-    client_id: String,
-    body: String,
-    reply_to: Option<i64>,
-    mentions: Vec<i64>,
+    request: SendRequest,
 ) -> Result<PendingSend, MessageError> {
+    let SendRequest {
+        room,
+        client_id,
+        body,
+        reply_to,
+        mentions,
+        files,
+    } = request;
     let user_id = author.id;
     if !valid_client_id(&client_id) {
         return Err(MessageError::Invalid(
             "client_id must be 1-64 letters, digits, '-' or '_'",
         ));
     }
-    if body.trim().is_empty() {
+    if body.trim().is_empty() && files.is_empty() {
         return Err(MessageError::Invalid("the message is empty"));
     }
     if body.chars().count() > state.config.limits.max_message_chars {
         return Err(MessageError::Invalid("the message is too long"));
     }
+    let files = files_sent(files, state.config.limits.max_files_per_message)?;
     state
         .send_limiter
         .check(user_id)
@@ -101,6 +119,7 @@ pub async fn submit(
             body,
             reply_to,
             mentions,
+            files,
             now: now_ms(),
         })
         .await?;
@@ -109,6 +128,21 @@ pub async fn submit(
         client_id,
         stored,
     })
+}
+
+/// The distinct files a send carries, at most `most` (whose they are and
+/// whether they are finished is the writer's check), in the order given.
+fn files_sent(files: Vec<i64>, most: usize) -> Result<Vec<i64>, MessageError> {
+    let mut distinct = Vec::with_capacity(files.len());
+    for file in files {
+        if !distinct.contains(&file) {
+            distinct.push(file);
+        }
+    }
+    if distinct.len() > most {
+        return Err(MessageError::TooManyFiles(most));
+    }
+    Ok(distinct)
 }
 
 /// The distinct people a send names (the writer keeps the members among
@@ -150,6 +184,9 @@ pub async fn acknowledge(
         Stored::NoOriginal => Err(MessageError::Invalid(
             "the message you reply to is not in this conversation",
         )),
+        Stored::NoFile => Err(MessageError::Invalid(
+            "a file of this message is not uploaded to this conversation (or was sent already)",
+        )),
         // Changes are answered by `changes::settle`, never here.
         Stored::Changed(_) | Stored::Unchanged | Stored::Refused(_) | Stored::Indexed { .. } => {
             Err(MessageError::Invalid("not a send"))
@@ -189,6 +226,7 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
                 Stored::Duplicate(_)
                 | Stored::NotMember
                 | Stored::NoOriginal
+                | Stored::NoFile
                 | Stored::Unchanged
                 | Stored::Refused(_)
                 | Stored::Indexed { .. } => {}

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod changes;
 pub mod conversations;
 pub mod emoji;
+pub mod files;
 pub mod keys;
 pub mod mentions;
 pub mod messages;

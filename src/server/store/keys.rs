@@ -3,7 +3,7 @@
 use super::{on_pool, Store, StoreError};
 use crate::server::crypto::{new_data_key, MasterKey, WrappedKey};
 
-/// How many message rows a key holds (`None`: plaintext from before
+/// How many rows (messages and file chunks) a key holds (`None`: plaintext from before
 /// encryption was on).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyCount {
@@ -80,7 +80,11 @@ impl Store {
 
     pub async fn key_counts(&self) -> Result<Vec<KeyCount>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT key_id, COUNT(*) AS rows FROM messages GROUP BY key_id ORDER BY key_id")
+            sqlx::query_as(
+                "SELECT key_id, CAST(COUNT(*) AS BIGINT) AS rows FROM
+                   (SELECT key_id FROM messages UNION ALL SELECT key_id FROM file_chunks) AS sealed
+                 GROUP BY key_id ORDER BY key_id",
+            )
                 .fetch_all(pool)
                 .await?
         }))
@@ -91,7 +95,8 @@ impl Store {
         let deleted = on_pool!(self.db(), pool => {
             sqlx::query(
                 "DELETE FROM encryption_keys WHERE id = $1
-                 AND NOT EXISTS (SELECT 1 FROM messages WHERE key_id = $1)",
+                 AND NOT EXISTS (SELECT 1 FROM messages WHERE key_id = $1)
+                 AND NOT EXISTS (SELECT 1 FROM file_chunks WHERE key_id = $1)",
             )
             .bind(id)
             .execute(pool)

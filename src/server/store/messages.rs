@@ -194,6 +194,9 @@ pub struct NewMessage {
     /// The people the sender picked to call (distinct, not the sender);
     /// the writer keeps the members the body names.
     pub mentions: Vec<i64>,
+    /// Finished uploads of the sender into this room, sent with it
+    /// (checked and attached in the writer's transaction).
+    pub files: Vec<i64>,
     pub now: i64,
 }
 
@@ -218,8 +221,8 @@ impl SystemLine {
 }
 
 impl Store {
-    /// Fills in what a message row does not hold: its reactions and whom it
-    /// mentions (`views`: messages of one room). Every read that hands out
+    /// Fills in what a message row does not hold: its reactions, files and
+    /// whom it mentions (`views`: messages of one room). Every read that hands out
     /// messages goes through here, so none forgets either.
     pub(super) async fn attach_details(
         &self,
@@ -227,6 +230,7 @@ impl Store {
         views: &mut [MessageView],
     ) -> Result<(), StoreError> {
         self.attach_reactions(room, views).await?;
+        self.attach_files(room, views).await?;
         self.attach_mentions(room, views).await
     }
 

@@ -5,6 +5,7 @@
 //! each backend keeps its own types and prepared-statement cache.
 
 mod changes;
+mod files;
 mod keys;
 mod mentions;
 mod messages;
@@ -19,6 +20,7 @@ mod writer;
 mod writes;
 
 pub use changes::{Action, ChangeRequest, EventPage, Refusal, Sequenced};
+pub use files::{last_index, FileRow, NewUpload, CHUNK, ORIGINAL, PREVIEW, THUMBNAIL};
 pub use keys::KeyCount;
 pub use messages::{NewMessage, SystemLine, UNAVAILABLE};
 pub use registration::{ClaimedLink, REGISTRATION_DOMAINS, REGISTRATION_MODE};

@@ -19,6 +19,9 @@ pub enum Stored {
     NotMember,
     /// A reply to a seq with no message in the room: nothing stored.
     NoOriginal,
+    /// A file it names is not a finished upload of the sender into the
+    /// room (or was sent already): nothing stored.
+    NoFile,
     /// A new message by the member of a resolved support conversation,
     /// and the system line that reopened it, stored with it.
     Reopened {

@@ -20,6 +20,7 @@ use crate::server::store::changes::{
     DELETE_ROOM_CHANGES, DELETE_ROOM_REACTIONS, DROP_REACTIONS, EDIT, INSERT_CHANGE,
     REMOVE_REACTION, TOMBSTONE,
 };
+use crate::server::store::files::{file_view, ATTACH_FILE, DROP_MESSAGE_FILES, FILE_READY};
 use crate::server::store::mentions::{
     apply_mentions, DELETE_ROOM_MENTIONS, INSERT_MENTION, INSERT_MENTION_UNCOUNTED,
     INSERT_ROOM_MENTION, MARK_DELETED, MEMBER_NAME, ROOM_KIND,
@@ -142,6 +143,12 @@ pub(super) async fn store_batch(
                 }
             },
         };
+        if !msg.files.is_empty() {
+            if let Some(refused) = files_refused(tx, keys, &msg).await? {
+                out.push(refused);
+                continue;
+            }
+        }
         let sealed = keys.seal(msg.room, seq, msg.body.as_bytes())?;
         let Some(id) = tx.insert_text(&msg, seq, &sealed, texts + 1).await? else {
             out.push(match tx.existing(msg.sender_id, &msg.client_id).await? {
@@ -151,6 +158,15 @@ pub(super) async fn store_batch(
             continue;
         };
         heads.insert(room, (seq, reopened_by, texts + 1));
+        for &file in &msg.files {
+            tx.execute(ATTACH_FILE, &[Arg::Int(id), Arg::Int(file)])
+                .await?;
+        }
+        let files = if msg.files.is_empty() {
+            Vec::new()
+        } else {
+            tx.files(id).await?.into_iter().map(file_view).collect()
+        };
         indexer.index_new(tx, room, id, &msg.body).await?;
         let reopens = reopened_by == Some(msg.sender_id);
         let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
@@ -167,6 +183,7 @@ pub(super) async fn store_batch(
             reply,
             mentions,
             mentions_room,
+            files,
             ..MessageView::default()
         };
         if !reopens {
@@ -190,6 +207,28 @@ pub(super) async fn store_batch(
         out.push(Stored::Reopened { message, line });
     }
     Ok(out)
+}
+
+/// Why a message with files cannot be stored, if it cannot: a resend is
+/// answered as the first send was (its files went with it), and otherwise
+/// every file must be a finished upload of the sender into this room that
+/// no message carries yet.
+async fn files_refused(
+    tx: &mut impl BatchTx,
+    keys: &Keyring,
+    msg: &NewMessage,
+) -> Result<Option<Stored>, StoreError> {
+    use Arg::Int;
+    if let Some(row) = tx.existing(msg.sender_id, &msg.client_id).await? {
+        return Ok(Some(Stored::Duplicate(row.into_view(keys))));
+    }
+    for &file in &msg.files {
+        let args = [Int(file), Int(msg.sender_id), Int(msg.room)];
+        if tx.number(FILE_READY, &args).await?.is_none() {
+            return Ok(Some(Stored::NoFile));
+        }
+    }
+    Ok(None)
 }
 
 /// Records who the new message at `seq` calls: each person the sender
@@ -338,6 +377,7 @@ async fn change(
                 .await?;
             tx.execute(DROP_REACTIONS, &key).await?;
             tx.execute(MARK_DELETED, &key).await?;
+            tx.execute(DROP_MESSAGE_FILES, &key).await?;
         }
         Action::React { emoji, on: true } => {
             let (emoji_count, there) = tx.reaction_room(room, target_seq, emoji).await?;
@@ -386,6 +426,12 @@ async fn change(
         indexer.index(tx, room, row.id, body).await?;
     }
     let mut message = row.into_view(keys);
+    message.files = tx
+        .files(message.id)
+        .await?
+        .into_iter()
+        .map(file_view)
+        .collect();
     message.reactions = group_reactions(tx.reactions(room, target_seq).await?)
         .remove(&target_seq)
         .unwrap_or_default();

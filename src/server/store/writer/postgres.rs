@@ -15,6 +15,7 @@ use crate::server::crypto::Sealed;
 use crate::server::store::changes::{
     ReactionRow, Target, TargetColumns, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
 };
+use crate::server::store::files::{FileColumns, FILES_OF_MESSAGE};
 use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{
     MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
@@ -239,6 +240,13 @@ impl BatchTx for PgBatch<'_> {
         Ok(sqlx::query_as(MENTIONS_OF)
             .bind(room)
             .bind(seq)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn files(&mut self, id: i64) -> Result<Vec<FileColumns>, StoreError> {
+        Ok(sqlx::query_as(FILES_OF_MESSAGE)
+            .bind(id)
             .fetch_all(&mut *self.tx)
             .await?)
     }

@@ -30,6 +30,7 @@ use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::changes::{
     ReactionRow, Target, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
 };
+use crate::server::store::files::{FileColumns, FILES_OF_MESSAGE};
 use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
 use crate::server::store::search::{BODIES, DELETE_ROOM_DOCS, QUEUE_FOR_INDEX};
@@ -437,6 +438,23 @@ impl BatchTx for SqliteBatch<'_> {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push((r.get(0)?, r.get(1)?, r.get(2)?));
+        }
+        Ok(out)
+    }
+
+    async fn files(&mut self, id: i64) -> Result<Vec<FileColumns>, StoreError> {
+        let mut statement = bind(self.conn, FILES_OF_MESSAGE, &[&id])?;
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ));
         }
         Ok(out)
     }

@@ -5,6 +5,7 @@
 
 use crate::server::crypto::Sealed;
 use crate::server::store::changes::{ReactionRow, Target};
+use crate::server::store::files::FileColumns;
 use crate::server::store::mentions::MentionRow;
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
 use crate::server::store::StoreError;
@@ -71,6 +72,8 @@ pub(super) trait BatchTx {
     async fn message(&mut self, room: i64, seq: i64) -> Result<Option<MessageRow>, StoreError>;
     async fn reactions(&mut self, room: i64, seq: i64) -> Result<Vec<ReactionRow>, StoreError>;
     async fn mentions(&mut self, room: i64, seq: i64) -> Result<Vec<MentionRow>, StoreError>;
+    /// The files of message `id` (`FILES_OF_MESSAGE`).
+    async fn files(&mut self, id: i64) -> Result<Vec<FileColumns>, StoreError>;
     /// Whether the search index is written after the batch, from a queue
     /// (`add_doc` and `drop_doc` then only queue the message, and need no
     /// terms).
