@@ -114,6 +114,7 @@ async fn send_until(
     partner: Partner,
     tag: String,
     mut outbox: Outbox,
+    files: Vec<i64>,
     stop: Arc<AtomicBool>,
 ) -> Outbox {
     while !stop.load(Ordering::Relaxed) {
@@ -125,7 +126,7 @@ async fn send_until(
             }
         };
         outbox.pending = Some(id.clone());
-        let frame = send_frame(room, &id, partner);
+        let frame = send_frame(room, &id, partner, &files);
         if tab.try_send_frame(&frame).await.is_err() {
             return outbox;
         }
@@ -157,7 +158,18 @@ async fn send_until(
 /// message replies to the room's first (there by then: this sender's first
 /// was acknowledged); another third mention the partner, and every 11th
 /// says `@room`.
-fn send_frame(room: i64, id: &str, partner: Partner) -> ClientFrame {
+/// Every sender uploads this many files before the first round.
+const FILES_PER_SENDER: usize = 3;
+
+/// The file message `id` carries, if any: messages 2, 8, 14, … take the
+/// sender's uploads in turn (14 is deleted later, and its file with it). A
+/// resend carries the same file.
+fn file_of(id: &str, files: &[i64]) -> Option<i64> {
+    let n = number(id) as usize;
+    (n % 6 == 2).then(|| files.get(n / 6).copied()).flatten()
+}
+
+fn send_frame(room: i64, id: &str, partner: Partner, files: &[i64]) -> ClientFrame {
     let mut body = format!("body of {id}");
     let mut mentions = Vec::new();
     if mentions_partner(id) {
@@ -173,7 +185,7 @@ fn send_frame(room: i64, id: &str, partner: Partner) -> ClientFrame {
         body,
         reply_to: is_reply(id).then_some(1),
         mentions,
-        files: Vec::new(),
+        files: file_of(id, files).into_iter().collect(),
     }
 }
 
@@ -226,6 +238,21 @@ async fn crash_loop(backend: Backend) {
         index: account ^ 1,
     };
     let mut outboxes: Vec<Outbox> = (0..SENDERS).map(|_| Outbox::default()).collect();
+    // Each sender's uploads, sent with its messages through the kills.
+    let mut uploads: Vec<Vec<i64>> = Vec::new();
+    for i in 0..SENDERS {
+        let (cookie, room) = (&cookies[i % ACCOUNTS], rooms[(i % ACCOUNTS) / 2]);
+        let mut mine = Vec::new();
+        for k in 0..FILES_PER_SENDER {
+            let bytes = format!("file {k} of sender s{i}").into_bytes();
+            mine.push(
+                server
+                    .upload(cookie, room, &format!("s{i}-{k}.txt"), &bytes)
+                    .await,
+            );
+        }
+        uploads.push(mine);
+    }
     let mut readers: Vec<ClientState> = vec![ClientState::default(); READERS];
 
     for round in 1..=rounds() {
@@ -257,6 +284,7 @@ async fn crash_loop(backend: Backend) {
                 partner_of(i % ACCOUNTS),
                 format!("s{i}"),
                 outbox,
+                uploads[i].clone(),
                 stop.clone(),
             )));
         }
@@ -284,8 +312,13 @@ async fn crash_loop(backend: Backend) {
             let mut tab = server.connect(&cookies[i % ACCOUNTS]).await;
             tab.hello_with(Vec::new()).await;
             let room = rooms[(i % ACCOUNTS) / 2];
-            tab.send_frame(&send_frame(room, &id, partner_of(i % ACCOUNTS)))
-                .await;
+            tab.send_frame(&send_frame(
+                room,
+                &id,
+                partner_of(i % ACCOUNTS),
+                &uploads[i],
+            ))
+            .await;
             let seq = common::ack(&mut tab).await.seq;
             outbox.acked.push(id.clone());
             outbox.seqs.push((seq, id));
@@ -457,6 +490,40 @@ async fn crash_loop(backend: Backend) {
         futures::future::join_all(chunk).await;
     }
     drop(checks);
+    // Files went with their messages exactly once through the kills: a
+    // message that carries one has it (a resend attached nothing twice),
+    // a deleted one has none, and none went with another message.
+    let mut attached = 0;
+    for (i, outbox) in outboxes.iter().enumerate() {
+        for id in &outbox.acked {
+            let Some(file) = file_of(id, &uploads[i]) else {
+                continue;
+            };
+            let deleted = number(id).is_multiple_of(7);
+            let with_it = db
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM files f JOIN messages m ON m.id = f.message_id
+                     WHERE f.id = {file} AND m.client_id = '{id}'"
+                ))
+                .await;
+            assert_eq!(with_it, i64::from(!deleted), "{id}: its file {file}");
+            attached += usize::from(!deleted);
+            if !deleted {
+                let (status, _, bytes) = server
+                    .download(Some(&cookies[i % ACCOUNTS]), &format!("/files/{file}"))
+                    .await;
+                assert_eq!(status, 200, "{id}: file {file}");
+                let k = number(id) as usize / 6;
+                assert_eq!(bytes, format!("file {k} of sender s{i}").into_bytes());
+            }
+        }
+    }
+    let sent = db
+        .scalar("SELECT COUNT(*) FROM files WHERE message_id IS NOT NULL")
+        .await;
+    assert_eq!(sent as usize, attached, "no file went with another message");
+    println!("files: {attached} sent with their messages through the kills");
+
     // The search index lost nothing to the kills: every message still there
     // has its entry, as it is now, and no deleted one has any. (SQLite
     // indexes from a queue committed with each message: it drains after

@@ -192,6 +192,13 @@ async fn upload_send_and_download(backend: Backend) {
         }
     }
 
+    // The race check: what the tab holds (live frames, the sidebar's
+    // preview "📎 3 files") is what a fresh tab reads.
+    common::assert_matches_fresh(&server, &bob, &mut bob_tab).await;
+    assert_eq!(
+        bob_tab.summary(room).last.map(|m| m.body).as_deref(),
+        Some("📎 3 files")
+    );
     // Catch-up and history carry the files too.
     let history = server.all_messages(&bob, room).await;
     let sent = history.iter().find(|m| m.seq == seq).expect("in history");
@@ -447,8 +454,9 @@ async fn active_content_is_only_ever_a_download(backend: Backend) {
         .await;
     tab.send_files(room, "f", "", &[html_id, svg_id, bomb_id, big_id])
         .await;
-    ack(&mut tab).await;
-    let message = message_in(&mut tab, room).await;
+    let seq = ack(&mut tab).await.seq;
+    let stored = server.all_messages(&ada, room).await;
+    let message = stored.iter().find(|m| m.seq == seq).expect("stored");
     for file in &message.files {
         assert!(!file.is_image(), "{} is shown inline", file.name);
     }

@@ -6,6 +6,7 @@ use leptos_router::NavigateOptions;
 use crate::api::auth::current_user;
 #[cfg(feature = "hydrate")]
 use crate::api::rooms::invitations;
+use crate::components::attachments::Attachments;
 use crate::components::chat_client::ChatClient;
 use crate::components::dialogs::{
     change_password_dialog, new_chat_dialog, new_group_dialog, quick_switcher, Dialogs,
@@ -46,6 +47,7 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
     let dialogs = Dialogs::new();
     provide_context(client);
     provide_context(dialogs);
+    provide_context(Attachments::new());
     follow_the_address(client);
     notify::track_title(client);
     // The socket lives in the browser only; the server renders the frame.

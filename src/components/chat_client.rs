@@ -10,7 +10,8 @@ use leptos::prelude::*;
 use crate::model::{InvitationView, Role, UserView};
 use crate::realtime::link::SocketLink;
 use crate::realtime::protocol::{
-    calls_by_name, ClientFrame, MessageKind, MessageView, Person, Quote, RoomKind, RoomSummary,
+    calls_by_name, ClientFrame, FileView, MessageKind, MessageView, Person, Quote, RoomKind,
+    RoomSummary,
 };
 use crate::realtime::state::ClientState;
 
@@ -57,6 +58,8 @@ pub struct ChatClient {
     pub deleting: RwSignal<Option<(i64, i64)>>,
     /// The message (room, seq) the emoji picker is open for.
     pub picking: RwSignal<Option<(i64, i64)>>,
+    /// The image (room, file id) the viewer shows.
+    pub viewing: RwSignal<Option<(i64, i64)>>,
     /// Why the last edit, delete or reaction did not happen.
     pub notice: RwSignal<Option<String>>,
     /// Per room, the people picked from the composer's `@` list: a send
@@ -84,6 +87,7 @@ impl ChatClient {
             composing: RwSignal::new(HashMap::new()),
             deleting: RwSignal::new(None),
             picking: RwSignal::new(None),
+            viewing: RwSignal::new(None),
             notice: RwSignal::new(None),
             picked: StoredValue::new(HashMap::new()),
             invitations: RwSignal::new(Vec::new()),
@@ -179,10 +183,10 @@ impl ChatClient {
         })
     }
 
-    /// Queues a message (a reply when `reply` quotes the original): shown
-    /// as "sending…" at once, sent when connected.
-    pub fn send(&self, room: i64, body: String, reply: Option<Quote>) {
-        if body.trim().is_empty() {
+    /// Queues a message (a reply when `reply` quotes the original), with
+    /// uploaded `files`: shown as "sending…" at once, sent when connected.
+    pub fn send(&self, room: i64, body: String, reply: Option<Quote>, files: Vec<FileView>) {
+        if body.trim().is_empty() && files.is_empty() {
             return;
         }
         let mentions = self.people_called(room, &body);
@@ -192,7 +196,7 @@ impl ChatClient {
             body,
             reply,
             mentions,
-            files: Vec::new(),
+            files,
             status: OutboxStatus::Sending,
         };
         let frame = item.frame();

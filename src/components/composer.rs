@@ -4,11 +4,16 @@
 //! is sent or cancelled (the × or Esc). Editing a message ("Edit" on it, or
 //! the Up arrow in an empty box for your last one) puts its text in the box:
 //! Enter saves, Esc cancels, and an emptied text asks whether to delete.
-//! Typing `@` opens the list of people to mention (`mention_list`).
+//! Typing `@` opens the list of people to mention (`mention_list`). Files
+//! come from the attach button, a paste (a screenshot) or a drop on the
+//! conversation (`message_pane`), and wait
+//! above the box while they upload (`attachments`); the message goes once
+//! they are all up.
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
+use crate::components::attachments::{AttachmentTray, Attachments};
 use crate::components::chat_client::{ChatClient, ComposerMode};
 use crate::components::mention_list::{MentionList, MentionPicker};
 use crate::components::open_flags::Dialogs;
@@ -24,6 +29,8 @@ const MAX_HEIGHT_PX: i32 = 200;
 pub fn Composer(room: i64) -> impl IntoView {
     let client = expect_context::<ChatClient>();
     let dialogs = expect_context::<Dialogs>();
+    let attachments = expect_context::<Attachments>();
+    let picker_input = NodeRef::<leptos::html::Input>::new();
     let draft = RwSignal::new(
         client
             .drafts
@@ -96,16 +103,53 @@ pub fn Composer(room: i64) -> impl IntoView {
                 }
                 end_mode();
             }
-            mode if !body.trim().is_empty() => {
+            mode => {
+                let files = match attachments.ready(room) {
+                    Ok(files) => files,
+                    Err(not_ready) => {
+                        client.notice.set(Some(not_ready.notice().into()));
+                        return;
+                    }
+                };
+                if body.trim().is_empty() && files.is_empty() {
+                    return;
+                }
                 let reply = match mode {
                     Some(ComposerMode::Reply(quote)) => Some(quote),
                     _ => None,
                 };
                 end_mode();
-                client.send(room, body, reply);
+                client.notice.set(None);
+                client.send(room, body, reply, files);
+                attachments.sent(room);
                 draft.set(String::new());
             }
-            _ => {}
+        }
+    };
+    // Files from the picker or a paste (a screenshot).
+    #[cfg(feature = "hydrate")]
+    let attach = move |files: Vec<web_sys::File>| {
+        if !files.is_empty() {
+            attachments.add(client, room, files);
+        }
+    };
+    let on_picked = move |_ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        if let Some(input) = picker_input.get_untracked() {
+            attach(crate::components::attachments::files_of(input.files()));
+            input.set_value(""); // the same file can be picked again
+        }
+    };
+    let on_paste = move |_ev: leptos::ev::ClipboardEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            let files = crate::components::attachments::files_of(
+                _ev.clipboard_data().and_then(|d| d.files()),
+            );
+            if !files.is_empty() {
+                _ev.prevent_default(); // not the file's name as text
+                attach(files);
+            }
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
@@ -145,9 +189,15 @@ pub fn Composer(room: i64) -> impl IntoView {
     };
     view! {
         <form id="composer" on:submit=on_submit class="flex items-end gap-2 border-t border-white/10 p-3 md:p-4">
+            <input type="file" multiple id="attach-input" class="sr-only" tabindex="-1" aria-hidden="true"
+                node_ref=picker_input on:change=on_picked/>
+            <button type="button" id="attach" aria-label="Attach files" title="Attach files"
+                on:click=move |_| { if let Some(input) = picker_input.get_untracked() { input.click(); } }
+                class="rounded-xl border border-white/15 px-3 py-2 text-slate-200 hover:bg-white/10">"📎"</button>
             <label class="sr-only" for="composer-input">"Message"</label>
             <div class="relative min-w-0 flex-1">
                 <MentionList picker/>
+                <AttachmentTray room/>
                 {move || match mode() {
                     Some(ComposerMode::Reply(quote)) => Some(view! {
                         <div id="replying" class="mb-2 flex items-start gap-2 rounded-lg border-l-2 border-sky-300/70 bg-white/5 px-3 py-1.5 text-xs text-slate-300">
@@ -174,7 +224,7 @@ pub fn Composer(room: i64) -> impl IntoView {
                             class="rounded px-1 hover:bg-white/10">"×"</button>
                     </div>
                 })}
-                <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown
+                <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown on:paste=on_paste
                     on:input=move |_| picker.track_caret() on:keyup=move |_| picker.track_caret()
                     on:click=move |_| picker.track_caret()
                     aria-autocomplete="list"
@@ -182,7 +232,7 @@ pub fn Composer(room: i64) -> impl IntoView {
                     aria-activedescendant=move || picker.active_id()
                     placeholder="Write a message" aria-describedby="composer-help"
                     class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 focus:border-sky-400"></textarea>
-                <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line, @ mentions someone."</p>
+                <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line, @ mentions someone. Paste or drop files to attach them."</p>
                 <Show when=move || { length() >= COUNTER_FROM }>
                     <p id="composer-counter" aria-live="polite"
                         class=move || if too_long() { "mt-1 text-right text-xs text-rose-300" } else { "mt-1 text-right text-xs text-slate-300" }>

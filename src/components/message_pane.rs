@@ -7,10 +7,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
+use crate::components::attachments::{Attachments, FileList};
 use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
 use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
 use crate::components::emoji_picker::emoji_picker;
+use crate::components::file_viewer::file_viewer;
 use crate::components::members::members_panel;
 use crate::components::message_row::{delete_confirmation, rows_of, MessageRow};
 use crate::components::notify::page_visible;
@@ -125,10 +127,33 @@ fn OpenRoom(room: i64) -> impl IntoView {
 fn RoomView(room: i64) -> impl IntoView {
     let client = expect_context::<ChatClient>();
     let members_open = RwSignal::new(false);
+    // Files dropped anywhere on the conversation go with its next message.
+    let attachments = expect_context::<Attachments>();
+    let dragging = RwSignal::new(false);
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        #[cfg(feature = "hydrate")]
+        attachments.add(
+            client,
+            room,
+            crate::components::attachments::files_of(ev.data_transfer().and_then(|d| d.files())),
+        );
+        #[cfg(not(feature = "hydrate"))]
+        let _ = attachments;
+    };
     view! {
         <RoomHeader room members_open/>
         <div class="flex min-h-0 flex-1">
-            <div class="flex min-w-0 flex-1 flex-col">
+            <div class="relative flex min-w-0 flex-1 flex-col"
+                on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+                on:dragleave=move |_| dragging.set(false)
+                on:drop=on_drop>
+                <Show when=move || dragging.get()>
+                    <div class="pointer-events-none absolute inset-2 z-20 flex items-center justify-center rounded-2xl border-2 border-dashed border-sky-300/70 bg-slate-950/60 text-sm text-slate-100">
+                        "Drop files to send them here"
+                    </div>
+                </Show>
                 <MessageList room/>
                 <Composer room/>
             </div>
@@ -138,6 +163,7 @@ fn RoomView(room: i64) -> impl IntoView {
         // So do the delete question and the emoji picker.
         <OnDemand wanted=Signal::derive(move || client.deleting.get().is_some()) load=delete_confirmation/>
         <OnDemand wanted=Signal::derive(move || client.picking.get().is_some()) load=emoji_picker/>
+        <OnDemand wanted=Signal::derive(move || client.viewing.get().is_some()) load=file_viewer/>
     }
 }
 
@@ -681,7 +707,10 @@ fn MessageList(room: i64) -> impl IntoView {
                         let id = item.client_id.clone();
                         view! {
                             <div class="outbox ml-auto mt-1 max-w-[80%] rounded-2xl bg-sky-500/25 px-4 py-2">
-                                <p class="whitespace-pre-wrap break-words wrap-anywhere">{item.body.clone()}</p>
+                                {(!item.body.is_empty()).then(|| view! {
+                                    <p class="whitespace-pre-wrap break-words wrap-anywhere">{item.body.clone()}</p>
+                                })}
+                                {(!item.files.is_empty()).then(|| view! { <FileList room files=item.files.clone()/> })}
                                 {match item.status {
                                     OutboxStatus::Failed(why) => view! {
                                         <p class="mt-1 text-xs text-rose-200">

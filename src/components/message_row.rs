@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::attachments::FileList;
 use crate::components::chat_client::ChatClient;
 use crate::components::composer::focus_composer;
 use crate::components::dialogs::{open_while, ConfirmDialog};
@@ -156,6 +157,8 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
     });
     let body = if message.deleted {
         view! { <p class="body italic text-slate-300">{DELETED}</p> }.into_any()
+    } else if message.body.is_empty() {
+        ().into_any() // files alone
     } else {
         // Markdown, drawn as elements and text nodes (never markup).
         view! { <div class="body whitespace-pre-wrap break-words wrap-anywhere">{markdown::render(&message.body, &called)}</div> }.into_any()
@@ -163,6 +166,10 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
     let edited = (message.edited_at.is_some() && !message.deleted).then(|| {
         let at = message.edited_at.map(|t| LocalTime::of(t).clock()).unwrap_or_default();
         view! { <span class="edited text-xs text-slate-300" title=format!("Edited at {at}")>" (edited)"</span> }
+    });
+    let files = (!message.deleted && !message.files.is_empty()).then(|| {
+        let files = message.files.clone();
+        view! { <FileList room files/> }
     });
     let reactions = (!message.reactions.is_empty()).then(|| {
         let list = message.reactions.clone();
@@ -190,6 +197,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
             <div class=format!("{bubble} max-w-full {}", if calls_me { "ring-2 ring-amber-300/60" } else { "" }) title=time.clone()>
                 {quoted}
                 {body}
+                {files}
                 {edited}
             </div>
             {reactions}

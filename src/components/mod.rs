@@ -1,5 +1,6 @@
 //! The pieces of the "dark glass" UI.
 
+pub mod attachments;
 pub mod auth_card;
 pub mod chat_client;
 pub mod composer;
@@ -7,6 +8,7 @@ pub mod copy_button;
 pub mod crash_notice;
 pub mod dialogs;
 pub mod emoji_picker;
+pub mod file_viewer;
 pub mod markdown;
 pub mod members;
 pub mod mention_list;

@@ -100,8 +100,9 @@ pub fn on_new_conversation(client: ChatClient, summary: &RoomSummary) {
 }
 
 fn show_notification(room_name: &str, message: &MessageView, mentioned: bool) {
-    let mut body: String = message.body.chars().take(140).collect();
-    if body.len() < message.body.len() {
+    let text = message.text_or_files();
+    let mut body: String = text.chars().take(140).collect();
+    if body.len() < text.len() {
         body.push('…');
     }
     let title = match (mentioned, room_name == message.sender_name) {

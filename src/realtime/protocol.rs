@@ -304,6 +304,15 @@ pub struct MessageView {
 
 /// The most files one message carries.
 pub const MAX_FILES_PER_MESSAGE: usize = 10;
+/// What files sent without text show as: "📎 report.pdf", "📎 3 files".
+pub fn files_label(count: usize, first: Option<&str>) -> String {
+    match (count, first) {
+        (1, Some(name)) => format!("📎 {name}"),
+        (0 | 1, _) => "📎 File".to_string(),
+        (n, _) => format!("📎 {n} files"),
+    }
+}
+
 /// The largest file, in bytes (the server's default; `GLASSCHAT_MAX_FILE_MB`
 /// changes it there, and the server refuses what is over its own limit).
 pub const MAX_FILE_BYTES: i64 = 25 * 1000 * 1000;
@@ -572,11 +581,33 @@ impl MessageView {
         short.reactions = Vec::new();
         short.mentions = Vec::new();
         short.mentions_room = false;
+        short.body = self.text_or_files();
+        short.files = Vec::new();
         if let Some((cut, _)) = short.body.char_indices().nth(PREVIEW_CHARS) {
             short.body.truncate(cut);
             short.body.push('…');
         }
         short
+    }
+
+    /// Its text, or for files sent alone what they are ("📎 report.pdf",
+    /// "📎 3 files"), for a preview or a notification.
+    pub fn text_or_files(&self) -> String {
+        if !self.body.is_empty() || self.deleted || self.kind != MessageKind::Text {
+            return self.body.clone();
+        }
+        let first = self.files.first().map(|f| f.name.as_str());
+        files_label(self.files.len(), first)
+    }
+
+    /// The same message with `text_or_files` as its text, for a preview
+    /// made where only the count and the first file's name are known (the
+    /// server's room summaries).
+    pub fn with_files_label(mut self, count: i64, first: Option<&str>) -> MessageView {
+        if self.body.is_empty() && !self.deleted && count > 0 {
+            self.body = files_label(count as usize, first);
+        }
+        self
     }
 
     /// True for the line that a clear leaves: everything before it is gone.

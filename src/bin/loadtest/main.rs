@@ -2,10 +2,11 @@
 //! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
 //! create room), load through `/ws`, exactly as browsers do.
 //!
-//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|search|all
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|search|files|all
 //!
 //! `search` takes `--db PATH` (the server's SQLite file) for the index's
-//! size and a timed reindex.
+//! size and a timed reindex; `files` for the folder its `cp` comparison
+//! copies in (the same disk).
 //!
 //! With `--url2` (a second node on the same Postgres), every other receiver
 //! connects to the second node while senders stay on the first: `fanout`
@@ -79,7 +80,7 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("bad --rate: a positive number of msgs/s per room")?
             }
             "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" | "edits" | "welcome"
-            | "search" => scenarios.push(arg),
+            | "search" | "files" => scenarios.push(arg),
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -127,6 +128,7 @@ fn parse_args() -> Result<Args, String> {
 mod cipher;
 mod client;
 mod fanout;
+mod files;
 mod idle;
 mod measure;
 mod persist;
@@ -168,6 +170,7 @@ fn main() {
                 "edits" => fanout::edits(&args).await,
                 "welcome" => welcome::welcome(&args).await,
                 "search" => search::search(&args, args.db.as_deref()).await,
+                "files" => files::files(&args).await,
                 "cipher" => cipher::cipher_cost().map_err(Into::into),
                 _ => persist::persist(&args).await,
             };

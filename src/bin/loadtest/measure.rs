@@ -193,8 +193,13 @@ pub fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 pub fn own_cpu_seconds() -> f64 {
-    // utime + stime from /proc/self/stat, in clock ticks (100 Hz on Linux).
-    std::fs::read_to_string("/proc/self/stat")
+    cpu_seconds_of("/proc/self/stat")
+}
+
+/// The CPU time of the process whose `stat` file is at `path`.
+pub fn cpu_seconds_of(path: &str) -> f64 {
+    // utime + stime, in clock ticks (100 Hz on Linux).
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| {
             let after = s.rsplit_once(')')?.1;

@@ -30,6 +30,9 @@ struct SummaryRow {
     lm_client_id: Option<String>,
     lm_edited_at: Option<i64>,
     lm_deleted_at: Option<i64>,
+    /// The newest message's files: how many, and the first one's name.
+    lm_files: i64,
+    lm_file_name: Option<String>,
     support_user_id: Option<i64>,
     support_user_name: Option<String>,
     department_id: Option<i64>,
@@ -63,6 +66,7 @@ impl SummaryRow {
                     ..MessageRow::default()
                 }
                 .into_view(keys)
+                .with_files_label(row.lm_files, row.lm_file_name.as_deref())
                 .preview(),
             ),
             _ => None,
@@ -165,6 +169,8 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         lm.kind AS lm_kind, lm.body AS lm_body, lm.key_id AS lm_key_id, lm.nonce AS lm_nonce,
         lm.created_at AS lm_created_at,
         lm.client_id AS lm_client_id, lm.edited_at AS lm_edited_at, lm.deleted_at AS lm_deleted_at,
+        (SELECT COUNT(*) FROM files lf WHERE lf.message_id = lm.id) AS lm_files,
+        (SELECT lf.name FROM files lf WHERE lf.message_id = lm.id ORDER BY lf.id LIMIT 1) AS lm_file_name,
         r.support_user_id, su.display_name AS support_user_name,
         r.department_id, d.name AS department, r.support_status,
         r.assignee_id, au.display_name AS assignee_name,
