@@ -237,14 +237,14 @@ pub async fn files(args: &Args) -> Result<(), AnyError> {
     let mut photo_up = Vec::new();
     let mut plain_up = Vec::new();
     for round in 0..3 {
-        for (what, body, times) in [
-            ("photo.jpg", &jpeg, &mut photo_up),
-            ("plain.bin", &plain, &mut plain_up),
+        for (key, what, body, times) in [
+            ("j", "photo.jpg", &jpeg, &mut photo_up),
+            ("b", "plain.bin", &plain, &mut plain_up),
         ] {
             let id = start(
                 args,
                 &cookie,
-                &format!("p{round}{what}-{}", args.tag),
+                &format!("p{round}{key}-{}", args.tag),
                 room,
                 what,
                 body.len(),

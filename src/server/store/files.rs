@@ -187,6 +187,7 @@ impl Store {
             last,
         };
         let sealed = self.keys.seal_chunk(place, plain)?;
+        let _turn = self.chunk_writers.acquire().await;
         on_pool!(self.db(), pool => {
             let mut tx = pool.begin().await?;
             let moved = sqlx::query("UPDATE files SET received = $3 WHERE id = $1 AND received = $2 AND completed_at IS NULL")
@@ -224,6 +225,7 @@ impl Store {
                 last: index + 1 == count,
             };
             let sealed = self.keys.seal_chunk(place, part)?;
+            let _turn = self.chunk_writers.acquire().await;
             on_pool!(self.db(), pool => {
                 sqlx::query("INSERT INTO file_chunks (file_id, variant, idx, key_id, nonce, data) VALUES ($1, $2, $3, $4, $5, $6)
                              ON CONFLICT (file_id, variant, idx) DO NOTHING")

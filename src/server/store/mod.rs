@@ -128,6 +128,10 @@ pub struct Store {
     sqlite_file: Option<std::path::PathBuf>,
     /// Message bodies are sealed and opened with these (see `crypto`).
     pub keys: Keyring,
+    /// File chunks written at once (`files.rs`): one on SQLite, which
+    /// takes one writer at a time anyway (parallel uploads would only
+    /// wait on its lock, each on a connection of its own).
+    chunk_writers: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -194,10 +198,15 @@ impl Store {
             DatabaseKind::Sqlite => crate::server::config::sqlite_path(url),
             DatabaseKind::Postgres => None,
         };
+        let chunk_writers = match config.database_kind {
+            DatabaseKind::Sqlite => 1,
+            DatabaseKind::Postgres => 8,
+        };
         Ok(Store {
             db,
             sqlite_file,
             keys: Keyring::default(),
+            chunk_writers: std::sync::Arc::new(tokio::sync::Semaphore::new(chunk_writers)),
         })
     }
 
