@@ -199,6 +199,12 @@ async fn upload_send_and_download(backend: Backend) {
         bob_tab.summary(room).last.map(|m| m.body).as_deref(),
         Some("📎 3 files")
     );
+    // `has:file` finds it, shown by what it carries.
+    let found = server.call(&bob, "search", &[("query", "has:file")]).await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let hits = found.json()["hits"].as_array().expect("hits").len();
+    assert_eq!(hits, 1, "{}", found.body);
+    assert!(found.body.contains("📎 3 files"), "{}", found.body);
     // Catch-up and history carry the files too.
     let history = server.all_messages(&bob, room).await;
     let sent = history.iter().find(|m| m.seq == seq).expect("in history");

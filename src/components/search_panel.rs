@@ -139,7 +139,7 @@ fn SearchPanel(open: RwSignal<bool>) -> impl IntoView {
                     class="rounded-lg px-2 py-1 text-sm text-slate-300 hover:bg-white/10">"Close"</button>
             </div>
             <p id="search-help" class="mt-1 text-xs text-slate-400">
-                "Words, \"a phrase\", from:name, in:conversation, before:2026-12-01, after:…, has:link"
+                "Words, \"a phrase\", from:name, in:conversation, before:2026-12-01, after:…, has:link, has:file"
             </p>
             <div id="search-results" class="mt-2 min-h-0 flex-1 overflow-y-auto pb-4" aria-live="polite"
                 on:keydown=on_results_key>

@@ -10,7 +10,7 @@
 //! words; Chinese or Japanese by any two characters or more. Filters:
 //! `from:name` (or `from:me`), `in:conversation`, `before:YYYY-MM-DD`,
 //! `after:YYYY-MM-DD` (days in UTC; `after:` starts the day after, as in
-//! Slack), `has:link`. Only the asker's conversations are searched, as
+//! Slack), `has:link`, `has:file`. Only the asker's conversations are searched, as
 //! they are at the moment of the query.
 
 use std::collections::HashMap;
@@ -77,6 +77,9 @@ pub struct Query {
     since: Option<i64>,
     until: Option<i64>,
     has_link: bool,
+    /// `has:file`: messages that carry files (a filter on what is found,
+    /// not an index term).
+    has_file: bool,
 }
 
 /// Splits `text` into items: words, "quoted phrases", and `key:value`
@@ -220,12 +223,8 @@ pub fn parse(text: &str) -> Result<Query, SearchError> {
                     }
                     _ => match value.to_ascii_lowercase().as_str() {
                         "link" => query.has_link = true,
-                        "file" => {
-                            return Err(bad(
-                                "has:file finds nothing yet: files cannot be attached yet.",
-                            ))
-                        }
-                        _ => return Err(bad("has: takes link, as in has:link.")),
+                        "file" => query.has_file = true,
+                        _ => return Err(bad("has: takes link or file, as in has:link.")),
                     },
                 }
             }
@@ -236,7 +235,8 @@ pub fn parse(text: &str) -> Result<Query, SearchError> {
         || query.in_room.is_some()
         || query.since.is_some()
         || query.until.is_some()
-        || query.has_link;
+        || query.has_link
+        || query.has_file;
     if query.needles.is_empty() && !filtered {
         return Err(bad("Search for words or names: that was only punctuation."));
     }
@@ -307,6 +307,7 @@ impl Query {
         if self.since.is_some_and(|s| message.created_at < s)
             || self.until.is_some_and(|u| message.created_at >= u)
             || (self.has_link && !terms::has_link(&message.body))
+            || (self.has_file && message.files.is_empty())
         {
             return false;
         }
@@ -439,7 +440,7 @@ fn hit(query: &Query, message: &MessageView, room_name: &str) -> SearchHit {
         message_id: message.id,
         sender_name: message.sender_name.clone(),
         created_at: message.created_at,
-        snippet: snippet(query, &message.body),
+        snippet: snippet(query, &message.text_or_files()),
     }
 }
 

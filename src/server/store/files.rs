@@ -100,6 +100,15 @@ pub(super) fn file_view((id, name, size, mime, width, height): FileColumns) -> F
     }
 }
 
+/// Puts each file (in id order) on the view of its message.
+fn give_files(rows: Vec<FileRow>, views: &mut [crate::realtime::protocol::MessageView]) {
+    for row in rows {
+        if let Some(view) = views.iter_mut().find(|v| Some(v.id) == row.message_id) {
+            view.files.push(row.view());
+        }
+    }
+}
+
 /// A sealed chunk as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct ChunkRow {
@@ -326,11 +335,30 @@ impl Store {
         let rows: Vec<FileRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(room).bind(low).bind(high).fetch_all(pool).await?
         });
-        for row in rows {
-            if let Some(view) = views.iter_mut().find(|v| Some(v.id) == row.message_id) {
-                view.files.push(row.view());
-            }
+        give_files(rows, views);
+        Ok(())
+    }
+
+    /// Fills in the files of `views` (messages of any rooms, by id).
+    pub(super) async fn attach_files_by_id(
+        &self,
+        views: &mut [crate::realtime::protocol::MessageView],
+    ) -> Result<(), StoreError> {
+        if views.is_empty() {
+            return Ok(());
         }
+        // Integers only, so listing them in the SQL is safe.
+        let list = views
+            .iter()
+            .map(|v| v.id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql =
+            format!("SELECT {FILE_COLUMNS} FROM files WHERE message_id IN ({list}) ORDER BY id");
+        let rows: Vec<FileRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        give_files(rows, views);
         Ok(())
     }
 

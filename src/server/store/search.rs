@@ -283,6 +283,7 @@ impl Store {
         let mut views: Vec<MessageView> =
             rows.into_iter().map(|r| r.into_view(&self.keys)).collect();
         views.sort_by_key(|v| std::cmp::Reverse(v.id));
+        self.attach_files_by_id(&mut views).await?;
         Ok(views)
     }
 
