@@ -111,6 +111,20 @@ test("files: pasted screenshots reach the agent, viewer with the keyboard", asyn
   await bill.page.keyboard.press("Escape");
   await expect(viewer).toHaveCount(0);
   await expect(theirs.locator(".file-thumb").first()).toBeFocused();
+
+  // The agent takes the conversation, so it waits in no one else's queue
+  // (other specs count Billing's unassigned ones).
+  const room = new URL(bill.page.url()).pathname.split("/")[2];
+  const claimed = await bill.page.evaluate(
+    (room) =>
+      fetch("/api/support/claim", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `room=${room}`,
+      }).then((r) => r.status),
+    room,
+  );
+  expect(claimed).toBe(200);
 });
 
 // A PDF dropped on a group: a card with its name, size and a download for

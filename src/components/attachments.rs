@@ -13,6 +13,7 @@
 use leptos::prelude::*;
 
 use crate::components::chat_client::ChatClient;
+use crate::components::on_demand::OnDemand;
 #[cfg(feature = "hydrate")]
 use crate::realtime::protocol::MAX_FILES_PER_MESSAGE;
 use crate::realtime::protocol::{human_size, FileView, MAX_FILE_BYTES};
@@ -155,10 +156,20 @@ impl Attachments {
         });
     }
 
-    /// Adds files to `room`'s next message and starts uploading them. A
-    /// file over the size limit is refused here, before a byte is sent;
-    /// past `MAX_FILES_PER_MESSAGE` the rest are left out, with a notice.
+    /// Adds files to `room`'s next message and starts uploading them
+    /// (the code that does is fetched the first time: `take_files`).
     pub fn add(&self, client: ChatClient, room: i64, files: Vec<web_sys::File>) {
+        if files.is_empty() {
+            return;
+        }
+        let this = *self;
+        leptos::task::spawn_local(take_files(this, client, room, files));
+    }
+
+    /// What `add` does. A file over the size limit is refused here, before
+    /// a byte is sent; past `MAX_FILES_PER_MESSAGE` the rest are left out,
+    /// with a notice.
+    fn take_in(&self, client: ChatClient, room: i64, files: Vec<web_sys::File>) {
         let already = self
             .pending
             .with_untracked(|p| p.iter().filter(|f| f.room == room).count());
@@ -224,7 +235,7 @@ impl Attachments {
     fn upload(&self, key: String) {
         let this = *self;
         leptos::task::spawn_local(async move {
-            let state = this.run(&key).await;
+            let state = upload_file(this, key.clone()).await;
             this.set(&key, |f| f.state = state);
             this.requests.try_update_value(|r| r.remove(&key));
         });
@@ -301,6 +312,23 @@ impl Attachments {
     }
 }
 
+/// Takes files into a room's next message (`Attachments::take_in`), as a
+/// WASM file of its own with the uploading, fetched the first time a file
+/// is attached.
+#[cfg(feature = "hydrate")]
+#[leptos::lazy]
+fn take_files(attachments: Attachments, client: ChatClient, room: i64, files: Vec<web_sys::File>) {
+    attachments.take_in(client, room, files);
+}
+
+/// Uploads file `key` to the end. Its code (and the transfer's) is a WASM
+/// file of its own, fetched the first time a file is attached.
+#[cfg(feature = "hydrate")]
+#[leptos::lazy]
+async fn upload_file(attachments: Attachments, key: String) -> PendingState {
+    attachments.run(&key).await
+}
+
 /// A server's reason ("the file is empty") as a sentence.
 #[cfg(feature = "hydrate")]
 fn sentence(reason: &str) -> String {
@@ -332,9 +360,21 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
 }
 
 /// The files waiting under a room's composer: name, size, progress,
-/// cancel; a failed one says why, with a retry.
+/// cancel; a failed one says why, with a retry. Fetched the first time a
+/// file is attached (see `on_demand`).
 #[component]
 pub fn AttachmentTray(room: i64) -> impl IntoView {
+    let attachments = expect_context::<Attachments>();
+    let any = Signal::derive(move || {
+        attachments
+            .pending
+            .with(|p| p.iter().any(|f| f.room == room))
+    });
+    view! { <OnDemand wanted=any load=move || attachment_tray(room)/> }
+}
+
+#[leptos::lazy]
+fn attachment_tray(room: i64) -> AnyView {
     let attachments = expect_context::<Attachments>();
     let files = move || attachments.of(room);
     view! {
@@ -346,6 +386,7 @@ pub fn AttachmentTray(room: i64) -> impl IntoView {
             </ul>
         </Show>
     }
+    .into_any()
 }
 
 #[component]
@@ -438,13 +479,39 @@ pub fn thumb_size(file: &FileView) -> (i64, i64) {
         file.width.unwrap_or(1).max(1),
         file.height.unwrap_or(1).max(1),
     );
-    let scale = (THUMB_BOX as f64 / w as f64)
-        .min(THUMB_BOX as f64 / h as f64)
-        .min(1.0);
-    (
-        ((w as f64 * scale).round() as i64).max(1),
-        ((h as f64 * scale).round() as i64).max(1),
-    )
+    if w <= THUMB_BOX && h <= THUMB_BOX {
+        return (w, h);
+    }
+    // The longer side becomes the box's; the other keeps the proportion.
+    if w >= h {
+        (THUMB_BOX, ((h * THUMB_BOX + w / 2) / w).max(1))
+    } else {
+        (((w * THUMB_BOX + h / 2) / h).max(1), THUMB_BOX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(width: i64, height: i64) -> FileView {
+        FileView {
+            id: 1,
+            name: "a.png".into(),
+            size: 1,
+            mime: "image/png".into(),
+            width: Some(width),
+            height: Some(height),
+        }
+    }
+
+    #[test]
+    fn thumbnails_fit_the_box_and_keep_their_shape() {
+        assert_eq!(thumb_size(&image(1600, 900)), (240, 135));
+        assert_eq!(thumb_size(&image(600, 800)), (180, 240));
+        assert_eq!(thumb_size(&image(100, 50)), (100, 50));
+        assert_eq!(thumb_size(&image(10_000, 1)), (240, 1));
+    }
 }
 
 /// A message's files: images as thumbnails (a click opens the viewer),

@@ -357,15 +357,18 @@ impl FileView {
 /// A size as people read it: "532 B", "14 KB", "3.2 MB" (powers of 1000,
 /// as the limits are stated).
 pub fn human_size(bytes: i64) -> String {
-    let b = bytes.max(0) as f64;
-    if b < 1000.0 {
-        format!("{bytes} B")
-    } else if b < 1_000_000.0 {
-        format!("{:.0} KB", b / 1000.0)
-    } else if b < 10_000_000.0 && bytes % 1_000_000 != 0 {
-        format!("{:.1} MB", b / 1_000_000.0)
+    // Whole numbers only: formatting a float would add its code (tens of
+    // kilobytes) to the browser's first download.
+    let b = bytes.max(0);
+    if b < 1000 {
+        format!("{b} B")
+    } else if b < 999_500 {
+        format!("{} KB", (b + 500) / 1000)
+    } else if b < 10_000_000 && b % 1_000_000 != 0 {
+        let tenths = (b + 50_000) / 100_000;
+        format!("{}.{} MB", tenths / 10, tenths % 10)
     } else {
-        format!("{:.0} MB", b / 1_000_000.0)
+        format!("{} MB", (b + 500_000) / 1_000_000)
     }
 }
 
@@ -765,6 +768,18 @@ fn truncate(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(human_size(532), "532 B");
+        assert_eq!(human_size(14_400), "14 KB");
+        assert_eq!(human_size(999_499), "999 KB");
+        assert_eq!(human_size(999_500), "1.0 MB");
+        assert_eq!(human_size(3_240_000), "3.2 MB");
+        assert_eq!(human_size(1_000_000), "1 MB");
+        assert_eq!(human_size(25_000_000), "25 MB");
+        assert_eq!(human_size(20_600_000), "21 MB");
+    }
 
     #[test]
     fn frames_are_tagged_json() {
