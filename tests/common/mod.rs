@@ -768,54 +768,47 @@ impl Tab {
     }
 
     pub async fn say(&mut self, room: i64, client_id: &str, body: &str) {
+        self.send_message(room, client_id, body, None, Vec::new(), Vec::new())
+            .await;
+    }
+
+    /// Sends a message frame with everything a send may carry.
+    async fn send_message(
+        &mut self,
+        room: i64,
+        client_id: &str,
+        body: &str,
+        reply_to: Option<i64>,
+        mentions: Vec<i64>,
+        files: Vec<i64>,
+    ) {
         self.send_frame(&ClientFrame::Send {
             room,
             client_id: client_id.to_string(),
             body: body.to_string(),
-            reply_to: None,
-            mentions: Vec::new(),
-            files: Vec::new(),
+            reply_to,
+            mentions,
+            files,
         })
         .await;
     }
 
     /// Sends `body` with the uploaded `files`.
     pub async fn send_files(&mut self, room: i64, client_id: &str, body: &str, files: &[i64]) {
-        self.send_frame(&ClientFrame::Send {
-            room,
-            client_id: client_id.to_string(),
-            body: body.to_string(),
-            reply_to: None,
-            mentions: Vec::new(),
-            files: files.to_vec(),
-        })
-        .await;
+        self.send_message(room, client_id, body, None, Vec::new(), files.to_vec())
+            .await;
     }
 
     /// Sends `body`, naming `people` as picked from the `@` list.
     pub async fn mention(&mut self, room: i64, client_id: &str, body: &str, people: &[i64]) {
-        self.send_frame(&ClientFrame::Send {
-            room,
-            client_id: client_id.to_string(),
-            body: body.to_string(),
-            reply_to: None,
-            mentions: people.to_vec(),
-            files: Vec::new(),
-        })
-        .await;
+        self.send_message(room, client_id, body, None, people.to_vec(), Vec::new())
+            .await;
     }
 
     /// Sends `body` as a reply to the message at `seq`.
     pub async fn reply(&mut self, room: i64, client_id: &str, body: &str, seq: i64) {
-        self.send_frame(&ClientFrame::Send {
-            room,
-            client_id: client_id.to_string(),
-            body: body.to_string(),
-            reply_to: Some(seq),
-            mentions: Vec::new(),
-            files: Vec::new(),
-        })
-        .await;
+        self.send_message(room, client_id, body, Some(seq), Vec::new(), Vec::new())
+            .await;
     }
 
     pub async fn edit(&mut self, room: i64, seq: i64, body: &str) {

@@ -272,6 +272,9 @@ async fn finish(state: &AppState, row: &FileRow) -> Result<(), FileError> {
         .unwrap_or("application/octet-stream");
     let mut image = None;
     if INLINE_IMAGES.contains(&mime) {
+        // One image in memory at a time: its bytes (up to the file limit)
+        // and its decode are both under the permit.
+        let permit = DECODES.acquire().await;
         let mut bytes = Vec::with_capacity(row.size as usize);
         for index in 0..=last {
             match store.chunk(row.id, ORIGINAL, index, index == last).await? {
@@ -279,7 +282,6 @@ async fn finish(state: &AppState, row: &FileRow) -> Result<(), FileError> {
                 None => return Ok(()), // cannot happen: every chunk is there
             }
         }
-        let permit = DECODES.acquire().await;
         let made = tokio::task::spawn_blocking(move || derive_images(&bytes))
             .await
             .ok()
