@@ -82,7 +82,7 @@ async fn upload_send_and_download(backend: Backend) {
     assert_eq!(status, 404, "an unsent file is nobody else's");
 
     ada_tab
-        .send_files(room, "f1", "", &[notes_id, pdf_id, photo_id])
+        .send_files(room, "f1", "", &[pdf_id, notes_id, photo_id])
         .await;
     let seq = ack(&mut ada_tab).await.seq;
     let got = message_in(&mut bob_tab, room).await;
@@ -91,12 +91,12 @@ async fn upload_send_and_download(backend: Backend) {
     let names: Vec<&str> = got.files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
         names,
-        ["notes.bin", "Report Q3.pdf", "IMG_0001.jpg"],
-        "paths are dropped, order kept"
+        ["Report Q3.pdf", "notes.bin", "IMG_0001.jpg"],
+        "paths are dropped, the sender's order kept"
     );
-    assert_eq!(got.files[0].size, 700_000);
-    assert_eq!(got.files[0].mime, "application/octet-stream");
-    assert_eq!(got.files[1].mime, "application/pdf");
+    assert_eq!(got.files[1].size, 700_000);
+    assert_eq!(got.files[1].mime, "application/octet-stream");
+    assert_eq!(got.files[0].mime, "application/pdf");
     assert_eq!(got.files[2].mime, "image/jpeg");
     assert!(!got.files[0].is_image() && !got.files[1].is_image());
     assert_eq!(

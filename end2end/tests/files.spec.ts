@@ -175,6 +175,7 @@ test("files: progress, cancel, and a file over the limit", async ({ browser }) =
   await expect(bar).toBeVisible();
   await expect.poll(async () => Number(await bar.getAttribute("aria-valuenow")), { timeout: 15_000 }).toBeGreaterThan(0);
   await expect(row.locator(".status")).toContainText("of 20 MB");
+  await expectAccessible(ada.page, "#composer");
   // Enter while it uploads: nothing is sent, and the composer says why.
   await ada.page.locator("#composer-input").fill("here is the backup");
   await ada.page.locator("#composer-input").press("Enter");
@@ -187,6 +188,7 @@ test("files: progress, cancel, and a file over the limit", async ({ browser }) =
   const refused = ada.page.locator('#attachments .pending-file[data-state="failed"]');
   await expect(refused).toContainText("movie.mkv is larger than 25 MB, the most a file may be.");
   await expect(refused.getByRole("button", { name: /Retry/ })).toHaveCount(0);
+  await expectAccessible(ada.page, "#composer");
   await refused.getByRole("button", { name: "Remove movie.mkv" }).click();
   await ada.page.locator("#composer-input").press("Enter");
   await expect(ada.page.locator("#messages .message", { hasText: "here is the backup" })).toHaveCount(1);

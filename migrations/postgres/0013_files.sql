@@ -23,6 +23,8 @@ CREATE TABLE files (
     width       BIGINT,
     height      BIGINT,
     message_id  BIGINT REFERENCES messages (id) ON DELETE CASCADE,
+    -- Its place among the message's files, as the sender attached them.
+    position    BIGINT,
     created_at  BIGINT  NOT NULL,
     completed_at BIGINT,
     UNIQUE (uploader_id, upload_id)

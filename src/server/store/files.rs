@@ -76,12 +76,13 @@ pub(super) const FILE_COLUMNS: &str = "id, uploader_id, upload_id, room_id, name
 /// not sent yet.
 pub(super) const FILE_READY: &str = "SELECT id FROM files
      WHERE id = $1 AND uploader_id = $2 AND room_id = $3 AND completed_at IS NOT NULL AND message_id IS NULL";
-/// The writer: file $2 goes with message $1.
-pub(super) const ATTACH_FILE: &str = "UPDATE files SET message_id = $1 WHERE id = $2";
+/// The writer: file $2 goes with message $1, at place $3.
+pub(super) const ATTACH_FILE: &str =
+    "UPDATE files SET message_id = $1, position = $3 WHERE id = $2";
 /// The writer: the files of message $1, as a view shows them.
 pub(super) const FILES_OF_MESSAGE: &str =
     "SELECT id, name, size, COALESCE(mime, 'application/octet-stream'), width, height
-     FROM files WHERE message_id = $1 ORDER BY id";
+     FROM files WHERE message_id = $1 ORDER BY position, id";
 /// The writer: a deleted message's files go (their chunks cascade).
 pub(super) const DROP_MESSAGE_FILES: &str =
     "DELETE FROM files WHERE message_id = (SELECT id FROM messages WHERE room_id = $1 AND seq = $2)";
@@ -100,7 +101,7 @@ pub(super) fn file_view((id, name, size, mime, width, height): FileColumns) -> F
     }
 }
 
-/// Puts each file (in id order) on the view of its message.
+/// Puts each file (in its message's order) on the view of its message.
 fn give_files(rows: Vec<FileRow>, views: &mut [crate::realtime::protocol::MessageView]) {
     for row in rows {
         if let Some(view) = views.iter_mut().find(|v| Some(v.id) == row.message_id) {
@@ -330,7 +331,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT {FILE_COLUMNS} FROM files
-             WHERE room_id = $1 AND message_id >= $2 AND message_id <= $3 ORDER BY id"
+             WHERE room_id = $1 AND message_id >= $2 AND message_id <= $3 ORDER BY position, id"
         );
         let rows: Vec<FileRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).bind(room).bind(low).bind(high).fetch_all(pool).await?
@@ -353,8 +354,9 @@ impl Store {
             .map(|v| v.id.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let sql =
-            format!("SELECT {FILE_COLUMNS} FROM files WHERE message_id IN ({list}) ORDER BY id");
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE message_id IN ({list}) ORDER BY position, id"
+        );
         let rows: Vec<FileRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(&sql).fetch_all(pool).await?
         });

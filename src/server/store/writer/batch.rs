@@ -158,9 +158,9 @@ pub(super) async fn store_batch(
             continue;
         };
         heads.insert(room, (seq, reopened_by, texts + 1));
-        for &file in &msg.files {
-            tx.execute(ATTACH_FILE, &[Arg::Int(id), Arg::Int(file)])
-                .await?;
+        for (place, &file) in msg.files.iter().enumerate() {
+            let args = [Arg::Int(id), Arg::Int(file), Arg::Int(place as i64)];
+            tx.execute(ATTACH_FILE, &args).await?;
         }
         let files = if msg.files.is_empty() {
             Vec::new()
