@@ -231,17 +231,10 @@ impl From<FileError> for ApiError {
             FileError::SlowDown(_) => ApiError::SlowDown,
             FileError::Store(e) => e.into(),
             reason => ApiError::BadFile {
-                reason: capitalised(&reason.to_string()),
+                reason: reason.sentence(),
             },
         }
     }
-}
-
-/// "the file is empty" as a sentence: "The file is empty."
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-    format!("{}{}.", first.unwrap_or_default(), chars.as_str())
 }
 
 impl From<AuthError> for ApiError {

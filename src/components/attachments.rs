@@ -42,6 +42,14 @@ pub struct PendingFile {
     pub state: PendingState,
 }
 
+impl PendingFile {
+    /// Whether trying again can help: not for a file over the limit or
+    /// an empty one.
+    pub fn can_retry(&self) -> bool {
+        self.size > 0 && self.size <= MAX_FILE_BYTES
+    }
+}
+
 /// The files waiting in each room's composer, shared through context.
 #[derive(Clone, Copy)]
 pub struct Attachments {
@@ -221,11 +229,10 @@ impl Attachments {
 
     /// Tries a failed upload again (it resumes where the server is).
     pub fn retry(&self, key: &str) {
-        let too_big = self.pending.with_untracked(|p| {
-            p.iter()
-                .any(|f| f.key == key && (f.size > MAX_FILE_BYTES || f.size == 0))
-        });
-        if too_big {
+        let hopeless = self
+            .pending
+            .with_untracked(|p| p.iter().any(|f| f.key == key && !f.can_retry()));
+        if hopeless {
             return;
         }
         self.set(key, |f| f.state = PendingState::Uploading);
@@ -299,7 +306,7 @@ impl Attachments {
                 Outcome::Stored(state) if state.complete => return PendingState::Ready(state.id),
                 // Part of it: go on from where the server is.
                 Outcome::Stored(_) | Outcome::Refused { status: 409, .. } => {}
-                Outcome::Refused { reason, .. } => return PendingState::Failed(sentence(&reason)),
+                Outcome::Refused { reason, .. } => return PendingState::Failed(reason),
                 Outcome::Aborted => return PendingState::Failed("Cancelled.".into()),
                 Outcome::Lost if lost(&mut tries) => pause(tries).await,
                 Outcome::Lost => {
@@ -327,17 +334,6 @@ fn take_files(attachments: Attachments, client: ChatClient, room: i64, files: Ve
 #[leptos::lazy]
 async fn upload_file(attachments: Attachments, key: String) -> PendingState {
     attachments.run(&key).await
-}
-
-/// A server's reason ("the file is empty") as a sentence.
-#[cfg(feature = "hydrate")]
-fn sentence(reason: &str) -> String {
-    let mut chars = reason.chars();
-    let first: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    format!("{first}{}.", chars.as_str())
 }
 
 #[cfg(feature = "hydrate")]
@@ -407,9 +403,7 @@ fn PendingRow(file: PendingFile) -> impl IntoView {
         ),
         PendingState::Ready(_) => (human_size(file.size), None),
         // A file over the limit or empty cannot succeed on a retry.
-        PendingState::Failed(why) if file.size > 0 && file.size <= MAX_FILE_BYTES => {
-            (why.clone(), Some(file.key.clone()))
-        }
+        PendingState::Failed(why) if file.can_retry() => (why.clone(), Some(file.key.clone())),
         PendingState::Failed(why) => (why.clone(), None),
     };
     let failed_state = matches!(file.state, PendingState::Failed(_));

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::cookie;
+use super::guards::closing;
 use crate::server::services::accounts;
 use crate::server::services::files::{self, FileError, Readable, Variant};
 use crate::server::state::AppState;
@@ -78,22 +79,17 @@ pub async fn upload(
                 _ => (StatusCode::UNPROCESSABLE_ENTITY, None),
             };
             let why = match err {
-                FileError::Store(_) => "something went wrong on our side; try again".to_string(),
-                err => err.to_string(),
+                FileError::Store(_) => "Something went wrong on our side. Please try again.".into(),
+                err => err.sentence(),
             };
             refused(status, why, received)
         }
     }
 }
 
-/// A refused upload may leave its body unread: the connection cannot
-/// carry another request after it, so the client is told to open a new one.
+/// A refused upload may leave its body unread: its connection is closed.
 fn refused(status: StatusCode, error: String, received: Option<i64>) -> Response {
-    let mut response = (status, axum::Json(UploadError { error, received })).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
+    closing((status, axum::Json(UploadError { error, received })).into_response())
 }
 
 /// `GET /files/ID`: the file as it was uploaded, always as a download.
@@ -184,13 +180,8 @@ fn describe(out: &mut HeaderMap, readable: &Readable, variant: Variant, first: &
     let file = &readable.file;
     let (mime, disposition) = match variant {
         Variant::Original => {
-            let mime = files::served_type(file.mime.as_deref().unwrap_or_default());
-            let mime = if mime.is_empty() {
-                "application/octet-stream"
-            } else {
-                mime
-            };
-            (mime.to_string(), attachment(&file.name))
+            let mime = files::served_type(&file.view().mime).to_string();
+            (mime, attachment(&file.name))
         }
         // Made by the server: JPEG or PNG.
         Variant::Thumbnail | Variant::Preview => {

@@ -96,7 +96,12 @@ fn too_large() -> Response {
 /// read as one), so the answer says `Connection: close` and the client
 /// opens a new one instead of reusing this.
 fn unread_body(status: StatusCode, reason: &'static str) -> Response {
-    let mut refused = (status, reason).into_response();
+    closing((status, reason).into_response())
+}
+
+/// `refused`, marked as the last answer on its connection (see
+/// `unread_body`; an upload refused mid-body is the other case).
+pub fn closing(mut refused: Response) -> Response {
     refused
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

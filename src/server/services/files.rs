@@ -67,6 +67,19 @@ pub enum FileError {
     Store(#[from] StoreError),
 }
 
+impl FileError {
+    /// What the uploader reads: "the file is empty" as "The file is empty."
+    pub fn sentence(&self) -> String {
+        let text = self.to_string();
+        let mut chars = text.chars();
+        let first: String = chars
+            .next()
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default();
+        format!("{first}{}.", chars.as_str())
+    }
+}
+
 fn state_of(row: &FileRow) -> UploadState {
     UploadState {
         id: row.id,
@@ -276,7 +289,8 @@ async fn finish(state: &AppState, row: &FileRow) -> Result<(), FileError> {
         // and its decode are both under the permit.
         let permit = DECODES.acquire().await;
         let mut bytes = Vec::with_capacity(row.size as usize);
-        for index in 0..=last {
+        bytes.extend_from_slice(&head);
+        for index in 1..=last {
             match store.chunk(row.id, ORIGINAL, index, index == last).await? {
                 Some(part) => bytes.extend_from_slice(&part),
                 None => return Ok(()), // cannot happen: every chunk is there

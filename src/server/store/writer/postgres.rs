@@ -306,11 +306,9 @@ impl BatchTx for PgBatch<'_> {
     }
 
     async fn drop_room_docs(&mut self, room: i64) -> Result<(), StoreError> {
-        sqlx::query(DELETE_ROOM_POSTINGS)
-            .bind(room)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+        self.execute(DELETE_ROOM_POSTINGS, &[Arg::Int(room)])
+            .await
+            .map(drop)
     }
 
     async fn bodies(&mut self, room: i64, after: i64, up_to: i64) -> Result<Vec<Body>, StoreError> {
