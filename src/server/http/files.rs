@@ -65,7 +65,10 @@ pub async fn upload(
         Err(response) => return response,
     };
     match files::receive(&state, user, id, at.offset, body).await {
-        Ok(progress) => axum::Json(progress).into_response(),
+        // An upload that was complete already is answered without reading
+        // the body it came with: like a refusal, it ends its connection
+        // (a client that reused it would lose its next request).
+        Ok(progress) => closing(axum::Json(progress).into_response()),
         Err(err) => {
             let (status, received) = match &err {
                 FileError::NotFound => (StatusCode::NOT_FOUND, None),
