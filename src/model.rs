@@ -49,6 +49,25 @@ pub struct UserView {
     pub role: Role,
 }
 
+/// A user's privacy settings (the user menu's "Appear offline" and "Send
+/// read receipts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Privacy {
+    /// Shown offline to everyone else; their own view is unchanged.
+    pub invisible: bool,
+    /// Others see this user's reads, and this user sees theirs.
+    pub receipts: bool,
+}
+
+impl Default for Privacy {
+    fn default() -> Privacy {
+        Privacy {
+            invisible: false,
+            receipts: true,
+        }
+    }
+}
+
 /// One member of a room, for the member list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {

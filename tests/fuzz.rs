@@ -78,6 +78,9 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("mentions", &["room", "typed"]),
     ("search", &["query", "before"]),
     ("start_upload", &["upload_id", "room", "name", "size"]),
+    ("privacy", &[]),
+    ("privacy/set", &["invisible", "receipts"]),
+    ("receipts", &["room"]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that
@@ -396,7 +399,7 @@ fn frame_text() -> impl Strategy<Value = String> {
             .prop_map(|(room, seq, emoji, on)| {
                 ClientFrame::React { room: room.rem_euclid(2), seq: seq.rem_euclid(4), emoji, on }.to_json()
             }),
-        1 => prop::collection::vec((id.clone(), id), 0..4).prop_map(|cursors| {
+        1 => prop::collection::vec((id.clone(), id.clone()), 0..4).prop_map(|cursors| {
             ClientFrame::Hello {
                 rooms: cursors
                     .into_iter()
@@ -405,8 +408,17 @@ fn frame_text() -> impl Strategy<Value = String> {
             }
             .to_json()
         }),
+        // Presence, the people shown, typing: mostly the fuzzing member's
+        // own room (1).
+        1 => any::<bool>().prop_map(|active| ClientFrame::Presence { active }.to_json()),
+        1 => prop::option::of(id.clone()).prop_map(|room| {
+            ClientFrame::View { room: room.map(|r| r.rem_euclid(3)) }.to_json()
+        }),
+        1 => (id, any::<bool>()).prop_map(|(room, on)| {
+            ClientFrame::Typing { room: room.rem_euclid(3), on }.to_json()
+        }),
         1 => "\\PC{0,60}",
-        1 => r#"\{"type":"(send|read|hello|ping|edit|delete|react|x)"(,"[a-z_]{1,9}":(-?[0-9]{1,20}|"[^"]{0,9}"|\[\]|null)){0,4}\}"#,
+        1 => r#"\{"type":"(send|read|hello|ping|edit|delete|react|presence|view|typing|x)"(,"[a-z_]{1,9}":(-?[0-9]{1,20}|"[^"]{0,9}"|\[\]|null)){0,4}\}"#,
     ]
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod edge;
 pub mod error;
 pub mod files;
 pub mod mentions;
+pub mod presence;
 pub mod reactions;
 pub mod rooms;
 pub mod search;

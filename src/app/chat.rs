@@ -14,6 +14,7 @@ use crate::components::dialogs::{
 use crate::components::message_pane::MessagePane;
 use crate::components::notify;
 use crate::components::on_demand::OnDemand;
+use crate::components::presence::track_activity;
 use crate::components::sidebar::Sidebar;
 use crate::components::support::contact_support_dialog;
 #[cfg(feature = "hydrate")]
@@ -50,6 +51,13 @@ fn ChatShell(user: crate::model::UserView) -> impl IntoView {
     provide_context(Attachments::new());
     follow_the_address(client);
     notify::track_title(client);
+    track_activity(client);
+    // The open conversation's members' presence (the socket asks again
+    // on every connect).
+    Effect::new(move |_| {
+        client.selected.track();
+        client.show_people();
+    });
     // The socket lives in the browser only; the server renders the frame.
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::model::{InvitationView, Role, UserView};
+use crate::realtime::awareness::Awareness;
 use crate::realtime::link::SocketLink;
 use crate::realtime::protocol::{
     calls_by_name, ClientFrame, FileView, MessageKind, MessageView, Person, Quote, RoomKind,
-    RoomSummary,
+    RoomSummary, TYPING_EVERY_MS,
 };
 use crate::realtime::state::ClientState;
 
@@ -62,6 +63,12 @@ pub struct ChatClient {
     pub viewing: RwSignal<Option<(i64, i64)>>,
     /// Why the last edit, delete or reaction did not happen.
     pub notice: RwSignal<Option<String>>,
+    /// Others' presence, typing and reads (`realtime::awareness`).
+    pub awareness: RwSignal<Awareness>,
+    /// This tab is in use: visible and touched lately.
+    pub active: RwSignal<bool>,
+    /// Per room, when this tab last said the user is typing there.
+    typing_sent: StoredValue<HashMap<i64, f64>>,
     /// Per room, the people picked from the composer's `@` list: a send
     /// names those its text still calls.
     pub picked: StoredValue<HashMap<i64, Vec<Person>>>,
@@ -89,6 +96,9 @@ impl ChatClient {
             picking: RwSignal::new(None),
             viewing: RwSignal::new(None),
             notice: RwSignal::new(None),
+            awareness: RwSignal::new(Awareness::default()),
+            active: RwSignal::new(true),
+            typing_sent: StoredValue::new(HashMap::new()),
             picked: StoredValue::new(HashMap::new()),
             invitations: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
@@ -105,6 +115,9 @@ impl ChatClient {
             conn: self.conn,
             outbox: self.outbox,
             notice: self.notice,
+            awareness: self.awareness,
+            selected: self.selected,
+            active: self.active,
             #[cfg(feature = "hydrate")]
             sender: self.sender,
         }
@@ -266,6 +279,45 @@ impl ChatClient {
 
     pub fn mark_read(&self, room: i64, seq: i64) {
         self.transmit(ClientFrame::Read { room, seq });
+    }
+
+    /// The composer of `room` holds `text` now (or was just sent, with
+    /// `text` empty): says "typing" at most every `TYPING_EVERY_MS` while
+    /// there is text, and "stopped" once when it is cleared.
+    pub fn typed(&self, room: i64, text: &str, now: f64, sent: bool) {
+        let last = self.typing_sent.with_value(|t| t.get(&room).copied());
+        if text.trim().is_empty() {
+            if last.is_some() {
+                self.typing_sent.update_value(|t| {
+                    t.remove(&room);
+                });
+                // After a send, the message itself tells the others.
+                if !sent {
+                    self.transmit(ClientFrame::Typing { room, on: false });
+                }
+            }
+        } else if last.is_none_or(|at| now - at >= TYPING_EVERY_MS as f64) {
+            self.typing_sent.update_value(|t| {
+                t.insert(room, now);
+            });
+            self.transmit(ClientFrame::Typing { room, on: true });
+        }
+    }
+
+    /// This tab became used, or unused.
+    pub fn set_active(&self, active: bool) {
+        if self.active.get_untracked() != active {
+            self.active.set(active);
+            self.transmit(ClientFrame::Presence { active });
+        }
+    }
+
+    /// Asks for the presence of the open conversation's members (and of
+    /// the sidebar's people).
+    pub fn show_people(&self) {
+        self.transmit(ClientFrame::View {
+            room: self.selected.get_untracked(),
+        });
     }
 
     #[cfg(feature = "hydrate")]

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 
 use crate::api::rooms::{add_members, remove_member, rename_room, room_members};
 use crate::components::chat_client::{spawn_call_then, ChatClient};
+use crate::components::presence::PresenceDot;
 use crate::model::MemberView;
 use crate::realtime::protocol::MessageKind;
 
@@ -66,6 +67,7 @@ pub fn MembersPanel(room: i64, open: RwSignal<bool>) -> impl IntoView {
                         let id = member.user_id;
                         view! {
                             <li class="member flex items-center gap-2 text-sm">
+                                {(id != my_id).then(|| view! { <PresenceDot user=id name=member.display_name.clone()/> })}
                                 <span class="min-w-0 flex-1">
                                     <span class="block truncate text-slate-100">{member.display_name.clone()}
                                         {(id == my_id).then_some(" (you)")}</span>

@@ -17,6 +17,7 @@ use crate::components::members::members_panel;
 use crate::components::message_row::{delete_confirmation, rows_of, MessageRow};
 use crate::components::notify::page_visible;
 use crate::components::on_demand::OnDemand;
+use crate::components::presence::{presence_text, provide_receipt, PresenceDot, TypingLine};
 use crate::components::support::{support_actions, support_subtitle};
 use crate::components::text::now_ms;
 use crate::realtime::protocol::{MessageView, RoomKind};
@@ -126,6 +127,7 @@ fn OpenRoom(room: i64) -> impl IntoView {
 #[component]
 fn RoomView(room: i64) -> impl IntoView {
     let client = expect_context::<ChatClient>();
+    provide_receipt(room);
     let members_open = RwSignal::new(false);
     // Files dropped anywhere on the conversation go with its next message.
     let attachments = expect_context::<Attachments>();
@@ -155,6 +157,7 @@ fn RoomView(room: i64) -> impl IntoView {
                     </div>
                 </Show>
                 <MessageList room/>
+                <TypingLine room/>
                 <Composer room/>
             </div>
             // The panel's code comes the first time it opens.
@@ -189,14 +192,30 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
     });
     on_cleanup(move || escape.remove());
 
+    // The person a direct chat (or, for staff, a support conversation) is with.
+    let person = Memo::new(move |_| {
+        summary().and_then(|s| s.person_for(client.my_id()).map(|p| (p, s.name.clone())))
+    });
     let subtitle = move || {
         summary().map(|s| match s.kind {
-            RoomKind::Direct => s.peer_email.unwrap_or_default(),
+            RoomKind::Direct => {
+                let email = s.peer_email.unwrap_or_default();
+                match person.get() {
+                    Some((p, _)) => format!("{} · {email}", presence_text(client, p)),
+                    None => email,
+                }
+            }
             RoomKind::Group => "Group".to_string(),
             RoomKind::Support => s
                 .support
                 .as_ref()
-                .map(|info| support_subtitle(info, client.my_id()))
+                .map(|info| {
+                    let line = support_subtitle(info, client.my_id());
+                    match person.get() {
+                        Some((p, _)) => format!("{} · {line}", presence_text(client, p)),
+                        None => line,
+                    }
+                })
                 .unwrap_or_default(),
         })
     };
@@ -207,6 +226,7 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
         <header class="flex items-center gap-3 border-b border-white/10 px-4 py-3 md:px-6">
             <button id="back" type="button" class="rounded-lg px-2 py-1 text-slate-100 hover:bg-white/10 md:hidden"
                 aria-label="Back to conversations" on:click=move |_| client.selected.set(None)>"←"</button>
+            {move || person.get().map(|(user, name)| view! { <PresenceDot user name/> })}
             <div class="min-w-0 flex-1">
                 <h2 id="room-title" class="truncate text-lg font-semibold">{move || summary().map(|s| s.name).unwrap_or_default()}</h2>
                 <p class="truncate text-xs text-slate-300">{subtitle}</p>

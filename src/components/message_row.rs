@@ -11,6 +11,7 @@ use crate::components::chat_client::ChatClient;
 use crate::components::composer::focus_composer;
 use crate::components::dialogs::{open_while, ConfirmDialog};
 use crate::components::markdown;
+use crate::components::presence::ReceiptLine;
 use crate::components::text::{day_label, LocalTime, DELETED};
 use crate::realtime::protocol::{MessageKind, MessageView, Reaction, ROOM_MENTION};
 
@@ -201,6 +202,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
                 {edited}
             </div>
             {reactions}
+            <ReceiptLine seq/>
         </article>
     }
     .into_any()

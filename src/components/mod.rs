@@ -17,6 +17,7 @@ pub mod message_row;
 pub mod notify;
 pub mod on_demand;
 pub mod open_flags;
+pub mod presence;
 pub mod search_panel;
 pub mod sidebar;
 pub mod support;

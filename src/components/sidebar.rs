@@ -6,6 +6,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
 use crate::components::on_demand::OnDemand;
+use crate::components::presence::{PresenceDot, PrivacyToggles};
 use crate::components::search_panel::search_panel;
 use crate::components::support::support_queue;
 use crate::components::text::{initial, now_ms, short_time, DELETED};
@@ -130,13 +131,15 @@ fn UserMenu() -> impl IntoView {
     let client = expect_context::<ChatClient>();
     let dialogs = expect_context::<Dialogs>();
     let logout = ServerAction::<LogOut>::new();
+    let opened = RwSignal::new(false);
     view! {
-        <details class="relative">
+        <details class="relative" on:toggle=move |_| opened.set(true)>
             <summary id="user-menu" class="cursor-pointer list-none rounded-lg border border-white/15 px-2 py-1.5 text-sm text-slate-100 hover:bg-white/10" aria-label="User menu">
                 "⋯"
             </summary>
             <div class="glass-panel absolute right-0 z-30 mt-2 w-56 space-y-1 rounded-xl bg-slate-900/90 p-2">
                 <NotificationToggle/>
+                <PrivacyToggles load=opened.into()/>
                 <button id="change-password-open" type="button" on:click=move |_| dialogs.password.set(true)
                     class="w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">
                     "Change password"
@@ -214,6 +217,8 @@ struct Row {
     unread: i64,
     mentions: i64,
     muted: bool,
+    /// Whom a direct chat is with (their presence shows on the avatar).
+    person: Option<i64>,
 }
 
 impl Row {
@@ -235,6 +240,7 @@ impl Row {
             unread: summary.unread,
             mentions: summary.mentions,
             muted: summary.muted,
+            person: summary.person_for(my_id),
         }
     }
 }
@@ -298,7 +304,12 @@ fn RoomRow(row: Row) -> impl IntoView {
                     if selected() { format!("{base} bg-white/15") } else { format!("{base} hover:bg-white/5") }
                 }
             >
-                <span class="flex h-9 w-9 shrink-0 items-center justify-center rounded-full bg-white/10 text-sm font-semibold" aria-hidden="true">{avatar}</span>
+                <span class="relative flex h-9 w-9 shrink-0 items-center justify-center rounded-full bg-white/10 text-sm font-semibold">
+                    <span aria-hidden="true">{avatar}</span>
+                    {row.person.map(|user| view! {
+                        <span class="absolute -bottom-0.5 -right-0.5 flex"><PresenceDot user name=row.name.clone()/></span>
+                    })}
+                </span>
                 <span class="min-w-0 flex-1">
                     <span class="flex items-baseline gap-2">
                         <span class="room-name min-w-0 flex-1 truncate font-medium">{row.name.clone()}</span>

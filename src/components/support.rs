@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use crate::api::support::{assign, claim, contact, departments, reopen, resolve, staff, transfer};
 use crate::components::chat_client::{spawn_call, ChatClient};
 use crate::components::dialogs::{Dialog, Dialogs};
+use crate::components::presence::PresenceDot;
 use crate::components::text::{now_ms, short_time};
 use crate::model::{DepartmentView, StaffView};
 use crate::realtime::protocol::{MessageKind, RoomSummary, SupportInfo, SupportStatus};
@@ -120,6 +121,8 @@ struct QueueRow {
     waiting: Option<String>,
     time: String,
     unread: i64,
+    /// The member, whose presence the row shows (are they still there?).
+    member_id: i64,
 }
 
 impl QueueRow {
@@ -150,6 +153,7 @@ impl QueueRow {
                 .map(|t| waited(t, now)),
             time: short_time(summary.last_activity, now),
             unread: summary.unread,
+            member_id: info.member_id,
         }
     }
 }
@@ -257,7 +261,8 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
                     let base = "queue-row flex w-full flex-col gap-0.5 rounded-xl px-3 py-2 text-left";
                     if selected() { format!("{base} bg-white/15") } else { format!("{base} hover:bg-white/5") }
                 }>
-                <span class="flex items-baseline gap-2">
+                <span class="flex items-center gap-2">
+                    <PresenceDot user=row.member_id name=row.member.clone()/>
                     <span class="queue-member min-w-0 flex-1 truncate font-medium">{row.member.clone()}</span>
                     <span class="shrink-0 text-xs text-slate-300">{row.time.clone()}</span>
                 </span>

@@ -178,6 +178,9 @@ async fn run_once(
             },
             _ = ticks.next() => {
                 let now = js_sys::Date::now();
+                if client.awareness.with_untracked(|a| a.has_expired(now)) {
+                    client.awareness.update(|a| a.expire(now));
+                }
                 match ping_sent {
                     _ if !online && now - last_heard > CONNECT_WAIT_MS => break,
                     // No pong: the line is dead, whatever the socket says.
@@ -226,6 +229,15 @@ async fn run_once(
                 };
                 let _ = tx.unbounded_send(hello.to_json());
                 resend_outbox(client, &tx);
+                // Presence starts afresh on every socket: say how this tab
+                // is and what it shows; the server answers with where
+                // those people stand.
+                client.awareness.set(Default::default());
+                let active = ClientFrame::Presence {
+                    active: client.active.get_untracked(),
+                };
+                let _ = tx.unbounded_send(active.to_json());
+                show_people(client, &tx);
             }
             ServerFrame::Ack(ack) => client.outbox.update(|items| {
                 if let Some(item) = items.iter_mut().find(|i| i.client_id == ack.client_id) {
@@ -258,6 +270,14 @@ async fn run_once(
                 }
             }
             ServerFrame::Message(message) => {
+                if client
+                    .awareness
+                    .with_untracked(|a| a.typing.contains_key(&message.room))
+                {
+                    client.awareness.update(|a| {
+                        a.message_arrived(message);
+                    });
+                }
                 let new = client
                     .state
                     .try_update(|s| s.apply(&frame))
@@ -283,6 +303,15 @@ async fn run_once(
                     s.apply(&frame);
                 });
                 on_event(LiveEvent::RoomAdded(summary));
+                // Whom the sidebar shows may have grown.
+                show_people(client, &tx);
+            }
+            ServerFrame::Presence { .. } | ServerFrame::Typing { .. } | ServerFrame::Seen(_) => {
+                let me = client.state.with_untracked(|s| s.user_id);
+                let now = js_sys::Date::now();
+                client.awareness.update(|a| {
+                    a.apply(me, &frame, now);
+                });
             }
             ServerFrame::RoleChanged { role } => client.role.set(*role),
             _ => client.state.update(|s| {
@@ -295,6 +324,15 @@ async fn run_once(
     } else {
         Outcome::NeverOnline
     }
+}
+
+/// Tells the server which people this tab shows: those of its sidebar,
+/// and the members of the conversation on screen.
+fn show_people(client: SocketLink, tx: &UnboundedSender<String>) {
+    let view = ClientFrame::View {
+        room: client.selected.get_untracked(),
+    };
+    let _ = tx.unbounded_send(view.to_json());
 }
 
 /// After (re)connecting, sends again what was never acknowledged. Same

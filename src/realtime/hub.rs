@@ -9,44 +9,18 @@
 //! client reconnects and catches up from the database. A stalled reader
 //! therefore costs at most one full queue of shared frames.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 
-use super::protocol::{MessageView, ServerFrame};
+use super::presence::{NodeId, PresenceBook};
+use super::protocol::{MessageView, Presence, PresenceView, ServerFrame};
 use super::queue::{Outbound, SocketQueue};
+use crate::model::Privacy;
 
-/// Hashes the integer ids the hub and sockets key on (server-made room,
-/// user and socket ids, never strings a client picks) with one multiply
-/// (FxHash's), far cheaper than SipHash on the per-delivery path.
-#[derive(Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.write_u64(u64::from(*byte));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n as u64);
-    }
-}
-
-pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
-pub type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
+pub use super::ids::{IdHasher, IdMap, IdSet};
 
 pub type ConnId = u64;
 
@@ -76,6 +50,12 @@ struct Conn {
     session: SessionKey,
     queue: Arc<SocketQueue>,
     rooms: IdSet<i64>,
+    /// The tab is in use (its client says so).
+    active: bool,
+    /// Its user sees read receipts.
+    receipts: bool,
+    /// The people whose presence this socket shows.
+    watching: Vec<i64>,
 }
 
 #[derive(Default)]
@@ -83,6 +63,9 @@ struct Maps {
     conns: IdMap<ConnId, Conn>,
     rooms: IdMap<i64, IdSet<ConnId>>,
     users: IdMap<i64, IdSet<ConnId>>,
+    /// Per person, the sockets that show their presence.
+    watchers: IdMap<i64, IdSet<ConnId>>,
+    presence: PresenceBook,
 }
 
 impl Maps {
@@ -91,6 +74,17 @@ impl Maps {
             .get(&user_id)
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default()
+    }
+
+    fn unwatch(&mut self, id: ConnId, people: &[i64]) {
+        for person in people {
+            if let Some(set) = self.watchers.get_mut(person) {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.watchers.remove(person);
+                }
+            }
+        }
     }
 }
 
@@ -137,11 +131,13 @@ impl Hub {
     }
 
     /// Subscribes a new socket of `user_id` to `rooms`; returns its queue.
+    /// The socket counts as an active tab until it says otherwise.
     pub fn register(
         &self,
         user_id: i64,
         session: SessionKey,
         rooms: &[i64],
+        privacy: Privacy,
     ) -> (Registration, Arc<SocketQueue>) {
         let queue = Arc::new(SocketQueue::new(self.queue_capacity));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -157,8 +153,12 @@ impl Hub {
                 session,
                 queue: queue.clone(),
                 rooms: rooms.iter().copied().collect(),
+                active: true,
+                receipts: privacy.receipts,
+                watching: Vec::new(),
             },
         );
+        maps.presence.set_invisible(user_id, privacy.invisible);
         (
             Registration {
                 hub: self.clone(),
@@ -379,6 +379,140 @@ impl Hub {
         self.read().conns.len()
     }
 
+    /// Queues a frame about `about` for every other member's socket in
+    /// `room` (typing; with `receipts_only`, a read receipt for those who
+    /// see them). Not part of the room's sequence: nothing is caught up.
+    pub fn publish_to_room(&self, room: i64, about: i64, frame: Utf8Bytes, receipts_only: bool) {
+        let lagged = {
+            let maps = self.read();
+            let Some(ids) = maps.rooms.get(&room) else {
+                return;
+            };
+            let ids = ids.iter().filter(|id| {
+                maps.conns
+                    .get(id)
+                    .is_some_and(|c| c.user_id != about && (c.receipts || !receipts_only))
+            });
+            offer(&maps, ids, || Outbound::Frame(frame.clone()))
+        };
+        self.remove(&lagged);
+    }
+
+    /// A socket's tab is in use, or not.
+    pub fn set_active(&self, id: ConnId, active: bool) {
+        let mut maps = self.write();
+        let Some(conn) = maps.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.active != active {
+            conn.active = active;
+            let user = conn.user_id;
+            maps.presence.touch(user);
+        }
+    }
+
+    /// A user changed their privacy settings (on this node or another).
+    pub fn set_privacy(&self, user_id: i64, privacy: Privacy) {
+        let mut maps = self.write();
+        let ids = maps.sockets_of(user_id);
+        if ids.is_empty() {
+            return;
+        }
+        for id in ids {
+            if let Some(conn) = maps.conns.get_mut(&id) {
+                conn.receipts = privacy.receipts;
+            }
+        }
+        maps.presence.set_invisible(user_id, privacy.invisible);
+    }
+
+    /// Makes socket `id` show `people` (replacing whom it showed); returns
+    /// where each stands now (an offline one's `last_seen` only if it is
+    /// known here).
+    pub fn watch(&self, id: ConnId, mut people: Vec<i64>) -> Vec<PresenceView> {
+        people.sort_unstable();
+        people.dedup();
+        let mut maps = self.write();
+        let Some(conn) = maps.conns.get_mut(&id) else {
+            return Vec::new();
+        };
+        let before = std::mem::replace(&mut conn.watching, people.clone());
+        maps.unwatch(id, &before);
+        for person in &people {
+            maps.watchers.entry(*person).or_default().insert(id);
+        }
+        people.iter().map(|p| maps.presence.view(*p)).collect()
+    }
+
+    /// Another node says these users are (node-locally) in these states.
+    pub fn set_remote_presence(&self, node: NodeId, states: &[(i64, Presence)]) {
+        let mut maps = self.write();
+        for (user, state) in states {
+            maps.presence.set_remote(node, *user, *state);
+        }
+    }
+
+    /// Another node is gone, or may have been missed (`None`: every node).
+    pub fn forget_nodes(&self, node: Option<NodeId>) {
+        let mut maps = self.write();
+        match node {
+            Some(node) => maps.presence.forget_node(node),
+            None => maps.presence.forget_all_nodes(),
+        }
+    }
+
+    /// Whether `user_id` (with a socket here) is shown offline to others.
+    pub fn is_invisible(&self, user_id: i64) -> bool {
+        self.read().presence.is_invisible(user_id)
+    }
+
+    /// This node's users and their states, for a node that asks.
+    pub fn local_presence(&self) -> Vec<(i64, Presence)> {
+        self.read().presence.local_states()
+    }
+
+    /// Turns presence changes since the last round into one frame per
+    /// watching socket (each with the changes it shows); returns what the
+    /// other nodes must be told.
+    pub fn presence_round(&self, now: i64) -> Vec<(i64, Presence)> {
+        let (lagged, announce) = {
+            let mut maps = self.write();
+            let maps = &mut *maps;
+            let (users, conns) = (&maps.users, &maps.conns);
+            let round = maps
+                .presence
+                .round(now, |user| local_presence(users, conns, user));
+            for (user, state) in &round.announce {
+                if *state == Presence::Offline && !maps.users.contains_key(user) {
+                    maps.presence.forget_local(*user);
+                }
+            }
+            let mut per_socket: IdMap<ConnId, Vec<PresenceView>> = IdMap::default();
+            for view in &round.shown {
+                for id in maps.watchers.get(&view.user).into_iter().flatten() {
+                    per_socket.entry(*id).or_default().push(*view);
+                }
+            }
+            let mut lagged = Vec::new();
+            for (id, users) in per_socket {
+                let frame = Utf8Bytes::from(ServerFrame::Presence { users }.to_json());
+                if let Some(conn) = maps.conns.get(&id) {
+                    if !conn.queue.push(Outbound::Frame(frame)) {
+                        lagged.push(id);
+                    }
+                }
+            }
+            (lagged, round.announce)
+        };
+        self.remove(&lagged);
+        announce
+    }
+
+    /// Drops "went offline at" times older than `before`.
+    pub fn prune_gone(&self, before: i64) {
+        self.write().presence.prune_gone(before);
+    }
+
     fn remove(&self, ids: &[ConnId]) {
         if ids.is_empty() {
             return;
@@ -389,6 +523,8 @@ impl Hub {
                 continue;
             };
             conn.queue.close();
+            maps.unwatch(*id, &conn.watching);
+            maps.presence.touch(conn.user_id);
             for room in &conn.rooms {
                 if let Some(set) = maps.rooms.get_mut(room) {
                     set.remove(id);
@@ -412,6 +548,22 @@ impl Hub {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {
         self.maps.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A user's presence from this node's sockets alone.
+fn local_presence(
+    users: &IdMap<i64, IdSet<ConnId>>,
+    conns: &IdMap<ConnId, Conn>,
+    user: i64,
+) -> Presence {
+    let Some(ids) = users.get(&user) else {
+        return Presence::Offline;
+    };
+    if ids.iter().any(|id| conns.get(id).is_some_and(|c| c.active)) {
+        Presence::Online
+    } else {
+        Presence::Away
     }
 }
 
@@ -443,8 +595,8 @@ mod tests {
     #[tokio::test]
     async fn messages_reach_room_members_only() {
         let hub = Hub::new(8);
-        let (_a, rx_a) = hub.register(1, [1; 32], &[10]);
-        let (_b, rx_b) = hub.register(2, [2; 32], &[20]);
+        let (_a, rx_a) = hub.register(1, [1; 32], &[10], Privacy::default());
+        let (_b, rx_b) = hub.register(2, [2; 32], &[20], Privacy::default());
         hub.publish_message(10, 1, frame("m1"));
         assert!(matches!(
             rx_a.try_recv(),
@@ -460,8 +612,8 @@ mod tests {
     #[tokio::test]
     async fn a_batch_reaches_each_room_in_seq_order() {
         let hub = Hub::new(8);
-        let (_a, rx_a) = hub.register(1, [1; 32], &[10]);
-        let (_b, rx_b) = hub.register(2, [2; 32], &[20]);
+        let (_a, rx_a) = hub.register(1, [1; 32], &[10], Privacy::default());
+        let (_b, rx_b) = hub.register(2, [2; 32], &[20], Privacy::default());
         hub.publish_messages(&[
             (10, 1, frame("a1")),
             (20, 1, frame("b1")),
@@ -481,7 +633,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_the_socket_and_ends_its_queue() {
         let hub = Hub::new(2);
-        let (_slow, rx) = hub.register(1, [1; 32], &[10]);
+        let (_slow, rx) = hub.register(1, [1; 32], &[10], Privacy::default());
         for seq in 1..=3 {
             hub.publish_message(10, seq, frame("m"));
         }
@@ -497,7 +649,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_registration_unsubscribes() {
         let hub = Hub::new(4);
-        let (reg, _rx) = hub.register(1, [1; 32], &[10, 11]);
+        let (reg, _rx) = hub.register(1, [1; 32], &[10, 11], Privacy::default());
         assert_eq!(hub.connection_count(), 1);
         drop(reg);
         assert_eq!(hub.connection_count(), 0);
@@ -508,8 +660,8 @@ mod tests {
     #[tokio::test]
     async fn ending_a_session_closes_only_its_sockets() {
         let hub = Hub::new(4);
-        let (_a, rx_a) = hub.register(1, [1; 32], &[10]);
-        let (_b, rx_b) = hub.register(1, [2; 32], &[10]);
+        let (_a, rx_a) = hub.register(1, [1; 32], &[10], Privacy::default());
+        let (_b, rx_b) = hub.register(1, [2; 32], &[10], Privacy::default());
         hub.end_session(&[1; 32], 4001);
         assert!(matches!(rx_a.recv().await, Some(Outbound::Close(4001))));
         assert!(rx_a.recv().await.is_none(), "and it leaves the hub");
@@ -523,8 +675,8 @@ mod tests {
     #[tokio::test]
     async fn leave_unsubscribes_every_socket_of_the_user() {
         let hub = Hub::new(4);
-        let (_t1, rx1) = hub.register(7, [7; 32], &[99]);
-        let (_t2, rx2) = hub.register(8, [8; 32], &[99]);
+        let (_t1, rx1) = hub.register(7, [7; 32], &[99], Privacy::default());
+        let (_t2, rx2) = hub.register(8, [8; 32], &[99], Privacy::default());
         hub.leave(7, 99, frame("gone"));
         hub.publish_message(99, 1, frame("m"));
         assert!(matches!(
@@ -538,8 +690,8 @@ mod tests {
     #[tokio::test]
     async fn join_subscribes_every_socket_of_the_user() {
         let hub = Hub::new(4);
-        let (_t1, rx1) = hub.register(7, [7; 32], &[]);
-        let (_t2, rx2) = hub.register(7, [7; 32], &[]);
+        let (_t1, rx1) = hub.register(7, [7; 32], &[], Privacy::default());
+        let (_t2, rx2) = hub.register(7, [7; 32], &[], Privacy::default());
         hub.join(7, 99, 0, frame("joined"));
         hub.publish_message(99, 1, frame("m"));
         for rx in [&rx1, &rx2] {
@@ -561,12 +713,12 @@ mod tests {
     #[test]
     fn only_a_multi_node_hub_records_what_it_handed_out() {
         let single = Hub::new(4);
-        let (_reg, _rx) = single.register(1, [0; 32], &[7]);
+        let (_reg, _rx) = single.register(1, [0; 32], &[7], Privacy::default());
         single.publish_message(7, 3, Utf8Bytes::from_static("m"));
         assert!(single.heads().is_empty(), "nothing kept on one node");
 
         let several = Hub::with_heads(4);
-        let (_reg, _rx) = several.register(1, [0; 32], &[7, 8]);
+        let (_reg, _rx) = several.register(1, [0; 32], &[7, 8], Privacy::default());
         several.publish_message(7, 3, Utf8Bytes::from_static("m"));
         several.publish_message(7, 2, Utf8Bytes::from_static("m"));
         let mut heads = several.heads();

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::awareness::Awareness;
 use super::protocol::{ClientFrame, FileView, MessageView, Quote, RoomSummary};
 use super::state::ClientState;
 use crate::model::Role;
@@ -65,6 +66,12 @@ pub struct SocketLink {
     pub outbox: RwSignal<Vec<OutboxItem>>,
     /// Why the user's last edit, delete or reaction was refused.
     pub notice: RwSignal<Option<String>>,
+    /// Others' presence, typing and reads.
+    pub awareness: RwSignal<Awareness>,
+    /// The conversation on screen (its members' presence is asked for).
+    pub selected: RwSignal<Option<i64>>,
+    /// This tab is in use (told to the server on every connect).
+    pub active: RwSignal<bool>,
     /// Where sends go while the socket is open.
     #[cfg(feature = "hydrate")]
     pub sender: StoredValue<Option<futures::channel::mpsc::UnboundedSender<String>>, LocalStorage>,

@@ -81,7 +81,60 @@ pub enum ClientFrame {
         room: i64,
         seq: i64,
     },
+    /// This tab is in use (visible and touched in the last
+    /// `IDLE_AFTER_MS`) or not. Sent when it changes; a new socket counts
+    /// as active until it says otherwise.
+    Presence {
+        active: bool,
+    },
+    /// The conversation this tab shows (`None`: none): its members' presence
+    /// is sent to this socket, besides that of the people its direct chats
+    /// and support conversations are with. Replaces the previous one.
+    View {
+        #[serde(default)]
+        room: Option<i64>,
+    },
+    /// The user is typing in `room` (`on`), at most once every
+    /// `TYPING_EVERY_MS`; `on: false` when the text was cleared.
+    Typing {
+        room: i64,
+        on: bool,
+    },
     Ping,
+}
+
+/// A tab untouched this long counts as away.
+pub const IDLE_AFTER_MS: u64 = 5 * 60 * 1000;
+/// A typing client repeats its `typing` frame at most this often...
+pub const TYPING_EVERY_MS: u64 = 3_000;
+/// ...and others stop showing it this long after the last one.
+pub const TYPING_SHOWN_MS: u64 = 6_000;
+/// Read receipts are kept to conversations of at most this many members
+/// (in bigger ones "seen by" would be noise, and its traffic grows with
+/// the square of the room).
+pub const RECEIPTS_MAX_MEMBERS: i64 = 100;
+
+/// How present a person is: the most present of their tabs, on any node.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    #[default]
+    Offline,
+    /// Tabs open, none of them in use.
+    Away,
+    Online,
+}
+
+/// A person's presence as others see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceView {
+    pub user: i64,
+    pub state: Presence,
+    /// Offline: when they were last seen (Unix ms), if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +192,32 @@ pub enum ServerFrame {
     },
     Error(FrameError),
     Pong,
+    /// People this socket shows changed presence (or, after `view`, where
+    /// each of them stands now). Not stored, not part of catch-up.
+    Presence {
+        users: Vec<PresenceView>,
+    },
+    /// A member of `room` started (`on`) or stopped typing. Not stored,
+    /// not part of catch-up: a client stops showing it `TYPING_SHOWN_MS`
+    /// after the last one, or when that person's message arrives.
+    Typing {
+        room: i64,
+        user: i64,
+        name: String,
+        on: bool,
+    },
+    /// A member's read mark in `room` moved to `read_seq` (read receipts:
+    /// both sides have them on, the room is small enough).
+    Seen(Reader),
+}
+
+/// Who has read how far in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reader {
+    pub room: i64,
+    pub user: i64,
+    pub name: String,
+    pub read_seq: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -180,6 +259,9 @@ pub struct RoomSummary {
     pub last: Option<MessageView>,
     /// Direct chats: the other person's email.
     pub peer_email: Option<String>,
+    /// Direct chats: the other person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_id: Option<i64>,
     /// Removed from this user's sidebar until the next message.
     pub hidden: bool,
     /// No notifications for this user.
@@ -232,6 +314,17 @@ impl SupportInfo {
 }
 
 impl RoomSummary {
+    /// The one person this conversation is with, as `user_id` sees it: the
+    /// other side of a direct chat; for staff, the member a support
+    /// conversation is with.
+    pub fn person_for(&self, user_id: i64) -> Option<i64> {
+        match &self.support {
+            Some(s) if s.member_id != user_id => Some(s.member_id),
+            Some(_) => None,
+            None => self.peer_id,
+        }
+    }
+
     /// A support conversation seen from the staff side (in a queue, not
     /// in the sidebar).
     pub fn staffed_by(&self, user_id: i64) -> bool {
@@ -911,6 +1004,10 @@ mod fuzz {
                 "react",
                 "emoji",
                 "on",
+                "presence",
+                "active",
+                "view",
+                "typing",
                 "Send",
                 "",
             ])
@@ -973,6 +1070,9 @@ mod fuzz {
                     on
                 }
             ),
+            any::<bool>().prop_map(|active| ClientFrame::Presence { active }),
+            any::<Option<i64>>().prop_map(|room| ClientFrame::View { room }),
+            (any::<i64>(), any::<bool>()).prop_map(|(room, on)| ClientFrame::Typing { room, on }),
             Just(ClientFrame::Ping),
         ]
     }

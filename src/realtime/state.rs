@@ -252,10 +252,15 @@ impl ClientState {
                 }
                 false
             }
+            // Who is here, typing, or has read: live only, kept apart
+            // (`awareness.rs`), never part of what catch-up restores.
             ServerFrame::Ack(_)
             | ServerFrame::Error(_)
             | ServerFrame::Pong
-            | ServerFrame::RoleChanged { .. } => false,
+            | ServerFrame::RoleChanged { .. }
+            | ServerFrame::Presence { .. }
+            | ServerFrame::Typing { .. }
+            | ServerFrame::Seen(_) => false,
         }
     }
 
@@ -331,6 +336,7 @@ mod tests {
             last_activity: 0,
             last: None,
             peer_email: None,
+            peer_id: None,
             hidden: false,
             muted: false,
             owner: false,

@@ -31,7 +31,7 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
-use services::{accounts, files, keys, messages, search};
+use services::{accounts, files, keys, messages, presence, search};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -94,6 +94,7 @@ pub async fn run() -> Result<(), StartupError> {
     );
     search::spawn_indexer(state.clone());
     files::spawn_unsent_sweep(state.clone());
+    presence::spawn_rounds(state.clone());
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state);

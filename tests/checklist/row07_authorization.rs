@@ -1,6 +1,6 @@
 //! Row 7, authorization on every room operation: a non-member's frames and
 //! history are refused and see nothing; the authorization matrix (stored
-//! as data: 29 server functions and the socket frames x 6 callers), each
+//! as data: 36 server functions and the socket frames x 6 callers), each
 //! refused call checked to change and leak nothing.
 
 use crate::common::desk::*;
@@ -296,7 +296,23 @@ fn server_function_matrix() -> Vec<Call> {
         // Uploading into the conversation: its members (the customer and
         // the department's staff).
         c("start_upload",            [Y, N, N, N, Y, Y], |c| vec![("upload_id", "matrix-1".into()), ("room", c.room.to_string()), ("name", "a.txt".into()), ("size", "3".into())]),
+        // Presence settings: anyone signed in, for themselves.
+        c("privacy",                 [Y, Y, Y, N, Y, Y], |_| vec![]),
+        c("privacy/set",             [Y, Y, Y, N, Y, Y], |_| vec![("invisible", "false".into()), ("receipts", "true".into())]),
+        // Read receipts of the conversation: its members (the customer
+        // is answered with none: staff reads are not shown to them).
+        c("receipts",                [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string())]),
     ]
+}
+
+/// The next error on `tab` refuses something in `room` as forbidden.
+async fn refused_in(tab: &mut crate::common::Tab, room: i64, what: &str) {
+    let e = error(tab).await;
+    assert_eq!(
+        (e.code, e.room),
+        (ErrorCode::Forbidden, Some(room)),
+        "{what}"
+    );
 }
 
 type Form = fn(&Ctx) -> Vec<(&'static str, String)>;
@@ -558,18 +574,32 @@ async fn authorization_matrix(backend: Backend) {
             })
             .await;
         } else {
-            let e = error(tab).await;
-            assert_eq!(
-                (e.code, e.room),
-                (ErrorCode::Forbidden, Some(room)),
-                "{who:?}"
-            );
+            refused_in(tab, room, &format!("{who:?}")).await;
             tab.react(room, 999_999, "👍", true).await;
             assert_eq!(
                 error(tab).await.code,
                 ErrorCode::Forbidden,
                 "{who:?}: no probing"
             );
+        }
+    }
+
+    // Typing in the conversation and the presence of its people: its
+    // members only; anyone else is refused and hears none of it.
+    for (who, tab) in tabs.iter_mut() {
+        let member = matches!(who, Who::Owner | Who::Agent | Who::Admin);
+        tab.send_frame(&ClientFrame::View { room: Some(room) })
+            .await;
+        if member {
+            tab.until(|f| matches!(f, ServerFrame::Presence { .. }).then_some(()))
+                .await;
+        } else {
+            refused_in(tab, room, &format!("{who:?}: view")).await;
+        }
+        tab.send_frame(&ClientFrame::Typing { room, on: true })
+            .await;
+        if !member {
+            refused_in(tab, room, &format!("{who:?}: typing")).await;
         }
     }
 
@@ -589,6 +619,16 @@ async fn authorization_matrix(backend: Backend) {
                     .iter()
                     .any(|f| matches!(f, ServerFrame::Message(m) if m.room == room)),
                 "{who:?} received a message of a conversation not theirs"
+            );
+            assert!(
+                !tab.log
+                    .iter()
+                    .any(|f| matches!(f, ServerFrame::Typing { room: r, .. } if *r == room)),
+                "{who:?} heard typing in a conversation not theirs"
+            );
+            assert!(
+                !tab.log.iter().any(|f| matches!(f, ServerFrame::Presence { users } if users.iter().any(|v| v.user == desk.owner_id))),
+                "{who:?} was shown the presence of a customer not theirs"
             );
         }
     }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Role;
+use crate::model::{Privacy, Role};
 use crate::realtime::hub::SessionKey;
+use crate::realtime::protocol::Presence;
 
 /// The NOTIFY channel every node listens on.
 pub(super) const CHANNEL: &str = "glasschat";
@@ -62,6 +63,48 @@ pub enum Event {
     /// The sender dropped events (its queue overflowed): every node makes
     /// its sockets catch up.
     Resync,
+    /// Users on the sending node and their state there (changes, or all of
+    /// them after a `Hello`), at most `PRESENCE_PER_EVENT`.
+    Presence {
+        states: Vec<(i64, Presence)>,
+    },
+    /// A node started (or heard nothing for a while): every node answers
+    /// with its users' presence.
+    Hello,
+    /// The sending node is alive (sent every `HEARTBEAT`; a node silent
+    /// for `NODE_SILENT` is taken for dead and its users for gone).
+    Alive,
+    /// A member started or stopped typing (not stored).
+    Typing {
+        room: i64,
+        user: i64,
+        name: String,
+        on: bool,
+    },
+    /// A member's read mark, as a read receipt.
+    Seen {
+        room: i64,
+        user: i64,
+        name: String,
+        read_seq: i64,
+    },
+    /// A user changed their privacy settings.
+    Privacy {
+        user: i64,
+        privacy: Privacy,
+    },
+}
+
+/// Presence states per event: well inside one NOTIFY.
+pub const PRESENCE_PER_EVENT: usize = 200;
+
+/// `states` as events of at most `PRESENCE_PER_EVENT`.
+pub fn presence_events(states: &[(i64, Presence)]) -> impl Iterator<Item = Event> + '_ {
+    states
+        .chunks(PRESENCE_PER_EVENT)
+        .map(|part| Event::Presence {
+            states: part.to_vec(),
+        })
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -161,5 +204,17 @@ mod tests {
         }
         assert_eq!(back, events);
         assert!(pack(1, Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn a_full_presence_event_fits_one_notify() {
+        let states: Vec<(i64, Presence)> = (0..PRESENCE_PER_EVENT as i64 * 2 + 1)
+            .map(|i| (i64::MAX - i, Presence::Online))
+            .collect();
+        let events: Vec<Event> = presence_events(&states).collect();
+        assert_eq!(events.len(), 3);
+        for payload in pack(1, events) {
+            assert!(payload.len() <= MAX_PAYLOAD, "{}", payload.len());
+        }
     }
 }

@@ -32,15 +32,17 @@ use tokio::sync::mpsc;
 use crate::realtime::hub::Hub;
 use crate::server::store::{notify, Store};
 use events::{merge, pack, CHANNEL};
-use receive::{connect, listen_loop, sweep_loop};
+use receive::{connect, listen_loop, sweep_loop, Peers};
 
-pub use events::Event;
+pub use events::{presence_events, Event};
 pub use receive::{listener_name, ListenerState};
 
 /// Events waiting to be sent; past this the peers are told to resync.
 const QUEUE: usize = 65_536;
 /// At most this many events per send round.
 const ROUND: usize = 4_096;
+/// How often a node says it is alive.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// This node's side of the fan-out; cheap to clone.
 #[derive(Clone)]
@@ -73,6 +75,14 @@ impl Fanout {
             state: Arc::new(AtomicU8::new(ListenerState::Connecting.as_u8())),
         };
         tokio::spawn(send_loop(pool, rx, fanout.node, fanout.overflowed.clone()));
+        let heart = fanout.clone();
+        tokio::spawn(async move {
+            let mut beats = tokio::time::interval(HEARTBEAT);
+            loop {
+                beats.tick().await;
+                heart.announce(Event::Alive);
+            }
+        });
         fanout
     }
 
@@ -109,8 +119,19 @@ impl Fanout {
         self.state
             .store(ListenerState::Listening.as_u8(), Ordering::Relaxed);
         let state = self.state.clone();
-        tokio::spawn(sweep_loop(store.clone(), hub.clone()));
-        tokio::spawn(listen_loop(pool, first, store, hub, self.node, state));
+        let peers = Peers::default();
+        tokio::spawn(sweep_loop(store.clone(), hub.clone(), peers.clone()));
+        // Ask the others who is present on them (they answer with it).
+        self.announce(Event::Hello);
+        tokio::spawn(listen_loop(
+            pool,
+            first,
+            store,
+            hub,
+            self.clone(),
+            peers,
+            state,
+        ));
         Ok(())
     }
 }

@@ -2,16 +2,18 @@
 //! hands each event to this node's hub, reading the rows it names; another
 //! sweeps once a second for announcements that never came.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use sqlx::postgres::{PgListener, PgPool};
 
-use super::events::{Envelope, Event, CHANNEL};
+use super::events::{presence_events, Envelope, Event, CHANNEL};
+use super::Fanout;
 use crate::realtime::hub::{sequenced_frame, Hub};
-use crate::realtime::protocol::ServerFrame;
+use crate::realtime::protocol::{Reader, ServerFrame};
 use crate::server::store::{notify, Store, StoreError};
 
 /// The listener's state, for `/health`.
@@ -53,12 +55,45 @@ impl ListenerState {
     }
 }
 
+/// A node silent this long (it says `Alive` every 5 s) is taken for dead:
+/// its users go offline here.
+const NODE_SILENT: Duration = Duration::from_secs(20);
+
+/// When each other node was last heard from.
+#[derive(Clone, Default)]
+pub(super) struct Peers(Arc<Mutex<HashMap<u64, Instant>>>);
+
+impl Peers {
+    fn heard(&self, node: u64) {
+        self.lock().insert(node, Instant::now());
+    }
+
+    /// Forgets the nodes silent for `NODE_SILENT`; returns them.
+    fn silent(&self) -> Vec<u64> {
+        let mut peers = self.lock();
+        let gone: Vec<u64> = peers
+            .iter()
+            .filter(|(_, at)| at.elapsed() > NODE_SILENT)
+            .map(|(node, _)| *node)
+            .collect();
+        for node in &gone {
+            peers.remove(node);
+        }
+        gone
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Instant>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 pub(super) async fn listen_loop(
     pool: PgPool,
     first: PgListener,
     store: Store,
     hub: Hub,
-    node: u64,
+    fanout: Fanout,
+    peers: Peers,
     state: Arc<AtomicU8>,
 ) {
     let set = |s: ListenerState| state.store(s.as_u8(), Ordering::Relaxed);
@@ -83,6 +118,9 @@ pub(super) async fn listen_loop(
                 // Whatever the peers announced while this node was deaf is
                 // lost to it: every socket here catches up from the database.
                 let sockets = hub.lag_all();
+                // What the others said about presence may be stale too.
+                hub.forget_nodes(None);
+                fanout.announce(Event::Hello);
                 tracing::warn!(
                     deaf_ms = lost_at.elapsed().as_millis() as u64,
                     sockets,
@@ -94,7 +132,7 @@ pub(super) async fn listen_loop(
         };
         loop {
             match listener.try_recv().await {
-                Ok(Some(note)) => receive(&store, &hub, node, note.payload()).await,
+                Ok(Some(note)) => receive(&store, &hub, &fanout, &peers, note.payload()).await,
                 Ok(None) => {
                     tracing::warn!("fan-out: the listening connection was lost; reconnecting");
                     break;
@@ -118,11 +156,18 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// with the newest seq handed out, and hands out the difference from the
 /// database. (A lost message in the middle is filled by the socket itself
 /// from the next one; this catches a lost tail.)
-pub(super) async fn sweep_loop(store: Store, hub: Hub) {
+pub(super) async fn sweep_loop(store: Store, hub: Hub, peers: Peers) {
     let mut every = tokio::time::interval(SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
+        for node in peers.silent() {
+            tracing::warn!(
+                node,
+                "fan-out: a node fell silent; its users are offline here"
+            );
+            hub.forget_nodes(Some(node));
+        }
         if let Err(err) = sweep(&store, &hub).await {
             tracing::warn!(error = %err, "fan-out: sweep failed");
         }
@@ -169,7 +214,7 @@ pub fn listener_name(pid: u32) -> String {
     format!("glasschat fan-out {pid}")
 }
 
-async fn receive(store: &Store, hub: &Hub, node: u64, payload: &str) {
+async fn receive(store: &Store, hub: &Hub, fanout: &Fanout, peers: &Peers, payload: &str) {
     let envelope: Envelope = match serde_json::from_str(payload) {
         Ok(envelope) => envelope,
         Err(err) => {
@@ -177,10 +222,24 @@ async fn receive(store: &Store, hub: &Hub, node: u64, payload: &str) {
             return;
         }
     };
-    if envelope.node == node {
+    if envelope.node == fanout.node {
         return; // this node's own, already delivered locally
     }
+    peers.heard(envelope.node);
     for event in envelope.events {
+        match event {
+            Event::Hello => {
+                for event in presence_events(&hub.local_presence()) {
+                    fanout.announce(event);
+                }
+                continue;
+            }
+            Event::Presence { states } => {
+                hub.set_remote_presence(envelope.node, &states);
+                continue;
+            }
+            _ => {}
+        }
         if let Err(err) = deliver(store, hub, event).await {
             // A read failed: the affected sockets would miss something,
             // so they catch up instead.
@@ -269,6 +328,41 @@ async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreErro
         Event::Resync => {
             hub.lag_all();
         }
+        Event::Typing {
+            room,
+            user,
+            name,
+            on,
+        } => hub.publish_to_room(
+            room,
+            user,
+            frame(ServerFrame::Typing {
+                room,
+                user,
+                name,
+                on,
+            }),
+            false,
+        ),
+        Event::Seen {
+            room,
+            user,
+            name,
+            read_seq,
+        } => hub.publish_to_room(
+            room,
+            user,
+            frame(ServerFrame::Seen(Reader {
+                room,
+                user,
+                name,
+                read_seq,
+            })),
+            true,
+        ),
+        Event::Privacy { user, privacy } => hub.set_privacy(user, privacy),
+        // Handled by `receive`, which knows the sending node.
+        Event::Presence { .. } | Event::Hello | Event::Alive => {}
     }
     Ok(())
 }

@@ -20,12 +20,14 @@ use super::cookie;
 use crate::realtime::hub::IdMap;
 use crate::realtime::protocol::{
     close, ClientFrame, ErrorCode, FrameError, RoomCursor, ServerFrame, PROTOCOL_VERSION,
+    TYPING_EVERY_MS,
 };
 use crate::realtime::queue::{Outbound, SocketQueue};
 use crate::server::auth::token;
 use crate::server::services::accounts;
 use crate::server::services::changes::{self, PendingChange};
 use crate::server::services::messages::{self, Author, MessageError, PendingSend};
+use crate::server::services::{presence, receipts};
 use crate::server::state::AppState;
 use crate::server::store::{Pending, Refusal, StoreError, Stored};
 
@@ -47,6 +49,11 @@ const MARK_ROUND: Duration = Duration::from_millis(250);
 /// closed (`close::FLOODED`): answering a flood, even with `slow_down`, is
 /// work.
 const REFUSED_IN_A_ROW: u8 = 20;
+/// Typing frames one socket may send: a burst of this many, then one per
+/// `TYPING_EVERY_MS` (what a client typing in one room sends). Past it
+/// they are dropped unanswered (typing is best-effort), and a run of
+/// `REFUSED_IN_A_ROW` closes the socket like any flood.
+const TYPING_BURST: u32 = 10;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -110,6 +117,11 @@ pub async fn upgrade(
                 inbox: VecDeque::new(),
                 greeted: false,
                 budget,
+                typing_budget: FrameBudget::new(
+                    TYPING_BURST,
+                    (u64::from(TYPING_BURST) * TYPING_EVERY_MS / 1000) as u32,
+                ),
+                conn_id: 0,
                 refused_in_a_row: 0,
                 pending_marks: IdMap::default(),
                 last_marks: None,
@@ -195,8 +207,12 @@ struct Connection {
     inbox: VecDeque<Outbound>,
     /// The client's `hello` was answered; another is refused.
     greeted: bool,
-    /// This socket's share of frames other than sends and read marks.
+    /// This socket's share of frames other than sends, read marks and typing.
     budget: FrameBudget,
+    /// This socket's share of typing frames.
+    typing_budget: FrameBudget,
+    /// Its id in the hub.
+    conn_id: crate::realtime::hub::ConnId,
     /// Frames refused for their budget since the last accepted one.
     refused_in_a_row: u8,
     /// Read marks waiting for the next round: room -> newest seq.
@@ -261,7 +277,12 @@ impl Connection {
     async fn run(&mut self) -> Result<(), SocketError> {
         // Subscribe before reading any seq, so nothing committed after the
         // read can be missed: it is either in the read or in the queue.
-        let (registration, queue) = self.state.hub.register(self.user_id, self.session, &[]);
+        let privacy = self.state.store.privacy_of(self.user_id).await?;
+        let (registration, queue) =
+            self.state
+                .hub
+                .register(self.user_id, self.session, &[], privacy);
+        self.conn_id = registration.id;
         // The task lives as long as the socket: its size is per-socket
         // memory. The start-up awaits the store (large futures), so it runs
         // boxed and its state is freed once it is done.
@@ -442,6 +463,43 @@ impl Connection {
                 }
                 self.send(ServerFrame::Pong).await?;
             }
+            ClientFrame::Presence { active } => {
+                let flow = self.within_budget().await?;
+                if flow != Flow::Continue {
+                    return Ok(flow);
+                }
+                self.state.hub.set_active(self.conn_id, active);
+            }
+            ClientFrame::View { room } => {
+                let flow = self.within_budget().await?;
+                if flow != Flow::Continue {
+                    return Ok(flow);
+                }
+                match presence::show(&self.state, self.conn_id, self.user_id, room).await {
+                    Ok(frame) => self.send(frame).await?,
+                    Err(err) => self.send_error(message_error(err, room, None)).await?,
+                }
+            }
+            ClientFrame::Typing { room, on } => {
+                if self.typing_budget.spend().is_err() {
+                    self.refused_in_a_row = self.refused_in_a_row.saturating_add(1);
+                    if self.refused_in_a_row >= REFUSED_IN_A_ROW {
+                        self.close_and_wait(close::FLOODED, "too many frames: reconnect later")
+                            .await;
+                        return Ok(Flow::Stop);
+                    }
+                    return Ok(Flow::Refused);
+                }
+                self.refused_in_a_row = 0;
+                // The socket's rooms are the user's memberships, kept
+                // current by the hub (a removed member's room goes at once).
+                if self.cursors.contains_key(&room) {
+                    presence::typing(&self.state, &self.author, room, on);
+                } else {
+                    let err = message_error(MessageError::Forbidden, Some(room), None);
+                    self.send_error(err).await?;
+                }
+            }
         }
         Ok(Flow::Continue)
     }
@@ -519,7 +577,15 @@ impl Connection {
 
     async fn mark(&mut self, room: i64, seq: i64, report: bool) -> Result<(), SocketError> {
         match messages::mark_read(&self.state, self.user_id, room, seq).await {
-            Ok(_) => Ok(()), // the hub tells every tab, this one included
+            // The hub tells every tab, this one included; the others
+            // with receipts hear of it too.
+            Ok(true) => {
+                if let Err(err) = receipts::read_moved(&self.state, self.user_id, room).await {
+                    tracing::warn!(error = %err, room, "read receipt not sent");
+                }
+                Ok(())
+            }
+            Ok(false) => Ok(()),
             Err(err) if report => self.send_error(message_error(err, Some(room), None)).await,
             Err(_) => Ok(()),
         }

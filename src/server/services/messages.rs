@@ -10,9 +10,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::publish::{self, ReadCount};
 use crate::realtime::hub::{message_frame, sequenced_frame, Hub};
-use crate::realtime::protocol::{
-    Ack, MessageKind, MessageView, RoomSummary, ServerFrame, MAX_MENTIONS,
-};
+use crate::realtime::protocol::{Ack, MessageKind, MessageView, ServerFrame, MAX_MENTIONS};
 use crate::server::cluster::{Event, Fanout};
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, Committed, NewMessage, Pending, Refusal, StoreError, Stored};
@@ -261,13 +259,14 @@ fn announce_messages(fanout: &Fanout, frames: &[(i64, i64, Utf8Bytes)]) {
 }
 
 /// Moves the user's read mark (never backwards) and tells all their tabs.
+/// Moves `user_id`'s read mark; returns whether it moved.
 pub async fn mark_read(
     state: &AppState,
     user_id: i64,
     room: i64,
     seq: i64,
-) -> Result<RoomSummary, MessageError> {
-    let summary = state
+) -> Result<bool, MessageError> {
+    let (summary, moved) = state
         .store
         .mark_read(user_id, room, seq)
         .await?
@@ -279,7 +278,7 @@ pub async fn mark_read(
         room,
         ReadCount::of(&summary),
     );
-    Ok(summary)
+    Ok(moved)
 }
 
 pub const HISTORY_PAGE_MAX: i64 = 200;

@@ -1,7 +1,6 @@
 //! The rules of each domain, between the edge (`http`, `crate::api`) and the
 //! store: each checks who asks and whether they may, changes the store, and
-//! after the commit tells the sockets (`publish`). One module per domain;
-//! files, presence and notifications get theirs here.
+//! after the commit tells the sockets (`publish`). One module per domain.
 
 pub mod accounts;
 pub mod actor;
@@ -13,7 +12,9 @@ pub mod files;
 pub mod keys;
 pub mod mentions;
 pub mod messages;
+pub mod presence;
 pub mod publish;
+pub mod receipts;
 pub mod registration;
 pub mod search;
 pub mod support;

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::messages::{MessageRow, SELECT_MESSAGES};
-use super::{on_pool, Store, StoreError};
+use super::{id_list, on_pool, Store, StoreError};
 use crate::realtime::protocol::{Change, ChangeKind, MessageView, Person, Reaction, ServerFrame};
 
 /// What a change does to its message.
@@ -330,12 +330,7 @@ impl Store {
     async fn messages_at(&self, room: i64, seqs: &[i64]) -> Result<Vec<MessageView>, StoreError> {
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(500) {
-            // Integers only, so listing them in the SQL is safe.
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = id_list(chunk.iter().copied());
             let sql = format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq IN ({list})");
             let rows: Vec<MessageRow> = on_pool!(self.db(), pool => {
                 sqlx::query_as(&sql).bind(room).fetch_all(pool).await?

@@ -4,7 +4,7 @@
 //! message (`writer/batch.rs`), and reads here check that the reader is a
 //! member of the file's room.
 
-use super::{on_pool, Store, StoreError};
+use super::{id_list, on_pool, Store, StoreError};
 use crate::realtime::protocol::FileView;
 use crate::server::crypto::ChunkPlace;
 
@@ -348,12 +348,7 @@ impl Store {
         if views.is_empty() {
             return Ok(());
         }
-        // Integers only, so listing them in the SQL is safe.
-        let list = views
-            .iter()
-            .map(|v| v.id.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = id_list(views.iter().map(|v| v.id));
         let sql = format!(
             "SELECT {FILE_COLUMNS} FROM files WHERE message_id IN ({list}) ORDER BY position, id"
         );

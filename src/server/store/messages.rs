@@ -1,4 +1,4 @@
-use super::{on_pool, Store, StoreError};
+use super::{id_list, on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageKind, MessageView, Quote, SystemEvent};
 use crate::server::crypto::Keyring;
 
@@ -256,13 +256,10 @@ impl Store {
     ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
         let mut out = std::collections::HashMap::with_capacity(rooms.len());
         for chunk in rooms.chunks(500) {
-            // Integers only, so listing them in the SQL is safe; one text for both databases.
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            let sql = format!("SELECT id, last_seq FROM rooms WHERE id IN ({list})");
+            let sql = format!(
+                "SELECT id, last_seq FROM rooms WHERE id IN ({})",
+                id_list(chunk.iter().copied())
+            );
             let rows: Vec<(i64, i64)> = on_pool!(self.db(), pool => {
                 sqlx::query_as(&sql).fetch_all(pool).await?
             });

@@ -10,6 +10,7 @@ mod keys;
 mod mentions;
 mod messages;
 pub mod notify;
+mod presence;
 mod registration;
 mod rooms;
 mod search;
@@ -23,6 +24,7 @@ pub use changes::{Action, ChangeRequest, EventPage, Refusal, Sequenced};
 pub use files::{last_index, FileRow, NewUpload, CHUNK, ORIGINAL, PREVIEW, THUMBNAIL};
 pub use keys::KeyCount;
 pub use messages::{NewMessage, SystemLine, UNAVAILABLE};
+pub use presence::ReceiptScope;
 pub use registration::{ClaimedLink, REGISTRATION_DOMAINS, REGISTRATION_MODE};
 pub use search::{IndexProgress, IndexQuery};
 pub use sessions::SessionRow;
@@ -53,6 +55,12 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Ids as an SQL list (`4,8,15`). Integers only, so listing them in the
+/// SQL text is safe; one text serves both databases.
+pub(super) fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -19,6 +19,7 @@ struct SummaryRow {
     muted: bool,
     role: String,
     peer_email: Option<String>,
+    peer_id: Option<i64>,
     lm_id: Option<i64>,
     lm_sender_id: Option<i64>,
     lm_sender_name: Option<String>,
@@ -99,6 +100,7 @@ impl SummaryRow {
             last_activity: row.last_activity,
             last,
             peer_email: row.peer_email,
+            peer_id: row.peer_id,
             hidden: row.hidden,
             muted: row.muted,
             owner: row.role == "owner",
@@ -164,7 +166,7 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
           AS mentions,
         (m.hidden_through_seq IS NOT NULL AND m.hidden_through_seq >= r.last_message_seq) AS hidden,
         m.muted, m.role,
-        pu.email AS peer_email,
+        pu.email AS peer_email, pu.id AS peer_id,
         lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.display_name AS lm_sender_name,
         lm.kind AS lm_kind, lm.body AS lm_body, lm.key_id AS lm_key_id, lm.nonce AS lm_nonce,
         lm.created_at AS lm_created_at,
@@ -251,14 +253,15 @@ impl Store {
     }
 
     /// Moves the read mark forward to `seq` (clamped to the room's last seq;
-    /// never backwards). `None` when the user is not a member.
+    /// never backwards). `None` when the user is not a member; else the
+    /// summary and whether the mark moved.
     pub async fn mark_read(
         &self,
         user_id: i64,
         room: i64,
         seq: i64,
-    ) -> Result<Option<RoomSummary>, StoreError> {
-        on_pool!(self.db(), pool => {
+    ) -> Result<Option<(RoomSummary, bool)>, StoreError> {
+        let moved = on_pool!(self.db(), pool => {
             sqlx::query(
                 "UPDATE room_members SET last_read_seq =
                     (SELECT CASE WHEN $3 < r.last_seq THEN $3 ELSE r.last_seq END FROM rooms r WHERE r.id = $2)
@@ -268,9 +271,11 @@ impl Store {
             .bind(room)
             .bind(seq)
             .execute(pool)
-            .await?;
+            .await?
+            .rows_affected()
+                > 0
         });
-        self.room_of(user_id, room).await
+        Ok(self.room_of(user_id, room).await?.map(|s| (s, moved)))
     }
 
     /// Creates a group room owned by `owner` with `members` (owner included
