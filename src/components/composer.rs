@@ -4,7 +4,9 @@
 //! is sent or cancelled (the × or Esc). Editing a message ("Edit" on it, or
 //! the Up arrow in an empty box for your last one) puts its text in the box:
 //! Enter saves, Esc cancels, and an emptied text asks whether to delete.
-//! Typing `@` opens the list of people to mention (`mention_list`). Files
+//! Typing `@` opens the list of people to mention (`mention_list`); while
+//! a new message is written, the others see "typing" (`ChatClient::typed`).
+//! Files
 //! come from the attach button, a paste (a screenshot) or a drop on the
 //! conversation (`message_pane`), and wait
 //! above the box while they upload (`attachments`); the message goes once
@@ -17,6 +19,7 @@ use crate::components::attachments::{AttachmentTray, Attachments};
 use crate::components::chat_client::{ChatClient, ComposerMode};
 use crate::components::mention_list::{MentionList, MentionPicker};
 use crate::components::open_flags::Dialogs;
+use crate::components::text::now_ms;
 use crate::realtime::protocol::MAX_MESSAGE_CHARS;
 
 /// The counter shows from this share of the limit on.
@@ -123,6 +126,7 @@ pub fn Composer(room: i64) -> impl IntoView {
                 client.send(room, body, reply, files);
                 attachments.sent(room);
                 draft.set(String::new());
+                client.typed(room, "", now_ms() as f64, true);
             }
         }
     };
@@ -225,7 +229,14 @@ pub fn Composer(room: i64) -> impl IntoView {
                     </div>
                 })}
                 <textarea id="composer-input" rows=1 node_ref=field bind:value=draft on:keydown=on_keydown on:paste=on_paste
-                    on:input=move |_| picker.track_caret() on:keyup=move |_| picker.track_caret()
+                    on:input=move |ev| {
+                        picker.track_caret();
+                        // Others see "typing" while a new message is written.
+                        if editing().is_none() {
+                            client.typed(room, &event_target_value(&ev), now_ms() as f64, false);
+                        }
+                    }
+                    on:keyup=move |_| picker.track_caret()
                     on:click=move |_| picker.track_caret()
                     aria-autocomplete="list"
                     aria-controls=move || picker.active_id().map(|_| "mention-list")
