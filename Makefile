@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui bench-files bench-scaleout crash storm fuzz
+.PHONY: run test setup build lint bench-ui bench-files bench-presence bench-scaleout crash storm fuzz
 
 run: build
 	./target/release/glasschat
@@ -28,6 +28,10 @@ bench-ui:
 # Files: upload and download speed beside cp, a 12 MP thumbnail, memory during ten 25 MB uploads; prints figures.
 bench-files:
 	scripts/bench-files.sh
+
+# Presence and typing beside the fan-out: quiet, then 500 sockets churning per second; prints figures.
+bench-presence:
+	scripts/bench-presence.sh
 
 # One node vs two nodes on one Postgres (fan-out through LISTEN/NOTIFY); prints figures.
 bench-scaleout:

@@ -8,11 +8,12 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{ack, Backend, Tab, TestDb, TestServer};
-use glasschat::realtime::protocol::ServerFrame;
+use glasschat::realtime::protocol::{ClientFrame, Presence, ServerFrame};
 use glasschat::realtime::state::ClientState;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -97,6 +98,34 @@ fn peak_rss_and_cpu(pid: u32) -> (u64, f64) {
     (hwm, ticks / 100.0)
 }
 
+/// A watcher of `room` sees every other member offline within 10 s.
+async fn nobody_stuck_online(server: &TestServer, watcher: &str, room: i64) {
+    let mut tab = server.connect(watcher).await;
+    tab.hello().await;
+    tab.send_frame(&ClientFrame::View { room: Some(room) })
+        .await;
+    let mut online: HashSet<i64> = HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let ServerFrame::Presence { users } = tab.next().await {
+            for view in users {
+                if view.state == Presence::Offline {
+                    online.remove(&view.user);
+                } else {
+                    online.insert(view.user);
+                }
+            }
+            if online.is_empty() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still shown online after the storm: {online:?}"
+        );
+    }
+}
+
 async fn a_reconnect_storm_catches_everyone_up(backend: Backend) {
     let n = sockets();
     let port = free_port();
@@ -114,8 +143,11 @@ async fn a_reconnect_storm_catches_everyone_up(backend: Backend) {
     for i in 0..ACCOUNTS {
         cookies.push(server.user(&format!("storm{i}@example.com")).await);
     }
+    // Someone who watches them all, for presence after the storm.
+    let watcher = server.user("watcher@example.com").await;
     let members: Vec<String> = (1..ACCOUNTS)
         .map(|i| format!("storm{i}@example.com"))
+        .chain(["watcher@example.com".to_string()])
         .collect();
     let members: Vec<&str> = members.iter().map(String::as_str).collect();
     let room = server.group(&cookies[0], "Storm", &members).await;
@@ -182,6 +214,9 @@ async fn a_reconnect_storm_catches_everyone_up(backend: Backend) {
     }
     let all_caught_up = cut.elapsed();
     let (peak_kib, cpu_s) = peak_rss_and_cpu(pid);
+    // Every storm socket is closed now: nobody may be stuck online.
+    drop(sender);
+    nobody_stuck_online(&server, &watcher, room).await;
     println!(
         "storm ({backend:?}): {n} sockets cut at once; all reconnected and caught up after {:.2} s (slowest handshake + catch-up {:.2} s, at most {most_attempts} attempts); new server peak RSS {:.1} MiB, CPU {cpu_s:.2} s",
         all_caught_up.as_secs_f64(),

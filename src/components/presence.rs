@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::api::presence::{my_privacy, room_readers, set_privacy};
-use crate::components::chat_client::ChatClient;
+use crate::components::chat_client::{ChatClient, ConnState};
 use crate::components::text::now_ms;
 use crate::model::Privacy;
 use crate::realtime::awareness::{presence_label, Receipt};
@@ -69,11 +69,17 @@ pub fn provide_receipt(room: i64) {
         })
     });
     provide_context(RoomReceipt(receipt));
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        if let Ok(readers) = room_readers(room).await {
-            client.awareness.update(|a| {
-                a.add_readers(&readers);
+    // On opening, and again after each reconnect (reads made meanwhile
+    // were not heard).
+    let online = Memo::new(move |_| client.conn.get() == ConnState::Online);
+    Effect::new(move |_| {
+        if online.get() {
+            leptos::task::spawn_local(async move {
+                if let Ok(readers) = room_readers(room).await {
+                    client.awareness.try_update(|a| {
+                        a.add_readers(&readers);
+                    });
+                }
             });
         }
     });

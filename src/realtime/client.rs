@@ -229,10 +229,14 @@ async fn run_once(
                 };
                 let _ = tx.unbounded_send(hello.to_json());
                 resend_outbox(client, &tx);
-                // Presence starts afresh on every socket: say how this tab
-                // is and what it shows; the server answers with where
-                // those people stand.
-                client.awareness.set(Default::default());
+                // Presence and typing start afresh on every socket: say
+                // how this tab is and what it shows; the server answers
+                // with where those people stand. (Read marks only move
+                // forward: the ones held stay.)
+                client.awareness.update(|a| {
+                    a.people.clear();
+                    a.typing.clear();
+                });
                 let active = ClientFrame::Presence {
                     active: client.active.get_untracked(),
                 };

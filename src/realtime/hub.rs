@@ -482,11 +482,6 @@ impl Hub {
             let round = maps
                 .presence
                 .round(now, |user| local_presence(users, conns, user));
-            for (user, state) in &round.announce {
-                if *state == Presence::Offline && !maps.users.contains_key(user) {
-                    maps.presence.forget_local(*user);
-                }
-            }
             let mut per_socket: IdMap<ConnId, Vec<PresenceView>> = IdMap::default();
             for view in &round.shown {
                 for id in maps.watchers.get(&view.user).into_iter().flatten() {
@@ -537,6 +532,7 @@ impl Hub {
                 set.remove(id);
                 if set.is_empty() {
                     maps.users.remove(&conn.user_id);
+                    maps.presence.forget_local(conn.user_id);
                 }
             }
         }
@@ -708,6 +704,33 @@ mod tests {
                 })
             ));
         }
+    }
+
+    #[tokio::test]
+    async fn presence_reaches_only_the_sockets_that_show_the_person() {
+        let hub = Hub::new(8);
+        let (watcher, rx_w) = hub.register(1, [1; 32], &[], Privacy::default());
+        let (_other, rx_o) = hub.register(2, [2; 32], &[], Privacy::default());
+        let now = hub.watch(watcher.id, vec![3, 3]);
+        assert_eq!(now.len(), 1, "each person once");
+        assert_eq!(now[0].state, Presence::Offline);
+        hub.presence_round(0); // users 1 and 2 came online: nobody shows them
+        while rx_w.try_recv().is_some() {}
+        let (ada, _rx) = hub.register(3, [3; 32], &[], Privacy::default());
+        let announced = hub.presence_round(10);
+        assert_eq!(announced, vec![(3, Presence::Online)]);
+        assert!(
+            matches!(rx_w.try_recv(), Some(Outbound::Frame(f)) if f.as_str().contains(r#""state":"online""#))
+        );
+        assert!(rx_o.try_recv().is_none(), "the other socket shows nobody");
+        hub.set_active(ada.id, false);
+        hub.presence_round(20);
+        assert!(matches!(rx_w.try_recv(), Some(Outbound::Frame(f)) if f.as_str().contains("away")));
+        drop(ada);
+        assert_eq!(hub.presence_round(30), vec![(3, Presence::Offline)]);
+        assert!(
+            matches!(rx_w.try_recv(), Some(Outbound::Frame(f)) if f.as_str().contains(r#""last_seen":30"#))
+        );
     }
 
     #[test]

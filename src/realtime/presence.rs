@@ -56,8 +56,8 @@ impl PresenceBook {
         self.invisible.contains(&user)
     }
 
-    /// Forgets a user who has no socket here any more (after a round has
-    /// announced them gone).
+    /// Forgets a user who has no socket here any more (the next round
+    /// finds them offline here, invisible or not).
     pub fn forget_local(&mut self, user: i64) {
         self.invisible.remove(&user);
     }

@@ -60,7 +60,8 @@ pub struct Limits {
     pub change_count: u32,
     pub change_period_secs: u32,
     /// GLASSCHAT_LOOKUP_RATE ("120/60"): lookups one user may make per
-    /// that many seconds as they type (the `@` list's members).
+    /// that many seconds (the `@` list's members as they type, a
+    /// conversation's read receipts as they open it, privacy changes).
     pub lookup_count: u32,
     pub lookup_period_secs: u32,
     /// GLASSCHAT_SEARCH_RATE ("60/30"): searches one user may run per that

@@ -2,7 +2,7 @@
 //! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
 //! create room), load through `/ws`, exactly as browsers do.
 //!
-//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|search|files|all
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|edits|welcome|search|files|presence|all
 //!
 //! `search` takes `--db PATH` (the server's SQLite file) for the index's
 //! size and a timed reindex; `files` for the folder its `cp` comparison
@@ -26,6 +26,7 @@ type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 const PASSWORD: &str = "loadtest-password";
 
+#[derive(Clone)]
 struct Args {
     url: String,
     host: String,
@@ -80,7 +81,7 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("bad --rate: a positive number of msgs/s per room")?
             }
             "fanout" | "ramp" | "idle" | "persist" | "cipher" | "stall" | "edits" | "welcome"
-            | "search" | "files" => scenarios.push(arg),
+            | "presence" | "search" | "files" => scenarios.push(arg),
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -88,7 +89,7 @@ fn parse_args() -> Result<Args, String> {
     }
     if scenarios.is_empty() {
         return Err(
-            "name a scenario: fanout, ramp, idle, persist, edits, welcome, search, stall, cipher or all"
+            "name a scenario: fanout, ramp, idle, persist, edits, welcome, search, stall, cipher, presence or all"
                 .into(),
         );
     }
@@ -132,6 +133,7 @@ mod files;
 mod idle;
 mod measure;
 mod persist;
+mod presence;
 mod ramp;
 mod search;
 mod stall;
@@ -144,7 +146,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] fanout|ramp|idle|persist|edits|welcome|search|stall|cipher|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] fanout|ramp|idle|persist|edits|welcome|search|stall|cipher|presence|all");
             std::process::exit(2);
         }
     };
@@ -171,6 +173,7 @@ fn main() {
                 "welcome" => welcome::welcome(&args).await,
                 "search" => search::search(&args, args.db.as_deref()).await,
                 "files" => files::files(&args).await,
+                "presence" => presence::presence(&args).await,
                 "cipher" => cipher::cipher_cost().map_err(Into::into),
                 _ => persist::persist(&args).await,
             };
