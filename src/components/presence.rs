@@ -117,15 +117,20 @@ pub fn ReceiptLine(seq: i64) -> impl IntoView {
     }
 }
 
-/// The user menu's "Appear offline" and "Send read receipts", loaded the
-/// first time the menu opens (`load` turns true).
+/// The user menu's "Appear offline" and "Send read receipts": their code
+/// comes the first time the menu opens (see `on_demand`).
+#[leptos::lazy]
+pub fn privacy_toggles() -> AnyView {
+    view! { <PrivacyToggles/> }.into_any()
+}
+
 #[component]
-pub fn PrivacyToggles(load: Signal<bool>) -> impl IntoView {
+fn PrivacyToggles() -> impl IntoView {
     let client = expect_context::<ChatClient>();
     let privacy = RwSignal::new(None::<Privacy>);
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        if load.get() && privacy.get_untracked().is_none() {
+        if privacy.get_untracked().is_none() {
             leptos::task::spawn_local(async move {
                 match my_privacy().await {
                     Ok(found) => {

@@ -6,7 +6,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::dialogs::Dialogs;
 use crate::components::notify::NotificationToggle;
 use crate::components::on_demand::OnDemand;
-use crate::components::presence::{PresenceDot, PrivacyToggles};
+use crate::components::presence::{privacy_toggles, PresenceDot};
 use crate::components::search_panel::search_panel;
 use crate::components::support::support_queue;
 use crate::components::text::{initial, now_ms, short_time, DELETED};
@@ -139,7 +139,7 @@ fn UserMenu() -> impl IntoView {
             </summary>
             <div class="glass-panel absolute right-0 z-30 mt-2 w-56 space-y-1 rounded-xl bg-slate-900/90 p-2">
                 <NotificationToggle/>
-                <PrivacyToggles load=opened.into()/>
+                <OnDemand wanted=opened load=privacy_toggles/>
                 <button id="change-password-open" type="button" on:click=move |_| dialogs.password.set(true)
                     class="w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">
                     "Change password"
