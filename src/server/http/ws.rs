@@ -482,13 +482,8 @@ impl Connection {
             }
             ClientFrame::Typing { room, on } => {
                 if self.typing_budget.spend().is_err() {
-                    self.refused_in_a_row = self.refused_in_a_row.saturating_add(1);
-                    if self.refused_in_a_row >= REFUSED_IN_A_ROW {
-                        self.close_and_wait(close::FLOODED, "too many frames: reconnect later")
-                            .await;
-                        return Ok(Flow::Stop);
-                    }
-                    return Ok(Flow::Refused);
+                    // Best effort: dropped unanswered.
+                    return self.refused(None).await;
                 }
                 self.refused_in_a_row = 0;
                 // The socket's rooms are the user's memberships, kept
@@ -520,6 +515,13 @@ impl Connection {
             }
             (Err(wait), _) | (_, Err(wait)) => wait,
         };
+        self.refused(Some(wait)).await
+    }
+
+    /// A frame refused for its budget: counted, and after
+    /// `REFUSED_IN_A_ROW` in a row the socket is closed (`Stop`); else
+    /// answered `slow_down` when `wait` says how long to wait (`Refused`).
+    async fn refused(&mut self, wait: Option<Duration>) -> Result<Flow, SocketError> {
         self.refused_in_a_row = self.refused_in_a_row.saturating_add(1);
         if self.refused_in_a_row >= REFUSED_IN_A_ROW {
             let _ = self.flush().await;
@@ -527,6 +529,9 @@ impl Connection {
                 .await;
             return Ok(Flow::Stop);
         }
+        let Some(wait) = wait else {
+            return Ok(Flow::Refused);
+        };
         self.send_error(FrameError {
             code: ErrorCode::SlowDown,
             message: "slow down: too many frames".to_string(),
