@@ -3,7 +3,9 @@
 # of the chat page on a throttled 10 Mbit/s, 40 ms link (bytes per file as
 # served, in total, and the time to usable; FIRSTLOAD lines), and a room
 # holding 10,000 messages (BENCH_MESSAGES to change it): time to open it and
-# to append one (RENDER line). Server on a temp SQLite file, pinned to core 0;
+# to append one (RENDER line); the website widget: its loader's bytes and the
+# time from the first click to a usable panel on a cold cache (WIDGET lines).
+# Server on a temp SQLite file, pinned to core 0;
 # Chromium on core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."

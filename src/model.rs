@@ -181,6 +181,63 @@ pub struct AdminUserView {
     pub departments: Vec<i64>,
 }
 
+/// A website that embeds the chat widget, as the admin page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteView {
+    pub id: i64,
+    /// The `data-site` value of the snippet.
+    pub key: String,
+    pub name: String,
+    /// The exact origins allowed to embed it.
+    pub origins: Vec<String>,
+    /// The departments its visitors may reach; the first is the default
+    /// (with one, visitors are not asked).
+    pub departments: Vec<i64>,
+    /// Visitors who give a name and an email may chat; off: only those the
+    /// site's backend vouches for with a signed token.
+    pub anonymous: bool,
+}
+
+/// A site just created or given a new secret: the secret is shown this
+/// once and never again (only a sealed copy is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSecret {
+    pub site: SiteView,
+    pub secret: String,
+}
+
+/// What the widget's panel needs before anyone is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanelSite {
+    pub name: String,
+    pub anonymous: bool,
+    /// The departments offered (open ones only), the default first.
+    pub departments: Vec<DepartmentView>,
+}
+
+/// The visitor the panel talks for, and their conversations' rooms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetVisitor {
+    pub user: UserView,
+    pub verified: bool,
+}
+
+/// What staff see about a website visitor (the details panel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorDetails {
+    pub name: String,
+    pub email: String,
+    pub site: String,
+    /// Signed in on the site (a token from its backend), not self-declared.
+    pub verified: bool,
+    /// The host's own id for them (verified only).
+    pub external_id: Option<String>,
+    /// The page they last wrote from.
+    pub page: Option<String>,
+    /// Their IANA time zone (`Europe/Paris`), as their browser gave it.
+    pub time_zone: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,9 @@ pub enum Field {
     RoomName,
     DepartmentName,
     EmailDomains,
+    SiteName,
+    SiteOrigins,
+    SiteDepartments,
 }
 
 pub const PASSWORD_MIN: usize = 8;
@@ -104,6 +107,82 @@ pub fn department_name(raw: &str) -> Result<String, Field> {
     short_text(raw, DEPARTMENT_NAME_MAX, Field::DepartmentName)
 }
 
+/// Ids as a form sends them: comma-separated (`3, 5`), possibly none;
+/// `None` if one is not a number.
+pub fn id_list(text: &str) -> Option<Vec<i64>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<i64>().ok())
+        .collect()
+}
+
+/// Comma-separated ids, as a form field carries them.
+pub fn id_text(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Trimmed; 1 to 60 characters; no control characters.
+pub fn site_name(raw: &str) -> Result<String, Field> {
+    short_text(raw, DEPARTMENT_NAME_MAX, Field::SiteName)
+}
+
+/// At most this many origins may embed one site's widget.
+pub const SITE_ORIGINS_MAX: usize = 20;
+
+/// The origins allowed to embed a site's widget (separated by commas,
+/// spaces or new lines), each exactly `scheme://host[:port]` as a browser
+/// writes it in `Origin`: http or https, no path (one trailing `/` is
+/// dropped), no user or query, host lower-cased. At least one, sorted,
+/// without repeats. A wildcard is refused: an embedder is named exactly.
+pub fn site_origins(raw: &str) -> Result<Vec<String>, Field> {
+    let mut origins = Vec::new();
+    for part in raw.split(|c: char| c == ',' || c.is_whitespace()) {
+        let part = part.trim().trim_end_matches('/');
+        if part.is_empty() {
+            continue;
+        }
+        origins.push(origin(part).ok_or(Field::SiteOrigins)?);
+    }
+    origins.sort();
+    origins.dedup();
+    if origins.is_empty() || origins.len() > SITE_ORIGINS_MAX {
+        return Err(Field::SiteOrigins);
+    }
+    Ok(origins)
+}
+
+/// `scheme://host[:port]`, normalised, or `None`.
+fn origin(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
+            let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+            (host, Some(port))
+        }
+        _ => (rest, None),
+    };
+    let host = host.to_ascii_lowercase();
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+        && !host.starts_with('.')
+        && !host.ends_with('.');
+    if !host_ok {
+        return None;
+    }
+    Some(match port {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
+}
+
 fn short_text(raw: &str, max: usize, field: Field) -> Result<String, Field> {
     let text = raw.trim();
     let n = text.chars().count();
@@ -116,6 +195,31 @@ fn short_text(raw: &str, max: usize, field: Field) -> Result<String, Field> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn site_origins_are_exact_origins() {
+        assert_eq!(
+            site_origins(
+                " https://Shop.Example.com/, http://127.0.0.1:8080\nhttps://shop.example.com"
+            )
+            .unwrap(),
+            ["http://127.0.0.1:8080", "https://shop.example.com"]
+        );
+        for bad in [
+            "",
+            "shop.example.com",
+            "https://shop.example.com/path",
+            "https://*.example.com",
+            "ftp://example.com",
+            "https://user@example.com",
+            "https://example.com:0",
+            "https://example.com:99999",
+            "https://example.com?x=1",
+            "javascript://x",
+        ] {
+            assert_eq!(site_origins(bad), Err(Field::SiteOrigins), "{bad}");
+        }
+    }
 
     #[test]
     fn email_domains_are_cleaned_and_checked() {

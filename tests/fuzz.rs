@@ -81,6 +81,32 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("privacy", &[]),
     ("privacy/set", &["invisible", "receipts"]),
     ("receipts", &["room"]),
+    ("sites", &[]),
+    (
+        "sites/create",
+        &["name", "origins", "departments", "anonymous"],
+    ),
+    (
+        "sites/update",
+        &["id", "name", "origins", "departments", "anonymous"],
+    ),
+    ("sites/rotate", &["id"]),
+    ("support/visitor", &["room"]),
+    ("widget/site", &["site", "host"]),
+    ("widget/me", &["site", "host"]),
+    (
+        "widget/identify",
+        &["site", "host", "token", "page", "time_zone"],
+    ),
+    (
+        "widget/start",
+        &["site", "host", "name", "email", "page", "time_zone"],
+    ),
+    (
+        "widget/open",
+        &["site", "host", "department", "page", "time_zone"],
+    ),
+    ("widget/leave", &[]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that
@@ -116,7 +142,7 @@ fn value_for(name: &str) -> BoxedStrategy<String> {
         "id",
         "size",
     ];
-    const FLAGS: &[&str] = &["hidden", "muted", "archived"];
+    const FLAGS: &[&str] = &["hidden", "muted", "archived", "anonymous"];
     if NUMBERS.contains(&name) {
         prop_oneof![
             5 => prop::sample::select(vec![0i64, 1, 2, 3, 4, 5, -1, 50, 1000, i64::MAX, i64::MIN])

@@ -37,10 +37,11 @@ export async function newUser(browser: Browser, name: string, options: BrowserCo
   return { page, email, name };
 }
 
-/// An existing account signed in in its own browser context.
-export async function logIn(browser: Browser, email: string): Promise<Page> {
+/// An existing account signed in in its own browser context (at `origin`
+/// when the test reaches Glasschat under another name than BASE_URL).
+export async function logIn(browser: Browser, email: string, origin = ""): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
-  await page.goto("/login");
+  await page.goto(`${origin}/login`);
   await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);

@@ -39,13 +39,8 @@ pub async fn set_role(user: i64, role: String) -> Result<(), ApiError> {
 #[server(endpoint = "admin/agent_departments")]
 pub async fn set_departments(user: i64, departments: String) -> Result<(), ApiError> {
     let (edge, actor) = actor().await?;
-    let ids = departments
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<i64>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| edge.fail(ApiError::BadRequest, "/admin"))?;
+    let ids = crate::validate::id_list(&departments)
+        .ok_or_else(|| edge.fail(ApiError::BadRequest, "/admin"))?;
     edge.answer(admin::set_departments(&edge.state, &actor, user, &ids).await)
 }
 

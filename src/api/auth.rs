@@ -100,6 +100,8 @@ pub async fn current_user() -> Result<Option<UserView>, ApiError> {
         return Ok(None);
     };
     match accounts::authenticate(&edge.state, &value).await {
+        // A website visitor's session is nobody here (it is the widget's).
+        Ok(Some(found)) if found.user.site_id.is_some() => Ok(None),
         Ok(Some(found)) => {
             if found.refreshed {
                 edge.set_session_cookie(&value);

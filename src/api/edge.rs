@@ -21,7 +21,9 @@ use crate::server::services::files::FileError;
 use crate::server::services::messages::MessageError;
 use crate::server::services::registration::RegistrationError;
 use crate::server::services::search::SearchError;
+use crate::server::services::sites::SiteError;
 use crate::server::services::support::SupportError;
+use crate::server::services::widget::WidgetError;
 use crate::server::state::AppState;
 use crate::server::store::{StoreError, UserRow};
 
@@ -78,16 +80,53 @@ impl Edge {
         cookie::read(&self.state.config, &self.parts.headers)
     }
 
-    /// The signed-in user, or `Unauthenticated` (401).
+    /// The signed-in member, or `Unauthenticated` (401). A website
+    /// visitor's session is no member's, wherever its token is put.
     pub async fn require_user(&self) -> Result<UserRow, ApiError> {
         let Some(value) = self.session_cookie() else {
             return Err(self.fail(ApiError::Unauthenticated, "/login"));
         };
         match accounts::authenticate(&self.state, &value).await {
-            Ok(Some(found)) => Ok(found.user),
-            Ok(None) => Err(self.fail(ApiError::Unauthenticated, "/login")),
+            Ok(Some(found)) if found.user.site_id.is_none() => Ok(found.user),
+            Ok(_) => Err(self.fail(ApiError::Unauthenticated, "/login")),
             Err(err) => Err(self.fail(err.into(), "/login")),
         }
+    }
+
+    pub fn visitor_cookie(&self) -> Option<String> {
+        cookie::read_visitor(&self.parts.headers)
+    }
+
+    /// The signed-in website visitor (the widget's panel), or
+    /// `Unauthenticated`.
+    pub async fn require_visitor(&self) -> Result<UserRow, ApiError> {
+        match self.visitor().await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(self.fail(ApiError::Unauthenticated, "/")),
+            Err(err) => Err(self.fail(err, "/")),
+        }
+    }
+
+    /// The signed-in website visitor, if any (nobody is no error).
+    pub async fn visitor(&self) -> Result<Option<UserRow>, ApiError> {
+        let Some(value) = self.visitor_cookie() else {
+            return Ok(None);
+        };
+        match accounts::authenticate(&self.state, &value).await {
+            Ok(Some(found)) if found.user.site_id.is_some() => Ok(Some(found.user)),
+            Ok(_) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A member, or else a website visitor: for what a conversation's
+    /// members may do in it (history, receipts, files), which is then
+    /// authorised by membership like any member's.
+    pub async fn require_participant(&self) -> Result<UserRow, ApiError> {
+        if self.session_cookie().is_some() {
+            return self.require_user().await;
+        }
+        self.require_visitor().await
     }
 
     pub fn set_session_cookie(&self, value: &str) {
@@ -96,6 +135,14 @@ impl Edge {
 
     pub fn clear_session_cookie(&self) {
         self.set_cookie(cookie::clear(&self.state.config));
+    }
+
+    pub fn set_visitor_cookie(&self, value: &str, max_age: std::time::Duration) {
+        self.set_cookie(cookie::set_visitor(value, max_age.as_secs()));
+    }
+
+    pub fn clear_visitor_cookie(&self) {
+        self.set_cookie(cookie::clear_visitor());
     }
 
     fn set_cookie(&self, header: String) {
@@ -148,11 +195,51 @@ impl Edge {
     }
 }
 
-/// The request's context and the signed-in user as the services see them.
+/// The request's context and the signed-in member as the services see them.
 pub(crate) async fn actor() -> Result<(Edge, Actor), ApiError> {
     let edge = Edge::get()?;
     let user = edge.require_user().await?;
     Ok((edge, Actor::from(&user)))
+}
+
+/// Like `actor`, but a website visitor too (see `Edge::require_participant`).
+pub(crate) async fn participant() -> Result<(Edge, Actor), ApiError> {
+    let edge = Edge::get()?;
+    let user = edge.require_participant().await?;
+    Ok((edge, Actor::from(&user)))
+}
+
+impl From<WidgetError> for ApiError {
+    fn from(err: WidgetError) -> ApiError {
+        match err {
+            WidgetError::NoSuchSite => ApiError::NotFound,
+            WidgetError::IdentityRefused => ApiError::IdentityRefused,
+            WidgetError::SignInOnSite => ApiError::SignInOnSite,
+            WidgetError::Forbidden => ApiError::Forbidden,
+            WidgetError::Invalid(field) => ApiError::Invalid(field),
+            WidgetError::RateLimited(wait) => ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            },
+            WidgetError::Support(e) => e.into(),
+            WidgetError::Auth(e) => e.into(),
+            WidgetError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SiteError> for ApiError {
+    fn from(err: SiteError) -> ApiError {
+        match err {
+            SiteError::Forbidden => ApiError::Forbidden,
+            SiteError::NotFound => ApiError::NotFound,
+            SiteError::Invalid(field) => ApiError::Invalid(field),
+            SiteError::Seal(e) => {
+                tracing::error!(error = %e, "site secret could not be sealed");
+                ApiError::Internal
+            }
+            SiteError::Store(e) => e.into(),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {

@@ -68,6 +68,13 @@ pub enum ApiError {
     /// with the file's name, size and the limit).
     #[error("{reason}")]
     BadFile { reason: String },
+    /// A website's identity token that is forged, expired, too long-lived
+    /// or not for this site (which of these is not said).
+    #[error("Your sign-in on this site could not be checked. Reload the page and try again.")]
+    IdentityRefused,
+    /// The site's chat is for its signed-in customers only.
+    #[error("Sign in on the site to chat with us.")]
+    SignInOnSite,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never got a proper answer (offline, server down, bad reply).
@@ -86,6 +93,9 @@ fn invalid_message(field: Field) -> &'static str {
         Field::DisplayName => "The display name must be 1 to 64 characters long.",
         Field::RoomName => "The room name must be 1 to 80 characters long.",
         Field::DepartmentName => "The department name must be 1 to 60 characters long.",
+        Field::SiteName => "The site name must be 1 to 60 characters long.",
+        Field::SiteOrigins => "List the site's origins exactly, like https://shop.example.com (scheme, host and port only; at most 20).",
+        Field::SiteDepartments => "Pick at least one open department for the site.",
         Field::EmailDomains => {
             "List email domains like example.com, separated by commas (at most 50)."
         }
@@ -113,6 +123,11 @@ impl ApiError {
             ApiError::Invalid(Field::RoomName) => "invalid_room_name",
             ApiError::Invalid(Field::DepartmentName) => "invalid_department_name",
             ApiError::Invalid(Field::EmailDomains) => "invalid_email_domains",
+            ApiError::Invalid(Field::SiteName) => "invalid_site_name",
+            ApiError::Invalid(Field::SiteOrigins) => "invalid_site_origins",
+            ApiError::Invalid(Field::SiteDepartments) => "invalid_site_departments",
+            ApiError::IdentityRefused => "identity_refused",
+            ApiError::SignInOnSite => "sign_in_on_site",
             ApiError::WeakPassword { .. } => "weak_password",
             ApiError::NotFound => "not_found",
             ApiError::DepartmentClosed => "department_closed",
@@ -151,6 +166,11 @@ impl ApiError {
             "invalid_room_name" => ApiError::Invalid(Field::RoomName),
             "invalid_department_name" => ApiError::Invalid(Field::DepartmentName),
             "invalid_email_domains" => ApiError::Invalid(Field::EmailDomains),
+            "invalid_site_name" => ApiError::Invalid(Field::SiteName),
+            "invalid_site_origins" => ApiError::Invalid(Field::SiteOrigins),
+            "invalid_site_departments" => ApiError::Invalid(Field::SiteDepartments),
+            "identity_refused" => ApiError::IdentityRefused,
+            "sign_in_on_site" => ApiError::SignInOnSite,
             "weak_password" => ApiError::WeakPassword {
                 reason: WEAK_PASSWORD_HINT.to_string(),
             },
@@ -190,6 +210,8 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => 401,
+            ApiError::IdentityRefused => 401,
+            ApiError::SignInOnSite => 403,
             ApiError::EmailTaken => 409,
             ApiError::Invalid(_) | ApiError::UnknownMembers | ApiError::InviteSelf => 422,
             ApiError::WeakPassword { .. } | ApiError::BadSearch { .. } => 422,
@@ -245,6 +267,11 @@ mod tests {
             ApiError::Invalid(Field::RoomName),
             ApiError::Invalid(Field::DepartmentName),
             ApiError::Invalid(Field::EmailDomains),
+            ApiError::Invalid(Field::SiteName),
+            ApiError::Invalid(Field::SiteOrigins),
+            ApiError::Invalid(Field::SiteDepartments),
+            ApiError::IdentityRefused,
+            ApiError::SignInOnSite,
             ApiError::WeakPassword {
                 reason: WEAK_PASSWORD_HINT.to_string(),
             },

@@ -9,7 +9,7 @@ use super::error::ApiError;
 use crate::model::UploadState;
 
 #[cfg(feature = "ssr")]
-use {super::edge::actor, crate::server::services::files};
+use {super::edge::participant, crate::server::services::files};
 
 /// Starts an upload of `size` bytes named `name` into `room` (or finds the
 /// one started with `upload_id`): where it stands. Refused before a byte
@@ -21,7 +21,7 @@ pub async fn start_upload(
     name: String,
     size: i64,
 ) -> Result<UploadState, ApiError> {
-    let (edge, actor) = actor().await?;
+    let (edge, actor) = participant().await?;
     edge.answer(files::start(&edge.state, actor.id, &upload_id, room, &name, size).await)
 }
 

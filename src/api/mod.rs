@@ -13,6 +13,8 @@ pub mod presence;
 pub mod reactions;
 pub mod rooms;
 pub mod search;
+pub mod sites;
 pub mod support;
+pub mod widget;
 
 pub use error::ApiError;

@@ -10,7 +10,7 @@ use crate::realtime::protocol::Reader;
 
 #[cfg(feature = "ssr")]
 use {
-    super::edge::actor,
+    super::edge::{actor, participant},
     crate::server::services::{presence, receipts},
 };
 
@@ -36,6 +36,6 @@ pub async fn set_privacy(invisible: bool, receipts: bool) -> Result<(), ApiError
 /// when the asker has them off, or the room shows none).
 #[server(endpoint = "receipts")]
 pub async fn room_readers(room: i64) -> Result<Vec<Reader>, ApiError> {
-    let (edge, actor) = actor().await?;
+    let (edge, actor) = participant().await?;
     edge.answer(receipts::readers(&edge.state, actor.id, room).await)
 }

@@ -7,12 +7,12 @@ use super::error::ApiError;
 use crate::model::EmojiGroup;
 
 #[cfg(feature = "ssr")]
-use {super::edge::actor, crate::server::services::emoji};
+use {super::edge::participant, crate::server::services::emoji};
 
 /// Unicode's emoji by group, with names to search, for the picker (fetched
 /// when it first opens, so none of it weighs on the page's first load).
 #[server(endpoint = "emoji")]
 pub async fn emoji_catalog() -> Result<Vec<EmojiGroup>, ApiError> {
-    actor().await?;
+    participant().await?;
     Ok(emoji::catalog().to_vec())
 }

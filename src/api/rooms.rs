@@ -10,7 +10,7 @@ use crate::realtime::protocol::MessageView;
 
 #[cfg(feature = "ssr")]
 use {
-    super::edge::{actor, Edge},
+    super::edge::{actor, participant, Edge},
     crate::server::services::conversations,
     crate::server::services::messages,
 };
@@ -43,7 +43,7 @@ async fn user_ids(edge: &Edge, emails: &[String]) -> Result<Vec<i64>, ApiError> 
 /// Members only.
 #[server(endpoint = "history")]
 pub async fn history(room: i64, before_seq: i64, limit: i64) -> Result<Vec<MessageView>, ApiError> {
-    let (edge, actor) = actor().await?;
+    let (edge, actor) = participant().await?;
     edge.answer(messages::history(&edge.state, actor.id, room, before_seq, limit).await)
 }
 

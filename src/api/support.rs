@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::error::ApiError;
-use crate::model::{DepartmentView, StaffView};
+use crate::model::{DepartmentView, StaffView, VisitorDetails};
 
 #[cfg(feature = "ssr")]
 use {super::edge::actor, crate::server::services::support};
@@ -60,4 +60,12 @@ pub async fn resolve(room: i64) -> Result<(), ApiError> {
 pub async fn reopen(room: i64) -> Result<(), ApiError> {
     let (edge, actor) = actor().await?;
     edge.answer(support::reopen(&edge.state, &actor, room).await)
+}
+
+/// Who the visitor of a website conversation is (staff of its department);
+/// nothing when the customer is a member.
+#[server(endpoint = "support/visitor")]
+pub async fn visitor(room: i64) -> Result<Option<VisitorDetails>, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(crate::server::services::widget::details(&edge.state, &actor, room).await)
 }

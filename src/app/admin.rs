@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
 
+use super::admin_sites::Sites;
 use crate::api::admin;
 use crate::api::auth::current_user;
 use crate::components::copy_button::CopyButton;
@@ -100,6 +101,7 @@ fn AdminConsole() -> impl IntoView {
             <Registration/>
             <InviteLinks/>
             <Departments/>
+            <Sites departments=console.departments/>
             <Users/>
         </main>
     }

@@ -2,8 +2,10 @@
 //! `src/components/`, data comes from server functions in `src/api/`.
 
 mod admin;
+mod admin_sites;
 mod auth;
 mod chat;
+mod widget;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -13,6 +15,7 @@ use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 pub use admin::AdminPage;
 pub use auth::{LoginPage, LoginRoute, SignupPage, SignupRoute};
 pub use chat::ChatPage;
+pub use widget::{WidgetPage, WidgetRoute};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -70,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("widget"), ParamSegment("site")) view={Lazy::<WidgetRoute>::new()}/>
                 </Routes>
             </div>
         </Router>

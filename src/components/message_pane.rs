@@ -126,9 +126,24 @@ fn OpenRoom(room: i64) -> impl IntoView {
 
 #[component]
 fn RoomView(room: i64) -> impl IntoView {
+    let members_open = RwSignal::new(false);
+    view! {
+        <RoomHeader room members_open/>
+        <div class="flex min-h-0 flex-1">
+            <ConversationBody room/>
+            // The panel's code comes the first time it opens.
+            <OnDemand wanted=members_open load=move || members_panel(room, members_open)/>
+        </div>
+    }
+}
+
+/// A conversation's messages, who is typing and the composer (which takes
+/// files dropped anywhere on it), with what the messages' actions open.
+/// Also all a website visitor's panel shows of its conversation.
+#[component]
+pub fn ConversationBody(room: i64) -> impl IntoView {
     let client = expect_context::<ChatClient>();
     provide_receipt(room);
-    let members_open = RwSignal::new(false);
     // Files dropped anywhere on the conversation go with its next message.
     let attachments = expect_context::<Attachments>();
     let dragging = RwSignal::new(false);
@@ -145,25 +160,21 @@ fn RoomView(room: i64) -> impl IntoView {
         let _ = attachments;
     };
     view! {
-        <RoomHeader room members_open/>
-        <div class="flex min-h-0 flex-1">
-            <div class="relative flex min-w-0 flex-1 flex-col"
-                on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
-                on:dragleave=move |_| dragging.set(false)
-                on:drop=on_drop>
-                <Show when=move || dragging.get()>
-                    <div class="pointer-events-none absolute inset-2 z-20 flex items-center justify-center rounded-2xl border-2 border-dashed border-sky-300/70 bg-slate-950/60 text-sm text-slate-100">
-                        "Drop files to send them here"
-                    </div>
-                </Show>
-                <MessageList room/>
-                <TypingLine room/>
-                <Composer room/>
-            </div>
-            // The panel's code comes the first time it opens.
-            <OnDemand wanted=members_open load=move || members_panel(room, members_open)/>
+        <div class="relative flex min-w-0 flex-1 flex-col"
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop>
+            <Show when=move || dragging.get()>
+                <div class="pointer-events-none absolute inset-2 z-20 flex items-center justify-center rounded-2xl border-2 border-dashed border-sky-300/70 bg-slate-950/60 text-sm text-slate-100">
+                    "Drop files to send them here"
+                </div>
+            </Show>
+            <MessageList room/>
+            <TypingLine room/>
+            <Composer room/>
         </div>
-        // So do the delete question and the emoji picker.
+        // The delete question, the emoji picker and the image viewer come
+        // the first time they open.
         <OnDemand wanted=Signal::derive(move || client.deleting.get().is_some()) load=delete_confirmation/>
         <OnDemand wanted=Signal::derive(move || client.picking.get().is_some()) load=emoji_picker/>
         <OnDemand wanted=Signal::derive(move || client.viewing.get().is_some()) load=file_viewer/>

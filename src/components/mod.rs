@@ -22,3 +22,4 @@ pub mod search_panel;
 pub mod sidebar;
 pub mod support;
 pub mod text;
+pub mod widget_panel;

@@ -72,11 +72,36 @@ pub fn on_live_message(client: ChatClient, message: &MessageView) {
     }
 }
 
+/// The page can be read: its tab is visible, and (in a website widget's
+/// panel) the host page shows the panel.
 #[cfg(feature = "hydrate")]
 pub fn page_visible() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .is_some_and(|d| !d.hidden())
+    !PANEL_HIDDEN.get()
+        && web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| !d.hidden())
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static PANEL_HIDDEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The host page closed or opened the widget's panel: its frame lives on
+/// unseen, and nothing in it counts as read meanwhile. Told like a tab
+/// that was hidden or shown (a `visibilitychange`), so whatever reads on
+/// visibility looks again.
+#[cfg(feature = "hydrate")]
+pub fn set_panel_hidden(hidden: bool) {
+    PANEL_HIDDEN.set(hidden);
+    let event = web_sys::EventInit::new();
+    event.set_bubbles(true);
+    if let (Some(doc), Ok(changed)) = (
+        web_sys::window().and_then(|w| w.document()),
+        web_sys::Event::new_with_event_init_dict("visibilitychange", &event),
+    ) {
+        let _ = doc.dispatch_event(&changed);
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]

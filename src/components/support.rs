@@ -6,13 +6,14 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::api::support::visitor;
 use crate::api::support::{assign, claim, contact, departments, reopen, resolve, staff, transfer};
 use crate::components::chat_client::{spawn_call, ChatClient};
 use crate::components::dialogs::{Dialog, Dialogs};
 use crate::components::presence::PresenceDot;
 use crate::components::text::{now_ms, short_time};
-use crate::model::{DepartmentView, StaffView};
-use crate::realtime::protocol::{MessageKind, RoomSummary, SupportInfo, SupportStatus};
+use crate::model::{DepartmentView, StaffView, VisitorDetails};
+use crate::realtime::protocol::{MessageKind, RoomSummary, SiteMark, SupportInfo, SupportStatus};
 
 /// The dialog's code, fetched the first time it opens (see `on_demand`).
 #[leptos::lazy]
@@ -123,6 +124,8 @@ struct QueueRow {
     unread: i64,
     /// The member, whose presence the row shows (are they still there?).
     member_id: i64,
+    /// From a website's widget: "Shop · verified".
+    site: Option<String>,
 }
 
 impl QueueRow {
@@ -154,6 +157,7 @@ impl QueueRow {
             time: short_time(summary.last_activity, now),
             unread: summary.unread,
             member_id: info.member_id,
+            site: info.site.as_ref().map(site_label),
         }
     }
 }
@@ -271,6 +275,7 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
                         {if row.lane == 3 { format!("Resolved · {}", row.handler) } else { row.handler.clone() }}
                     </span>
                     {row.waiting.clone().map(|w| view! { <span class="queue-waiting text-rose-200">{format!("waiting {w}")}</span> })}
+                    {row.site.clone().map(|s| view! { <span class="queue-site rounded bg-violet-500/20 px-1.5 text-violet-200">{s}</span> })}
                 </span>
                 <span class="flex items-center gap-2">
                     <span class="preview min-w-0 flex-1 truncate text-xs text-slate-300">{row.preview.clone()}</span>
@@ -282,6 +287,16 @@ fn QueueItem(row: QueueRow) -> impl IntoView {
             </button>
         </li>
     }
+}
+
+/// Where a website visitor wrote from, and whether the site vouched for them.
+fn site_label(site: &SiteMark) -> String {
+    let trust = if site.verified {
+        "verified"
+    } else {
+        "not verified"
+    };
+    format!("{} · {trust}", site.name)
 }
 
 /// The line under a support conversation's title, as `me` sees it.
@@ -315,9 +330,17 @@ pub fn support_actions(room: i64) -> AnyView {
     let error = RwSignal::new(None::<String>);
     let people = RwSignal::new(Vec::<StaffView>::new());
     let places = RwSignal::new(Vec::<DepartmentView>::new());
-    // What to offer in the two pickers; fetched once per conversation.
+    let guest = RwSignal::new(None::<VisitorDetails>);
+    // What to offer in the two pickers, and who a website visitor is;
+    // fetched once per conversation.
     Effect::new(move |_| {
+        let from_site = info().is_some_and(|i| i.site.is_some());
         spawn_local(async move {
+            if from_site {
+                if let Ok(found) = visitor(room).await {
+                    guest.set(found);
+                }
+            }
             if let Ok(found) = staff(room).await {
                 people.set(found);
             }
@@ -394,10 +417,66 @@ pub fn support_actions(room: i64) -> AnyView {
                 view! { <button id="support-resolve" type="button" class="rounded-lg bg-emerald-600/80 px-3 py-1.5 text-sm font-semibold text-white hover:bg-emerald-500" on:click=move |_| spawn_call(resolve(room), error)>"Resolve"</button> }.into_any()
             }}
         </div>
+        {move || guest.get().map(|details| view! { <VisitorCard details/> })}
         {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
         </Show>
     }
     .into_any()
+}
+
+/// Who a website visitor is, for the staff: name, email, site, whether
+/// the site vouched for them, the page they wrote from, their local time.
+#[component]
+fn VisitorCard(details: VisitorDetails) -> impl IntoView {
+    let local = details
+        .time_zone
+        .as_deref()
+        .and_then(local_time)
+        .map(|time| format!("{time} ({})", details.time_zone.clone().unwrap_or_default()));
+    let trust = if details.verified {
+        "Verified by the site"
+    } else {
+        "Not verified: name and email as typed"
+    };
+    view! {
+        <dl id="visitor-details" aria-label="Visitor" class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-0.5 border-b border-white/10 px-4 py-2 text-xs md:px-6">
+            <dt class="text-slate-400">"Visitor"</dt><dd class="visitor-name">{format!("{} · {}", details.name, details.email)}</dd>
+            <dt class="text-slate-400">"Website"</dt><dd class="visitor-site">{format!("{} · {trust}", details.site)}</dd>
+            {details.page.map(|page| view! {
+                <dt class="text-slate-400">"Page"</dt>
+                <dd class="visitor-page truncate"><a href=page.clone() target="_blank" rel="noopener noreferrer" class="text-sky-300 underline">{page.clone()}</a></dd>
+            })}
+            {local.map(|time| view! { <dt class="text-slate-400">"Local time"</dt><dd class="visitor-time">{time}</dd> })}
+        </dl>
+    }
+}
+
+/// The time now in IANA zone `zone` ("14:05"), or `None` for a zone the
+/// browser does not know (it comes from the visitor's browser).
+fn local_time(zone: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"timeZone".into(), &zone.into());
+        let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());
+        let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
+        // Called through `Function::call2`, which catches: an unknown
+        // zone's RangeError comes back as an error, not thrown through
+        // the WASM.
+        use wasm_bindgen::JsCast;
+        let now = js_sys::Date::new_0();
+        let format = js_sys::Reflect::get(&now, &"toLocaleTimeString".into()).ok()?;
+        let format: js_sys::Function = format.dyn_into().ok()?;
+        format
+            .call2(&now, &"en-GB".into(), &options)
+            .ok()
+            .and_then(|v| v.as_string())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = zone;
+        None
+    }
 }
 
 #[cfg(test)]
@@ -414,6 +493,7 @@ mod tests {
             assignee_id: assignee,
             assignee_name: assignee.map(|a| format!("agent {a}")),
             waiting_since: None,
+            site: None,
         }
     }
 

@@ -77,8 +77,13 @@ pub fn start(client: SocketLink, on_event: impl Fn(LiveEvent) + Copy + 'static) 
                 // A logout in this tab has navigated to the login page
                 // already; loading it again would race whatever the user
                 // does next (a click on "Sign up" was cut short by it).
+                // A website widget's panel starts over instead (its
+                // visitor's session ended: a new token, or the form).
                 if let Some(location) = web_sys::window().map(|w| w.location()) {
-                    if location.pathname().ok().as_deref() != Some("/login") {
+                    let path = location.pathname().unwrap_or_default();
+                    if path.starts_with("/widget/") {
+                        let _ = location.reload();
+                    } else if path != "/login" {
                         let _ = location.set_href("/login");
                     }
                 }

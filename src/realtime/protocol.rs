@@ -296,6 +296,16 @@ pub struct SupportInfo {
     /// Unix ms of the member's oldest message that no staff reply has
     /// answered yet; `None` when nobody is waiting.
     pub waiting_since: Option<i64>,
+    /// A conversation from a website's widget: which site, and whether the
+    /// site vouched for who the visitor is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteMark>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteMark {
+    pub name: String,
+    pub verified: bool,
 }
 
 impl SupportInfo {

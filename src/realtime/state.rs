@@ -529,6 +529,7 @@ mod tests {
             assignee_id: assignee,
             assignee_name: None,
             waiting_since: None,
+            site: None,
         };
         let mut state = ClientState {
             user_id: me,

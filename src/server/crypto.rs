@@ -150,6 +150,15 @@ fn message_aad(room: i64, seq: i64, key_id: i64) -> [u8; 40] {
     aad
 }
 
+/// A site's identity secret is bound to the site (its public key) and the
+/// data key: a sealed secret copied to another site's row does not open.
+fn site_secret_aad(site_key: &str, key_id: i64) -> Vec<u8> {
+    let mut aad = b"glasschat site 1".to_vec();
+    aad.extend_from_slice(&key_id.to_be_bytes());
+    aad.extend_from_slice(site_key.as_bytes());
+    aad
+}
+
 /// Where a file chunk belongs: its associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkPlace {
@@ -319,6 +328,26 @@ impl Keyring {
         data: &[u8],
     ) -> Result<Vec<u8>, OpenError> {
         self.open_with(key_id, Some(nonce), data, &at.aad(key_id))
+    }
+
+    /// Seals a website's identity secret (`site_key` is its public key).
+    pub fn seal_site_secret(&self, site_key: &str, plain: &[u8]) -> Result<Sealed, OpenError> {
+        self.seal_for(plain, |key_id| site_secret_aad(site_key, key_id))
+    }
+
+    pub fn open_site_secret(
+        &self,
+        site_key: &str,
+        key_id: i64,
+        nonce: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, OpenError> {
+        self.open_with(
+            key_id,
+            Some(nonce),
+            sealed,
+            &site_secret_aad(site_key, key_id),
+        )
     }
 
     fn seal_for(

@@ -1,6 +1,6 @@
 //! Row 7, authorization on every room operation: a non-member's frames and
 //! history are refused and see nothing; the authorization matrix (stored
-//! as data: 36 server functions and the socket frames x 6 callers), each
+//! as data: 47 server functions and the socket frames x 6 callers), each
 //! refused call checked to change and leak nothing.
 
 use crate::common::desk::*;
@@ -230,6 +230,9 @@ struct Ctx {
     owner_id: i64,
     /// An admin's invitation link, for revoking.
     link: i64,
+    /// A website with the widget (anonymous visitors allowed).
+    site_id: i64,
+    site_key: String,
 }
 
 const Y: bool = true;
@@ -302,6 +305,23 @@ fn server_function_matrix() -> Vec<Call> {
         // Read receipts of the conversation: its members (the customer
         // is answered with none: staff reads are not shown to them).
         c("receipts",                [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string())]),
+        // Websites with the chat widget: admins manage them.
+        c("sites",                   [N, N, N, N, N, Y], |_| vec![]),
+        c("sites/create",            [N, N, N, N, N, Y], |c| vec![("name", "Shop 2".into()), ("origins", "https://two.shop.test".into()), ("departments", c.billing.to_string()), ("anonymous", "true".into())]),
+        c("sites/update",            [N, N, N, N, N, Y], |c| vec![("id", c.site_id.to_string()), ("name", "Shop".into()), ("origins", "https://shop.test".into()), ("departments", c.billing.to_string()), ("anonymous", "true".into())]),
+        c("sites/rotate",            [N, N, N, N, N, Y], |c| vec![("id", c.site_id.to_string())]),
+        // Who a website visitor is: the conversation's staff (a member's
+        // conversation answers "nobody").
+        c("support/visitor",         [N, N, N, N, Y, Y], room),
+        // The widget's panel: what anyone may ask before a visitor is
+        // known; a member's session is no visitor (`tests/widget.rs`
+        // holds the visitors' own column).
+        c("widget/site",             [Y, Y, Y, Y, Y, Y], |c| vec![("site", c.site_key.clone()), ("host", "https://shop.test".into())]),
+        c("widget/me",               [Y, Y, Y, Y, Y, Y], |c| vec![("site", c.site_key.clone()), ("host", "https://shop.test".into())]),
+        c("widget/start",            [Y, Y, Y, Y, Y, Y], |c| vec![("site", c.site_key.clone()), ("host", "https://shop.test".into()), ("name", "Visitor".into()), ("email", "v@example.com".into()), ("page", "".into()), ("time_zone", "".into())]),
+        c("widget/identify",         [N, N, N, N, N, N], |c| vec![("site", c.site_key.clone()), ("host", "https://shop.test".into()), ("token", "forged.token.here".into()), ("page", "".into()), ("time_zone", "".into())]),
+        c("widget/open",             [N, N, N, N, N, N], |c| vec![("site", c.site_key.clone()), ("host", "https://shop.test".into()), ("department", c.billing.to_string()), ("page", "".into()), ("time_zone", "".into())]),
+        c("widget/leave",            [Y, Y, Y, Y, Y, Y], |_| vec![]),
     ]
 }
 
@@ -344,7 +364,22 @@ async fn authorization_matrix(backend: Backend) {
     .json()["link"]["id"]
         .as_i64()
         .unwrap();
+    let site = ok(server
+        .call(
+            &desk.admin,
+            "sites/create",
+            &[
+                ("name", "Shop"),
+                ("origins", "https://shop.test"),
+                ("departments", &desk.billing.to_string()),
+                ("anonymous", "true"),
+            ],
+        )
+        .await)
+    .json();
     let ctx = Ctx {
+        site_id: site["site"]["id"].as_i64().unwrap(),
+        site_key: site["site"]["key"].as_str().unwrap().to_string(),
         link,
         room,
         billing: desk.billing,

@@ -487,6 +487,20 @@ impl TestServer {
             .await
     }
 
+    /// A server function called by a website visitor's panel (its own
+    /// cookie, or none).
+    pub async fn visitor_call(
+        &self,
+        visitor: Option<&str>,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        let cookie = visitor.map(|v| format!("{VISITOR_COOKIE}={v}"));
+        let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", c.as_str())).collect();
+        self.post_form_with(&format!("/api/{endpoint}"), form, None, &headers)
+            .await
+    }
+
     /// `cookie`'s user removes `user_id` from group `room`.
     pub async fn remove_member(&self, cookie: &str, room: i64, user_id: i64) -> Reply {
         let (room, user_id) = (room.to_string(), user_id.to_string());
@@ -505,6 +519,9 @@ impl TestServer {
         tab
     }
 }
+
+/// A website visitor's session cookie (`server::http::cookie::VISITOR`).
+pub const VISITOR_COOKIE: &str = "__Host-glasschat_visitor";
 
 pub struct Reply {
     pub status: u16,
@@ -537,6 +554,33 @@ impl Reply {
             .filter_map(|v| v.to_str().ok())
             .find(|v| v.starts_with("glasschat_session="))
             .map(str::to_string)
+    }
+
+    /// The whole `Set-Cookie` of cookie `name`, panicking if not set.
+    pub fn set_cookie_named(&self, name: &str) -> String {
+        let prefix = format!("{name}=");
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {name} cookie in reply {}: {}", self.status, self.body))
+            .to_string()
+    }
+
+    /// The website visitor cookie's value, panicking if the reply did not
+    /// set one.
+    pub fn visitor(&self) -> String {
+        let prefix = format!("{VISITOR_COOKIE}=");
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(prefix.as_str()))
+            .and_then(|rest| rest.split(';').next())
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| panic!("no visitor cookie in reply {}: {}", self.status, self.body))
+            .to_string()
     }
 
     /// The session cookie's value, panicking if the reply did not set one.
@@ -605,15 +649,7 @@ impl TestServer {
             .ws_raw(Some(cookie), Some(&self.base.clone()))
             .await
             .expect("websocket handshake");
-        let mut tab = Tab {
-            ws,
-            state: ClientState::default(),
-            log: Vec::new(),
-        };
-        match tab.next().await {
-            ServerFrame::Welcome { .. } => tab,
-            other => panic!("expected Welcome, got {other:?}"),
-        }
+        Tab::welcomed(ws).await
     }
 
     /// Reconnects a tab that held `old`: the new Welcome is applied on top,
@@ -633,11 +669,29 @@ impl TestServer {
         cookie: Option<&str>,
         origin: Option<&str>,
     ) -> Result<WsStream, tokio_tungstenite::tungstenite::Error> {
+        let header = cookie.map(|c| format!("glasschat_session={c}"));
+        self.ws_with_cookies(header.as_deref(), origin).await
+    }
+
+    /// A website visitor's panel socket (its own cookie), past the Welcome.
+    pub async fn connect_visitor(&self, visitor: &str) -> Tab {
+        let header = format!("{VISITOR_COOKIE}={visitor}");
+        let ws = self
+            .ws_with_cookies(Some(&header), Some(&self.base.clone()))
+            .await
+            .expect("websocket handshake");
+        Tab::welcomed(ws).await
+    }
+
+    /// A raw handshake with this `Cookie` header.
+    pub async fn ws_with_cookies(
+        &self,
+        cookies: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<WsStream, tokio_tungstenite::tungstenite::Error> {
         let mut request = self.ws_url().into_client_request().unwrap();
-        if let Some(c) = cookie {
-            request
-                .headers_mut()
-                .insert("cookie", format!("glasschat_session={c}").parse().unwrap());
+        if let Some(c) = cookies {
+            request.headers_mut().insert("cookie", c.parse().unwrap());
         }
         if let Some(o) = origin {
             request.headers_mut().insert("origin", o.parse().unwrap());
@@ -722,6 +776,19 @@ impl TestServer {
 pub const WAIT: Duration = Duration::from_secs(10);
 
 impl Tab {
+    /// A tab on a socket just opened, past its Welcome.
+    async fn welcomed(ws: WsStream) -> Tab {
+        let mut tab = Tab {
+            ws,
+            state: ClientState::default(),
+            log: Vec::new(),
+        };
+        match tab.next().await {
+            ServerFrame::Welcome { .. } => tab,
+            other => panic!("expected Welcome, got {other:?}"),
+        }
+    }
+
     pub async fn send_frame(&mut self, frame: &ClientFrame) {
         self.ws
             .send(WsMessage::Text(frame.to_json().into()))

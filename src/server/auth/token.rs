@@ -20,6 +20,13 @@ pub fn generate() -> NewToken {
     NewToken { cookie_value, hash }
 }
 
+/// `bytes` random bytes as URL-safe text: a site's public key, its secret.
+pub fn random_text(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
 /// The database key for a cookie value. A value that is not one of ours
 /// still hashes, and simply matches no row.
 pub fn hash_cookie_value(value: &str) -> [u8; 32] {

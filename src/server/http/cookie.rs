@@ -9,6 +9,12 @@ use crate::server::services::accounts::SESSION_TTL;
 
 const PLAIN_NAME: &str = "glasschat_session";
 const SECURE_NAME: &str = "__Host-glasschat_session";
+/// A website visitor's session (the widget's panel, framed by another
+/// site). `SameSite=None` so the framed panel gets it at all, `Secure` as
+/// that requires (browsers take it from http://localhost too), and
+/// `Partitioned` (CHIPS): kept apart per embedding site, so it works where
+/// third-party cookies are blocked and no other site ever sees it.
+pub const VISITOR: &str = "__Host-glasschat_visitor";
 
 pub fn name(config: &Config) -> &'static str {
     if config.secure_cookies {
@@ -40,9 +46,34 @@ fn build(config: &Config, value: &str, max_age: u64) -> String {
     )
 }
 
+/// `Set-Cookie` value of a visitor's session, kept `max_age` seconds.
+pub fn set_visitor(value: &str, max_age: u64) -> String {
+    format!(
+        "{VISITOR}={value}; Path=/; HttpOnly; Secure; SameSite=None; Partitioned; Max-Age={max_age}"
+    )
+}
+
+pub fn clear_visitor() -> String {
+    set_visitor("", 0)
+}
+
 /// The session cookie's value in a request, if any.
 pub fn read(config: &Config, headers: &HeaderMap) -> Option<String> {
-    let wanted = name(config);
+    read_named(name(config), headers)
+}
+
+/// A member's session cookie, or else a website visitor's: for what both
+/// may use (the socket, files), each then authorised by membership.
+pub fn read_participant(config: &Config, headers: &HeaderMap) -> Option<String> {
+    read(config, headers).or_else(|| read_visitor(headers))
+}
+
+/// The visitor cookie's value in a request, if any.
+pub fn read_visitor(headers: &HeaderMap) -> Option<String> {
+    read_named(VISITOR, headers)
+}
+
+fn read_named(wanted: &str, headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()

@@ -21,9 +21,9 @@ use crate::server::state::AppState;
 /// may not guess a runnable type (`nosniff`, set for every response).
 const FILE_CSP: &str = "sandbox; default-src 'none'";
 
-/// The signed-in user of a request, if any.
+/// The signed-in user of a request (a member, or a website visitor), if any.
 async fn user_of(state: &AppState, headers: &HeaderMap) -> Result<Option<i64>, Response> {
-    let Some(value) = cookie::read(&state.config, headers) else {
+    let Some(value) = cookie::read_participant(&state.config, headers) else {
         return Ok(None);
     };
     match accounts::authenticate(state, &value).await {

@@ -9,6 +9,7 @@ mod files;
 mod guards;
 mod health;
 mod page;
+mod widget;
 pub mod ws;
 
 use axum::middleware;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/files/{id}", put(files::upload))
         .route("/files/{id}", get(files::download))
         .route("/files/{id}/{variant}", get(files::image))
+        .route("/widget/{key}/unread", get(widget::unread))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             refuse_cross_site,
@@ -54,6 +56,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(server_function_status))
         .layer(middleware::from_fn(shape_of_writes))
         .layer(middleware::from_fn(security_headers))
+        // Outside the security headers: a widget panel's page is framed
+        // by its site's origin, where every other page is framed by none.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            widget::frame_for_site,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)
 }

@@ -69,7 +69,9 @@ pub async fn upgrade(
     if !origin_ok {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    let Some(value) = cookie::read(&state.config, &headers) else {
+    // A member's tab, or a website visitor's panel: either way the socket
+    // carries only the rooms its user is a member of.
+    let Some(value) = cookie::read_participant(&state.config, &headers) else {
         return (StatusCode::UNAUTHORIZED, "log in first").into_response();
     };
     let session = token::hash_cookie_value(&value);

@@ -93,7 +93,7 @@ pub async fn sign_up(
     };
     tracing::info!(user_id = user.id, role = %user.role, "account created");
     registration::welcome(state, &user, admission).await;
-    let token = start_session(state, user.id).await?;
+    let token = start_session(state, user.id, SESSION_TTL).await?;
     Ok(SignedIn { user, token })
 }
 
@@ -162,22 +162,23 @@ pub async fn log_in(
         }
     };
     state.login_guard.succeeded(&email, ip);
-    let token = start_session(state, user.id).await?;
+    let token = start_session(state, user.id, SESSION_TTL).await?;
     Ok(SignedIn { user, token })
 }
 
-/// Always a brand-new token: a session id planted before login is never promoted.
-async fn start_session(state: &AppState, user_id: i64) -> Result<NewToken, AuthError> {
+/// Always a brand-new token: a session id planted before login is never
+/// promoted. A member's session lives `SESSION_TTL` (sliding); a website
+/// visitor's for the `ttl` its widget gives it (`services::widget`).
+pub(super) async fn start_session(
+    state: &AppState,
+    user_id: i64,
+    ttl: Duration,
+) -> Result<NewToken, AuthError> {
     let token = token::generate();
     let now = now_ms();
     state
         .store
-        .create_session(
-            &token.hash,
-            user_id,
-            now,
-            now + SESSION_TTL.as_millis() as i64,
-        )
+        .create_session(&token.hash, user_id, now, now + ttl.as_millis() as i64)
         .await?;
     Ok(token)
 }
@@ -193,7 +194,7 @@ pub async fn log_out(state: &AppState, cookie_value: &str) -> Result<(), AuthErr
 
 /// Closes, on every node, the sockets opened under these (already deleted)
 /// sessions.
-fn close_sockets_of(state: &AppState, sessions: &[Vec<u8>], code: u16) {
+pub(super) fn close_sockets_of(state: &AppState, sessions: &[Vec<u8>], code: u16) {
     for hash in sessions {
         let Ok(session) = <[u8; 32]>::try_from(hash.as_slice()) else {
             continue;
@@ -274,7 +275,10 @@ pub async fn authenticate(
         return Ok(None);
     };
     let ttl = SESSION_TTL.as_millis() as i64;
-    let refreshed = session.expires_at - now < ttl - SESSION_REFRESH_EVERY.as_millis() as i64;
+    // A visitor's session ends when its widget said (a verified visitor's
+    // identity is only as good as the host's last token); a member's slides.
+    let refreshed = session.user.site_id.is_none()
+        && session.expires_at - now < ttl - SESSION_REFRESH_EVERY.as_millis() as i64;
     if refreshed {
         state.store.extend_session(&hash, now + ttl).await?;
     }

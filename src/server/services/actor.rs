@@ -11,6 +11,8 @@ pub struct Actor {
     pub name: String,
     pub email: String,
     pub role: Role,
+    /// A website visitor's account: the site it belongs to.
+    pub site: Option<i64>,
 }
 
 impl From<&UserRow> for Actor {
@@ -20,6 +22,7 @@ impl From<&UserRow> for Actor {
             name: user.display_name.clone(),
             email: user.email.clone(),
             role: user.role(),
+            site: user.site_id,
         }
     }
 }

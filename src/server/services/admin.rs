@@ -41,11 +41,14 @@ fn require_admin(actor: &Actor) -> Result<()> {
     }
 }
 
+/// An account the admin page manages: a website visitor's is not one
+/// (it can take no role and belongs to no department).
 async fn user(state: &AppState, user_id: i64) -> Result<UserRow> {
     state
         .store
         .user_by_id(user_id)
         .await?
+        .filter(|user| user.site_id.is_none())
         .ok_or(AdminError::NotFound)
 }
 

@@ -17,4 +17,6 @@ pub mod publish;
 pub mod receipts;
 pub mod registration;
 pub mod search;
+pub mod sites;
 pub mod support;
+pub mod widget;

@@ -1,7 +1,7 @@
 use super::messages::MessageRow;
 use super::{on_pool, Store, StoreError};
 use crate::model::MemberView;
-use crate::realtime::protocol::{RoomKind, RoomSummary, SupportInfo, SupportStatus};
+use crate::realtime::protocol::{RoomKind, RoomSummary, SiteMark, SupportInfo, SupportStatus};
 use crate::server::crypto::Keyring;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,6 +42,8 @@ struct SummaryRow {
     assignee_id: Option<i64>,
     assignee_name: Option<String>,
     waiting_since: Option<i64>,
+    site_name: Option<String>,
+    visitor_verified: Option<bool>,
 }
 
 impl SummaryRow {
@@ -86,6 +88,10 @@ impl SummaryRow {
                 assignee_id: row.assignee_id,
                 assignee_name: row.assignee_name,
                 waiting_since: row.waiting_since,
+                site: row.site_name.map(|name| SiteMark {
+                    name,
+                    verified: row.visitor_verified.unwrap_or(false),
+                }),
             }),
             _ => None,
         };
@@ -182,7 +188,8 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
                 AND w.seq > COALESCE((SELECT MAX(x.seq) FROM messages x
                                        WHERE x.room_id = r.id AND x.kind = 'text'
                                          AND x.sender_id <> r.support_user_id), 0))
-        END AS waiting_since
+        END AS waiting_since,
+        ws.name AS site_name, (sv.external_id IS NOT NULL) AS visitor_verified
      FROM room_members m
      JOIN rooms r ON r.id = m.room_id
      LEFT JOIN room_members pm ON r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> m.user_id
@@ -191,7 +198,9 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
      LEFT JOIN users lu ON lu.id = lm.sender_id
      LEFT JOIN users su ON su.id = r.support_user_id
      LEFT JOIN users au ON au.id = r.assignee_id
-     LEFT JOIN departments d ON d.id = r.department_id";
+     LEFT JOIN departments d ON d.id = r.department_id
+     LEFT JOIN sites ws ON ws.id = su.site_id
+     LEFT JOIN visitors sv ON sv.user_id = su.id";
 
 /// Adds `user` to `room` inside transaction `tx` unless already a member;
 /// evaluates to whether a row was added. (A macro: `tx` is a different

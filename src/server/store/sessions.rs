@@ -37,7 +37,7 @@ impl Store {
     ) -> Result<Option<SessionRow>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, SessionRow>(
-                "SELECT s.expires_at, u.id, u.email, u.display_name, u.password_hash, u.role
+                "SELECT s.expires_at, u.id, u.email, u.display_name, u.password_hash, u.role, u.site_id
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2",
             )
@@ -97,6 +97,24 @@ impl Store {
             )
             .bind(user_id)
             .bind(keep)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Ends the sessions of a site's anonymous visitors (the site now lets
+    /// in verified visitors only); their token hashes, for their sockets.
+    pub async fn delete_anonymous_visitor_sessions(
+        &self,
+        site_id: i64,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar(
+                "DELETE FROM sessions WHERE user_id IN
+                   (SELECT user_id FROM visitors WHERE site_id = $1 AND external_id IS NULL)
+                 RETURNING token_hash",
+            )
+            .bind(site_id)
             .fetch_all(pool)
             .await?
         }))

@@ -308,7 +308,7 @@ impl Store {
     /// Every account with its role and (for agents) departments, for the admin page.
     pub async fn users_for_admin(&self) -> Result<Vec<AdminUserView>, StoreError> {
         let users: Vec<(i64, String, String, String)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, email, display_name, role FROM users ORDER BY display_name, id")
+            sqlx::query_as("SELECT id, email, display_name, role FROM users WHERE site_id IS NULL ORDER BY display_name, id")
                 .fetch_all(pool)
                 .await?
         });
