@@ -181,6 +181,15 @@ test("visitors from a website chat with the team: anonymous and verified, badge 
   const box = await kimPhone.locator("#gc-panel").boundingBox();
   expect(box).toEqual({ x: 0, y: 0, width: 390, height: 844 });
 
+  // Kim signs out of the shop: the panel forgets Kim in this browser; the
+  // next page without a token offers the form, not Kim's conversation.
+  await kim.evaluate(() => (window as unknown as { Glasschat: { logout(): void } }).Glasschat.logout());
+  await expect(panel(kim).locator("#visitor-form")).toBeVisible();
+  await kim.goto(hostOrigin);
+  await kim.locator("#gc-launch").click();
+  await expect(panel(kim).locator("#visitor-form")).toBeVisible();
+  await expect(panel(kim).locator("#messages")).toHaveCount(0);
+
   // A forged token is refused: no chat, a clear line.
   const mallory = await visitHost(browser, token(kimId, kimName, "not-the-shops-secret-at-all"));
   await mallory.locator("#gc-launch").click();

@@ -220,6 +220,7 @@ impl From<WidgetError> for ApiError {
             WidgetError::RateLimited(wait) => ApiError::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
             },
+            WidgetError::SlowDown(_) => ApiError::SlowDown,
             WidgetError::Support(e) => e.into(),
             WidgetError::Auth(e) => e.into(),
             WidgetError::Store(e) => e.into(),

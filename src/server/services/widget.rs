@@ -57,6 +57,8 @@ pub enum WidgetError {
     Invalid(Field),
     #[error("too many new visitors from this address, retry in {0:?}")]
     RateLimited(Duration),
+    #[error("too many requests, retry in {0:?}")]
+    SlowDown(Duration),
     #[error(transparent)]
     Support(#[from] SupportError),
     #[error(transparent)]
@@ -304,6 +306,10 @@ pub async fn open(
     if !site.department_ids().contains(&department) {
         return Err(WidgetError::Forbidden);
     }
+    state
+        .lookup_limiter
+        .check(actor.id)
+        .map_err(WidgetError::SlowDown)?;
     seen_at(state, actor.id, whereabouts).await?;
     Ok(support::contact(state, actor, department).await?)
 }
@@ -340,6 +346,10 @@ async fn seen_at(state: &AppState, user: i64, whereabouts: &Whereabouts) -> Resu
 /// What staff see about the visitor of a support conversation (its
 /// department's staff only); `None` when the customer is a member.
 pub async fn details(state: &AppState, actor: &Actor, room: i64) -> Result<Option<VisitorDetails>> {
+    state
+        .lookup_limiter
+        .check(actor.id)
+        .map_err(WidgetError::SlowDown)?;
     let support = state
         .store
         .support_of(room)
