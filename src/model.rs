@@ -181,6 +181,25 @@ pub struct AdminUserView {
     pub departments: Vec<i64>,
 }
 
+/// One of a department's ready answers. `{name}` (the customer) and
+/// `{agent}` (who picks it) are filled in when it is picked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CannedReply {
+    pub id: i64,
+    pub department_id: i64,
+    pub title: String,
+    pub body: String,
+}
+
+impl CannedReply {
+    /// The text it puts in the composer.
+    pub fn fill(&self, customer: &str, agent: &str) -> String {
+        self.body
+            .replace("{name}", customer)
+            .replace("{agent}", agent)
+    }
+}
+
 /// A website that embeds the chat widget, as the admin page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteView {

@@ -14,6 +14,8 @@ pub enum Field {
     DepartmentName,
     EmailDomains,
     SiteName,
+    CannedTitle,
+    CannedBody,
     SiteOrigins,
     SiteDepartments,
 }
@@ -120,6 +122,32 @@ pub fn id_list(text: &str) -> Option<Vec<i64>> {
 /// Comma-separated ids, as a form field carries them.
 pub fn id_text(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+pub const CANNED_TITLE_MAX: usize = 60;
+/// A canned reply's text: at most what one message holds by default
+/// (`protocol::MAX_MESSAGE_CHARS`, which a server may lower; a longer
+/// reply is then refused when sent, like any message).
+pub const CANNED_BODY_MAX: usize = 10_000;
+
+/// A canned reply's title (what `/` searches): trimmed, 1 to 60
+/// characters, no control characters.
+pub fn canned_title(raw: &str) -> Result<String, Field> {
+    short_text(raw, CANNED_TITLE_MAX, Field::CannedTitle)
+}
+
+/// A canned reply's text: trimmed, not empty, new lines and tabs allowed,
+/// no other control characters, at most a message's length.
+pub fn canned_body(raw: &str) -> Result<String, Field> {
+    let text = raw.trim();
+    let n = text.chars().count();
+    let controls = text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r');
+    if n == 0 || n > CANNED_BODY_MAX || controls {
+        return Err(Field::CannedBody);
+    }
+    Ok(text.to_string())
 }
 
 /// Trimmed; 1 to 60 characters; no control characters.

@@ -81,6 +81,10 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("privacy", &[]),
     ("privacy/set", &["invisible", "receipts"]),
     ("receipts", &["room"]),
+    ("canned", &["room"]),
+    ("canned/create", &["department", "title", "body"]),
+    ("canned/update", &["id", "title", "body"]),
+    ("canned/delete", &["id"]),
     ("sites", &[]),
     (
         "sites/create",
@@ -525,6 +529,22 @@ fn frames_take_any_input_postgres() {
 /// Inputs the fuzzer found, kept as plain regression tests.
 mod found {
     use super::*;
+
+    /// An admin's canned reply for a department that does not exist was
+    /// answered 500 (the insert's foreign key) instead of 404.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_canned_reply_for_no_department_is_not_found() {
+        let server = TestServer::start(Backend::Sqlite).await;
+        let admin = server.user("root@example.com").await;
+        let reply = server
+            .call(
+                &admin,
+                "canned/create",
+                &[("department", "-1"), ("title", "Hi"), ("body", "Hello")],
+            )
+            .await;
+        assert_eq!(reply.status, 404, "{}", reply.body);
+    }
 
     /// An empty form (missing fields) was answered 500 instead of 400.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

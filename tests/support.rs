@@ -204,16 +204,7 @@ async fn transfer_moves_the_conversation_and_its_staff(backend: Backend) {
         )
         .await);
     room_removed(&mut stranger_tab, tech_room).await;
-    ok(server
-        .call(
-            &desk.agent,
-            "support/transfer",
-            &[
-                ("room", &room.to_string()),
-                ("department", &desk.technical.to_string()),
-            ],
-        )
-        .await);
+    ok(desk.transfer(&desk.agent, room, desk.technical).await);
     room_removed(&mut agent_tab, room).await;
     room_added(&mut stranger_tab, room).await;
     assert!(matches!(event(&mut owner_tab, room).await,

@@ -520,6 +520,16 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
         ),
         ("support/resolve", vec![("room", &own)]),
         ("support/reopen", vec![("room", &own)]),
+        ("canned", vec![("room", &own)]),
+        (
+            "canned/create",
+            vec![("department", &billing), ("title", "x"), ("body", "y")],
+        ),
+        (
+            "canned/update",
+            vec![("id", "1"), ("title", "x"), ("body", "y")],
+        ),
+        ("canned/delete", vec![("id", "1")]),
         ("support/visitor", vec![("room", &own)]),
         // In another's conversation, what members may do is refused too.
         (

@@ -16,6 +16,7 @@ use crate::server::http::cookie;
 use crate::server::services::accounts::{self, AuthError};
 use crate::server::services::actor::Actor;
 use crate::server::services::admin::AdminError;
+use crate::server::services::canned::CannedError;
 use crate::server::services::conversations::ConversationError;
 use crate::server::services::files::FileError;
 use crate::server::services::messages::MessageError;
@@ -224,6 +225,19 @@ impl From<WidgetError> for ApiError {
             WidgetError::Support(e) => e.into(),
             WidgetError::Auth(e) => e.into(),
             WidgetError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CannedError> for ApiError {
+    fn from(err: CannedError) -> ApiError {
+        match err {
+            CannedError::Forbidden => ApiError::Forbidden,
+            CannedError::NotFound => ApiError::NotFound,
+            CannedError::Invalid(field) => ApiError::Invalid(field),
+            CannedError::Taken => ApiError::CannedTaken,
+            CannedError::SlowDown(_) => ApiError::SlowDown,
+            CannedError::Store(e) => e.into(),
         }
     }
 }

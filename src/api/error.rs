@@ -68,6 +68,8 @@ pub enum ApiError {
     /// with the file's name, size and the limit).
     #[error("{reason}")]
     BadFile { reason: String },
+    #[error("This department has a canned reply with that title already.")]
+    CannedTaken,
     /// A website's identity token that is forged, expired, too long-lived
     /// or not for this site (which of these is not said).
     #[error("Your sign-in on this site could not be checked. Reload the page and try again.")]
@@ -94,6 +96,8 @@ fn invalid_message(field: Field) -> &'static str {
         Field::RoomName => "The room name must be 1 to 80 characters long.",
         Field::DepartmentName => "The department name must be 1 to 60 characters long.",
         Field::SiteName => "The site name must be 1 to 60 characters long.",
+        Field::CannedTitle => "The reply's title must be 1 to 60 characters long.",
+        Field::CannedBody => "Write the reply's text (at most 10,000 characters).",
         Field::SiteOrigins => "List the site's origins exactly, like https://shop.example.com (scheme, host and port only; at most 20).",
         Field::SiteDepartments => "Pick at least one open department for the site.",
         Field::EmailDomains => {
@@ -124,6 +128,9 @@ impl ApiError {
             ApiError::Invalid(Field::DepartmentName) => "invalid_department_name",
             ApiError::Invalid(Field::EmailDomains) => "invalid_email_domains",
             ApiError::Invalid(Field::SiteName) => "invalid_site_name",
+            ApiError::Invalid(Field::CannedTitle) => "invalid_canned_title",
+            ApiError::Invalid(Field::CannedBody) => "invalid_canned_body",
+            ApiError::CannedTaken => "canned_taken",
             ApiError::Invalid(Field::SiteOrigins) => "invalid_site_origins",
             ApiError::Invalid(Field::SiteDepartments) => "invalid_site_departments",
             ApiError::IdentityRefused => "identity_refused",
@@ -167,6 +174,9 @@ impl ApiError {
             "invalid_department_name" => ApiError::Invalid(Field::DepartmentName),
             "invalid_email_domains" => ApiError::Invalid(Field::EmailDomains),
             "invalid_site_name" => ApiError::Invalid(Field::SiteName),
+            "invalid_canned_title" => ApiError::Invalid(Field::CannedTitle),
+            "invalid_canned_body" => ApiError::Invalid(Field::CannedBody),
+            "canned_taken" => ApiError::CannedTaken,
             "invalid_site_origins" => ApiError::Invalid(Field::SiteOrigins),
             "invalid_site_departments" => ApiError::Invalid(Field::SiteDepartments),
             "identity_refused" => ApiError::IdentityRefused,
@@ -225,6 +235,7 @@ impl ApiError {
             ApiError::NoDomains => 422,
             ApiError::NotFound => 404,
             ApiError::TransferConflict | ApiError::DepartmentTaken | ApiError::LastAdmin => 409,
+            ApiError::CannedTaken => 409,
             ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
             ApiError::Internal => 500,
             ApiError::Transport => 502,
@@ -268,6 +279,9 @@ mod tests {
             ApiError::Invalid(Field::DepartmentName),
             ApiError::Invalid(Field::EmailDomains),
             ApiError::Invalid(Field::SiteName),
+            ApiError::Invalid(Field::CannedTitle),
+            ApiError::Invalid(Field::CannedBody),
+            ApiError::CannedTaken,
             ApiError::Invalid(Field::SiteOrigins),
             ApiError::Invalid(Field::SiteDepartments),
             ApiError::IdentityRefused,

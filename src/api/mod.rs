@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod canned;
 #[cfg(feature = "ssr")]
 pub(crate) mod edge;
 pub mod error;

@@ -4,7 +4,9 @@
 //! is sent or cancelled (the × or Esc). Editing a message ("Edit" on it, or
 //! the Up arrow in an empty box for your last one) puts its text in the box:
 //! Enter saves, Esc cancels, and an emptied text asks whether to delete.
-//! Typing `@` opens the list of people to mention (`mention_list`); while
+//! Typing `@` opens the list of people to mention (`mention_list`), and
+//! staff of a support conversation pick canned replies with `/` at the
+//! start (`canned_list`); while
 //! a new message is written, the others see "typing" (`ChatClient::typed`).
 //! Files
 //! come from the attach button, a paste (a screenshot) or a drop on the
@@ -16,6 +18,7 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::components::attachments::{AttachmentTray, Attachments};
+use crate::components::canned_list::{CannedList, CannedPicker};
 use crate::components::chat_client::{ChatClient, ComposerMode};
 use crate::components::mention_list::{MentionList, MentionPicker};
 use crate::components::open_flags::Dialogs;
@@ -42,6 +45,7 @@ pub fn Composer(room: i64) -> impl IntoView {
     );
     let field = NodeRef::<Textarea>::new();
     let picker = MentionPicker::new(room, draft, field);
+    let canned = CannedPicker::new(room, draft);
     // What the composer does besides writing a new message.
     let mode = move || client.composing.with(|c| c.get(&room).cloned());
     let editing = move || {
@@ -157,8 +161,9 @@ pub fn Composer(room: i64) -> impl IntoView {
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        // While the `@` list is open, its keys are its own.
-        if picker.on_key(&ev) {
+        // While the `@` list or the canned replies are open, their keys
+        // are their own.
+        if picker.on_key(&ev) || canned.on_key(&ev) {
             return;
         }
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
@@ -172,8 +177,10 @@ pub fn Composer(room: i64) -> impl IntoView {
             && draft.with_untracked(String::is_empty)
             && !ev.ctrl_key()
             && !ev.meta_key()
+            && !canned.applies()
         {
-            // "/" in an empty box opens search, as in Slack.
+            // "/" in an empty box opens search, as in Slack (staff of a
+            // support conversation get its canned replies instead).
             ev.prevent_default();
             dialogs.search.set(true);
         } else if ev.key() == "ArrowUp"
@@ -201,6 +208,7 @@ pub fn Composer(room: i64) -> impl IntoView {
             <label class="sr-only" for="composer-input">"Message"</label>
             <div class="relative min-w-0 flex-1">
                 <MentionList picker/>
+                <CannedList picker=canned/>
                 <AttachmentTray room/>
                 {move || match mode() {
                     Some(ComposerMode::Reply(quote)) => Some(view! {
@@ -239,8 +247,8 @@ pub fn Composer(room: i64) -> impl IntoView {
                     on:keyup=move |_| picker.track_caret()
                     on:click=move |_| picker.track_caret()
                     aria-autocomplete="list"
-                    aria-controls=move || picker.active_id().map(|_| "mention-list")
-                    aria-activedescendant=move || picker.active_id()
+                    aria-controls=move || picker.active_id().map(|_| "mention-list").or_else(|| canned.active_id().map(|_| "canned-list"))
+                    aria-activedescendant=move || picker.active_id().or_else(|| canned.active_id())
                     placeholder="Write a message" aria-describedby="composer-help"
                     class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 focus:border-sky-400"></textarea>
                 <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line, @ mentions someone. Paste or drop files to attach them."</p>

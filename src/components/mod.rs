@@ -2,6 +2,8 @@
 
 pub mod attachments;
 pub mod auth_card;
+pub mod canned_dialog;
+pub mod canned_list;
 pub mod chat_client;
 pub mod composer;
 pub mod copy_button;

@@ -8,8 +8,10 @@ use leptos::task::spawn_local;
 
 use crate::api::support::visitor;
 use crate::api::support::{assign, claim, contact, departments, reopen, resolve, staff, transfer};
+use crate::components::canned_dialog::canned_dialog;
 use crate::components::chat_client::{spawn_call, ChatClient};
 use crate::components::dialogs::{Dialog, Dialogs};
+use crate::components::on_demand::OnDemand;
 use crate::components::presence::PresenceDot;
 use crate::components::text::{now_ms, short_time};
 use crate::model::{DepartmentView, StaffView, VisitorDetails};
@@ -331,6 +333,9 @@ pub fn support_actions(room: i64) -> AnyView {
     let people = RwSignal::new(Vec::<StaffView>::new());
     let places = RwSignal::new(Vec::<DepartmentView>::new());
     let guest = RwSignal::new(None::<VisitorDetails>);
+    let canned_open = RwSignal::new(false);
+    // Changes only with a transfer (not with every message).
+    let department = Memo::new(move |_| info().map(|i| i.department_id));
     // What to offer in the two pickers, and who a website visitor is;
     // fetched once per conversation.
     Effect::new(move |_| {
@@ -410,6 +415,7 @@ pub fn support_actions(room: i64) -> AnyView {
                     <option value=place.id>{place.name}</option>
                 </For>
             </select>
+            <button id="canned-open" type="button" class=BUTTON on:click=move |_| canned_open.set(true)>"Canned replies"</button>
             <span class="flex-1"></span>
             {move || if resolved() {
                 view! { <button id="support-reopen" type="button" class=BUTTON on:click=move |_| spawn_call(reopen(room), error)>"Reopen"</button> }.into_any()
@@ -417,6 +423,9 @@ pub fn support_actions(room: i64) -> AnyView {
                 view! { <button id="support-resolve" type="button" class="rounded-lg bg-emerald-600/80 px-3 py-1.5 text-sm font-semibold text-white hover:bg-emerald-500" on:click=move |_| spawn_call(resolve(room), error)>"Resolve"</button> }.into_any()
             }}
         </div>
+        {move || department.get().map(|department| view! {
+            <OnDemand wanted=canned_open load=move || canned_dialog(room, department, canned_open)/>
+        })}
         {move || guest.get().map(|details| view! { <VisitorCard details/> })}
         {move || error.get().map(|e| view! { <p role="alert" class="border-b border-white/10 px-6 py-2 text-sm text-rose-300">{e}</p> })}
         </Show>

@@ -1,6 +1,6 @@
 //! Row 7, authorization on every room operation: a non-member's frames and
 //! history are refused and see nothing; the authorization matrix (stored
-//! as data: 47 server functions and the socket frames x 6 callers), each
+//! as data: 51 server functions and the socket frames x 6 callers), each
 //! refused call checked to change and leak nothing.
 
 use crate::common::desk::*;
@@ -233,6 +233,9 @@ struct Ctx {
     /// A website with the widget (anonymous visitors allowed).
     site_id: i64,
     site_key: String,
+    /// Canned replies of Billing, for changing and deleting.
+    canned: i64,
+    canned_spare: i64,
 }
 
 const Y: bool = true;
@@ -305,6 +308,12 @@ fn server_function_matrix() -> Vec<Call> {
         // Read receipts of the conversation: its members (the customer
         // is answered with none: staff reads are not shown to them).
         c("receipts",                [Y, N, N, N, Y, Y], |c| vec![("room", c.room.to_string())]),
+        // Canned replies: the conversation's department's staff.
+        c("canned",                  [N, N, N, N, Y, Y], room),
+        c("canned/create",           [N, N, N, N, Y, Y], |c| vec![("department", c.billing.to_string()), ("title", "Refund".into()), ("body", "Hi {name}".into())]),
+        c("canned/update",           [N, N, N, N, Y, Y], |c| vec![("id", c.canned.to_string()), ("title", "Refunds".into()), ("body", "Hello {name}".into())]),
+        // The agent deletes one, the admin another.
+        c("canned/delete",           [N, N, N, N, Y, Y], |c| vec![("id", c.canned.to_string())]),
         // Websites with the chat widget: admins manage them.
         c("sites",                   [N, N, N, N, N, Y], |_| vec![]),
         c("sites/create",            [N, N, N, N, N, Y], |c| vec![("name", "Shop 2".into()), ("origins", "https://two.shop.test".into()), ("departments", c.billing.to_string()), ("anonymous", "true".into())]),
@@ -377,7 +386,24 @@ async fn authorization_matrix(backend: Backend) {
         )
         .await)
     .json();
+    let mut canned_ids = Vec::new();
+    for title in ["Greeting", "Goodbye"] {
+        let made = ok(server
+            .call(
+                &desk.admin,
+                "canned/create",
+                &[
+                    ("department", &desk.billing.to_string()),
+                    ("title", title),
+                    ("body", "Hello {name}"),
+                ],
+            )
+            .await);
+        canned_ids.push(made.json().as_i64().unwrap());
+    }
     let ctx = Ctx {
+        canned: canned_ids[0],
+        canned_spare: canned_ids[1],
         site_id: site["site"]["id"].as_i64().unwrap(),
         site_key: site["site"]["key"].as_str().unwrap().to_string(),
         link,
@@ -396,6 +422,12 @@ async fn authorization_matrix(backend: Backend) {
             let mut form = form.clone();
             if call.endpoint == "support/transfer" && *who == Who::Admin {
                 form[1].1 = desk.billing.to_string(); // back home
+            }
+            if call.endpoint == "canned/create" && *who == Who::Admin {
+                form[1].1 = "Refund, again".into(); // a title is one per department
+            }
+            if call.endpoint == "canned/delete" && *who == Who::Admin {
+                form[0].1 = ctx.canned_spare.to_string(); // the agent deleted the first
             }
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let before = desk.fingerprint(room).await;

@@ -115,6 +115,20 @@ impl Desk {
             .await);
     }
 
+    /// `who` moves support conversation `room` to `department`.
+    pub async fn transfer(&self, who: &str, room: i64, department: i64) -> Reply {
+        self.server
+            .call(
+                who,
+                "support/transfer",
+                &[
+                    ("room", &room.to_string()),
+                    ("department", &department.to_string()),
+                ],
+            )
+            .await
+    }
+
     pub fn cookie(&self, who: Who) -> Option<&str> {
         match who {
             Who::Owner => Some(&self.owner),

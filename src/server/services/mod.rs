@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod admin;
+pub mod canned;
 pub mod changes;
 pub mod conversations;
 pub mod emoji;

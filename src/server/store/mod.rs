@@ -4,6 +4,7 @@
 //! backend against its native sqlx driver. So nothing is written twice, and
 //! each backend keeps its own types and prepared-statement cache.
 
+mod canned;
 mod changes;
 mod files;
 mod keys;
