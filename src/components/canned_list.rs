@@ -19,7 +19,12 @@ pub struct CannedPicker {
     client: ChatClient,
     room: i64,
     draft: RwSignal<String>,
-    /// The department's replies, once fetched.
+    /// This user staffs the conversation (a support one).
+    staffed: Memo<bool>,
+    /// What is searched: the text after a `/` that starts the box (one
+    /// line), lower-cased; `None` when the list is not wanted.
+    searched: Memo<Option<String>>,
+    /// The department's replies, as fetched when the list last opened.
     replies: RwSignal<Option<Vec<CannedReply>>>,
     /// Esc closed the list until the `/` goes.
     dismissed: RwSignal<bool>,
@@ -28,53 +33,54 @@ pub struct CannedPicker {
 
 impl CannedPicker {
     pub fn new(room: i64, draft: RwSignal<String>) -> CannedPicker {
+        let client = expect_context::<ChatClient>();
+        let staffed = Memo::new(move |_| {
+            client
+                .summary(room)
+                .is_some_and(|s| s.support.is_some() && s.staffed_by(client.my_id()))
+        });
+        let searched = Memo::new(move |_| {
+            if !staffed.get() {
+                return None;
+            }
+            draft.with(|text| {
+                let rest = text.strip_prefix('/')?;
+                (!rest.contains('\n')).then(|| rest.trim().to_lowercase())
+            })
+        });
         let picker = CannedPicker {
-            client: expect_context::<ChatClient>(),
+            client,
             room,
             draft,
+            staffed,
+            searched,
             replies: RwSignal::new(None),
             dismissed: RwSignal::new(false),
             active: RwSignal::new(0),
         };
-        // The list is fetched the first time it is wanted, for staff only.
-        Effect::new(move |fetched: Option<bool>| {
-            let wanted = picker.searched().is_some();
-            if fetched != Some(true) && wanted {
+        // Fetched each time the list opens: what the dialog changed since
+        // shows at once.
+        let open = Memo::new(move |_| searched.with(Option::is_some));
+        Effect::new(move |_| {
+            if open.get() {
                 leptos::task::spawn_local(async move {
                     let found = canned_replies(room).await.unwrap_or_default();
                     picker.replies.try_set(Some(found));
                 });
-                return true;
-            }
-            fetched.unwrap_or(false)
-        });
-        Effect::new(move |_| {
-            if picker.searched().is_none() {
+            } else {
                 picker.dismissed.set(false);
             }
+        });
+        Effect::new(move |_| {
+            searched.track();
             picker.active.set(0);
         });
         picker
     }
 
-    /// What is searched: the text after a `/` that starts the box (one
-    /// line), in a support conversation this user staffs.
-    fn searched(&self) -> Option<String> {
-        if !self.applies() {
-            return None;
-        }
-        self.draft.with(|text| {
-            let rest = text.strip_prefix('/')?;
-            (!rest.contains('\n')).then(|| rest.trim().to_lowercase())
-        })
-    }
-
     /// Whether `/` at the start of this box is the canned list's.
     pub fn applies(&self) -> bool {
-        let client = self.client;
-        client
-            .summary(self.room)
-            .is_some_and(|s| s.support.is_some() && s.staffed_by(client.my_id()))
+        self.staffed.get_untracked()
     }
 
     /// The replies shown now (none: the list is closed).
@@ -82,7 +88,7 @@ impl CannedPicker {
         if self.dismissed.get() {
             return None;
         }
-        let searched = self.searched()?;
+        let searched = self.searched.get()?;
         let replies = self.replies.get().unwrap_or_default();
         Some(
             replies
