@@ -530,6 +530,22 @@ fn frames_take_any_input_postgres() {
 mod found {
     use super::*;
 
+    /// A site key with a NUL in it was answered 500 on Postgres (which
+    /// refuses NUL in text) instead of "no such site".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_site_key_that_is_no_key_is_not_found() {
+        let server = TestServer::start(Backend::Postgres).await;
+        let cookie = server.user("root@example.com").await;
+        for endpoint in ["widget/me", "widget/site"] {
+            let reply = server
+                .call(&cookie, endpoint, &[("site", "\0"), ("host", "")])
+                .await;
+            assert_eq!(reply.status, 404, "{endpoint}: {}", reply.body);
+        }
+        let page = server.get("/widget/%00?host=x", None).await;
+        assert_eq!(page.status, 403, "{}", page.body);
+    }
+
     /// An admin's canned reply for a department that does not exist was
     /// answered 500 (the insert's foreign key) instead of 404.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -102,6 +102,16 @@ struct Claims {
 
 /// The site `key` when the widget is embedded by `host`, one of its origins.
 pub async fn embedded(state: &AppState, key: &str, host: &str) -> Result<SiteRow> {
+    // A key is URL-safe base64 (`sites::KEY_BYTES`); anything else is no
+    // site, and never reaches the database (Postgres refuses a NUL in
+    // text: found by the fuzz test).
+    let plausible = (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !plausible {
+        return Err(WidgetError::NoSuchSite);
+    }
     let site = state
         .store
         .site_by_key(key)
