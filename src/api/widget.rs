@@ -27,17 +27,17 @@ async fn embedded(key: &str, host: &str) -> Result<(Edge, SiteRow), ApiError> {
 }
 
 /// The visitor just signed in: their session cookie (partitioned, kept
-/// `ttl`), and who they are.
+/// `ttl`), and who they are (the way in says whether verified).
 #[cfg(feature = "ssr")]
-async fn let_in(
+fn let_in(
     edge: &Edge,
-    site: &SiteRow,
     signed: Result<SignedIn, widget::WidgetError>,
     ttl: std::time::Duration,
+    verified: bool,
 ) -> Result<WidgetVisitor, ApiError> {
     let signed = edge.answer(signed)?;
     edge.set_visitor_cookie(&signed.token.cookie_value, ttl);
-    edge.answer(widget::visitor_of(&edge.state, &Actor::from(&signed.user), site).await)
+    Ok(widget::visitor_view(&signed.user, verified))
 }
 
 /// The site as its panel shows it before anyone is known.
@@ -54,7 +54,7 @@ pub async fn widget_me(site: String, host: String) -> Result<Option<WidgetVisito
     let Some(user) = edge.answer(edge.visitor().await)? else {
         return Ok(None);
     };
-    match widget::visitor_of(&edge.state, &Actor::from(&user), &found).await {
+    match widget::visitor_of(&edge.state, &user, &found).await {
         Ok(visitor) => Ok(Some(visitor)),
         // Another site's visitor, or an anonymous one where the site now
         // wants verified visitors only: nobody here.
@@ -75,7 +75,7 @@ pub async fn widget_identify(
     let (edge, found) = embedded(&site, &host).await?;
     let whereabouts = Whereabouts::new(&page, &time_zone);
     let signed = widget::identify(&edge.state, edge.peer_ip(), &found, &token, &whereabouts).await;
-    let_in(&edge, &found, signed, widget::VERIFIED_SESSION).await
+    let_in(&edge, signed, widget::VERIFIED_SESSION, true)
 }
 
 /// Lets an anonymous visitor in (where the site allows it).
@@ -93,7 +93,7 @@ pub async fn widget_start(
     let ip = edge.peer_ip();
     let signed =
         widget::start_anonymous(&edge.state, ip, &found, &name, &email, &whereabouts).await;
-    let_in(&edge, &found, signed, SESSION_TTL).await
+    let_in(&edge, signed, SESSION_TTL, false)
 }
 
 /// The visitor's conversation with one of the site's departments (found

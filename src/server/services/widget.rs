@@ -19,10 +19,10 @@ use std::time::Duration;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::accounts::{start_session, AuthError, SignedIn, SESSION_TTL};
+use super::accounts::{start_session, user_view, AuthError, SignedIn, SESSION_TTL};
 use super::actor::Actor;
 use super::support::{self, SupportError};
-use crate::model::{DepartmentView, PanelSite, Role, VisitorDetails, WidgetVisitor};
+use crate::model::{DepartmentView, PanelSite, VisitorDetails, WidgetVisitor};
 use crate::server::auth::token;
 use crate::server::state::AppState;
 use crate::server::store::{now_ms, NewVisitor, SiteRow, StoreError, UserRow};
@@ -286,19 +286,20 @@ async fn create(
 
 /// The signed-in visitor of `site`, or `Forbidden` (a member's session, or
 /// another site's visitor).
-pub async fn visitor_of(state: &AppState, actor: &Actor, site: &SiteRow) -> Result<WidgetVisitor> {
-    if actor.site != Some(site.id) {
+pub async fn visitor_of(state: &AppState, user: &UserRow, site: &SiteRow) -> Result<WidgetVisitor> {
+    if user.site_id != Some(site.id) {
         return Err(WidgetError::Forbidden);
     }
-    Ok(WidgetVisitor {
-        user: crate::model::UserView {
-            id: actor.id,
-            email: actor.email.clone(),
-            display_name: actor.name.clone(),
-            role: Role::Member,
-        },
-        verified: state.store.visitor_verified(actor.id).await?,
-    })
+    let verified = state.store.visitor_verified(user.id).await?;
+    Ok(visitor_view(user, verified))
+}
+
+/// What the panel is told about its visitor.
+pub fn visitor_view(user: &UserRow, verified: bool) -> WidgetVisitor {
+    WidgetVisitor {
+        user: user_view(user),
+        verified,
+    }
 }
 
 /// The visitor's conversation with one of the site's departments: found
