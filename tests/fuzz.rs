@@ -96,6 +96,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ),
     ("sites/rotate", &["id"]),
     ("support/visitor", &["room"]),
+    ("support/notes", &["room"]),
     ("widget/site", &["site", "host"]),
     ("widget/me", &["site", "host"]),
     (

@@ -531,6 +531,7 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
         ),
         ("canned/delete", vec![("id", "1")]),
         ("support/visitor", vec![("room", &own)]),
+        ("support/notes", vec![("room", &own)]),
         // In another's conversation, what members may do is refused too.
         (
             "history",

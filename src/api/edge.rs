@@ -284,6 +284,7 @@ impl From<SupportError> for ApiError {
             SupportError::DepartmentClosed => ApiError::DepartmentClosed,
             SupportError::TransferConflict => ApiError::TransferConflict,
             SupportError::NotStaff => ApiError::NotStaff,
+            SupportError::SlowDown(_) => ApiError::SlowDown,
             SupportError::Store(e) => e.into(),
         }
     }

@@ -62,6 +62,14 @@ pub async fn reopen(room: i64) -> Result<(), ApiError> {
     edge.answer(support::reopen(&edge.state, &actor, room).await)
 }
 
+/// The conversation's internal notes room (staff of its department only),
+/// made on first use; its `room_added` reaches every staff tab.
+#[server(endpoint = "support/notes")]
+pub async fn open_notes(room: i64) -> Result<i64, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(crate::server::services::notes::open(&edge.state, &actor, room).await)
+}
+
 /// Who the visitor of a website conversation is (staff of its department);
 /// nothing when the customer is a member.
 #[server(endpoint = "support/visitor")]

@@ -217,6 +217,7 @@ fn RoomHeader(room: i64, members_open: RwSignal<bool>) -> impl IntoView {
                 }
             }
             RoomKind::Group => "Group".to_string(),
+            RoomKind::Notes => "Internal notes: staff only".to_string(),
             RoomKind::Support => s
                 .support
                 .as_ref()

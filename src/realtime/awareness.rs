@@ -149,6 +149,7 @@ impl Awareness {
                 names.sort();
                 (!names.is_empty()).then_some((newest.seq, Receipt::SeenBy(names)))
             }
+            RoomKind::Notes => None,
             RoomKind::Direct | RoomKind::Support => {
                 // The other side: the peer, or (for staff) the customer.
                 let other = summary.person_for(me)?;
@@ -233,6 +234,7 @@ mod tests {
             muted: false,
             owner: false,
             support: None,
+            notes_of: None,
         }
     }
 

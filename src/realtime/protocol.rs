@@ -226,6 +226,8 @@ pub enum RoomKind {
     Direct,
     Group,
     Support,
+    /// A support conversation's internal notes, seen by its staff only.
+    Notes,
 }
 
 impl RoomKind {
@@ -233,6 +235,7 @@ impl RoomKind {
         match text {
             "direct" => RoomKind::Direct,
             "support" => RoomKind::Support,
+            "notes" => RoomKind::Notes,
             _ => RoomKind::Group,
         }
     }
@@ -271,6 +274,10 @@ pub struct RoomSummary {
     /// Support conversations: who asked which department, and its state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<SupportInfo>,
+    /// A notes room (staff only): the support conversation its notes
+    /// belong to. Its own seqs; the conversation's stay gap-free.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

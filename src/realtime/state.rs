@@ -341,6 +341,7 @@ mod tests {
             muted: false,
             owner: false,
             support: None,
+            notes_of: None,
         }
     }
 

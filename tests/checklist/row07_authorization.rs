@@ -322,6 +322,8 @@ fn server_function_matrix() -> Vec<Call> {
         // Who a website visitor is: the conversation's staff (a member's
         // conversation answers "nobody").
         c("support/visitor",         [N, N, N, N, Y, Y], room),
+        // The conversation's internal notes: its staff only.
+        c("support/notes",           [N, N, N, N, Y, Y], room),
         // The widget's panel: what anyone may ask before a visitor is
         // known; a member's session is no visitor (`tests/widget.rs`
         // holds the visitors' own column).

@@ -239,7 +239,7 @@ pub async fn clear(state: &AppState, actor: &Actor, room: i64) -> Result<()> {
     let allowed = match state.store.membership(actor.id, room).await? {
         Some((RoomKind::Direct, _)) => true,
         Some((RoomKind::Group, owner)) => owner || actor.role == Role::Admin,
-        Some((RoomKind::Support, _)) => false,
+        Some((RoomKind::Support | RoomKind::Notes, _)) => false,
         None => {
             actor.role == Role::Admin && state.store.room_kind(room).await? == Some(RoomKind::Group)
         }

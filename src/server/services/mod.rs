@@ -13,6 +13,7 @@ pub mod files;
 pub mod keys;
 pub mod mentions;
 pub mod messages;
+pub mod notes;
 pub mod presence;
 pub mod publish;
 pub mod receipts;

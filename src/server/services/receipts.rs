@@ -23,6 +23,8 @@ fn shown_readers(scope: ReceiptScope) -> Option<Option<i64>> {
     match scope.kind {
         RoomKind::Support => scope.customer.map(Some),
         RoomKind::Direct | RoomKind::Group => Some(None),
+        // Notes are staff talking among themselves: no receipts.
+        RoomKind::Notes => None,
     }
 }
 

@@ -26,6 +26,8 @@ pub enum SupportError {
     TransferConflict,
     #[error("that person is not staff of this department")]
     NotStaff,
+    #[error("too many requests")]
+    SlowDown(std::time::Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -207,6 +209,14 @@ pub async fn resync(state: &AppState, rooms: &[i64]) -> std::result::Result<(), 
         for user in change.added {
             subscribe(state, user, *room).await?;
         }
+        if let Some(notes) = change.notes {
+            for user in notes.removed {
+                unsubscribe(state, user, notes.room);
+            }
+            for user in notes.added {
+                subscribe(state, user, notes.room).await?;
+            }
+        }
         if change.unassigned {
             // The assignee went with the removed staff: everyone left sees
             // the conversation back in the queue.
@@ -217,7 +227,7 @@ pub async fn resync(state: &AppState, rooms: &[i64]) -> std::result::Result<(), 
 }
 
 /// The support conversation `room`, if the actor is staff of its department.
-async fn staff_room(state: &AppState, actor: &Actor, room: i64) -> Result<SupportRow> {
+pub(super) async fn staff_room(state: &AppState, actor: &Actor, room: i64) -> Result<SupportRow> {
     let support = state
         .store
         .support_of(room)

@@ -52,7 +52,7 @@ pub enum Refusal {
     NotAuthor,
     /// The author deletes; in a group also its owners and admins.
     MayNotDelete,
-    /// Support conversations keep their record whole.
+    /// Support conversations (and their notes) keep their record whole.
     SupportRecord,
     /// The message has `MAX_REACTIONS` different emoji already.
     TooManyReactions,
@@ -128,7 +128,10 @@ impl Target {
         let own = self.sender_id == Some(actor);
         match action {
             Action::React { .. } => Ok(()),
-            _ if self.room_kind == "support" => Err(Refusal::SupportRecord),
+            // A conversation's notes are part of its record too.
+            _ if self.room_kind == "support" || self.room_kind == "notes" => {
+                Err(Refusal::SupportRecord)
+            }
             Action::Edit(_) if own => Ok(()),
             Action::Edit(_) => Err(Refusal::NotAuthor),
             Action::Delete => {

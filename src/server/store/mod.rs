@@ -76,6 +76,8 @@ pub enum StoreError {
     },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database migration failed: {0}")]
+    MigrationCheck(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     /// From the SQLite message writer's own connection.
@@ -148,6 +150,39 @@ pub struct Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Applies SQLite's pending migrations on a connection of their own, with
+/// foreign keys off and the legacy rename: changing a constraint means
+/// rebuilding a table (create, copy, drop, rename), and with foreign keys
+/// on, dropping the old table would cascade into every row that points at
+/// it. The keys are checked once the migrations are in.
+async fn migrate_sqlite(options: &SqliteConnectOptions, url: &str) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    if crate::server::config::sqlite_path(url).is_none() {
+        return Ok(());
+    }
+    let mut conn = options
+        .clone()
+        .foreign_keys(false)
+        .pragma("legacy_alter_table", "ON")
+        .connect()
+        .await
+        .map_err(|source| StoreError::Connect {
+            url: redact_password(url),
+            source,
+        })?;
+    SQLITE_MIGRATIONS.run(&mut conn).await?;
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&mut conn)
+        .await?;
+    conn.close().await?;
+    match broken.first() {
+        None => Ok(()),
+        Some((table,)) => Err(StoreError::MigrationCheck(format!(
+            "after the migrations, rows of table {table} point at rows that are not there"
+        ))),
+    }
+}
+
 impl Store {
     /// Connects, creating the SQLite file and its folder when needed, and
     /// applies every pending migration.
@@ -181,6 +216,7 @@ impl Store {
                     // persist benchmark from about 27,800 to 31,200 msgs/s
                     // (2 KiB: 30,100); reads of history barely notice.
                     .page_size(1024);
+                migrate_sqlite(&options, url).await?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     // A local file cannot go stale; the ping would cost a
@@ -190,7 +226,12 @@ impl Store {
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
-                SQLITE_MIGRATIONS.run(&pool).await?;
+                if crate::server::config::sqlite_path(url).is_none() {
+                    // In memory: a second connection would be another
+                    // database. It starts empty, so a table rebuilt with
+                    // foreign keys on cascades nothing.
+                    SQLITE_MIGRATIONS.run(&pool).await?;
+                }
                 spawn_checkpointer(pool.clone());
                 Db::Sqlite(pool)
             }

@@ -44,6 +44,7 @@ struct SummaryRow {
     waiting_since: Option<i64>,
     site_name: Option<String>,
     visitor_verified: Option<bool>,
+    notes_of: Option<i64>,
 }
 
 impl SummaryRow {
@@ -111,6 +112,7 @@ impl SummaryRow {
             muted: row.muted,
             owner: row.role == "owner",
             support,
+            notes_of: row.notes_of,
         }
     }
 }
@@ -145,6 +147,7 @@ pub(super) const SHOW_ROOM: &str =
 const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         CASE WHEN r.kind = 'support'
              THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.display_name END)
+             WHEN r.kind = 'notes' THEN 'Notes: ' || COALESCE(nu.display_name, '')
              ELSE COALESCE(r.name, pu.display_name, '') END AS name,
         r.last_seq, r.last_message_seq, m.last_read_seq, r.last_activity,
         r.text_count
@@ -189,7 +192,7 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
                                        WHERE x.room_id = r.id AND x.kind = 'text'
                                          AND x.sender_id <> r.support_user_id), 0))
         END AS waiting_since,
-        ws.name AS site_name, (sv.external_id IS NOT NULL) AS visitor_verified
+        ws.name AS site_name, (sv.external_id IS NOT NULL) AS visitor_verified, r.notes_of
      FROM room_members m
      JOIN rooms r ON r.id = m.room_id
      LEFT JOIN room_members pm ON r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> m.user_id
@@ -200,7 +203,9 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
      LEFT JOIN users au ON au.id = r.assignee_id
      LEFT JOIN departments d ON d.id = r.department_id
      LEFT JOIN sites ws ON ws.id = su.site_id
-     LEFT JOIN visitors sv ON sv.user_id = su.id";
+     LEFT JOIN visitors sv ON sv.user_id = su.id
+     LEFT JOIN rooms nr ON nr.id = r.notes_of
+     LEFT JOIN users nu ON nu.id = nr.support_user_id";
 
 /// Adds `user` to `room` inside transaction `tx` unless already a member;
 /// evaluates to whether a row was added. (A macro: `tx` is a different

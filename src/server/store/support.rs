@@ -11,6 +11,24 @@ use crate::model::{AdminUserView, DepartmentView, Role, StaffView};
 const IS_STAFF: &str = "(u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
         SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = r.department_id)))";
 
+/// Staff leave the notes room of support room $1 when they are no longer
+/// members of the conversation (its staff are its members but the member).
+const NOTES_STAFF_REMOVED: &str = "DELETE FROM room_members
+    WHERE room_id = (SELECT n.id FROM rooms n WHERE n.notes_of = $1)
+      AND user_id NOT IN (SELECT m.user_id FROM room_members m JOIN rooms r ON r.id = m.room_id
+                          WHERE m.room_id = $1 AND m.user_id <> r.support_user_id)
+    RETURNING user_id";
+/// ...and join it when they are; like the conversation itself, a resolved
+/// one's notes start read.
+const NOTES_STAFF_ADDED: &str =
+    "INSERT INTO room_members (room_id, user_id, role, last_read_seq, joined_at)
+    SELECT n.id, m.user_id, 'member',
+           CASE WHEN r.support_status = 'resolved' THEN n.last_seq ELSE 0 END, $2
+    FROM rooms n JOIN rooms r ON r.id = n.notes_of JOIN room_members m ON m.room_id = r.id
+    WHERE n.notes_of = $1 AND m.user_id <> r.support_user_id
+    ON CONFLICT (room_id, user_id) DO NOTHING
+    RETURNING user_id";
+
 /// What `sync_support_staff` changed in one room.
 #[derive(Debug, Clone, Default)]
 pub struct StaffChange {
@@ -18,6 +36,16 @@ pub struct StaffChange {
     pub removed: Vec<i64>,
     /// The assignee was among the removed: the room is unassigned now.
     pub unassigned: bool,
+    /// The conversation's notes room, when it has one, and who joined and
+    /// left it with the conversation's staff.
+    pub notes: Option<NotesChange>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NotesChange {
+    pub room: i64,
+    pub added: Vec<i64>,
+    pub removed: Vec<i64>,
 }
 
 /// Where a support conversation stands, for the service's checks.
@@ -272,6 +300,19 @@ impl Store {
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await?;
+            let notes_removed: Vec<i64> = sqlx::query_scalar(NOTES_STAFF_REMOVED)
+                .bind(room)
+                .fetch_all(&mut *tx)
+                .await?;
+            let notes_added: Vec<i64> = sqlx::query_scalar(NOTES_STAFF_ADDED)
+                .bind(room)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+            let notes_room: Option<i64> = sqlx::query_scalar("SELECT id FROM rooms WHERE notes_of = $1")
+                .bind(room)
+                .fetch_optional(&mut *tx)
+                .await?;
             let mut unassigned = false;
             if !removed.is_empty() {
                 unassigned = sqlx::query(
@@ -285,7 +326,48 @@ impl Store {
                     > 0;
             }
             tx.commit().await?;
-            StaffChange { added, removed, unassigned }
+            let notes = notes_room.map(|room| NotesChange {
+                room,
+                added: notes_added,
+                removed: notes_removed,
+            });
+            StaffChange { added, removed, unassigned, notes }
+        }))
+    }
+
+    /// The notes room of support conversation `room`: found or created in
+    /// one upsert on its unique `notes_of`, with the conversation's staff
+    /// as its members, in one transaction. Returns it and who joined it.
+    pub async fn notes_room(&self, room: i64, now: i64) -> Result<(i64, Vec<i64>), StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let notes: i64 = sqlx::query_scalar(
+                "INSERT INTO rooms (kind, notes_of, created_at, last_activity) VALUES ('notes', $1, $2, $2)
+                 ON CONFLICT (notes_of) WHERE notes_of IS NOT NULL
+                 DO UPDATE SET notes_of = excluded.notes_of
+                 RETURNING id",
+            )
+            .bind(room)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let added: Vec<i64> = sqlx::query_scalar(NOTES_STAFF_ADDED)
+                .bind(room)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (notes, added)
+        }))
+    }
+
+    /// The notes room of support conversation `room`, if it has one.
+    pub async fn notes_of(&self, room: i64) -> Result<Option<i64>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar("SELECT id FROM rooms WHERE notes_of = $1")
+                .bind(room)
+                .fetch_optional(pool)
+                .await?
         }))
     }
 
