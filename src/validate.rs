@@ -18,6 +18,8 @@ pub enum Field {
     CannedBody,
     SiteOrigins,
     SiteDepartments,
+    RatingScore,
+    RatingComment,
 }
 
 pub const PASSWORD_MIN: usize = 8;
@@ -148,6 +150,31 @@ pub fn canned_body(raw: &str) -> Result<String, Field> {
         return Err(Field::CannedBody);
     }
     Ok(text.to_string())
+}
+
+/// A satisfaction score: 1 (very bad) to 5 (very good).
+pub fn rating_score(score: i64) -> Result<i64, Field> {
+    if (1..=5).contains(&score) {
+        Ok(score)
+    } else {
+        Err(Field::RatingScore)
+    }
+}
+
+/// The longest comment a rating carries.
+pub const RATING_COMMENT_MAX: usize = 1_000;
+
+/// A rating's optional comment: trimmed (empty is none), new lines allowed,
+/// no other control characters, at most `RATING_COMMENT_MAX` characters.
+pub fn rating_comment(raw: &str) -> Result<Option<String>, Field> {
+    let text = raw.trim();
+    let controls = text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r');
+    if controls || text.chars().count() > RATING_COMMENT_MAX {
+        return Err(Field::RatingComment);
+    }
+    Ok((!text.is_empty()).then(|| text.to_string()))
 }
 
 /// Trimmed; 1 to 60 characters; no control characters.

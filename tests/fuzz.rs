@@ -97,6 +97,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("sites/rotate", &["id"]),
     ("support/visitor", &["room"]),
     ("support/notes", &["room"]),
+    ("support/rate", &["room", "resolution", "score", "comment"]),
     ("widget/site", &["site", "host"]),
     ("widget/me", &["site", "host"]),
     (

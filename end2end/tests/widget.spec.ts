@@ -141,6 +141,17 @@ test("visitors from a website chat with the team: anonymous and verified, badge 
   await panel(anna).locator("#panel-close").click();
   await expect(anna.locator("#gc-panel")).toBeHidden();
   await expect(anna.locator("#gc-launch")).toBeFocused();
+  // An internal note: the team sees it among the messages, styled apart;
+  // the visitor never does (not on the badge, not in the panel).
+  await admin.locator("#write-note").click();
+  await expect(admin.locator("#composer[data-note=true]")).toBeVisible();
+  await admin.locator("#composer-input").fill("Anna asked twice about order 7");
+  await admin.locator("#composer-input").press("Enter");
+  await expect(admin.locator("#messages .message.note .body").last()).toHaveText("Anna asked twice about order 7");
+  await expect(admin.locator("#messages .message.note").last()).toContainText("Internal note");
+  await expectNoSeriousViolations(admin, "a support conversation with an internal note");
+  await admin.locator("#write-reply").click();
+  await expect(admin.locator("#composer[data-note=false]")).toBeVisible();
   await admin.locator("#composer-input").fill("Are you still there?");
   await admin.locator("#composer-input").press("Enter");
   await expect(anna.locator("#gc-badge")).toHaveText("1");
@@ -161,6 +172,19 @@ test("visitors from a website chat with the team: anonymous and verified, badge 
   await expect(anna.locator("#gc-badge")).toHaveText("1");
   await anna.locator("#gc-launch").click();
   await expect(panelTexts(anna).last()).toHaveText("We shipped it today.");
+
+  // Resolved: Anna is asked "How did we do?" and rates it once; the team
+  // sees the rating in the conversation.
+  await admin.locator("#support-resolve").click();
+  await expect(panel(anna).locator("#rating")).toBeVisible();
+  await expectNoSeriousViolations(anna, "widget panel: the rating question");
+  await panel(anna).locator('#rating button[data-score="5"]').click();
+  await panel(anna).locator("#rating-comment").fill("Fast and friendly");
+  await panel(anna).locator("#rating-send").click();
+  await expect(panel(anna).locator("#rating")).toHaveCount(0);
+  const ratedLine = `${annaName} rated the help 5 of 5: \u201cFast and friendly\u201d`;
+  await expect(admin.locator("#messages .message.system .body").last()).toHaveText(ratedLine);
+  await expect(panel(anna).locator("#messages .message.system .body").last()).toHaveText(ratedLine);
 
   // A verified visitor: signed in by the shop's token, straight to the chat.
   const kim = await visitHost(browser, token(kimId, kimName));

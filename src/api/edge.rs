@@ -21,6 +21,7 @@ use crate::server::services::conversations::ConversationError;
 use crate::server::services::files::FileError;
 use crate::server::services::messages::MessageError;
 use crate::server::services::registration::RegistrationError;
+use crate::server::services::satisfaction::RatingError;
 use crate::server::services::search::SearchError;
 use crate::server::services::sites::SiteError;
 use crate::server::services::support::SupportError;
@@ -272,6 +273,19 @@ impl From<ConversationError> for ApiError {
             ConversationError::Forbidden => ApiError::Forbidden,
             ConversationError::SlowDown(_) => ApiError::SlowDown,
             ConversationError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RatingError> for ApiError {
+    fn from(err: RatingError) -> ApiError {
+        match err {
+            RatingError::Forbidden => ApiError::Forbidden,
+            RatingError::NotFound => ApiError::NotFound,
+            RatingError::AlreadyRated => ApiError::AlreadyRated,
+            RatingError::Invalid(field) => ApiError::Invalid(field),
+            RatingError::SlowDown(_) => ApiError::SlowDown,
+            RatingError::Store(e) => e.into(),
         }
     }
 }

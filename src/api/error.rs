@@ -70,6 +70,8 @@ pub enum ApiError {
     BadFile { reason: String },
     #[error("This department has a canned reply with that title already.")]
     CannedTaken,
+    #[error("You rated this already. Thank you!")]
+    AlreadyRated,
     /// A website's identity token that is forged, expired, too long-lived
     /// or not for this site (which of these is not said).
     #[error("Your sign-in on this site could not be checked. Reload the page and try again.")]
@@ -100,6 +102,8 @@ fn invalid_message(field: Field) -> &'static str {
         Field::CannedBody => "Write the reply's text (at most 10,000 characters).",
         Field::SiteOrigins => "List the site's origins exactly, like https://shop.example.com (scheme, host and port only; at most 20).",
         Field::SiteDepartments => "Pick at least one open department for the site.",
+        Field::RatingScore => "Pick from 1 to 5 stars.",
+        Field::RatingComment => "The comment can be at most 1,000 characters long.",
         Field::EmailDomains => {
             "List email domains like example.com, separated by commas (at most 50)."
         }
@@ -131,6 +135,9 @@ impl ApiError {
             ApiError::Invalid(Field::CannedTitle) => "invalid_canned_title",
             ApiError::Invalid(Field::CannedBody) => "invalid_canned_body",
             ApiError::CannedTaken => "canned_taken",
+            ApiError::AlreadyRated => "already_rated",
+            ApiError::Invalid(Field::RatingScore) => "invalid_rating_score",
+            ApiError::Invalid(Field::RatingComment) => "invalid_rating_comment",
             ApiError::Invalid(Field::SiteOrigins) => "invalid_site_origins",
             ApiError::Invalid(Field::SiteDepartments) => "invalid_site_departments",
             ApiError::IdentityRefused => "identity_refused",
@@ -177,6 +184,9 @@ impl ApiError {
             "invalid_canned_title" => ApiError::Invalid(Field::CannedTitle),
             "invalid_canned_body" => ApiError::Invalid(Field::CannedBody),
             "canned_taken" => ApiError::CannedTaken,
+            "already_rated" => ApiError::AlreadyRated,
+            "invalid_rating_score" => ApiError::Invalid(Field::RatingScore),
+            "invalid_rating_comment" => ApiError::Invalid(Field::RatingComment),
             "invalid_site_origins" => ApiError::Invalid(Field::SiteOrigins),
             "invalid_site_departments" => ApiError::Invalid(Field::SiteDepartments),
             "identity_refused" => ApiError::IdentityRefused,
@@ -235,7 +245,7 @@ impl ApiError {
             ApiError::NoDomains => 422,
             ApiError::NotFound => 404,
             ApiError::TransferConflict | ApiError::DepartmentTaken | ApiError::LastAdmin => 409,
-            ApiError::CannedTaken => 409,
+            ApiError::CannedTaken | ApiError::AlreadyRated => 409,
             ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
             ApiError::Internal => 500,
             ApiError::Transport => 502,
@@ -282,6 +292,9 @@ mod tests {
             ApiError::Invalid(Field::CannedTitle),
             ApiError::Invalid(Field::CannedBody),
             ApiError::CannedTaken,
+            ApiError::AlreadyRated,
+            ApiError::Invalid(Field::RatingScore),
+            ApiError::Invalid(Field::RatingComment),
             ApiError::Invalid(Field::SiteOrigins),
             ApiError::Invalid(Field::SiteDepartments),
             ApiError::IdentityRefused,

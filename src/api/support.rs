@@ -70,6 +70,25 @@ pub async fn open_notes(room: i64) -> Result<i64, ApiError> {
     edge.answer(crate::server::services::notes::open(&edge.state, &actor, room).await)
 }
 
+/// "How did we do?": the conversation's member (or website visitor) rates
+/// the resolution whose line is at seq `resolution`, 1 to 5, once, with an
+/// optional comment.
+#[server(endpoint = "support/rate")]
+pub async fn rate(room: i64, resolution: i64, score: i64, comment: String) -> Result<(), ApiError> {
+    let (edge, actor) = super::edge::participant().await?;
+    edge.answer(
+        crate::server::services::satisfaction::rate(
+            &edge.state,
+            &actor,
+            room,
+            resolution,
+            score,
+            &comment,
+        )
+        .await,
+    )
+}
+
 /// Who the visitor of a website conversation is (staff of its department);
 /// nothing when the customer is a member.
 #[server(endpoint = "support/visitor")]

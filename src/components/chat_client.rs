@@ -366,6 +366,14 @@ impl ChatClient {
     /// Opens `room`. Opening the one already open changes nothing (a second
     /// set would redraw its list and drop what that list was loading).
     pub fn open(&self, room: i64) {
+        // A notes room is shown inside its conversation (a search hit on a
+        // note, a notification of one).
+        let room = self.state.with_untracked(|s| {
+            s.rooms
+                .get(&room)
+                .and_then(|r| r.summary.notes_of)
+                .unwrap_or(room)
+        });
         if self.selected.get_untracked() != Some(room) {
             self.selected.set(Some(room));
         }
@@ -403,7 +411,9 @@ impl ChatClient {
         let admin = self.role.get_untracked() == Role::Admin;
         self.state
             .with_untracked(|s| match s.rooms.get(&message.room) {
-                Some(r) if r.summary.kind == RoomKind::Support => (false, false),
+                Some(r) if matches!(r.summary.kind, RoomKind::Support | RoomKind::Notes) => {
+                    (false, false)
+                }
                 Some(r) => {
                     let moderator = r.summary.kind == RoomKind::Group && (r.summary.owner || admin);
                     (own, own || moderator)

@@ -23,7 +23,7 @@ use crate::components::chat_client::{ChatClient, ComposerMode};
 use crate::components::mention_list::{MentionList, MentionPicker};
 use crate::components::open_flags::Dialogs;
 use crate::components::text::now_ms;
-use crate::realtime::protocol::MAX_MESSAGE_CHARS;
+use crate::realtime::protocol::{RoomKind, MAX_MESSAGE_CHARS};
 
 /// The counter shows from this share of the limit on.
 const COUNTER_FROM: usize = MAX_MESSAGE_CHARS * 9 / 10;
@@ -92,6 +92,15 @@ pub fn Composer(room: i64) -> impl IntoView {
         client.composing.update(|c| {
             c.remove(&room);
         })
+    };
+    // A conversation's notes room takes internal notes (staff only).
+    let noting = client
+        .summary(room)
+        .is_some_and(|s| s.kind == RoomKind::Notes);
+    let placeholder = if noting {
+        "Write an internal note: only staff see it"
+    } else {
+        "Write a message"
     };
     let length = move || draft.with(|d| d.chars().count());
     let too_long = move || length() > MAX_MESSAGE_CHARS;
@@ -199,7 +208,8 @@ pub fn Composer(room: i64) -> impl IntoView {
         send();
     };
     view! {
-        <form id="composer" on:submit=on_submit class="flex items-end gap-2 border-t border-white/10 p-3 md:p-4">
+        <form id="composer" on:submit=on_submit data-note=noting.to_string()
+            class=if noting { "flex items-end gap-2 bg-amber-400/10 p-3 md:p-4" } else { "flex items-end gap-2 border-t border-white/10 p-3 md:p-4" }>
             <input type="file" multiple id="attach-input" class="sr-only" tabindex="-1" aria-hidden="true"
                 node_ref=picker_input on:change=on_picked/>
             <button type="button" id="attach" aria-label="Attach files" title="Attach files"
@@ -249,7 +259,7 @@ pub fn Composer(room: i64) -> impl IntoView {
                     aria-autocomplete="list"
                     aria-controls=move || picker.active_id().map(|_| "mention-list").or_else(|| canned.active_id().map(|_| "canned-list"))
                     aria-activedescendant=move || picker.active_id().or_else(|| canned.active_id())
-                    placeholder="Write a message" aria-describedby="composer-help"
+                    placeholder=placeholder aria-describedby="composer-help"
                     class="block max-h-[200px] w-full resize-none rounded-xl border border-white/15 bg-slate-900/50 px-4 py-2 text-slate-100 placeholder:text-slate-400 focus:border-sky-400"></textarea>
                 <p id="composer-help" class="sr-only">"Enter sends, Shift+Enter starts a new line, @ mentions someone. Paste or drop files to attach them."</p>
                 <Show when=move || { length() >= COUNTER_FROM }>

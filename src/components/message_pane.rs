@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 
 use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
 use crate::components::attachments::{Attachments, FileList};
-use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
+use crate::components::chat_client::{spawn_call, spawn_call_then, ChatClient, OutboxStatus};
 use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
 use crate::components::emoji_picker::emoji_picker;
@@ -18,6 +18,7 @@ use crate::components::message_row::{delete_confirmation, rows_of, MessageRow};
 use crate::components::notify::page_visible;
 use crate::components::on_demand::OnDemand;
 use crate::components::presence::{presence_text, provide_receipt, PresenceDot, TypingLine};
+use crate::components::satisfaction::RatingPrompt;
 use crate::components::support::{support_actions, support_subtitle};
 use crate::components::text::now_ms;
 use crate::realtime::protocol::{MessageView, RoomKind};
@@ -47,7 +48,17 @@ pub fn MessagePane() -> impl IntoView {
             present_once.set_value(None);
             return;
         };
-        let present = client.state.with(|s| s.rooms.contains_key(&room));
+        let (present, notes_of) = client.state.with(|s| {
+            let summary = s.rooms.get(&room).map(|r| &r.summary);
+            (summary.is_some(), summary.and_then(|s| s.notes_of))
+        });
+        if let Some(conversation) = notes_of {
+            // Notes are read inside their conversation (a link or a search
+            // hit names the notes room).
+            client.target.set(None);
+            client.selected.set(Some(conversation));
+            return;
+        }
         if present {
             present_once.set_value(Some(room));
         } else if present_once.get_value() == Some(room) {
@@ -144,18 +155,34 @@ fn RoomView(room: i64) -> impl IntoView {
 pub fn ConversationBody(room: i64) -> impl IntoView {
     let client = expect_context::<ChatClient>();
     provide_receipt(room);
-    // Files dropped anywhere on the conversation go with its next message.
+    // Staff of a support conversation write either to its member or, with
+    // "Internal note", into its notes room (made on the first note).
+    let noting = RwSignal::new(false);
+    let notes = Memo::new(move |_| client.state.with(|s| s.notes_room(room)));
+    let writes_to = Memo::new(move |_| {
+        if noting.get() {
+            notes.get()
+        } else {
+            Some(room)
+        }
+    });
+    // Files dropped anywhere on the conversation go with its next message
+    // (or note).
     let attachments = expect_context::<Attachments>();
     let dragging = RwSignal::new(false);
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         dragging.set(false);
         #[cfg(feature = "hydrate")]
-        attachments.add(
-            client,
-            room,
-            crate::components::attachments::files_of(ev.data_transfer().and_then(|d| d.files())),
-        );
+        if let Some(target) = writes_to.get_untracked() {
+            attachments.add(
+                client,
+                target,
+                crate::components::attachments::files_of(
+                    ev.data_transfer().and_then(|d| d.files()),
+                ),
+            );
+        }
         #[cfg(not(feature = "hydrate"))]
         let _ = attachments;
     };
@@ -171,13 +198,76 @@ pub fn ConversationBody(room: i64) -> impl IntoView {
             </Show>
             <MessageList room/>
             <TypingLine room/>
-            <Composer room/>
+            <RatingPrompt room/>
+            <NoteSwitch room noting/>
+            {move || match writes_to.get() {
+                Some(target) => view! { <Composer room=target/> }.into_any(),
+                None => view! {
+                    <p class="border-t border-white/10 p-4 text-sm text-slate-300" role="status">"Opening the notes…"</p>
+                }
+                .into_any(),
+            }}
         </div>
         // The delete question, the emoji picker and the image viewer come
         // the first time they open.
         <OnDemand wanted=Signal::derive(move || client.deleting.get().is_some()) load=delete_confirmation/>
         <OnDemand wanted=Signal::derive(move || client.picking.get().is_some()) load=emoji_picker/>
         <OnDemand wanted=Signal::derive(move || client.viewing.get().is_some()) load=file_viewer/>
+    }
+}
+
+/// "Reply" or "Internal note", over a support conversation's composer for
+/// its staff. The first note makes the conversation's notes room.
+#[component]
+fn NoteSwitch(room: i64, noting: RwSignal<bool>) -> impl IntoView {
+    let client = expect_context::<ChatClient>();
+    let staffed = move || {
+        client
+            .summary(room)
+            .is_some_and(|s| s.staffed_by(client.my_id()))
+    };
+    let error = RwSignal::new(None::<String>);
+    let pick = move |note: bool| {
+        noting.set(note);
+        let missing = client
+            .state
+            .with_untracked(|s| s.notes_room(room).is_none());
+        if note && missing {
+            spawn_call_then(
+                async move { crate::api::support::open_notes(room).await.map(|_| ()) },
+                error,
+                || {},
+            );
+        }
+        crate::components::composer::focus_composer();
+    };
+    let tab = move |on: bool| {
+        if on {
+            "rounded-lg bg-white/15 px-3 py-1 text-xs font-semibold text-white"
+        } else {
+            "rounded-lg px-3 py-1 text-xs text-slate-300 hover:bg-white/10"
+        }
+    };
+    view! {
+        <Show when=staffed>
+            <div class="flex items-center gap-1 border-t border-white/10 px-3 pt-2 md:px-4" role="group" aria-label="Write to">
+                <button type="button" id="write-reply" aria-pressed=move || (!noting.get()).to_string()
+                    class=move || tab(!noting.get()) on:click=move |_| pick(false)>"Reply"</button>
+                <button type="button" id="write-note" aria-pressed=move || noting.get().to_string()
+                    class=move || {
+                        if noting.get() {
+                            "rounded-lg bg-amber-400/25 px-3 py-1 text-xs font-semibold text-amber-100"
+                        } else {
+                            tab(false)
+                        }
+                    }
+                    on:click=move |_| pick(true)>"Internal note"</button>
+                <Show when=move || noting.get()>
+                    <span class="ml-2 text-xs text-amber-200">"Only staff see notes"</span>
+                </Show>
+                {move || error.get().map(|e| view! { <span class="ml-2 text-xs text-rose-200" role="alert">{e}</span> })}
+            </div>
+        </Show>
     }
 }
 
@@ -376,6 +466,40 @@ fn MessageList(room: i64) -> impl IntoView {
                     tail
                 })
                 .unwrap_or_default()
+        })
+    });
+    // Staff see the conversation's notes among its messages, by time (a
+    // note written at the same moment as a message comes after it).
+    let notes_room = Memo::new(move |_| client.state.with(|s| s.notes_room(room)));
+    let lines = Memo::new(move |_| {
+        let tail = messages.get();
+        let Some(notes) = notes_room.get() else {
+            return tail;
+        };
+        // Notes inside the drawn window only: from the row above it (when
+        // there is one) to the newest drawn row (when newer are skipped).
+        let above = tail.len() > shown.get();
+        let from = tail.first().filter(|_| above).map(|m| m.created_at);
+        let until = tail.last().filter(|_| skip.get() > 0).map(|m| m.created_at);
+        client.state.with(|s| {
+            let Some(held) = s.rooms.get(&notes) else {
+                return tail.clone();
+            };
+            let mut pending = held
+                .messages
+                .values()
+                .filter(|n| from.is_none_or(|t| n.created_at >= t))
+                .filter(|n| until.is_none_or(|t| n.created_at < t))
+                .peekable();
+            let mut out = Vec::with_capacity(tail.len());
+            for message in &tail {
+                while let Some(note) = pending.next_if(|n| n.created_at < message.created_at) {
+                    out.push(note.clone());
+                }
+                out.push(message.clone());
+            }
+            out.extend(pending.cloned());
+            out
         })
     });
     let latest = move || messages.with(|m| m.last().map(|m| m.seq).unwrap_or(0));
@@ -644,27 +768,29 @@ fn MessageList(room: i64) -> impl IntoView {
         }
     };
 
-    // Reading: when the newest messages are on screen in a visible tab.
-    Effect::new(move |_| {
-        let unread = client
-            .summary(room)
-            .filter(|s| s.unread > 0)
-            .map(|s| s.last_seq);
-        if let Some(seq) = unread {
-            if at_bottom.get() && page_visible() {
-                client.mark_read(room, seq);
-            }
-        }
-    });
-    let refocus = move || {
-        if let Some(seq) = client
+    // Reading: when the newest messages (and notes) are on screen in a
+    // visible tab.
+    let unread_of = move |room: i64| {
+        client
             .summary(room)
             .filter(|s| s.unread > 0)
             .map(|s| s.last_seq)
-        {
-            if at_bottom.get_untracked() && page_visible() {
+    };
+    let read_all = move || {
+        for room in std::iter::once(room).chain(notes_room.get()) {
+            if let Some(seq) = unread_of(room) {
                 client.mark_read(room, seq);
             }
+        }
+    };
+    Effect::new(move |_| {
+        if at_bottom.get() && page_visible() {
+            read_all();
+        }
+    });
+    let refocus = move || {
+        if at_bottom.get_untracked() && page_visible() {
+            untrack(read_all);
         }
     };
     let focus_listener = window_event_listener(leptos::ev::focus, move |_| refocus());
@@ -712,13 +838,15 @@ fn MessageList(room: i64) -> impl IntoView {
         now
     });
     let rows = move || {
-        let drawn = shown.get();
-        messages.with(|m| rows_of(m, m.len() > drawn, my_id, now_ms()))
+        let above = messages.with(Vec::len) > shown.get();
+        lines.with(|m| rows_of(room, m, above, my_id, now_ms()))
     };
     let pending = move || {
+        let notes = notes_room.get();
         client.outbox.with(|o| {
             o.iter()
-                .filter(|i| i.room == room && !matches!(i.status, OutboxStatus::Sent(_)))
+                .filter(|i| i.room == room || Some(i.room) == notes)
+                .filter(|i| !matches!(i.status, OutboxStatus::Sent(_)))
                 .cloned()
                 .collect::<Vec<_>>()
         })
@@ -738,7 +866,11 @@ fn MessageList(room: i64) -> impl IntoView {
                     {
                         let id = item.client_id.clone();
                         view! {
-                            <div class="outbox ml-auto mt-1 max-w-[80%] rounded-2xl bg-sky-500/25 px-4 py-2">
+                            <div class=if item.room == room {
+                                "outbox ml-auto mt-1 max-w-[80%] rounded-2xl bg-sky-500/25 px-4 py-2"
+                            } else {
+                                "outbox note ml-auto mt-1 max-w-[80%] rounded-2xl border border-dashed border-amber-300/70 bg-amber-400/15 px-4 py-2"
+                            }>
                                 {(!item.body.is_empty()).then(|| view! {
                                     <p class="whitespace-pre-wrap break-words wrap-anywhere">{item.body.clone()}</p>
                                 })}

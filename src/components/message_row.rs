@@ -26,11 +26,20 @@ pub struct Row {
     pub own: bool,
     pub header: bool,
     pub day: Option<String>,
+    /// An internal note among the conversation's messages (staff only).
+    pub note: bool,
 }
 
-/// Rows for `messages`; with `skip_first`, the first message only serves as
+/// Rows for `messages` of conversation `room` (lines of another room among
+/// them are its notes); with `skip_first`, the first message only serves as
 /// the neighbour of the second (it is above the drawn window).
-pub fn rows_of(messages: &[MessageView], skip_first: bool, my_id: i64, now: i64) -> Vec<Row> {
+pub fn rows_of(
+    room: i64,
+    messages: &[MessageView],
+    skip_first: bool,
+    my_id: i64,
+    now: i64,
+) -> Vec<Row> {
     let mut rows = Vec::with_capacity(messages.len());
     let mut prev: Option<(&MessageView, LocalTime)> = None;
     for (i, message) in messages.iter().enumerate() {
@@ -41,6 +50,7 @@ pub fn rows_of(messages: &[MessageView], skip_first: bool, my_id: i64, now: i64)
                 || message.kind == MessageKind::System
                 || prev.is_none_or(|(p, _)| {
                     p.kind == MessageKind::System
+                        || p.room != message.room
                         || p.sender_id != message.sender_id
                         || message.created_at - p.created_at > GROUP_GAP_MS
                 });
@@ -48,6 +58,7 @@ pub fn rows_of(messages: &[MessageView], skip_first: bool, my_id: i64, now: i64)
                 own: message.sender_id == Some(my_id) && message.kind == MessageKind::Text,
                 header,
                 day: new_day.then(|| day_label(message.created_at, now)),
+                note: message.room != room,
                 message: message.clone(),
             });
         }
@@ -60,7 +71,7 @@ impl Row {
     /// The list's key: what depends on the neighbours, and what a change to
     /// the message alters (an edit its time, a delete its flag, reactions
     /// and a quote their content), so such a change redraws the row.
-    pub fn key(&self) -> (i64, bool, Option<String>, Option<i64>, bool, u64) {
+    pub fn key(&self) -> ((i64, i64), bool, Option<String>, Option<i64>, bool, u64) {
         let m = &self.message;
         // FNV-1a over what has no cheaper summary.
         let mut print: u64 = 0xcbf2_9ce4_8422_2325;
@@ -80,7 +91,7 @@ impl Row {
             fold(quote.text.as_bytes());
         }
         (
-            m.seq,
+            (m.room, m.seq),
             self.header,
             self.day.clone(),
             m.edited_at,
@@ -97,6 +108,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
         own,
         header,
         day,
+        note,
     } = row;
     let day = day.map(|d| {
         view! {
@@ -136,6 +148,9 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
     let calls_me = !own && !message.deleted && message.mentions_user(me);
     let bubble = if message.deleted {
         "rounded-2xl border border-dashed border-white/20 px-4 py-2"
+    } else if note {
+        // Apart from what the customer sees: amber, dashed, labelled.
+        "rounded-2xl border border-dashed border-amber-300/70 bg-amber-400/15 px-4 py-2"
     } else if own {
         "rounded-2xl bg-gradient-to-br from-sky-500/45 to-violet-500/45 px-4 py-2"
     } else {
@@ -179,17 +194,26 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
     let actions = (!message.deleted).then(|| {
         let may = client.may_change(&message);
         let name = message.sender_name.clone();
-        view! { <Actions room seq name own may/> }
+        view! { <Actions room seq name own may reply=!note/> }
     });
+    // A note keys its row by its own room's seq, apart from the
+    // conversation's `data-seq` (which the list scrolls and anchors by).
+    let (data_seq, data_note) = if note {
+        (None, Some(seq))
+    } else {
+        (Some(seq), None)
+    };
     view! {
         {day}
         <article class=format!("message group relative flex min-w-0 max-w-[80%] flex-col {side} {}", if header { "mt-3" } else { "mt-0.5" })
-            class:target=move || highlighted.get() == Some(seq)
+            class:target=move || !note && highlighted.get() == Some(seq)
             class:mentioned=calls_me
-            data-seq=message.seq data-own=own.to_string() data-deleted=message.deleted.to_string()>
+            class:note=note
+            data-seq=data_seq data-note=data_note data-own=own.to_string() data-deleted=message.deleted.to_string()>
             {actions}
             {header.then(|| view! {
                 <p class="mb-0.5 px-1 text-xs text-slate-300">
+                    {note.then(|| view! { <span class="font-semibold text-amber-200">"Internal note"</span>" · " })}
                     {(!own).then(|| view! { <span class="sender font-semibold text-slate-100">{message.sender_name.clone()}</span>" · " })}
                     <time>{time.clone()}</time>
                 </p>
@@ -202,7 +226,7 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
                 {edited}
             </div>
             {reactions}
-            <ReceiptLine seq/>
+            {(!note).then(|| view! { <ReceiptLine seq/> })}
         </article>
     }
     .into_any()
@@ -212,13 +236,20 @@ pub fn MessageRow(row: Row, highlighted: RwSignal<Option<i64>>) -> impl IntoView
 /// reply, and for whoever may, edit and delete. A row carries only what it
 /// draws; a click reads the message from the client's state.
 #[component]
-fn Actions(room: i64, seq: i64, name: String, own: bool, may: (bool, bool)) -> impl IntoView {
+fn Actions(
+    room: i64,
+    seq: i64,
+    name: String,
+    own: bool,
+    may: (bool, bool),
+    reply: bool,
+) -> impl IntoView {
     let client = expect_context::<ChatClient>();
     let (can_edit, can_delete) = may;
     // Over the bubble's top edge, from the side of the list the bubble
     // keeps to: a toolbar beside a wide bubble would stick out of the list.
     let place = if own { "right-0" } else { "left-0" };
-    let reply = move |_| {
+    let start_reply = move |_| {
         if let Some(message) = client.message(room, seq) {
             client.start_reply(&message);
             focus_composer();
@@ -235,7 +266,9 @@ fn Actions(room: i64, seq: i64, name: String, own: bool, may: (bool, bool)) -> i
         <div class=format!("actions absolute -top-3 {place} z-10 flex gap-0.5 rounded-lg border border-white/10 bg-slate-800/95 p-0.5 opacity-0 shadow-lg focus-within:opacity-100 group-hover:opacity-100")>
             <button type="button" class=format!("react {BUTTON}") aria-label=format!("React to {name}'s message")
                 aria-haspopup="dialog" on:click=move |_| client.picking.set(Some((room, seq)))>"React"</button>
-            <button type="button" class=format!("reply {BUTTON}") aria-label=format!("Reply to {name}") on:click=reply>"Reply"</button>
+            {reply.then(|| view! {
+                <button type="button" class=format!("reply {BUTTON}") aria-label=format!("Reply to {name}") on:click=start_reply>"Reply"</button>
+            })}
             {can_edit.then(|| view! {
                 <button type="button" class=format!("edit {BUTTON}") aria-label="Edit your message" on:click=edit>"Edit"</button>
             })}

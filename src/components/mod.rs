@@ -20,6 +20,7 @@ pub mod notify;
 pub mod on_demand;
 pub mod open_flags;
 pub mod presence;
+pub mod satisfaction;
 pub mod search_panel;
 pub mod sidebar;
 pub mod support;

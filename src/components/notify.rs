@@ -52,23 +52,25 @@ pub fn on_live_message(client: ChatClient, message: &MessageView) {
     // then only the assignee is.
     // A mention calls through a mute.
     let mentioned = message.mentions_user(me);
-    let Some((room_name, quiet)) = client.state.with_untracked(|s| {
-        s.rooms.get(&message.room).map(|r| {
-            (
-                r.summary.name.clone(),
-                (r.summary.muted && !mentioned) || !r.summary.calls(me),
-            )
-        })
+    // A note calls as its conversation's messages do, under its name.
+    let Some((conversation, room_name, quiet)) = client.state.with_untracked(|s| {
+        let room = s.rooms.get(&message.room)?;
+        let conversation = s.conversation_of(&room.summary)?;
+        Some((
+            conversation.room,
+            conversation.name.clone(),
+            (room.summary.muted && !mentioned) || !conversation.calls(me),
+        ))
     }) else {
         return;
     };
-    let in_view = client.selected.get_untracked() == Some(message.room) && page_visible();
+    let in_view = client.selected.get_untracked() == Some(conversation) && page_visible();
     let what = if mentioned { "mentioned you" } else { "wrote" };
     client
         .announcement
         .set(format!("{} {what} in {}", message.sender_name, room_name));
     if !in_view && !quiet {
-        show_notification(&room_name, message, mentioned);
+        show_notification(&room_name, conversation, message, mentioned);
     }
 }
 
@@ -124,7 +126,7 @@ pub fn on_new_conversation(client: ChatClient, summary: &RoomSummary) {
     notify(&line, "Waiting in the queue", summary.room);
 }
 
-fn show_notification(room_name: &str, message: &MessageView, mentioned: bool) {
+fn show_notification(room_name: &str, room: i64, message: &MessageView, mentioned: bool) {
     let text = message.text_or_files();
     let mut body: String = text.chars().take(140).collect();
     if body.len() < text.len() {
@@ -135,7 +137,7 @@ fn show_notification(room_name: &str, message: &MessageView, mentioned: bool) {
         (false, true) => message.sender_name.clone(),
         (false, false) => format!("{} · {room_name}", message.sender_name),
     };
-    notify(&title, &body, message.room);
+    notify(&title, &body, room);
 }
 
 #[cfg(feature = "hydrate")]

@@ -28,7 +28,10 @@ pub fn Sidebar(user: UserView) -> impl IntoView {
             s.rooms
                 .values()
                 .map(|r| &r.summary)
-                .filter(|r| r.staffed_by(me) && r.calls(me))
+                .filter(|r| {
+                    s.conversation_of(r)
+                        .is_some_and(|c| c.staffed_by(me) && c.calls(me))
+                })
                 .map(|r| r.unread)
                 .sum::<i64>()
         })

@@ -205,7 +205,10 @@ pub fn SupportQueue() -> impl IntoView {
                         Some(since) => (0, since),
                         None => (1, -r.last_activity),
                     };
-                    Some((QueueRow::of(r, info, me, now), order))
+                    let mut row = QueueRow::of(r, info, me, now);
+                    // Colleagues' notes count with the conversation.
+                    row.unread = s.unread_with_notes(r.room);
+                    Some((row, order))
                 })
                 .collect()
         });

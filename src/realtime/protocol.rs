@@ -776,6 +776,15 @@ pub enum SystemEvent {
     Reopened {
         by: String,
     },
+    /// Support: the member rated the resolution whose line is at seq
+    /// `resolution` (1 to 5; once per resolution).
+    Rated {
+        by: String,
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        resolution: i64,
+    },
 }
 
 impl SystemEvent {
@@ -795,6 +804,12 @@ impl SystemEvent {
             }
             SystemEvent::Resolved { by } => format!("{by} marked the conversation resolved"),
             SystemEvent::Reopened { by } => format!("{by} reopened the conversation"),
+            SystemEvent::Rated {
+                by, score, comment, ..
+            } => match comment {
+                Some(text) => format!("{by} rated the help {score} of 5: \u{201c}{text}\u{201d}"),
+                None => format!("{by} rated the help {score} of 5"),
+            },
         }
     }
 }

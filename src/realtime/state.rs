@@ -287,7 +287,7 @@ impl ClientState {
     pub fn total_unread(&self) -> i64 {
         self.rooms
             .values()
-            .filter(|r| r.summary.calls(self.user_id))
+            .filter(|r| self.calls(&r.summary))
             .map(|r| r.summary.unread)
             .sum()
     }
@@ -297,9 +297,43 @@ impl ClientState {
     pub fn total_mentions(&self) -> i64 {
         self.rooms
             .values()
-            .filter(|r| r.summary.calls(self.user_id))
+            .filter(|r| self.calls(&r.summary))
             .map(|r| r.summary.mentions)
             .sum()
+    }
+
+    /// The conversation a room's lines belong to: itself, or for a notes
+    /// room the support conversation it is the notes of.
+    pub fn conversation_of<'a>(&'a self, summary: &'a RoomSummary) -> Option<&'a RoomSummary> {
+        match summary.notes_of {
+            Some(parent) => self.rooms.get(&parent).map(|r| &r.summary),
+            None => Some(summary),
+        }
+    }
+
+    /// Whether new lines in this room call for the user: notes as their
+    /// conversation's messages do.
+    pub fn calls(&self, summary: &RoomSummary) -> bool {
+        self.conversation_of(summary)
+            .is_some_and(|c| c.calls(self.user_id))
+    }
+
+    /// Unread lines of a support conversation for its staff: its messages
+    /// and its notes.
+    pub fn unread_with_notes(&self, room: i64) -> i64 {
+        self.rooms
+            .values()
+            .filter(|r| r.summary.room == room || r.summary.notes_of == Some(room))
+            .map(|r| r.summary.unread)
+            .sum()
+    }
+
+    /// The notes room of support conversation `room`, once it has one.
+    pub fn notes_room(&self, room: i64) -> Option<i64> {
+        self.rooms
+            .values()
+            .find(|r| r.summary.notes_of == Some(room))
+            .map(|r| r.summary.room)
     }
 
     /// The rooms a sidebar lists: not hidden, most recently active first.
@@ -308,7 +342,7 @@ impl ClientState {
             .rooms
             .values()
             .map(|r| &r.summary)
-            .filter(|s| !s.hidden && !s.staffed_by(self.user_id))
+            .filter(|s| !s.hidden && !s.staffed_by(self.user_id) && s.notes_of.is_none())
             .collect();
         rooms.sort_by(|a, b| {
             b.last_activity
@@ -548,5 +582,23 @@ mod tests {
         // Staff see support conversations in the queue, not the sidebar.
         let sidebar: Vec<i64> = state.sidebar().iter().map(|s| s.room).collect();
         assert_eq!(sidebar, vec![4]);
+
+        // Notes count with their conversation, called as it is: those of
+        // the unassigned one (1) and of a colleague's (3, not counted).
+        for (notes, of) in [(11, 1), (13, 3)] {
+            let mut s = summary(notes, 3, 0);
+            s.kind = RoomKind::Notes;
+            s.notes_of = Some(of);
+            state.apply(&ServerFrame::RoomAdded(s));
+        }
+        assert_eq!(state.total_unread(), 13);
+        assert_eq!(state.unread_with_notes(1), 7);
+        assert_eq!(state.notes_room(3), Some(13));
+        assert_eq!(state.notes_room(2), None);
+        // Never in the sidebar, and nothing without its conversation.
+        let sidebar: Vec<i64> = state.sidebar().iter().map(|s| s.room).collect();
+        assert_eq!(sidebar, vec![4]);
+        state.apply(&ServerFrame::RoomRemoved { room: 1 });
+        assert_eq!(state.total_unread(), 6);
     }
 }

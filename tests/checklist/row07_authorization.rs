@@ -1,6 +1,6 @@
 //! Row 7, authorization on every room operation: a non-member's frames and
 //! history are refused and see nothing; the authorization matrix (stored
-//! as data: 51 server functions and the socket frames x 6 callers), each
+//! as data: 53 server functions and the socket frames x 6 callers), each
 //! refused call checked to change and leak nothing.
 
 use crate::common::desk::*;
@@ -270,6 +270,9 @@ fn server_function_matrix() -> Vec<Call> {
         c("support/claim",           [N, N, N, N, Y, Y], room),
         c("support/assign",          [N, N, N, N, Y, Y], |c| vec![("room", c.room.to_string()), ("agent", c.agent_id.to_string())]),
         c("support/resolve",         [N, N, N, N, Y, Y], room),
+        // "How did we do?": the conversation's member rates the resolution
+        // just made (its seq is put in below), once.
+        c("support/rate",            [Y, N, N, N, N, N], |c| vec![("room", c.room.to_string()), ("resolution", "0".into()), ("score", "4".into()), ("comment", "".into())]),
         c("support/reopen",          [N, N, N, N, Y, Y], room),
         // The agent moves it to Sales (and loses it); the admin, staff
         // everywhere, moves it back to Billing.
@@ -419,7 +422,16 @@ async fn authorization_matrix(backend: Backend) {
 
     let mut failures = Vec::new();
     for call in server_function_matrix() {
-        let form = (call.form)(&ctx);
+        let mut form = (call.form)(&ctx);
+        if call.endpoint == "support/rate" {
+            let resolved = server
+                .db
+                .scalar(&format!(
+                    "SELECT MAX(seq) FROM messages WHERE room_id = {room} AND kind = 'system'"
+                ))
+                .await;
+            form[1].1 = resolved.to_string();
+        }
         for (who, allowed) in EVERYONE.iter().zip(call.allowed) {
             let mut form = form.clone();
             if call.endpoint == "support/transfer" && *who == Who::Admin {

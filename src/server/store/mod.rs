@@ -12,6 +12,7 @@ mod mentions;
 mod messages;
 pub mod notify;
 mod presence;
+mod ratings;
 mod registration;
 mod rooms;
 mod search;
@@ -27,6 +28,7 @@ pub use files::{last_index, FileRow, NewUpload, CHUNK, ORIGINAL, PREVIEW, THUMBN
 pub use keys::KeyCount;
 pub use messages::{NewMessage, SystemLine, UNAVAILABLE};
 pub use presence::ReceiptScope;
+pub use ratings::NewRating;
 pub use registration::{ClaimedLink, REGISTRATION_DOMAINS, REGISTRATION_MODE};
 pub use search::{IndexProgress, IndexQuery};
 pub use sessions::SessionRow;
