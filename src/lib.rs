@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod app;
+pub mod calendar;
 pub mod components;
 pub mod model;
 pub mod realtime;
+pub mod report;
 pub mod validate;
 
 #[cfg(feature = "ssr")]

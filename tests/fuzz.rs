@@ -98,6 +98,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("support/visitor", &["room"]),
     ("support/notes", &["room"]),
     ("support/rate", &["room", "resolution", "score", "comment"]),
+    ("reports", &["from", "to", "offset", "department", "agent"]),
     ("widget/site", &["site", "host"]),
     ("widget/me", &["site", "host"]),
     (

@@ -532,6 +532,16 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
         ("canned/delete", vec![("id", "1")]),
         ("support/visitor", vec![("room", &own)]),
         ("support/notes", vec![("room", &own)]),
+        (
+            "reports",
+            vec![
+                ("from", "2026-11-01"),
+                ("to", "2026-11-30"),
+                ("offset", "0"),
+                ("department", "0"),
+                ("agent", "0"),
+            ],
+        ),
         // In another's conversation, what members may do is refused too.
         (
             "history",

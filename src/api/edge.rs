@@ -21,6 +21,7 @@ use crate::server::services::conversations::ConversationError;
 use crate::server::services::files::FileError;
 use crate::server::services::messages::MessageError;
 use crate::server::services::registration::RegistrationError;
+use crate::server::services::reports::ReportError;
 use crate::server::services::satisfaction::RatingError;
 use crate::server::services::search::SearchError;
 use crate::server::services::sites::SiteError;
@@ -273,6 +274,17 @@ impl From<ConversationError> for ApiError {
             ConversationError::Forbidden => ApiError::Forbidden,
             ConversationError::SlowDown(_) => ApiError::SlowDown,
             ConversationError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(err: ReportError) -> ApiError {
+        match err {
+            ReportError::Forbidden => ApiError::Forbidden,
+            ReportError::BadRange => ApiError::BadRange,
+            ReportError::SlowDown(_) => ApiError::SlowDown,
+            ReportError::Store(e) => e.into(),
         }
     }
 }

@@ -72,6 +72,8 @@ pub enum ApiError {
     CannedTaken,
     #[error("You rated this already. Thank you!")]
     AlreadyRated,
+    #[error("Pick a range of real dates, at most a year long.")]
+    BadRange,
     /// A website's identity token that is forged, expired, too long-lived
     /// or not for this site (which of these is not said).
     #[error("Your sign-in on this site could not be checked. Reload the page and try again.")]
@@ -136,6 +138,7 @@ impl ApiError {
             ApiError::Invalid(Field::CannedBody) => "invalid_canned_body",
             ApiError::CannedTaken => "canned_taken",
             ApiError::AlreadyRated => "already_rated",
+            ApiError::BadRange => "bad_range",
             ApiError::Invalid(Field::RatingScore) => "invalid_rating_score",
             ApiError::Invalid(Field::RatingComment) => "invalid_rating_comment",
             ApiError::Invalid(Field::SiteOrigins) => "invalid_site_origins",
@@ -185,6 +188,7 @@ impl ApiError {
             "invalid_canned_body" => ApiError::Invalid(Field::CannedBody),
             "canned_taken" => ApiError::CannedTaken,
             "already_rated" => ApiError::AlreadyRated,
+            "bad_range" => ApiError::BadRange,
             "invalid_rating_score" => ApiError::Invalid(Field::RatingScore),
             "invalid_rating_comment" => ApiError::Invalid(Field::RatingComment),
             "invalid_site_origins" => ApiError::Invalid(Field::SiteOrigins),
@@ -235,7 +239,7 @@ impl ApiError {
             ApiError::EmailTaken => 409,
             ApiError::Invalid(_) | ApiError::UnknownMembers | ApiError::InviteSelf => 422,
             ApiError::WeakPassword { .. } | ApiError::BadSearch { .. } => 422,
-            ApiError::BadFile { .. } => 422,
+            ApiError::BadFile { .. } | ApiError::BadRange => 422,
             ApiError::SlowDown => 429,
             ApiError::BadRequest => 400,
             ApiError::RateLimited { .. } => 429,
@@ -293,6 +297,7 @@ mod tests {
             ApiError::Invalid(Field::CannedBody),
             ApiError::CannedTaken,
             ApiError::AlreadyRated,
+            ApiError::BadRange,
             ApiError::Invalid(Field::RatingScore),
             ApiError::Invalid(Field::RatingComment),
             ApiError::Invalid(Field::SiteOrigins),

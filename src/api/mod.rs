@@ -12,6 +12,7 @@ pub mod files;
 pub mod mentions;
 pub mod presence;
 pub mod reactions;
+pub mod reports;
 pub mod rooms;
 pub mod search;
 pub mod sites;

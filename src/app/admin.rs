@@ -1,12 +1,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::Redirect;
 
 use super::admin_sites::Sites;
+use super::gate::RoleGate;
 use crate::api::admin;
-use crate::api::auth::current_user;
 use crate::components::copy_button::CopyButton;
-use crate::components::on_demand::InBrowser;
 use crate::components::text::{day_label, now_ms};
 use crate::model::{AdminUserView, DepartmentView, InviteLinkView, RegistrationMode, Role};
 
@@ -14,29 +12,9 @@ use crate::model::{AdminUserView, DepartmentView, InviteLinkView, RegistrationMo
 /// Admins only (the server functions behind it refuse everyone else too).
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let me = Resource::new_blocking(|| (), |_| current_user());
     view! {
-        <Suspense fallback=|| view! { <p class="p-8 text-slate-400">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    // The console's code is fetched only for admins, and
-                    // only when they open this page (see `on_demand`).
-                    Ok(Some(user)) if user.role == Role::Admin => view! {
-                        <InBrowser load=admin_console waiting="Loading the admin console…"/>
-                    }
-                    .into_any(),
-                    Ok(Some(_)) => view! {
-                        <main class="p-8">
-                            <p role="alert" class="text-rose-300">"Only admins can open the admin page."</p>
-                            <a href="/" class="mt-4 inline-block text-sky-300 underline">"Back to chats"</a>
-                        </main>
-                    }
-                    .into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(err) => view! { <p role="alert" class="p-8 text-rose-300">{err.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <RoleGate allowed=|role| role == Role::Admin refused="Only admins can open the admin page."
+            waiting="Loading the admin console…" load=admin_console/>
     }
 }
 

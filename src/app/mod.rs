@@ -5,6 +5,8 @@ mod admin;
 mod admin_sites;
 mod auth;
 mod chat;
+mod gate;
+mod reports;
 mod widget;
 
 use leptos::prelude::*;
@@ -15,6 +17,7 @@ use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 pub use admin::AdminPage;
 pub use auth::{LoginPage, LoginRoute, SignupPage, SignupRoute};
 pub use chat::ChatPage;
+pub use reports::ReportsPage;
 pub use widget::{WidgetPage, WidgetRoute};
 
 /// The HTML document around the app, rendered on the server only.
@@ -73,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("reports") view=ReportsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("widget"), ParamSegment("site")) view={Lazy::<WidgetRoute>::new()}/>
                 </Routes>
             </div>

@@ -4,6 +4,7 @@ pub mod attachments;
 pub mod auth_card;
 pub mod canned_dialog;
 pub mod canned_list;
+pub mod chart;
 pub mod chat_client;
 pub mod composer;
 pub mod copy_button;

@@ -101,24 +101,16 @@ impl LocalTime {
     }
 }
 
-/// Civil date from Unix ms in UTC (Howard Hinnant's days-from-civil inverse).
+/// Civil date and time from Unix ms in UTC.
 #[cfg_attr(feature = "hydrate", allow(dead_code))]
 fn utc(ms: i64) -> LocalTime {
     let days = ms.div_euclid(86_400_000);
     let minutes = ms.rem_euclid(86_400_000) / 60_000;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    let (year, month, day) = crate::calendar::civil_from_days(days);
     LocalTime {
-        year,
-        month,
-        day,
+        year: year as i32,
+        month: month as u32,
+        day: day as u32,
         hour: (minutes / 60) as u32,
         minute: (minutes % 60) as u32,
     }

@@ -788,6 +788,18 @@ pub enum SystemEvent {
 }
 
 impl SystemEvent {
+    /// A support status change, as reports record it (`support_events`).
+    pub fn support_kind(&self) -> Option<&'static str> {
+        match self {
+            SystemEvent::Claimed { .. } => Some("claimed"),
+            SystemEvent::Assigned { .. } => Some("assigned"),
+            SystemEvent::Transferred { .. } => Some("transferred"),
+            SystemEvent::Resolved { .. } => Some("resolved"),
+            SystemEvent::Reopened { .. } => Some("reopened"),
+            _ => None,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             SystemEvent::Renamed { by, name } => {

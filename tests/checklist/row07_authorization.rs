@@ -1,6 +1,6 @@
 //! Row 7, authorization on every room operation: a non-member's frames and
 //! history are refused and see nothing; the authorization matrix (stored
-//! as data: 53 server functions and the socket frames x 6 callers), each
+//! as data: 54 server functions and the socket frames x 6 callers), each
 //! refused call checked to change and leak nothing.
 
 use crate::common::desk::*;
@@ -325,6 +325,8 @@ fn server_function_matrix() -> Vec<Call> {
         // Who a website visitor is: the conversation's staff (a member's
         // conversation answers "nobody").
         c("support/visitor",         [N, N, N, N, Y, Y], room),
+        // Reports: staff, each of their own departments (admins: all).
+        c("reports",                 [N, N, Y, N, Y, Y], |_| vec![("from", "2026-11-01".into()), ("to", "2026-11-30".into()), ("offset", "0".into()), ("department", "0".into()), ("agent", "0".into())]),
         // The conversation's internal notes: its staff only.
         c("support/notes",           [N, N, N, N, Y, Y], room),
         // The widget's panel: what anyone may ask before a visitor is

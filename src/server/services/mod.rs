@@ -18,6 +18,7 @@ pub mod presence;
 pub mod publish;
 pub mod receipts;
 pub mod registration;
+pub mod reports;
 pub mod satisfaction;
 pub mod search;
 pub mod sites;

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::actor::Actor;
+use crate::calendar::{civil_from_days, days_from_civil, DAY_MS};
 use crate::model::{SearchHit, SearchResults, SnippetPart};
 use crate::realtime::protocol::{plain_line, MessageView};
 use crate::server::crypto::SearchKey;
@@ -40,7 +41,6 @@ const MAX_GROUPS: usize = 12;
 const PREFIX_WORDS: i64 = 2000;
 /// Characters of a snippet.
 const SNIPPET_CHARS: usize = 180;
-const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -137,32 +137,9 @@ fn day_start(text: &str) -> Option<i64> {
     if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) {
         return None;
     }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=days_in_month[(month - 1) as usize]).contains(&day) {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe - 719_468) * DAY_MS)
+    let days = days_from_civil(year, month, day);
+    // A day the month does not have (2026-02-30) comes back as another date.
+    (civil_from_days(days) == (year, month, day)).then_some(days * DAY_MS)
 }
 
 fn needle(text: &str, prefix: bool) -> Option<Needle> {

@@ -164,6 +164,19 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let joined = insert_member!(tx, room, user_id, "owner", now);
+            if joined {
+                // The member is never taken out of their own conversation:
+                // joining it is making it. Reports start here.
+                sqlx::query(
+                    "INSERT INTO support_events (room_id, seq, kind, at, department_id)
+                     VALUES ($1, 0, 'created', $2, $3) ON CONFLICT (room_id, seq) DO NOTHING",
+                )
+                .bind(room)
+                .bind(now)
+                .bind(department_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(super::rooms::SHOW_ROOM)
                 .bind(room)
                 .bind(user_id)

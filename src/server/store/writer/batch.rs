@@ -52,6 +52,11 @@ pub(super) const ORIGINAL: &str = "SELECT u.display_name, m.kind, m.body, m.key_
      LEFT JOIN messages m ON m.room_id = rm.room_id AND m.seq = $2 AND m.deleted_at IS NULL
      LEFT JOIN users u ON u.id = m.sender_id
      WHERE rm.room_id = $1 AND rm.user_id = $3";
+/// A support conversation's status line, in plain columns for reports:
+/// the department and assignee as they are after it.
+const RECORD_SUPPORT_EVENT: &str =
+    "INSERT INTO support_events (room_id, seq, kind, at, department_id, agent_id, actor_id)
+     SELECT id, $2, $3, $4, department_id, assignee_id, $5 FROM rooms WHERE id = $1 AND kind = 'support'";
 pub(super) const REOPEN: &str = "UPDATE rooms SET support_status = 'open' WHERE id = $1";
 pub(super) const DELETE_ROOM_MESSAGES: &str = "DELETE FROM messages WHERE room_id = $1";
 pub(super) const MARK_ALL_READ: &str =
@@ -298,6 +303,16 @@ async fn system_line(
     let plain = serde_json::to_vec(&line.event).unwrap_or_default();
     let sealed = keys.seal(line.room, seq, &plain)?;
     let id = tx.insert_system(&line, seq, &sealed, texts).await?;
+    if let Some(kind) = line.event.support_kind() {
+        let args = [
+            Arg::Int(line.room),
+            Arg::Int(seq),
+            Arg::Text(kind),
+            Arg::Int(line.now),
+            Arg::Int(line.actor_id),
+        ];
+        tx.execute(RECORD_SUPPORT_EVENT, &args).await?;
+    }
     if line.clears() {
         tx.mark_all_read(line.room, seq).await?;
     }
