@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui bench-files bench-presence bench-scaleout crash storm fuzz
+.PHONY: run test setup build lint bench-ui bench-files bench-presence bench-scaleout bench-reports crash storm fuzz
 
 run: build
 	./target/release/glasschat
@@ -32,6 +32,11 @@ bench-files:
 # Presence and typing beside the fan-out: quiet, then 500 sockets churning per second; prints figures.
 bench-presence:
 	scripts/bench-presence.sh
+
+# Support reports over 100,000 conversations (a year of history), SQLite; prints figures.
+bench-reports:
+	cargo build --release --no-default-features --features ssr --bin glasschat
+	scripts/bench-reports.py
 
 # One node vs two nodes on one Postgres (fan-out through LISTEN/NOTIFY); prints figures.
 bench-scaleout:

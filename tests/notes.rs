@@ -2,16 +2,20 @@
 //! note reaches the conversation's staff and never its member, by any way a
 //! line travels (live, catch-up, history, search, previews, unread, typing,
 //! files, the `@` list), and the member's seqs stay gap-free. The notes
-//! follow the conversation's staff through a transfer and a role change.
+//! follow the conversation's staff through a transfer and a role change,
+//! and everything holds through kills (the desk's crash loop).
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::desk::*;
 use common::{ack, error, Backend, Tab, TestServer, INDEX_BEHIND};
 use glasschat::model::SearchResults;
 use glasschat::realtime::protocol::{ClientFrame, ErrorCode, Person, RoomCursor, ServerFrame};
+use glasschat::realtime::state::ClientState;
 
 async fn open_notes(desk: &Desk, who: &str, room: i64) -> common::Reply {
     desk.server
@@ -286,3 +290,214 @@ async fn notes_follow_the_conversations_staff(backend: Backend) {
     assert!(!tab.state.rooms.contains_key(&room));
 }
 both_backends!(notes_follow_the_conversations_staff);
+
+/// One writer of the desk crash loop: sends `tag-1`, `tag-2`, … into `room`
+/// one at a time, each after the previous was acknowledged, until `stop`
+/// or the socket dies. A message in flight at a kill is resent (same id)
+/// on the next round, as the browser's outbox does.
+async fn write_until(
+    mut tab: Tab,
+    room: i64,
+    tag: &'static str,
+    mut sent: (u64, Option<u64>),
+    stop: Arc<AtomicBool>,
+) -> (u64, Option<u64>) {
+    while !stop.load(Ordering::Relaxed) {
+        let n = sent.1.unwrap_or(sent.0 + 1);
+        sent.1 = Some(n);
+        let id = format!("{tag}-{n}");
+        let frame = ClientFrame::Send {
+            room,
+            client_id: id.clone(),
+            body: format!("{tag} line {n}"),
+            reply_to: None,
+            mentions: vec![],
+            files: vec![],
+        };
+        if tab.try_send_frame(&frame).await.is_err() {
+            return sent;
+        }
+        loop {
+            match tab.next_or_close().await {
+                Some(ServerFrame::Ack(a)) if a.client_id == id => {
+                    sent = (n, None);
+                    break;
+                }
+                Some(ServerFrame::Error(e)) => panic!("{tag} refused: {e:?}"),
+                Some(_) => continue,
+                None => return sent,
+            }
+        }
+    }
+    sent
+}
+
+/// Staff resolve and reopen the conversation over HTTP until `stop`; a call
+/// cut by the kill is simply lost (its line and event together, or neither).
+async fn toggle_until(server: &TestServer, admin: &str, room: i64, stop: Arc<AtomicBool>) {
+    let mut resolve = true;
+    while !stop.load(Ordering::Relaxed) {
+        let endpoint = if resolve { "resolve" } else { "reopen" };
+        let _ = server
+            .client
+            .post(server.url(&format!("/api/support/{endpoint}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("glasschat_session={admin}"))
+            .body(format!("room={room}"))
+            .send()
+            .await;
+        resolve = !resolve;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The desk's crash loop: the member writes, staff write notes and resolve
+/// and reopen, all at once, and the server is killed (SIGKILL) at a random
+/// moment each round. Then: every acknowledged line stored once, both
+/// rooms' seqs without a gap, the member's tab holding exactly its fresh
+/// load and nothing of the notes, and one status event per status line.
+async fn notes_and_status_lines_survive_kills(backend: Backend) {
+    let desk = Desk::open(backend).await;
+    let Desk {
+        mut server,
+        admin,
+        owner,
+        billing,
+        ..
+    } = desk;
+    let room = ok(server
+        .call(
+            &owner,
+            "support/contact",
+            &[("department", &billing.to_string())],
+        )
+        .await)
+    .json()
+    .as_i64()
+    .unwrap();
+    let notes: i64 = ok(server
+        .call(&admin, "support/notes", &[("room", &room.to_string())])
+        .await)
+    .json_as();
+    // Sends as fast as acks come back: no send budget in the way.
+    const FAST: &[(&str, &str)] = &[("GLASSCHAT_SEND_RATE", "1000000/1")];
+    server = server.restart(FAST).await;
+    let rounds: usize = std::env::var("GLASSCHAT_CRASH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let (mut member_sent, mut notes_sent) = ((0, None), (0, None));
+    let mut held = ClientState::default();
+    for round in 0..rounds {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut reader = server.reconnect(&owner, held).await;
+        reader.hello().await;
+        let reading = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                while !stop.load(Ordering::Relaxed) {
+                    if reader.next_or_close().await.is_none() {
+                        break;
+                    }
+                }
+                reader
+            }
+        });
+        let mut member = server.connect(&owner).await;
+        member.hello_with(vec![]).await;
+        let mut staff = server.connect(&admin).await;
+        staff.hello_with(vec![]).await;
+        let member_task = tokio::spawn(write_until(member, room, "m", member_sent, stop.clone()));
+        let staff_task = tokio::spawn(write_until(staff, notes, "n", notes_sent, stop.clone()));
+        let toggling = toggle_until(&server, &admin, room, stop.clone());
+        let wait = Duration::from_millis(300 + (round as u64 * 211) % 500);
+        tokio::select! {
+            _ = toggling => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        server = server.restart(FAST).await;
+        stop.store(true, Ordering::Relaxed);
+        member_sent = member_task.await.expect("member");
+        notes_sent = staff_task.await.expect("staff");
+        held = reading.await.expect("reader").state;
+    }
+    // The lines in flight at the last kill go through now.
+    for (cookie, target, tag, sent) in [
+        (&owner, room, "m", &mut member_sent),
+        (&admin, notes, "n", &mut notes_sent),
+    ] {
+        if let Some(n) = sent.1 {
+            let mut tab = server.connect(cookie).await;
+            tab.hello_with(vec![]).await;
+            tab.say(target, &format!("{tag}-{n}"), &format!("{tag} line {n}"))
+                .await;
+            ack(&mut tab).await;
+            *sent = (n, None);
+        }
+    }
+    let db = &server.db;
+    for (target, tag, acked) in [(room, "m", member_sent.0), (notes, "n", notes_sent.0)] {
+        let stored = db
+            .scalar(&format!(
+                "SELECT COUNT(DISTINCT client_id) * 1000000 + COUNT(*) FROM messages
+                 WHERE room_id = {target} AND client_id LIKE '{tag}-%'"
+            ))
+            .await;
+        assert_eq!(
+            stored,
+            acked as i64 * 1_000_001,
+            "{tag}: each acknowledged line once"
+        );
+        let (count, last) = (
+            db.scalar(&format!(
+                "SELECT COUNT(*) FROM messages WHERE room_id = {target}"
+            ))
+            .await,
+            db.scalar(&format!("SELECT last_seq FROM rooms WHERE id = {target}"))
+                .await,
+        );
+        assert_eq!(count, last, "room {target}: seqs 1..={last} without a gap");
+    }
+    // One status event per status line, and none without its line.
+    let lines = server.all_messages(&admin, room).await;
+    let status: Vec<i64> = lines
+        .iter()
+        .filter(|m| m.event.as_ref().and_then(|e| e.support_kind()).is_some())
+        .map(|m| m.seq)
+        .collect();
+    let mut events = Vec::new();
+    for seq in 1..=lines.last().map_or(0, |m| m.seq) {
+        if db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM support_events WHERE room_id = {room} AND seq = {seq}"
+            ))
+            .await
+            > 0
+        {
+            events.push(seq);
+        }
+    }
+    assert_eq!(events, status, "status events match the status lines");
+    assert!(
+        status.len() >= 2,
+        "the desk changed status through the kills"
+    );
+    println!(
+        "desk crash loop: {rounds} kills; {} member lines, {} notes, {} status lines",
+        member_sent.0,
+        notes_sent.0,
+        status.len()
+    );
+    // The member's tab catches up to exactly its fresh load, notes apart.
+    let mut back = server.reconnect(&owner, held).await;
+    back.hello().await;
+    assert!(!back.state.rooms.contains_key(&notes));
+    let mine = &back.state.rooms[&room];
+    let first = mine.messages.keys().next().copied().unwrap_or(1);
+    let fresh = server.all_messages(&owner, room).await;
+    let want: Vec<_> = fresh.iter().filter(|m| m.seq >= first).collect();
+    let have: Vec<_> = mine.messages.values().collect();
+    assert_eq!(have, want, "the member holds what is stored");
+    assert!(mine.messages.values().all(|m| !m.body.contains("n line")));
+}
+both_backends!(notes_and_status_lines_survive_kills);

@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { adminEmail, expectNoSeriousViolations, logIn, newUser, send } from "./helpers";
+import { adminEmail, contactSupport, createDepartment, expectNoSeriousViolations, logIn, newUser, send } from "./helpers";
 
 // Canned replies: staff of a department write them in the conversation's
 // "Canned replies" dialog and pick one with `/` at the start of the
@@ -11,17 +11,10 @@ test("an agent answers with a canned reply picked by typing /", async ({ browser
   // Technical Support's agents have unread.
   const admin = await logIn(browser, adminEmail);
   const department = `Refunds ${stamp}`;
-  const origin = new URL(admin.url()).origin;
-  const made = await admin.request.post(`${origin}/api/admin/department/create`, {
-    form: { name: department },
-    headers: { Origin: origin },
-  });
-  expect(made.ok()).toBe(true);
+  await createDepartment(admin, department);
 
   const cora = await newUser(browser, `Cora${stamp}`);
-  await cora.page.locator("#contact-support-open").click();
-  await cora.page.locator("#contact-support button.department-choice", { hasText: department }).click();
-  await expect(cora.page.locator("#room-title")).toHaveText(department);
+  await contactSupport(cora.page, department);
   await send(cora.page, "Where is my refund?");
 
   // The admin (staff of every department) opens it from the queue.

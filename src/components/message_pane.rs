@@ -424,6 +424,34 @@ fn room_confirmations(
     .into_any()
 }
 
+/// How many pages of a conversation's notes a staff tab loads (of
+/// `NOTES_PAGE` each, newest first).
+const NOTES_PAGES: usize = 5;
+const NOTES_PAGE: i64 = 200;
+
+/// Fetches the newest notes of a notes room into the client's state.
+async fn load_notes(client: ChatClient, notes: i64) {
+    let mut before = i64::MAX;
+    for _ in 0..NOTES_PAGES {
+        let Ok(page) = history(notes, before, NOTES_PAGE).await else {
+            return;
+        };
+        let oldest = page.first().map(|m| m.seq);
+        let full = page.len() as i64 == NOTES_PAGE;
+        if client
+            .state
+            .try_update(|s| s.add_history(notes, &page))
+            .is_none()
+        {
+            return; // the page is gone
+        }
+        match oldest {
+            Some(seq) if full && seq > 1 => before = seq,
+            _ => return,
+        }
+    }
+}
+
 #[component]
 fn MessageList(room: i64) -> impl IntoView {
     let client = expect_context::<ChatClient>();
@@ -501,6 +529,15 @@ fn MessageList(room: i64) -> impl IntoView {
             out.extend(pending.cloned());
             out
         })
+    });
+    // The notes are not in the conversation's history: their newest pages
+    // come once the notes room is known (a fresh tab holds none of them).
+    Effect::new(move |loaded: Option<Option<i64>>| {
+        let notes = notes_room.get();
+        if let Some(notes) = notes.filter(|n| loaded.flatten() != Some(*n)) {
+            spawn_local(load_notes(client, notes));
+        }
+        notes
     });
     let latest = move || messages.with(|m| m.last().map(|m| m.seq).unwrap_or(0));
     let newest_held = move || {

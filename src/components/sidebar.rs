@@ -148,10 +148,10 @@ fn UserMenu() -> impl IntoView {
                     "Change password"
                 </button>
                 <Show when=move || client.role.get() != Role::Member>
-                    <a id="reports-link" href="/reports" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Reports"</a>
+                    <a id="reports-link" href="/reports" rel="external" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Reports"</a>
                 </Show>
                 <Show when=move || client.role.get() == Role::Admin>
-                    <a id="admin-link" href="/admin" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Admin"</a>
+                    <a id="admin-link" href="/admin" rel="external" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Admin"</a>
                 </Show>
                 <ActionForm action=logout>
                     <button id="logout" type="submit" class="w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">

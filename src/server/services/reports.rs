@@ -104,18 +104,7 @@ pub async fn report(state: &AppState, actor: &Actor, ask: &Ask<'_>) -> Result<Re
             display_name: actor.name.clone(),
             role: actor.role,
         }],
-        None => state
-            .store
-            .users_for_admin()
-            .await?
-            .into_iter()
-            .filter(|u| u.role != Role::Member)
-            .map(|u| StaffView {
-                user_id: u.id,
-                display_name: u.display_name,
-                role: u.role,
-            })
-            .collect(),
+        None => state.store.all_staff().await?,
     };
     Ok(Report {
         from: format_date(first),

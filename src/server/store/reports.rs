@@ -41,7 +41,9 @@ pub struct RatingRow {
 
 impl Store {
     /// Status events before `until` of the conversations that can count in
-    /// [`from`, `until`), by conversation and seq.
+    /// [`from`, `until`), by conversation and seq. (The order also steers
+    /// SQLite through the events' primary key, 122 ms for 300,000 rows,
+    /// instead of through their time index with a look-up per row, 957 ms.)
     pub async fn report_events(&self, from: i64, until: i64) -> Result<Vec<EventRow>, StoreError> {
         let sql = format!(
             "SELECT e.room_id, e.seq, e.kind, e.at, e.department_id, e.agent_id, e.actor_id

@@ -82,6 +82,17 @@ impl From<DepartmentRow> for DepartmentView {
     }
 }
 
+/// (id, name, role) rows as staff.
+fn staff_views(rows: Vec<(i64, String, String)>) -> Vec<StaffView> {
+    rows.into_iter()
+        .map(|(user_id, display_name, role)| StaffView {
+            user_id,
+            display_name,
+            role: Role::parse(&role).unwrap_or(Role::Member),
+        })
+        .collect()
+}
+
 impl Store {
     /// Departments by name; archived ones only when asked for.
     pub async fn departments(
@@ -229,14 +240,19 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(user_id, display_name, role)| StaffView {
-                user_id,
-                display_name,
-                role: Role::parse(&role).unwrap_or(Role::Member),
-            })
-            .collect())
+        Ok(staff_views(rows))
+    }
+
+    /// Every agent and admin, by name (who a report may be narrowed to).
+    pub async fn all_staff(&self) -> Result<Vec<StaffView>, StoreError> {
+        let rows: Vec<(i64, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT id, display_name, role FROM users WHERE role <> 'member' ORDER BY display_name, id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(staff_views(rows))
     }
 
     /// Sets who handles the conversation and its status (and, for a
