@@ -174,10 +174,16 @@ async fn migrate_sqlite(options: &SqliteConnectOptions, url: &str) -> Result<(),
             url: redact_password(url),
             source,
         })?;
+    let before = migrations_applied(&mut conn).await?;
     SQLITE_MIGRATIONS.run(&mut conn).await?;
-    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
-        .fetch_all(&mut conn)
-        .await?;
+    // Checked after a migration only: the check reads every table.
+    let broken: Vec<(String,)> = if migrations_applied(&mut conn).await? > before {
+        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+            .fetch_all(&mut conn)
+            .await?
+    } else {
+        Vec::new()
+    };
     conn.close().await?;
     match broken.first() {
         None => Ok(()),
@@ -185,6 +191,20 @@ async fn migrate_sqlite(options: &SqliteConnectOptions, url: &str) -> Result<(),
             "after the migrations, rows of table {table} point at rows that are not there"
         ))),
     }
+}
+
+/// How many migrations the database has had (none before the first).
+async fn migrations_applied(conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+    let table: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
+            .fetch_one(&mut *conn)
+            .await?;
+    if table == 0 {
+        return Ok(0);
+    }
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 impl Store {
