@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 
 use crate::api::rooms::{clear_room, hide_room, history, leave_room, mute_room};
 use crate::components::attachments::{Attachments, FileList};
-use crate::components::chat_client::{spawn_call, spawn_call_then, ChatClient, OutboxStatus};
+use crate::components::chat_client::{spawn_call, ChatClient, OutboxStatus};
 use crate::components::composer::Composer;
 use crate::components::dialogs::ConfirmDialog;
 use crate::components::emoji_picker::emoji_picker;
@@ -233,10 +233,9 @@ fn NoteSwitch(room: i64, noting: RwSignal<bool>) -> impl IntoView {
             .state
             .with_untracked(|s| s.notes_room(room).is_none());
         if note && missing {
-            spawn_call_then(
+            spawn_call(
                 async move { crate::api::support::open_notes(room).await.map(|_| ()) },
                 error,
-                || {},
             );
         }
         crate::components::composer::focus_composer();
