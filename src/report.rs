@@ -102,19 +102,6 @@ impl Figures {
 }
 
 impl Report {
-    /// The CSV as a `data:` address, for a download link.
-    pub fn csv_data_url(&self) -> String {
-        let mut out = String::from("data:text/csv;charset=utf-8,");
-        for byte in self.csv().bytes() {
-            if byte.is_ascii_alphanumeric() || b"-_.~,".contains(&byte) {
-                out.push(byte as char);
-            } else {
-                out.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        out
-    }
-
     /// The same numbers as CSV: a row per day, then the range's total
     /// (times in seconds).
     pub fn csv(&self) -> String {

@@ -34,6 +34,19 @@ fn local_offset() -> i64 {
     0
 }
 
+/// The report's CSV as a `data:` address for the download link (the page
+/// is drawn in the browser only).
+fn csv_link(report: &Report) -> String {
+    #[cfg(feature = "hydrate")]
+    let csv = String::from(js_sys::encode_uri_component(&report.csv()));
+    #[cfg(not(feature = "hydrate"))]
+    let csv = {
+        let _ = report; // never drawn on the server
+        String::new()
+    };
+    format!("data:text/csv;charset=utf-8,{csv}")
+}
+
 /// "35 min", "2 h 5 min", "3 d 4 h", "40 s".
 fn duration(ms: f64) -> String {
     let s = (ms / 1000.0).round() as i64;
@@ -104,7 +117,7 @@ fn ReportsConsole() -> impl IntoView {
                                 }).collect_view()}
                             </select></label>
                         <a id="report-csv" class="rounded-lg border border-white/20 px-3 py-1.5 text-sm text-slate-100 hover:bg-white/10"
-                            download=format!("glasschat-report-{}-{}.csv", r.from, r.to) href=r.csv_data_url()>"Download CSV"</a>
+                            download=format!("glasschat-report-{}-{}.csv", r.from, r.to) href=csv_link(&r)>"Download CSV"</a>
                     })}
                 </Transition>
             </form>

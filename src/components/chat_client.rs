@@ -366,14 +366,6 @@ impl ChatClient {
     /// Opens `room`. Opening the one already open changes nothing (a second
     /// set would redraw its list and drop what that list was loading).
     pub fn open(&self, room: i64) {
-        // A notes room is shown inside its conversation (a search hit on a
-        // note, a notification of one).
-        let room = self.state.with_untracked(|s| {
-            s.rooms
-                .get(&room)
-                .and_then(|r| r.summary.notes_of)
-                .unwrap_or(room)
-        });
         if self.selected.get_untracked() != Some(room) {
             self.selected.set(Some(room));
         }

@@ -193,6 +193,7 @@ pub fn SupportQueue() -> impl IntoView {
     let groups = move || {
         let now = now.get();
         let mut rows: Vec<(QueueRow, (u8, i64))> = client.state.with(|s| {
+            let notes = s.unread_notes();
             s.rooms
                 .values()
                 .map(|r| &r.summary)
@@ -207,7 +208,7 @@ pub fn SupportQueue() -> impl IntoView {
                     };
                     let mut row = QueueRow::of(r, info, me, now);
                     // Colleagues' notes count with the conversation.
-                    row.unread = s.unread_with_notes(r.room);
+                    row.unread += notes.get(&r.room).copied().unwrap_or(0);
                     Some((row, order))
                 })
                 .collect()

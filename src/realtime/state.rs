@@ -3,7 +3,7 @@
 //! received to a snapshot and compare it with a fresh one (the Zulip-style
 //! race check), so the reducer the browser runs is the one under test.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::protocol::{
     Change, ChangeKind, MessageKind, MessageView, Quote, RoomCursor, RoomSummary, ServerFrame,
@@ -318,14 +318,13 @@ impl ClientState {
             .is_some_and(|c| c.calls(self.user_id))
     }
 
-    /// Unread lines of a support conversation for its staff: its messages
-    /// and its notes.
-    pub fn unread_with_notes(&self, room: i64) -> i64 {
+    /// Unread notes by the support conversation they belong to (one pass,
+    /// for a whole queue).
+    pub fn unread_notes(&self) -> HashMap<i64, i64> {
         self.rooms
             .values()
-            .filter(|r| r.summary.room == room || r.summary.notes_of == Some(room))
-            .map(|r| r.summary.unread)
-            .sum()
+            .filter_map(|r| r.summary.notes_of.map(|of| (of, r.summary.unread)))
+            .collect()
     }
 
     /// The notes room of support conversation `room`, once it has one.
@@ -592,7 +591,7 @@ mod tests {
             state.apply(&ServerFrame::RoomAdded(s));
         }
         assert_eq!(state.total_unread(), 13);
-        assert_eq!(state.unread_with_notes(1), 7);
+        assert_eq!(state.rooms[&1].summary.unread + state.unread_notes()[&1], 7);
         assert_eq!(state.notes_room(3), Some(13));
         assert_eq!(state.notes_room(2), None);
         // Never in the sidebar, and nothing without its conversation.

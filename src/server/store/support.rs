@@ -329,19 +329,24 @@ impl Store {
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await?;
-            let notes_removed: Vec<i64> = sqlx::query_scalar(NOTES_STAFF_REMOVED)
-                .bind(room)
-                .fetch_all(&mut *tx)
-                .await?;
-            let notes_added: Vec<i64> = sqlx::query_scalar(NOTES_STAFF_ADDED)
-                .bind(room)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
+            // Most conversations have no notes: one look-up, then nothing.
             let notes_room: Option<i64> = sqlx::query_scalar("SELECT id FROM rooms WHERE notes_of = $1")
                 .bind(room)
                 .fetch_optional(&mut *tx)
                 .await?;
+            let mut notes = None;
+            if let Some(notes_room) = notes_room {
+                let removed: Vec<i64> = sqlx::query_scalar(NOTES_STAFF_REMOVED)
+                    .bind(room)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let added: Vec<i64> = sqlx::query_scalar(NOTES_STAFF_ADDED)
+                    .bind(room)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                notes = Some(NotesChange { room: notes_room, added, removed });
+            }
             let mut unassigned = false;
             if !removed.is_empty() {
                 unassigned = sqlx::query(
@@ -355,11 +360,6 @@ impl Store {
                     > 0;
             }
             tx.commit().await?;
-            let notes = notes_room.map(|room| NotesChange {
-                room,
-                added: notes_added,
-                removed: notes_removed,
-            });
             StaffChange { added, removed, unassigned, notes }
         }))
     }
