@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Glasschat's build needs, skipping whatever is already there.
 #   scripts/setup.sh          tools to build and serve (make run)
-#   scripts/setup.sh --test   plus Chromium and PostgreSQL for the tests (make test)
+#   scripts/setup.sh --test   plus Chromium, PostgreSQL and an SMTP server for the tests (make test)
 # Versions follow the verified recipe: cargo-leptos 0.3.10 (with no_downloads,
 # so it never fetches binaries), the wasm-bindgen CLI matching Cargo.toml's pin,
 # Tailwind/binaryen/Playwright from package.json, Chromium from Debian.
@@ -50,6 +50,14 @@ if [ "${1:-}" = "--test" ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     step "Installing PostgreSQL (tests start their own throwaway cluster)"
     apt_install postgresql
+  fi
+  # A real SMTP server for the email tests (aiosmtpd, from PyPI), in a
+  # virtual environment of its own under target/ (tests/common/smtp.rs).
+  if ! target/tools/python/bin/python -c 'import aiosmtpd' 2>/dev/null; then
+    step "Installing aiosmtpd (a local SMTP server for the email tests)"
+    command -v python3 >/dev/null || apt_install python3
+    python3 -m venv target/tools/python 2>/dev/null || { apt_install python3-venv; python3 -m venv target/tools/python; }
+    target/tools/python/bin/pip install -q "aiosmtpd==1.4.6"
   fi
 fi
 step "Tools ready"

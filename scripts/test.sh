@@ -16,9 +16,11 @@ cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warn
 step "Starting a throwaway PostgreSQL"
 eval "$(scripts/pg-throwaway.sh start)"
 SERVER_PID=""
+SMTP_PID=""
 WORK=$(mktemp -d /tmp/glasschat-e2e.XXXXXX)
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null || true
   scripts/pg-throwaway.sh stop "$GLASSCHAT_PG_DIR"
   rm -rf "$WORK"
 }
@@ -34,15 +36,29 @@ scripts/build.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 run_browser_tests() {
-  local label=$1 url=$2 port
+  local label=$1 url=$2 port smtp_port maildir
   port=$(free_port)
   step "Browser tests on $label (Chromium, port $port)"
+  # A real SMTP server (aiosmtpd) keeps what the server mails in a
+  # Maildir the specs read (the password reset link).
+  smtp_port=$(free_port)
+  maildir="$WORK/mail-$label"
+  target/tools/python/bin/python -m aiosmtpd -n -l "127.0.0.1:$smtp_port" \
+    -c aiosmtpd.handlers.Mailbox "$maildir" >"$WORK/smtp-$label.log" 2>&1 &
+  SMTP_PID=$!
+  for _ in $(seq 1 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $smtp_port), 1)" 2>/dev/null && break
+    kill -0 "$SMTP_PID" 2>/dev/null || { cat "$WORK/smtp-$label.log"; exit 1; }
+    sleep 0.1
+  done
   # The send limit is raised so one spec can seed 500 messages; the limit
   # itself is covered by the server tests.
   # Postgres needs a master key for messages at rest (SQLite makes a key
   # file next to its database); a fresh one per run.
   DATABASE_URL="$url" GLASSCHAT_ADDR="127.0.0.1:$port" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000/1 \
     GLASSCHAT_SIGNUP_RATE=100000/1 GLASSCHAT_SIGNUP_RATE_TOTAL=100000/1 \
+    GLASSCHAT_SMTP_HOST=127.0.0.1 GLASSCHAT_SMTP_PORT="$smtp_port" GLASSCHAT_SMTP_SECURITY=none \
+    GLASSCHAT_SMTP_FROM="Glasschat <chat@example.com>" \
     GLASSCHAT_MASTER_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
     ./target/release/glasschat >"$WORK/server-$label.log" 2>&1 &
   SERVER_PID=$!
@@ -51,9 +67,11 @@ run_browser_tests() {
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server-$label.log"; exit 1; }
     sleep 0.1
   done
-  (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" npx playwright test)
+  (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" E2E_MAILDIR="$maildir" npx playwright test)
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  kill "$SMTP_PID"; wait "$SMTP_PID" 2>/dev/null || true
   SERVER_PID=""
+  SMTP_PID=""
 }
 
 psql -q -h 127.0.0.1 -p "${GLASSCHAT_TEST_PG##*:}" -U postgres -c "CREATE DATABASE glasschat_e2e" >/dev/null

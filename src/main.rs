@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     let command = match args.first().map(String::as_str) {
         Some("keys") => Some(runtime.block_on(glasschat::server::keys_command(&args[1..]))),
         Some("search") => Some(runtime.block_on(glasschat::server::search_command(&args[1..]))),
+        Some("admin") => Some(runtime.block_on(glasschat::server::admin_command(&args[1..]))),
         Some("backup") => Some(runtime.block_on(glasschat::server::backup_command(&args[1..]))),
         _ => None,
     };

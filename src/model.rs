@@ -119,6 +119,23 @@ impl RegistrationMode {
     }
 }
 
+/// A person's email notifications, as the settings page shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSettingsView {
+    /// This server sends email (otherwise the page says how to set it up).
+    pub available: bool,
+    /// Minutes a message for them may wait unread before a digest: 0
+    /// (off), 15 or 60.
+    pub delay_minutes: i64,
+}
+
+/// What the login page offers besides the password form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginOptions {
+    /// This server sends email: "Forgot password?" is offered.
+    pub email: bool,
+}
+
 /// The sign-up rule in force, as the admin page and the sign-up page show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationPolicy {

@@ -8,7 +8,8 @@
 //! message is stored exactly once with its mentions, every room's seqs
 //! (messages and changes) are contiguous, every reader holds exactly what a
 //! fresh load shows (text, edits, deletes, reactions, mentions, unread and
-//! mention counts), and
+//! mention counts), every message that calls someone left exactly one
+//! row in the notification outbox, and
 //! (SQLite) the file passes `integrity_check`.
 //!
 //! Rounds: GLASSCHAT_CRASH_ROUNDS (3 in `make test`; `make crash N=50`).
@@ -393,6 +394,18 @@ async fn crash_loop(backend: Backend) {
             .await as usize,
         everyone,
         "@room mentions"
+    );
+    // The notification outbox: one row per message that calls the room's
+    // other account (by name or `@room`), written with the message, so
+    // never lost or doubled by a kill.
+    let calling = acked
+        .iter()
+        .filter(|id| mentions_partner(id) || mentions_room(id))
+        .count();
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM notifications_due").await as usize,
+        calling,
+        "one outbox row per calling message"
     );
     // Each change made once, whatever was repeated or lost on the way.
     let counted = [

@@ -114,6 +114,11 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
         &["site", "host", "department", "page", "time_zone"],
     ),
     ("widget/leave", &[]),
+    ("login/options", &[]),
+    ("password/forgot", &["email"]),
+    ("password/reset", &["token", "password"]),
+    ("email/settings", &[]),
+    ("email/delay", &["minutes"]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that

@@ -512,6 +512,8 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
         ("support/departments", vec![]),
         ("support/contact", vec![("department", &billing)]),
         ("support/staff", vec![("room", &own)]),
+        ("email/settings", vec![]),
+        ("email/delay", vec![("minutes", "0")]),
         ("support/claim", vec![("room", &own)]),
         ("support/assign", vec![("room", &own), ("agent", "1")]),
         (
@@ -589,6 +591,7 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
             ],
         ),
         ("signup/policy", vec![]),
+        ("login/options", vec![]),
         ("widget/site", vec![("site", &key), ("host", HOST)]),
         ("widget/me", vec![("site", &key), ("host", HOST)]),
     ];

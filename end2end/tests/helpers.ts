@@ -210,3 +210,30 @@ export async function contactSupport(page: Page, department: string) {
   await page.locator("#contact-support button.department-choice", { hasText: department }).click();
   await expect(page.locator("#room-title")).toHaveText(department);
 }
+
+/// The text of the `n`th mail (1-based) the server sent to `email`, read
+/// from the Maildir of the SMTP server the test script runs (E2E_MAILDIR),
+/// quoted-printable decoded.
+export async function readMail(email: string, n = 1): Promise<string> {
+  const fs = await import("node:fs");
+  const path = await import("node:path");
+  const dir = process.env.E2E_MAILDIR;
+  if (!dir) throw new Error("E2E_MAILDIR is not set: run the browser tests through scripts/test.sh");
+  const box = path.join(dir, "new");
+  for (let i = 0; i < 100; i++) {
+    const files = fs.existsSync(box) ? fs.readdirSync(box).map((f) => path.join(box, f)) : [];
+    const mails = files
+      .map((f) => ({ f, t: fs.statSync(f).mtimeMs }))
+      .sort((a, b) => a.t - b.t)
+      .map(({ f }) => fs.readFileSync(f, "utf8"))
+      .filter((m) => new RegExp(`^To:.*${email.replace(/[.+]/g, "\\$&")}`, "mi").test(m));
+    if (mails.length >= n) {
+      const body = mails[n - 1].split(/\r?\n\r?\n/).slice(1).join("\n\n");
+      return body
+        .replace(/=\r?\n/g, "")
+        .replace(/(=[0-9A-F]{2})+/g, (m) => Buffer.from(m.replace(/=/g, ""), "hex").toString("utf8"));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail #${n} to ${email} within 10 s`);
+}

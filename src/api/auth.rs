@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::error::ApiError;
-use crate::model::{RegistrationPolicy, UserView};
+use crate::model::{LoginOptions, RegistrationPolicy, UserView};
 
 /// Creates an account and signs it in. The first account becomes admin.
 /// `invite` is the token from an invitation link (the sign-up page passes
@@ -87,6 +87,66 @@ pub async fn change_password(current: String, new: String) -> Result<(), ApiErro
     accounts::change_password(&edge.state, edge.peer_ip(), &value, &current, &new)
         .await
         .map_err(|err| edge.fail(err.into(), "/"))
+}
+
+/// "Forgot password?": emails a reset link if the address has an account.
+/// The answer is the same either way (`?sent=1` on the page).
+#[server(endpoint = "password/forgot")]
+pub async fn forgot_password(email: String) -> Result<(), ApiError> {
+    use super::edge::Edge;
+    use crate::server::services::password_reset;
+
+    let edge = Edge::get()?;
+    password_reset::request(&edge.state, edge.peer_ip(), &email)
+        .await
+        .map_err(|err| edge.fail(err.into(), "/forgot"))?;
+    edge.redirect("/forgot?sent=1");
+    Ok(())
+}
+
+/// Sets a new password through a reset link's token, ends every session of
+/// the account and signs this browser in.
+#[server(endpoint = "password/reset")]
+pub async fn reset_password(token: String, password: String) -> Result<UserView, ApiError> {
+    use super::edge::Edge;
+    use crate::server::services::{accounts, password_reset};
+
+    let edge = Edge::get()?;
+    match password_reset::complete(&edge.state, edge.peer_ip(), &token, &password).await {
+        Ok(signed_in) => {
+            edge.set_session_cookie(&signed_in.token.cookie_value);
+            edge.redirect("/");
+            Ok(accounts::user_view(&signed_in.user))
+        }
+        // The token goes back into the page's address (it is the visitor's
+        // own) so a form posted without JavaScript can be tried again.
+        Err(err) => {
+            let page = format!("/reset?token={}", safe_token(&token));
+            Err(edge.fail(err.into(), &page))
+        }
+    }
+}
+
+/// The token as it may appear in an address: URL-safe characters only.
+#[cfg(feature = "ssr")]
+fn safe_token(token: &str) -> String {
+    token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect()
+}
+
+/// What the login page offers besides the password form (a reset link
+/// when this server can send email).
+#[server(endpoint = "login/options")]
+pub async fn sign_in_options() -> Result<LoginOptions, ApiError> {
+    use super::edge::Edge;
+
+    let edge = Edge::get()?;
+    Ok(LoginOptions {
+        email: edge.state.mailer.is_some(),
+    })
 }
 
 /// The signed-in user, or `None`. Keeps the session alive (sliding expiry).

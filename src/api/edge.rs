@@ -2,9 +2,8 @@
 //! state, the request headers, and a way to shape the response (status,
 //! cookies, and the redirect that lets forms work without JavaScript).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::ConnectInfo;
 use http::header::{ACCEPT, RETRY_AFTER, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
@@ -12,14 +11,16 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 use super::error::ApiError;
-use crate::server::http::cookie;
+use crate::server::http::{client, cookie};
 use crate::server::services::accounts::{self, AuthError};
 use crate::server::services::actor::Actor;
 use crate::server::services::admin::AdminError;
 use crate::server::services::canned::CannedError;
 use crate::server::services::conversations::ConversationError;
+use crate::server::services::digests::DigestError;
 use crate::server::services::files::FileError;
 use crate::server::services::messages::MessageError;
+use crate::server::services::password_reset::ResetError;
 use crate::server::services::registration::RegistrationError;
 use crate::server::services::reports::ReportError;
 use crate::server::services::satisfaction::RatingError;
@@ -59,24 +60,11 @@ impl Edge {
     /// (GLASSCHAT_BEHIND_PROXY) the last `X-Forwarded-For` entry, which our
     /// proxy appended (earlier entries are whatever the client claimed).
     pub fn peer_ip(&self) -> Option<IpAddr> {
-        if self.state.config.behind_proxy {
-            let forwarded = self
-                .parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .last()
-                .and_then(|s| s.trim().parse::<IpAddr>().ok());
-            if forwarded.is_some() {
-                return forwarded;
-            }
-        }
-        self.parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
+        client::client_ip(
+            &self.state.config,
+            &self.parts.headers,
+            &self.parts.extensions,
+        )
     }
 
     pub fn session_cookie(&self) -> Option<String> {
@@ -192,7 +180,8 @@ impl Edge {
                 ApiError::RateLimited { retry_after_secs } => format!("&retry={retry_after_secs}"),
                 _ => String::new(),
             };
-            self.redirect(&format!("{form_page}?error={}{retry}", err.code()));
+            let join = if form_page.contains('?') { '&' } else { '?' };
+            self.redirect(&format!("{form_page}{join}error={}{retry}", err.code()));
         }
         err
     }
@@ -385,6 +374,42 @@ impl From<AuthError> for ApiError {
             }
             AuthError::Password(e) => {
                 tracing::error!(error = %e, "auth: password hashing failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<DigestError> for ApiError {
+    fn from(err: DigestError) -> ApiError {
+        match err {
+            DigestError::BadDelay => ApiError::BadRequest,
+            DigestError::BadLink => ApiError::NotFound,
+            DigestError::SlowDown(_) => ApiError::SlowDown,
+            DigestError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ResetError> for ApiError {
+    fn from(err: ResetError) -> ApiError {
+        match err {
+            ResetError::Invalid(field) => ApiError::Invalid(field),
+            ResetError::WeakPassword(reason) => ApiError::WeakPassword { reason },
+            ResetError::RateLimited(wait) => ApiError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            },
+            ResetError::BadLink => ApiError::ResetLinkInvalid,
+            ResetError::EmailOff => ApiError::EmailOff,
+            ResetError::Auth(e) => e.into(),
+            ResetError::Store(e) => e.into(),
+            ResetError::Password(e) => {
+                tracing::error!(error = %e, "reset: password hashing failure");
+                ApiError::Internal
+            }
+            // Mail goes out after the answer; this is never an answer.
+            ResetError::Mail(e) => {
+                tracing::error!(error = %e, "reset: mail failure");
                 ApiError::Internal
             }
         }

@@ -81,6 +81,12 @@ pub enum ApiError {
     /// The site's chat is for its signed-in customers only.
     #[error("Sign in on the site to chat with us.")]
     SignInOnSite,
+    /// A password reset link that is unknown, used or expired (which of
+    /// these is not said).
+    #[error("This reset link is not valid any more: it was used already or is older than 30 minutes. Ask for a new one.")]
+    ResetLinkInvalid,
+    #[error("This server cannot send email. Ask an admin to reset your password.")]
+    EmailOff,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never got a proper answer (offline, server down, bad reply).
@@ -166,6 +172,8 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::BadSearch { .. } => "bad_search",
             ApiError::BadFile { .. } => "bad_file",
+            ApiError::ResetLinkInvalid => "reset_link_invalid",
+            ApiError::EmailOff => "email_off",
             ApiError::Internal => "internal",
             ApiError::Transport => "transport",
         }
@@ -224,6 +232,8 @@ impl ApiError {
             "bad_file" => ApiError::BadFile {
                 reason: "That file could not be uploaded.".to_string(),
             },
+            "reset_link_invalid" => ApiError::ResetLinkInvalid,
+            "email_off" => ApiError::EmailOff,
             "internal" => ApiError::Internal,
             "transport" => ApiError::Transport,
             _ => return None,
@@ -251,6 +261,8 @@ impl ApiError {
             ApiError::TransferConflict | ApiError::DepartmentTaken | ApiError::LastAdmin => 409,
             ApiError::CannedTaken | ApiError::AlreadyRated => 409,
             ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
+            ApiError::ResetLinkInvalid => 403,
+            ApiError::EmailOff => 409,
             ApiError::Internal => 500,
             ApiError::Transport => 502,
         }
@@ -327,6 +339,8 @@ mod tests {
             ApiError::BadRequest,
             ApiError::Unauthenticated,
             ApiError::Forbidden,
+            ApiError::ResetLinkInvalid,
+            ApiError::EmailOff,
             ApiError::Internal,
             ApiError::Transport,
         ];

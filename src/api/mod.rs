@@ -10,6 +10,7 @@ pub(crate) mod edge;
 pub mod error;
 pub mod files;
 pub mod mentions;
+pub mod notifications;
 pub mod presence;
 pub mod reactions;
 pub mod reports;

@@ -3,9 +3,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
-use leptos_router::{lazy_route, LazyRoute};
 
-use crate::api::auth::{current_user, signup_policy, LogIn, SignUp};
+use crate::api::auth::{current_user, sign_in_options, signup_policy, LogIn, SignUp};
 use crate::api::ApiError;
 use crate::components::auth_card::{AuthCard, AuthMode, FormError, SubmitButton, TextField};
 use crate::model::RegistrationMode;
@@ -13,7 +12,7 @@ use crate::validate::{DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
 
 /// An error to show: the action's own result once the client has submitted,
 /// or, after a form post without JavaScript, the code the server put in the URL.
-fn form_error<T: Clone + Send + Sync + 'static>(
+pub(super) fn form_error<T: Clone + Send + Sync + 'static>(
     action: ServerAction<
         impl leptos::server_fn::ServerFn<Output = T, Error = ApiError> + Clone + Sync + 'static,
     >,
@@ -31,7 +30,7 @@ fn form_error<T: Clone + Send + Sync + 'static>(
 
 /// Signed-in visitors have nothing to do on the auth pages.
 #[component]
-fn RedirectIfSignedIn() -> impl IntoView {
+pub(super) fn RedirectIfSignedIn() -> impl IntoView {
     let me = Resource::new_blocking(|| (), |_| current_user());
     view! {
         <Suspense>
@@ -49,6 +48,7 @@ fn RedirectIfSignedIn() -> impl IntoView {
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<LogIn>::new();
     let error = form_error(login);
+    let options = Resource::new_blocking(|| (), |_| sign_in_options());
     view! {
         <Title text="Log in · Glasschat"/>
         <RedirectIfSignedIn/>
@@ -59,6 +59,16 @@ pub fn LoginPage() -> impl IntoView {
                 <FormError error/>
                 <SubmitButton pending=login.pending() idle="Log in" busy="Logging in…"/>
             </ActionForm>
+            // Offered only when this server can send the link.
+            <Suspense>
+                {move || Suspend::new(async move {
+                    options.await.ok().filter(|o| o.email).map(|_| view! {
+                        <p class="mt-4 text-center text-sm">
+                            <a id="forgot-link" href="/forgot" class="text-slate-300 underline hover:text-white">"Forgot password?"</a>
+                        </p>
+                    })
+                })}
+            </Suspense>
         </AuthCard>
     }
 }
@@ -142,32 +152,12 @@ fn SignupForm(
     }
 }
 
-/// `/login` and `/signup` as routes whose code is its own WASM file: the
-/// chat page, which most visits open, does not carry the auth forms.
-pub struct LoginRoute;
-
-#[lazy_route]
-impl LazyRoute for LoginRoute {
-    fn data() -> Self {
-        LoginRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let _nothing_to_load = this;
-        view! { <LoginPage/> }.into_any()
-    }
+lazy_page! {
+    /// `/login` and `/signup` as routes whose code is its own WASM file: the
+    /// chat page, which most visits open, does not carry the auth forms.
+    LoginRoute => LoginPage
 }
 
-pub struct SignupRoute;
-
-#[lazy_route]
-impl LazyRoute for SignupRoute {
-    fn data() -> Self {
-        SignupRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let _nothing_to_load = this;
-        view! { <SignupPage/> }.into_any()
-    }
+lazy_page! {
+    SignupRoute => SignupPage
 }

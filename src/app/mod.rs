@@ -1,12 +1,36 @@
 //! Routes and pages. Each page reads like what it draws; the pieces live in
 //! `src/components/`, data comes from server functions in `src/api/`.
 
+/// A page whose code is its own WASM file, fetched when its route is first
+/// opened (the chat page, which most visits open, does not carry it); it
+/// loads no data before drawing.
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $page:ident) => {
+        $(#[$doc])*
+        pub struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> leptos::prelude::AnyView {
+                let _nothing_to_load = this;
+                leptos::prelude::IntoAny::into_any(leptos::view! { <$page/> })
+            }
+        }
+    };
+}
+
 mod admin;
 mod admin_sites;
 mod auth;
 mod chat;
 mod gate;
+mod recovery;
 mod reports;
+mod settings;
 mod widget;
 
 use leptos::prelude::*;
@@ -17,7 +41,9 @@ use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 pub use admin::AdminPage;
 pub use auth::{LoginPage, LoginRoute, SignupPage, SignupRoute};
 pub use chat::ChatPage;
+pub use recovery::{ForgotPage, ForgotRoute, ResetPage, ResetRoute};
 pub use reports::ReportsPage;
+pub use settings::{SettingsPage, SettingsRoute, UnsubscribePage, UnsubscribeRoute};
 pub use widget::{WidgetPage, WidgetRoute};
 
 /// The HTML document around the app, rendered on the server only.
@@ -75,6 +101,10 @@ pub fn App() -> impl IntoView {
                     </ParentRoute>
                     <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("forgot") view={Lazy::<ForgotRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("unsubscribe") view={Lazy::<UnsubscribeRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("reports") view=ReportsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("widget"), ParamSegment("site")) view={Lazy::<WidgetRoute>::new()}/>

@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::{lazy_route, LazyRoute};
 
 use crate::components::widget_panel::WidgetPanel;
 
@@ -18,18 +17,8 @@ pub fn WidgetPage() -> impl IntoView {
     }
 }
 
-/// The panel's code is its own WASM file: members never download it, and
-/// a visitor's first load carries no sidebar, admin or auth pages.
-pub struct WidgetRoute;
-
-#[lazy_route]
-impl LazyRoute for WidgetRoute {
-    fn data() -> Self {
-        WidgetRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let _nothing_to_load = this;
-        view! { <WidgetPage/> }.into_any()
-    }
+lazy_page! {
+    /// The panel's code is its own WASM file: members never download it, and
+    /// a visitor's first load carries no sidebar, admin or auth pages.
+    WidgetRoute => WidgetPage
 }

@@ -6,6 +6,10 @@ use crate::api::ApiError;
 pub enum AuthMode {
     Login,
     Signup,
+    /// "Forgot password?" and the reset link's page: no tabs.
+    Recover,
+    /// The unsubscribe page: no tabs.
+    Email,
 }
 
 /// The frosted card over the dark gradient, with the switch between logging
@@ -39,14 +43,18 @@ pub fn AuthCard(mode: AuthMode, children: Children) -> impl IntoView {
                         {match mode {
                             AuthMode::Login => "Welcome back",
                             AuthMode::Signup => "Create your account",
+                            AuthMode::Recover => "Reset your password",
+                            AuthMode::Email => "Email notifications",
                         }}
                     </h1>
                     <p class="mt-1 text-sm text-slate-400">"Glasschat: team and support chat"</p>
                 </div>
-                <nav class="mb-6 flex gap-1 rounded-xl bg-black/20 p-1" aria-label="Log in or sign up">
-                    {tab(AuthMode::Login, "/login", "Log in")}
-                    {tab(AuthMode::Signup, "/signup", "Sign up")}
-                </nav>
+                {matches!(mode, AuthMode::Login | AuthMode::Signup).then(|| view! {
+                    <nav class="mb-6 flex gap-1 rounded-xl bg-black/20 p-1" aria-label="Log in or sign up">
+                        {tab(AuthMode::Login, "/login", "Log in")}
+                        {tab(AuthMode::Signup, "/signup", "Sign up")}
+                    </nav>
+                })}
                 {children()}
             </section>
         </main>

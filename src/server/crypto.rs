@@ -135,6 +135,46 @@ impl SearchKey {
     }
 }
 
+/// Signs what links in emails carry (an unsubscribe link names its
+/// account): derived from the master key, so the links work on every node
+/// and stop working if the master key changes.
+#[derive(Clone)]
+pub struct LinkKey([u8; KEY_LEN]);
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey([redacted])")
+    }
+}
+
+impl LinkKey {
+    pub fn derive(master: &MasterKey) -> LinkKey {
+        LinkKey(blake3::derive_key(
+            "glasschat 2026-12-05 email link signing key v1",
+            &master.0,
+        ))
+    }
+
+    /// The signature of `message` (128 bits of keyed BLAKE3).
+    pub fn sign(&self, message: &[u8]) -> [u8; 16] {
+        let hash = blake3::keyed_hash(&self.0, message);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&hash.as_bytes()[..16]);
+        out
+    }
+
+    /// Whether `signature` is `message`'s, compared in constant time.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let expected = self.sign(message);
+        signature.len() == expected.len()
+            && expected
+                .iter()
+                .zip(signature)
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0
+    }
+}
+
 fn wrap_aad(id: i64) -> Vec<u8> {
     let mut aad = b"glasschat data key v1:".to_vec();
     aad.extend_from_slice(&id.to_be_bytes());
@@ -239,6 +279,7 @@ struct Keys {
     ciphers: HashMap<i64, XChaCha20Poly1305>,
     current: Option<i64>,
     search: Option<SearchKey>,
+    links: Option<LinkKey>,
 }
 
 /// The unwrapped data keys, shared by every clone of the store.
@@ -273,7 +314,13 @@ impl Keyring {
         keys.current = ciphers.keys().max().copied();
         keys.ciphers = ciphers;
         keys.search = Some(SearchKey::derive(master));
+        keys.links = Some(LinkKey::derive(master));
         Ok(())
+    }
+
+    /// The key that signs links in emails; `None` before the keyring is loaded.
+    pub fn links(&self) -> Option<LinkKey> {
+        self.read().links.clone()
     }
 
     /// The search index's key; `None` before the keyring is loaded.

@@ -20,6 +20,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod limits;
+pub mod mail;
 pub mod search_terms;
 pub mod services;
 pub mod state;
@@ -31,7 +32,7 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
-use services::{accounts, files, keys, messages, presence, search};
+use services::{accounts, digests, files, keys, messages, presence, search};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -48,6 +49,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Keys(#[from] keys::KeyError),
+    #[error("bad configuration: {0}")]
+    Mail(#[from] mail::MailError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -79,7 +82,14 @@ pub async fn run() -> Result<(), StartupError> {
 
     let leptos_options = leptos_options(&config, local)?;
     let database = config.database_kind.clone();
-    let state = AppState::new(config, store.clone(), leptos_options, messages::publisher)?;
+    let mailer = config.email.as_ref().map(mail::Mailer::new).transpose()?;
+    let state = AppState::new(
+        config,
+        store.clone(),
+        leptos_options,
+        messages::publisher,
+        mailer,
+    )?;
     if let Some(pool) = store.postgres_pool() {
         let hub = state.hub.clone();
         state
@@ -95,6 +105,7 @@ pub async fn run() -> Result<(), StartupError> {
     search::spawn_indexer(state.clone());
     files::spawn_unsent_sweep(state.clone());
     presence::spawn_rounds(state.clone());
+    digests::spawn_digests(state.clone());
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state);
@@ -125,6 +136,27 @@ pub async fn keys_command(args: &[String]) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?;
     keys::command(&store, &master, args).await
+}
+
+/// `glasschat admin reset-password EMAIL`: prints a one-time password
+/// reset link (for a server without SMTP, or a person without mail).
+pub async fn admin_command(args: &[String]) -> Result<String, String> {
+    let [command, email] = args else {
+        return Err("usage: glasschat admin reset-password EMAIL".into());
+    };
+    if command != "reset-password" {
+        return Err("usage: glasschat admin reset-password EMAIL".into());
+    }
+    let config = Config::from_env().map_err(|e| StartupError::from(e).to_string())?;
+    let store = Store::open(&config)
+        .await
+        .map_err(|e| StartupError::from(e).to_string())?;
+    let link =
+        services::password_reset::link_for_email(&store, &config.public_origin, email).await?;
+    Ok(format!(
+        "A one-time link to set a new password for {email} (it works for 30 minutes; \
+         using it signs the account out everywhere):\n{link}\n"
+    ))
 }
 
 /// `glasschat search reindex`: rebuilds the search index in the

@@ -9,7 +9,9 @@ use crate::server::cluster::Fanout;
 use crate::server::config::Config;
 use crate::server::limits::logins::LoginGuard;
 use crate::server::limits::per_user::UserRate;
+use crate::server::limits::resets::ResetRate;
 use crate::server::limits::signups::SignupRate;
+use crate::server::mail::Mailer;
 use crate::server::store::{Committed, MessageWriter, Store, StoreError};
 
 /// Everything a request handler or server function may need. Provided to
@@ -21,6 +23,10 @@ pub struct AppState {
     pub store: Store,
     pub login_guard: Arc<LoginGuard>,
     pub signup_rate: Arc<SignupRate>,
+    /// Password reset requests per email and per address.
+    pub reset_rate: Arc<ResetRate>,
+    /// SMTP, when configured; `None` hides every email feature.
+    pub mailer: Option<Mailer>,
     pub send_limiter: Arc<UserRate>,
     /// A user's socket frames other than sends (ping, hello, bad frames).
     pub frame_limiter: Arc<UserRate>,
@@ -49,6 +55,7 @@ impl AppState {
         store: Store,
         leptos_options: LeptosOptions,
         publisher: impl FnOnce(Hub, Fanout) -> Committed,
+        mailer: Option<Mailer>,
     ) -> Result<AppState, StoreError> {
         let limits = &config.limits;
         let send_limiter = UserRate::new(
@@ -68,6 +75,13 @@ impl AppState {
         let frame_limiter = UserRate::new(
             limits.frame_count.saturating_mul(10),
             Duration::from_secs(limits.frame_period_secs.into()),
+        );
+        let reset_rate = ResetRate::new(
+            (limits.reset_count, secs(limits.reset_period_secs)),
+            (
+                limits.reset_address_count,
+                secs(limits.reset_address_period_secs),
+            ),
         );
         let invite_limiter = UserRate::new(limits.invite_count, secs(limits.invite_period_secs));
         let change_limiter = UserRate::new(limits.change_count, secs(limits.change_period_secs));
@@ -97,6 +111,8 @@ impl AppState {
             store,
             login_guard: Arc::new(LoginGuard::default()),
             signup_rate: Arc::new(signup_rate),
+            reset_rate: Arc::new(reset_rate),
+            mailer,
         })
     }
 }

@@ -338,6 +338,15 @@ fn server_function_matrix() -> Vec<Call> {
         c("widget/identify",         [N, N, N, N, N, N], |c| vec![("site", c.site_key.clone()), ("host", "https://shop.test".into()), ("token", "forged.token.here".into()), ("page", "".into()), ("time_zone", "".into())]),
         c("widget/open",             [N, N, N, N, N, N], |c| vec![("site", c.site_key.clone()), ("host", "https://shop.test".into()), ("department", c.billing.to_string()), ("page", "".into()), ("time_zone", "".into())]),
         c("widget/leave",            [Y, Y, Y, Y, Y, Y], |_| vec![]),
+        // Signing in without a password: public, the reset link's token is
+        // what authorizes (a wrong one is refused for everyone, and changes
+        // nobody's password: checked by logging in below).
+        c("login/options",           [Y, Y, Y, Y, Y, Y], |_| vec![]),
+        c("password/forgot",         [Y, Y, Y, Y, Y, Y], |_| vec![("email", "mia@example.com".into())]),
+        c("password/reset",          [N, N, N, N, N, N], |_| vec![("token", "A".repeat(43)), ("password", "a brand new passphrase".into())]),
+        // Email notifications: anyone signed in, for themselves.
+        c("email/settings",          [Y, Y, Y, N, Y, Y], |_| vec![]),
+        c("email/delay",             [Y, Y, Y, N, Y, Y], |_| vec![("minutes", "60".into())]),
     ]
 }
 
@@ -362,7 +371,12 @@ fn c(endpoint: &'static str, allowed: [bool; 6], form: Form) -> Call {
 }
 
 async fn authorization_matrix(backend: Backend) {
-    let desk = Desk::open(backend).await;
+    // With a real SMTP server, so "Forgot password?" is on.
+    let smtp = crate::common::smtp::SmtpServer::start().await;
+    let mut env: Vec<(&str, String)> = smtp.env();
+    env.push(("GLASSCHAT_RESET_RATE", "1000/1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let desk = Desk::open_with(backend, &env).await;
     let server = &desk.server;
     let sales_reply = ok(server
         .call(&desk.admin, "admin/department/create", &[("name", "Sales")])
@@ -478,6 +492,13 @@ async fn authorization_matrix(backend: Backend) {
         "matrix failures:\n{}",
         failures.join("\n")
     );
+    // The refused reset changed no password; the allowed "forgot" calls
+    // each mailed the account its own link.
+    let login = server
+        .log_in("mia@example.com", "correct horse battery")
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    smtp.wait_for("mia@example.com", 6, 10).await;
     // Search finds the conversation's message for its member and the
     // department's staff only.
     for who in EVERYONE.iter().filter(|w| **w != Who::SignedOut) {

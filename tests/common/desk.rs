@@ -47,7 +47,12 @@ pub struct Desk {
 
 impl Desk {
     pub async fn open(backend: Backend) -> Desk {
-        let server = TestServer::start(backend).await;
+        Desk::open_with(backend, &[]).await
+    }
+
+    /// The same, with the server started with `env` besides.
+    pub async fn open_with(backend: Backend, env: &[(&str, &str)]) -> Desk {
+        let server = TestServer::start_on(super::TestDb::new(backend).await, env).await;
         let admin = server.user("root@example.com").await;
         let owner = server.user("mia@example.com").await;
         let other = server.user("olaf@example.com").await;

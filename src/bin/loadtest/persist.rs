@@ -1,5 +1,9 @@
 //! `persist`: senders alone in their rooms, one message in flight each:
 //! acknowledged messages a second, checked against the rows stored.
+//! `persist-pairs`: the same with a partner who never connects, first in
+//! groups of two, then in direct chats, where every message also leaves a
+//! row in the notification outbox for the partner: the outbox's cost, as
+//! the difference between the two figures of one run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,12 +12,12 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{accounts, connect, create_room, open_socket};
-use crate::measure::number_after;
+use crate::client::{accounts, connect, create_room, open_socket, post};
 use crate::{AnyError, Args};
 
+const SENDERS: usize = 50;
+
 pub async fn persist(args: &Args) -> Result<(), AnyError> {
-    const SENDERS: usize = 50;
     println!(
         "persist: {SENDERS} senders, each alone in a room, one message in flight each, for {} s",
         args.seconds
@@ -23,17 +27,66 @@ pub async fn persist(args: &Args) -> Result<(), AnyError> {
     for (i, (_, cookie)) in people.iter().enumerate() {
         rooms.push(create_room(args, cookie, &format!("persist {i}"), &[]).await?);
     }
+    send_and_count(args, &people, &rooms).await
+}
+
+pub async fn persist_pairs(args: &Args) -> Result<(), AnyError> {
+    let people = accounts(args, "pairs", SENDERS).await?;
+    let partners = accounts(args, "partner", SENDERS).await?;
+    println!(
+        "persist-pairs, groups: {SENDERS} senders, each with a partner who is not connected, for {} s",
+        args.seconds
+    );
+    let mut rooms = Vec::new();
+    for (i, ((_, cookie), (partner, _))) in people.iter().zip(&partners).enumerate() {
+        let members = [partner.clone()];
+        rooms.push(create_room(args, cookie, &format!("pair {i}"), &members).await?);
+    }
+    send_and_count(args, &people, &rooms).await?;
+    println!("persist-pairs, direct chats (each message also an outbox row for the partner):");
+    let mut chats = Vec::new();
+    for ((_, cookie), (partner, _)) in people.iter().zip(&partners) {
+        let (status, _, body) = post(
+            args,
+            "/api/rooms/direct",
+            &[("email", partner)],
+            Some(cookie),
+        )
+        .await?;
+        let room = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["Room"].as_i64())
+            .ok_or_else(|| format!("direct chat: {status} {body}"))?;
+        chats.push(room);
+    }
+    send_and_count(args, &people, &chats).await
+}
+
+/// Each of `people` sends into their room of `rooms` for the run's
+/// seconds, one message in flight; prints acks a second and checks the
+/// rows stored (each room's last seq, summed) against them.
+async fn send_and_count(
+    args: &Args,
+    people: &[(String, String)],
+    rooms: &[i64],
+) -> Result<(), AnyError> {
+    let before = seqs_of(args, people, rooms).await?;
     let acked = Arc::new(AtomicU64::new(0));
+    // Client ids new to each run: a room used again (a direct chat is
+    // one per pair) must not answer this run's sends as resends.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let start = Instant::now();
     let until = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
-    for ((_, cookie), room) in people.iter().zip(&rooms) {
+    for ((_, cookie), room) in people.iter().zip(rooms) {
         let mut ws = connect(args, cookie).await?;
         let (acked, room) = (acked.clone(), *room);
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < until {
-                let frame = format!(r#"{{"type":"send","room":{room},"client_id":"p-{room}-{n}","body":"persist {n}"}}"#);
+                let frame = format!(r#"{{"type":"send","room":{room},"client_id":"p-{room}-{run}-{n}","body":"persist {n}"}}"#);
                 if ws.send(Message::Text(frame.into())).await.is_err() {
                     return;
                 }
@@ -55,14 +108,8 @@ pub async fn persist(args: &Args) -> Result<(), AnyError> {
     }
     let secs = start.elapsed().as_secs_f64();
     let acks = acked.load(Ordering::Relaxed);
-    // Every ack must be a row: each room's last seq counts its rows.
-    let mut stored = 0i64;
-    for (_, cookie) in &people {
-        let mut ws = open_socket(args, cookie).await?;
-        if let Some(Ok(Message::Text(welcome))) = ws.next().await {
-            stored += number_after(welcome.as_str(), r#""last_seq":"#).unwrap_or(0) as i64;
-        }
-    }
+    // Every ack must be a row: the rooms' last seqs grew by the rows stored.
+    let stored = seqs_of(args, people, rooms).await? - before;
     println!(
         "  acknowledged {acks} messages in {secs:.1} s: {:.0} msgs/s; rows stored {stored} ({})",
         acks as f64 / secs,
@@ -73,4 +120,23 @@ pub async fn persist(args: &Args) -> Result<(), AnyError> {
         }
     );
     Ok(())
+}
+
+/// The last seqs of `rooms` summed, as each one's sender's welcome frame
+/// shows them (a person may be in rooms of other runs: only these count).
+async fn seqs_of(args: &Args, people: &[(String, String)], rooms: &[i64]) -> Result<i64, AnyError> {
+    let mut sum = 0;
+    for ((_, cookie), room) in people.iter().zip(rooms) {
+        let mut ws = open_socket(args, cookie).await?;
+        if let Some(Ok(Message::Text(welcome))) = ws.next().await {
+            let welcome: serde_json::Value = serde_json::from_str(welcome.as_str())?;
+            let rooms = welcome["rooms"].as_array().cloned().unwrap_or_default();
+            sum += rooms
+                .iter()
+                .find(|r| r["room"].as_i64() == Some(*room))
+                .and_then(|r| r["last_seq"].as_i64())
+                .unwrap_or(0);
+        }
+    }
+    Ok(sum)
 }

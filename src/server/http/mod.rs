@@ -4,16 +4,18 @@
 //! nothing calls up into it.
 
 mod build_files;
+pub mod client;
 pub mod cookie;
 mod files;
 mod guards;
 mod health;
 mod page;
+mod unsubscribe;
 mod widget;
 pub mod ws;
 
 use axum::middleware;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}", get(files::download))
         .route("/files/{id}/{variant}", get(files::image))
         .route("/widget/{key}/unread", get(widget::unread))
+        .route("/api/email/unsubscribe", post(unsubscribe::unsubscribe))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             refuse_cross_site,

@@ -99,7 +99,11 @@ pub async fn sign_up(
 
 /// A new password must be hard to guess, the person's email and name
 /// counted as guessable (`auth::strength`).
-fn require_strong(password: &str, email: &str, display_name: &str) -> Result<(), AuthError> {
+pub(super) fn require_strong(
+    password: &str,
+    email: &str,
+    display_name: &str,
+) -> Result<(), AuthError> {
     strength::check(password, &[email, display_name])
         .map_err(|weak| AuthError::WeakPassword(weak.0))
 }
@@ -246,6 +250,11 @@ pub fn spawn_session_sweeper(state: AppState, every: Duration) {
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
+            // Reset links a day past their expiry are no use to anyone.
+            let day = 24 * 60 * 60 * 1000;
+            if let Err(e) = state.store.delete_old_password_resets(now_ms() - day).await {
+                tracing::warn!(error = %e, "could not remove old reset links");
+            }
             match state.store.delete_expired_sessions(now_ms()).await {
                 Ok(ended) if ended.is_empty() => {}
                 Ok(ended) => {

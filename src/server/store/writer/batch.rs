@@ -5,7 +5,7 @@
 //! sqlx on the writer task, SQLite through rusqlite on the writer's own
 //! thread (`sqlite.rs`), where every call completes at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use super::indexing::{self, Indexer, Vocabulary};
@@ -26,6 +26,7 @@ use crate::server::store::mentions::{
     INSERT_ROOM_MENTION, MARK_DELETED, MEMBER_NAME, ROOM_KIND,
 };
 use crate::server::store::messages::{NewMessage, Original, SystemLine, SELECT_MESSAGES};
+use crate::server::store::notifications::NOTIFY;
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
 
@@ -62,9 +63,11 @@ pub(super) const DELETE_ROOM_MESSAGES: &str = "DELETE FROM messages WHERE room_i
 pub(super) const MARK_ALL_READ: &str =
     "UPDATE room_members SET last_read_seq = $2 WHERE room_id = $1";
 /// A room's last seq, the member whose message reopens it when it is a
-/// resolved support conversation, and its count of text messages.
+/// resolved support conversation, its count of text messages, and whether
+/// its messages notify by kind (`NOTIFY`).
 const HEAD_COLUMNS: &str =
-    "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END, text_count FROM rooms";
+    "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END, text_count,
+        CAST(CASE WHEN kind IN ('direct', 'support') THEN 1 ELSE 0 END AS BIGINT) FROM rooms";
 
 /// The stored message a resent client id refers to. Built once, not per batch.
 pub(super) static EXISTING: LazyLock<String> =
@@ -92,11 +95,17 @@ pub(super) async fn store_batch(
     rooms.sort_unstable();
     rooms.dedup();
     // Read once per batch, then kept here as the batch moves them.
+    let mut notifying = HashSet::new();
     let mut heads: HashMap<i64, (i64, Option<i64>, i64)> = tx
         .heads(&rooms)
         .await?
         .into_iter()
-        .map(|(room, last_seq, reopened_by, texts)| (room, (last_seq, reopened_by, texts)))
+        .map(|(room, last_seq, reopened_by, texts, notifies)| {
+            if notifies == 1 {
+                notifying.insert(room);
+            }
+            (room, (last_seq, reopened_by, texts))
+        })
         .collect();
     for write in batch {
         let room = write.room();
@@ -175,6 +184,17 @@ pub(super) async fn store_batch(
         indexer.index_new(tx, room, id, &msg.body).await?;
         let reopens = reopened_by == Some(msg.sender_id);
         let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
+        // Who is to be told if they do not read it soon (the outbox the
+        // notifiers read), in this same transaction.
+        let due = [
+            Arg::Int(room),
+            Arg::Int(seq),
+            Arg::Int(msg.now),
+            Arg::Int(msg.sender_id),
+        ];
+        if notifying.contains(&room) || !mentions.is_empty() || mentions_room {
+            tx.execute(NOTIFY, &due).await?;
+        }
         let message = MessageView {
             id,
             room: msg.room,

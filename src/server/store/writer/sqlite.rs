@@ -280,7 +280,13 @@ impl BatchTx for SqliteBatch<'_> {
             let mut statement = bind(self.conn, &HEAD_OF_ROOM, &[room])?;
             let mut rows = statement.raw_query();
             if let Some(row) = rows.next()? {
-                heads.push((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?));
+                heads.push((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ));
             }
         }
         Ok(heads)

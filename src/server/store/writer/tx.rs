@@ -10,8 +10,9 @@ use crate::server::store::mentions::MentionRow;
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
 use crate::server::store::StoreError;
 
-/// A room's head: (room, last seq, who reopens it, text messages so far).
-pub(super) type Head = (i64, i64, Option<i64>, i64);
+/// A room's head: (room, last seq, who reopens it, text messages so far,
+/// 1 when its messages notify people by kind: a direct or support room).
+pub(super) type Head = (i64, i64, Option<i64>, i64, i64);
 
 /// A stored body: (id, seq, body, key id, nonce).
 pub(super) type Body = (i64, i64, Vec<u8>, Option<i64>, Option<Vec<u8>>);

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::server::crypto::{KeySource, MasterKey};
 
+mod email;
+pub use email::{EmailSettings, SmtpSecurity};
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{name} is not a socket address like 127.0.0.1:3000: {value:?}")]
@@ -50,6 +53,14 @@ pub struct Limits {
     /// together (a flood from many addresses leaves the cores to logins).
     pub signup_total_count: u32,
     pub signup_total_period_secs: u32,
+    /// GLASSCHAT_RESET_RATE ("3/3600"): password reset emails one address
+    /// may be sent per that many seconds.
+    pub reset_count: u32,
+    pub reset_period_secs: u32,
+    /// GLASSCHAT_RESET_RATE_PER_ADDRESS ("20/3600"): reset requests and
+    /// reset attempts from one client address per that many seconds.
+    pub reset_address_count: u32,
+    pub reset_address_period_secs: u32,
     /// GLASSCHAT_INVITE_RATE ("30/3600"): invitations one user may make
     /// (a member's to a direct chat, an admin's links) and registration
     /// settings they may change, per that many seconds.
@@ -104,6 +115,10 @@ impl Default for Limits {
             signup_period_secs: 3600,
             signup_total_count: 60,
             signup_total_period_secs: 60,
+            reset_count: 3,
+            reset_period_secs: 3600,
+            reset_address_count: 20,
+            reset_address_period_secs: 3600,
             invite_count: 30,
             invite_period_secs: 3600,
             change_count: 60,
@@ -198,6 +213,16 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         "GLASSCHAT_SIGNUP_RATE_TOTAL",
         (d.signup_total_count, d.signup_total_period_secs),
     )?;
+    let (reset_count, reset_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_RESET_RATE",
+        (d.reset_count, d.reset_period_secs),
+    )?;
+    let (reset_address_count, reset_address_period_secs) = rate(
+        lookup,
+        "GLASSCHAT_RESET_RATE_PER_ADDRESS",
+        (d.reset_address_count, d.reset_address_period_secs),
+    )?;
     let (invite_count, invite_period_secs) = rate(
         lookup,
         "GLASSCHAT_INVITE_RATE",
@@ -249,6 +274,10 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
         signup_period_secs,
         signup_total_count,
         signup_total_period_secs,
+        reset_count,
+        reset_period_secs,
+        reset_address_count,
+        reset_address_period_secs,
         invite_count,
         invite_period_secs,
         change_count,
@@ -297,6 +326,8 @@ pub struct Config {
     /// GLASSCHAT_BEHIND_PROXY: the client's address is the last one in
     /// `X-Forwarded-For` (the one our reverse proxy added), not the proxy's.
     pub behind_proxy: bool,
+    /// SMTP, when set (password reset links and missed-message digests).
+    pub email: Option<EmailSettings>,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -349,6 +380,7 @@ impl Config {
             limits: limits(&lookup)?,
             key_source: key_source(&lookup, &database_url, &database_kind)?,
             behind_proxy: flag(&lookup, "GLASSCHAT_BEHIND_PROXY")?,
+            email: email::email(&lookup)?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);
