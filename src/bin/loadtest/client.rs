@@ -153,6 +153,17 @@ pub async fn create_room(
     Ok(body.trim().parse()?)
 }
 
+/// The direct chat of `cookie`'s account with `email` (found or made).
+pub async fn direct_chat(args: &Args, cookie: &str, email: &str) -> Result<i64, AnyError> {
+    let (status, _, body) =
+        post(args, "/api/rooms/direct", &[("email", email)], Some(cookie)).await?;
+    let room = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["Room"].as_i64())
+        .ok_or_else(|| format!("direct chat: {status} {body}"))?;
+    Ok(room)
+}
+
 /// A socket as a browser opens it (session cookie, our Origin, no Nagle).
 pub async fn open_socket(args: &Args, cookie: &str) -> Result<Ws, AnyError> {
     open_socket_on(args, &args.host, cookie).await

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{accounts, connect, create_room, open_socket, post};
+use crate::client::{accounts, connect, create_room, direct_chat, open_socket};
 use crate::{AnyError, Args};
 
 const SENDERS: usize = 50;
@@ -46,18 +46,7 @@ pub async fn persist_pairs(args: &Args) -> Result<(), AnyError> {
     println!("persist-pairs, direct chats (each message also an outbox row for the partner):");
     let mut chats = Vec::new();
     for ((_, cookie), (partner, _)) in people.iter().zip(&partners) {
-        let (status, _, body) = post(
-            args,
-            "/api/rooms/direct",
-            &[("email", partner)],
-            Some(cookie),
-        )
-        .await?;
-        let room = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["Room"].as_i64())
-            .ok_or_else(|| format!("direct chat: {status} {body}"))?;
-        chats.push(room);
+        chats.push(direct_chat(args, cookie, partner).await?);
     }
     send_and_count(args, &people, &chats).await
 }

@@ -15,7 +15,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{accounts, connect, post};
+use crate::client::{accounts, connect, direct_chat};
 use crate::fanout::{fanout_step, setup_rooms};
 use crate::measure::cpu_seconds_of;
 use crate::{AnyError, Args};
@@ -80,18 +80,7 @@ pub async fn presence(args: &Args) -> Result<(), AnyError> {
     let people = accounts(args, "presence", PAIRS * 2).await?;
     let mut chats = Vec::with_capacity(PAIRS);
     for pair in people.chunks(2) {
-        let (status, _, body) = post(
-            args,
-            "/api/rooms/direct",
-            &[("email", &pair[1].0)],
-            Some(&pair[0].1),
-        )
-        .await?;
-        let room = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["Room"].as_i64())
-            .ok_or_else(|| format!("direct chat: {status} {body}"))?;
-        chats.push(room);
+        chats.push(direct_chat(args, &pair[0].1, &pair[1].0).await?);
     }
     let heard = Arc::new(Heard::default());
     let tabs: Arc<Vec<Tabs>> = Arc::new(people.iter().map(|_| Mutex::new(Vec::new())).collect());
