@@ -32,8 +32,9 @@ pub struct Mail<'a> {
     pub to_email: &'a str,
     pub subject: &'a str,
     pub text: String,
-    /// A one-click unsubscribe address (RFC 8058), for mail that is not
-    /// a direct answer to something the person asked for.
+    /// The one-click unsubscribe address (RFC 8058: mail programs POST
+    /// `List-Unsubscribe=One-Click` to it), for mail that is not a direct
+    /// answer to something the person asked for.
     pub unsubscribe: Option<&'a str>,
 }
 

@@ -51,7 +51,10 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}", get(files::download))
         .route("/files/{id}/{variant}", get(files::image))
         .route("/widget/{key}/unread", get(widget::unread))
-        .route("/api/email/unsubscribe", post(unsubscribe::unsubscribe))
+        .route(
+            "/api/email/unsubscribe",
+            post(unsubscribe::unsubscribe).get(unsubscribe::page),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             refuse_cross_site,

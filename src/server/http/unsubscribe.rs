@@ -3,8 +3,8 @@
 //! address, which mail programs post to in one click (RFC 8058, body
 //! `List-Unsubscribe=One-Click`), and the button of the `/unsubscribe`
 //! page, a plain form. The token is the signature (services::digests),
-//! so no cookie and no Origin are needed; a GET never changes anything
-//! (mail scanners open links).
+//! so no cookie and no Origin are needed. A GET never changes anything
+//! (mail scanners open links): it is sent on to the page.
 
 use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};
@@ -42,5 +42,17 @@ pub async fn unsubscribe(
         }
         Err(_) => "/unsubscribe?error=bad_link",
     };
+    (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response()
+}
+
+/// `GET /api/email/unsubscribe?token=…` (a mail program without one-click
+/// opens the header's address): the page with its button, nothing changed.
+pub async fn page(Query(Token { token }): Query<Token>) -> Response {
+    let token: String = token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    let page = format!("/unsubscribe?token={token}");
     (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response()
 }

@@ -99,20 +99,20 @@ async fn send_due(state: &AppState, mailer: &Mailer) -> Result<(), StoreError> {
             rooms.push((title, messages));
         }
         let delay = state.store.email_delay(user_id).await?;
-        let unsubscribe = unsubscribe_link(state, user_id);
+        let unsubscribe = unsubscribe_links(state, user_id);
         let (subject, text) = compose(
             &state.config.public_origin,
             &user,
             &rooms,
             delay,
-            unsubscribe.as_deref(),
+            unsubscribe.as_ref().map(|u| u.page.as_str()),
         );
         let mail = Mail {
             to_name: &user.display_name,
             to_email: &user.email,
             subject: &subject,
             text,
-            unsubscribe: unsubscribe.as_deref(),
+            unsubscribe: unsubscribe.as_ref().map(|u| u.one_click.as_str()),
         };
         match mailer.send(mail).await {
             Ok(()) => tracing::info!(user_id, rooms = rooms.len(), "digest sent"),
@@ -213,17 +213,24 @@ fn signed_message(user: i64) -> Vec<u8> {
     message
 }
 
-/// The link that turns `user`'s digests off without signing in (also the
-/// address of the one-click `List-Unsubscribe-Post`).
-pub fn unsubscribe_link(state: &AppState, user: i64) -> Option<String> {
+/// The ways to turn `user`'s digests off without signing in: the page the
+/// mail's text links to (`/unsubscribe`, one button), and the address mail
+/// programs post to in one click (the `List-Unsubscribe` header, RFC 8058;
+/// a GET there only sends the reader on to the page).
+pub struct Unsubscribe {
+    pub page: String,
+    pub one_click: String,
+}
+
+pub fn unsubscribe_links(state: &AppState, user: i64) -> Option<Unsubscribe> {
     let key = state.store.keys.links()?;
     let mut token = user.to_be_bytes().to_vec();
     token.extend_from_slice(&key.sign(&signed_message(user)));
-    Some(format!(
-        "{}/unsubscribe?token={}",
-        state.config.public_origin,
-        URL_SAFE_NO_PAD.encode(token)
-    ))
+    let (origin, token) = (&state.config.public_origin, URL_SAFE_NO_PAD.encode(token));
+    Some(Unsubscribe {
+        page: format!("{origin}/unsubscribe?token={token}"),
+        one_click: format!("{origin}/api/email/unsubscribe?token={token}"),
+    })
 }
 
 /// Turns digests off for the account an unsubscribe token names.
