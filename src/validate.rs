@@ -92,6 +92,17 @@ pub fn password(raw: &str) -> Result<&str, Field> {
     }
 }
 
+/// A token as a link carries it (an invitation, a password reset, an
+/// unsubscribe): 1 to 128 characters of URL-safe base64, so it can go back
+/// into an address or a form as it is.
+pub fn url_token(text: &str) -> Option<&str> {
+    let plausible = (1..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plausible.then_some(text)
+}
+
 /// Trimmed; 1 to 64 characters; no control characters.
 pub fn display_name(raw: &str) -> Result<String, Field> {
     short_text(raw, DISPLAY_NAME_MAX, Field::DisplayName)
@@ -250,6 +261,15 @@ fn short_text(raw: &str, max: usize, field: Field) -> Result<String, Field> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_token_is_url_safe_base64_of_a_plausible_length() {
+        assert_eq!(url_token("aZ09-_"), Some("aZ09-_"));
+        assert_eq!(url_token(&"A".repeat(128)).map(str::len), Some(128));
+        for bad in ["", "a b", "a%20", "a/b", "a?b=1", "é", &"A".repeat(129)] {
+            assert_eq!(url_token(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn site_origins_are_exact_origins() {

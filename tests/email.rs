@@ -14,8 +14,7 @@ const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "purple elephants dance quietly";
 
 async fn with_smtp(backend: Backend, smtp: &SmtpServer, more: &[(&str, &str)]) -> TestServer {
-    let env = smtp.env();
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut all = smtp.env();
     all.extend_from_slice(more);
     TestServer::start_on(TestDb::new(backend).await, &all).await
 }
@@ -370,9 +369,7 @@ both_backends!(missed_messages_arrive_as_one_digest);
 async fn two_nodes_send_each_digest_once() {
     let smtp = SmtpServer::start().await;
     let first = with_smtp(Backend::Postgres, &smtp, &[]).await;
-    let env = smtp.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let second = first.another_node(&env).await;
+    let second = first.another_node(&smtp.env()).await;
     first.user("root@example.com").await;
     let mut people = Vec::new();
     for n in 0..20 {

@@ -30,11 +30,7 @@ pub async fn sign_up(
     )
     .await;
     match signed_up {
-        Ok(signed_in) => {
-            edge.set_session_cookie(&signed_in.token.cookie_value);
-            edge.redirect("/");
-            Ok(accounts::user_view(&signed_in.user))
-        }
+        Ok(signed_in) => Ok(edge.signed_in(&signed_in)),
         Err(err) => Err(edge.fail(err.into(), "/signup")),
     }
 }
@@ -47,11 +43,7 @@ pub async fn log_in(email: String, password: String) -> Result<UserView, ApiErro
 
     let edge = Edge::get()?;
     match accounts::log_in(&edge.state, edge.peer_ip(), &email, &password).await {
-        Ok(signed_in) => {
-            edge.set_session_cookie(&signed_in.token.cookie_value);
-            edge.redirect("/");
-            Ok(accounts::user_view(&signed_in.user))
-        }
+        Ok(signed_in) => Ok(edge.signed_in(&signed_in)),
         Err(err) => Err(edge.fail(err.into(), "/login")),
     }
 }
@@ -109,32 +101,21 @@ pub async fn forgot_password(email: String) -> Result<(), ApiError> {
 #[server(endpoint = "password/reset")]
 pub async fn reset_password(token: String, password: String) -> Result<UserView, ApiError> {
     use super::edge::Edge;
-    use crate::server::services::{accounts, password_reset};
+    use crate::server::services::password_reset;
 
     let edge = Edge::get()?;
     match password_reset::complete(&edge.state, edge.peer_ip(), &token, &password).await {
-        Ok(signed_in) => {
-            edge.set_session_cookie(&signed_in.token.cookie_value);
-            edge.redirect("/");
-            Ok(accounts::user_view(&signed_in.user))
-        }
+        Ok(signed_in) => Ok(edge.signed_in(&signed_in)),
         // The token goes back into the page's address (it is the visitor's
         // own) so a form posted without JavaScript can be tried again.
         Err(err) => {
-            let page = format!("/reset?token={}", safe_token(&token));
+            let page = match crate::validate::url_token(&token) {
+                Some(token) => format!("/reset?token={token}"),
+                None => "/reset".to_string(),
+            };
             Err(edge.fail(err.into(), &page))
         }
     }
-}
-
-/// The token as it may appear in an address: URL-safe characters only.
-#[cfg(feature = "ssr")]
-fn safe_token(token: &str) -> String {
-    token
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(64)
-        .collect()
 }
 
 /// What the login page offers besides the password form (a reset link

@@ -124,6 +124,15 @@ impl Edge {
         self.set_cookie(cookie::set(&self.state.config, value));
     }
 
+    /// A sign-in that worked (sign-up, login, a password reset): its
+    /// session cookie is set, the browser is sent to the chats, and the
+    /// account is the answer.
+    pub fn signed_in(&self, signed_in: &accounts::SignedIn) -> crate::model::UserView {
+        self.set_session_cookie(&signed_in.token.cookie_value);
+        self.redirect("/");
+        accounts::user_view(&signed_in.user)
+    }
+
     pub fn clear_session_cookie(&self) {
         self.set_cookie(cookie::clear(&self.state.config));
     }
@@ -395,7 +404,6 @@ impl From<ResetError> for ApiError {
     fn from(err: ResetError) -> ApiError {
         match err {
             ResetError::Invalid(field) => ApiError::Invalid(field),
-            ResetError::WeakPassword(reason) => ApiError::WeakPassword { reason },
             ResetError::RateLimited(wait) => ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             },

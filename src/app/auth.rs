@@ -86,11 +86,8 @@ pub fn SignupPage() -> impl IntoView {
     // Its token goes back with the form: it is what proves the person came
     // through the link (typing the invited email proves nothing).
     let invite = use_query_map().with_untracked(|q| {
-        q.get("invite").filter(|t| {
-            (1..=128).contains(&t.len())
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        q.get("invite")
+            .filter(|t| crate::validate::url_token(t).is_some())
     });
     let policy = Resource::new_blocking(|| (), |_| signup_policy());
     let has_invite = invite.is_some();

@@ -53,11 +53,8 @@ pub fn ResetPage() -> impl IntoView {
     let error = form_error(reset);
     // Only URL-safe text of a plausible length goes into the form.
     let token = use_query_map().with_untracked(|q| {
-        q.get("token").filter(|t| {
-            (1..=64).contains(&t.len())
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        q.get("token")
+            .filter(|t| crate::validate::url_token(t).is_some())
     });
     view! {
         <Title text="Choose a new password · Glasschat"/>

@@ -74,11 +74,8 @@ pub fn UnsubscribePage() -> impl IntoView {
     let query = use_query_map();
     let (token, done, failed) = query.with_untracked(|q| {
         (
-            q.get("token").filter(|t| {
-                (1..=64).contains(&t.len())
-                    && t.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            }),
+            q.get("token")
+                .filter(|t| crate::validate::url_token(t).is_some()),
             q.get("done").is_some(),
             q.get("error").is_some(),
         )

@@ -373,9 +373,8 @@ fn c(endpoint: &'static str, allowed: [bool; 6], form: Form) -> Call {
 async fn authorization_matrix(backend: Backend) {
     // With a real SMTP server, so "Forgot password?" is on.
     let smtp = crate::common::smtp::SmtpServer::start().await;
-    let mut env: Vec<(&str, String)> = smtp.env();
-    env.push(("GLASSCHAT_RESET_RATE", "1000/1".into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = smtp.env();
+    env.push(("GLASSCHAT_RESET_RATE", "1000/1"));
     let desk = Desk::open_with(backend, &env).await;
     let server = &desk.server;
     let sales_reply = ok(server

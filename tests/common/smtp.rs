@@ -10,6 +10,7 @@ use tokio::process::{Child, Command};
 
 pub struct SmtpServer {
     pub port: u16,
+    port_text: String,
     dir: PathBuf,
     _child: Child,
 }
@@ -80,6 +81,7 @@ impl SmtpServer {
             {
                 return SmtpServer {
                     port,
+                    port_text: port.to_string(),
                     dir,
                     _child: child,
                 };
@@ -89,17 +91,14 @@ impl SmtpServer {
         panic!("aiosmtpd did not listen on port {port} within 10 s");
     }
 
-    /// What a server needs to send here.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
+    /// What a server needs to send here (a digest pass every second).
+    pub fn env(&self) -> Vec<(&'static str, &str)> {
         vec![
-            ("GLASSCHAT_SMTP_HOST", "127.0.0.1".to_string()),
-            ("GLASSCHAT_SMTP_PORT", self.port.to_string()),
-            ("GLASSCHAT_SMTP_SECURITY", "none".to_string()),
-            (
-                "GLASSCHAT_SMTP_FROM",
-                "Glasschat <chat@example.com>".to_string(),
-            ),
-            ("GLASSCHAT_EMAIL_CHECK_SECS", "1".to_string()),
+            ("GLASSCHAT_SMTP_HOST", "127.0.0.1"),
+            ("GLASSCHAT_SMTP_PORT", &self.port_text),
+            ("GLASSCHAT_SMTP_SECURITY", "none"),
+            ("GLASSCHAT_SMTP_FROM", "Glasschat <chat@example.com>"),
+            ("GLASSCHAT_EMAIL_CHECK_SECS", "1"),
         ]
     }
 

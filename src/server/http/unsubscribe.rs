@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::client::client_ip;
 use crate::server::services::digests::{self, DigestError};
 use crate::server::state::AppState;
+use crate::validate::url_token;
 
 #[derive(Debug, Deserialize)]
 pub struct Token {
@@ -48,11 +49,9 @@ pub async fn unsubscribe(
 /// `GET /api/email/unsubscribe?token=…` (a mail program without one-click
 /// opens the header's address): the page with its button, nothing changed.
 pub async fn page(Query(Token { token }): Query<Token>) -> Response {
-    let token: String = token
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(64)
-        .collect();
-    let page = format!("/unsubscribe?token={token}");
+    let page = format!(
+        "/unsubscribe?token={}",
+        url_token(&token).unwrap_or_default()
+    );
     (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response()
 }

@@ -23,10 +23,19 @@ impl UserRate {
     }
 
     pub fn check(&self, user_id: i64) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&user_id)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        spend(&self.limiter, &user_id, &self.clock)
     }
+}
+
+/// Spends one from `key`'s budget, or says how long to wait.
+pub(super) fn spend<K: Clone + Eq + std::hash::Hash>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+    clock: &DefaultClock,
+) -> Result<(), Duration> {
+    limiter
+        .check_key(key)
+        .map_err(|not_until| not_until.wait_time_from(clock.now()))
 }
 
 /// `count` per `period`, as a steady rate with a burst of `count`.

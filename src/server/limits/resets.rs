@@ -6,10 +6,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::DefaultClock;
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
-use super::per_user::quota;
+use super::per_user::{quota, spend};
 
 pub struct ResetRate {
     per_email: DefaultKeyedRateLimiter<String>,
@@ -31,19 +31,14 @@ impl ResetRate {
     /// Spends one try from `ip` (when known) or says how long to wait.
     pub fn check_address(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
         match ip {
-            Some(ip) => self
-                .per_address
-                .check_key(&ip)
-                .map_err(|not_until| not_until.wait_time_from(self.clock.now())),
+            Some(ip) => spend(&self.per_address, &ip, &self.clock),
             None => Ok(()),
         }
     }
 
     /// Spends one request for `email` (normalised by the caller).
     pub fn check_email(&self, email: &str) -> Result<(), Duration> {
-        self.per_email
-            .check_key(&email.to_string())
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        spend(&self.per_email, &email.to_string(), &self.clock)
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, RateLimiter};
 
-use super::per_user::quota;
+use super::per_user::{quota, spend};
 
 pub struct SignupRate {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
@@ -33,9 +33,7 @@ impl SignupRate {
     /// how long to wait.
     pub fn check(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
         if let Some(ip) = ip {
-            self.per_address
-                .check_key(&ip)
-                .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
+            spend(&self.per_address, &ip, &self.clock)?;
         }
         self.total
             .check()
