@@ -129,6 +129,27 @@ pub struct EmailSettingsView {
     pub delay_minutes: i64,
 }
 
+/// A person's push notifications, as the settings page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSettingsView {
+    /// The server's VAPID public key (base64url): what a browser subscribes
+    /// with.
+    pub public_key: String,
+    /// Pushes may show the message's text (otherwise sender and room only).
+    pub previews: bool,
+    pub devices: Vec<PushDeviceView>,
+}
+
+/// One device that receives pushes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushDeviceView {
+    pub id: i64,
+    /// What the browser said it is ("Chrome on Linux").
+    pub label: String,
+    pub created_at: i64,
+    pub last_push_at: Option<i64>,
+}
+
 /// What the login page offers besides the password form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginOptions {

@@ -21,6 +21,7 @@ use crate::server::services::digests::DigestError;
 use crate::server::services::files::FileError;
 use crate::server::services::messages::MessageError;
 use crate::server::services::password_reset::ResetError;
+use crate::server::services::push::DeviceError;
 use crate::server::services::registration::RegistrationError;
 use crate::server::services::reports::ReportError;
 use crate::server::services::satisfaction::RatingError;
@@ -385,6 +386,21 @@ impl From<AuthError> for ApiError {
                 tracing::error!(error = %e, "auth: password hashing failure");
                 ApiError::Internal
             }
+        }
+    }
+}
+
+impl From<DeviceError> for ApiError {
+    fn from(err: DeviceError) -> ApiError {
+        match err {
+            DeviceError::Endpoint(e) => ApiError::BadPushDevice {
+                reason: format!("Notifications cannot be sent to this browser: {e}."),
+            },
+            DeviceError::Taken => ApiError::PushDeviceTaken,
+            DeviceError::NotFound => ApiError::NotFound,
+            DeviceError::Unavailable => ApiError::Internal,
+            DeviceError::SlowDown(_) => ApiError::SlowDown,
+            DeviceError::Store(e) => e.into(),
         }
     }
 }

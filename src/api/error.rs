@@ -87,6 +87,12 @@ pub enum ApiError {
     ResetLinkInvalid,
     #[error("This server cannot send email. Ask an admin to reset your password.")]
     EmailOff,
+    /// A push subscription that cannot be used; the reason says why (a
+    /// fixed text: not https, a private address, malformed keys…).
+    #[error("{reason}")]
+    BadPushDevice { reason: String },
+    #[error("This browser receives notifications for another account. Turn them off there first, or sign in to that account.")]
+    PushDeviceTaken,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never got a proper answer (offline, server down, bad reply).
@@ -174,6 +180,8 @@ impl ApiError {
             ApiError::BadFile { .. } => "bad_file",
             ApiError::ResetLinkInvalid => "reset_link_invalid",
             ApiError::EmailOff => "email_off",
+            ApiError::BadPushDevice { .. } => "bad_push_device",
+            ApiError::PushDeviceTaken => "push_device_taken",
             ApiError::Internal => "internal",
             ApiError::Transport => "transport",
         }
@@ -234,6 +242,10 @@ impl ApiError {
             },
             "reset_link_invalid" => ApiError::ResetLinkInvalid,
             "email_off" => ApiError::EmailOff,
+            "bad_push_device" => ApiError::BadPushDevice {
+                reason: "This browser's notification settings could not be used.".to_string(),
+            },
+            "push_device_taken" => ApiError::PushDeviceTaken,
             "internal" => ApiError::Internal,
             "transport" => ApiError::Transport,
             _ => return None,
@@ -263,6 +275,8 @@ impl ApiError {
             ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
             ApiError::ResetLinkInvalid => 403,
             ApiError::EmailOff => 409,
+            ApiError::BadPushDevice { .. } => 422,
+            ApiError::PushDeviceTaken => 409,
             ApiError::Internal => 500,
             ApiError::Transport => 502,
         }
@@ -341,6 +355,7 @@ mod tests {
             ApiError::Forbidden,
             ApiError::ResetLinkInvalid,
             ApiError::EmailOff,
+            ApiError::PushDeviceTaken,
             ApiError::Internal,
             ApiError::Transport,
         ];

@@ -1,4 +1,4 @@
-//! `/settings` (a member's email notifications) and `/unsubscribe?token=…`
+//! `/settings` (a member's notifications: email, and pushes to devices) and `/unsubscribe?token=…`
 //! (the digest's one-click way out, no sign-in needed): lazy routes the
 //! chat page never loads.
 
@@ -11,6 +11,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::notifications::{email_settings, SetEmailDelay};
 use crate::api::ApiError;
 use crate::components::auth_card::{AuthCard, AuthMode, FormError, SubmitButton};
+use crate::components::push_devices::PushDevices;
 
 /// The choices, in minutes, with what the page calls them.
 const DELAYS: [(i64, &str); 3] = [
@@ -26,10 +27,11 @@ pub fn SettingsPage() -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved = move || matches!(save.value().get(), Some(Ok(())));
     view! {
-        <Title text="Email notifications · Glasschat"/>
+        <Title text="Notifications · Glasschat"/>
         <main class="mx-auto max-w-xl p-6">
             <a href="/" rel="external" class="text-sm text-sky-300 underline">"← Back to chats"</a>
-            <h1 class="mt-4 text-2xl font-semibold">"Email notifications"</h1>
+            <h1 class="mt-4 text-2xl font-semibold">"Notifications"</h1>
+            <h2 id="email" class="mt-6 text-xl font-semibold">"Email"</h2>
             <p class="mt-2 text-sm text-slate-300">
                 "A direct message, a mention or a support conversation that waits for you can be emailed to you: one email listing what you missed, never while you are reading."
             </p>
@@ -65,6 +67,7 @@ pub fn SettingsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <PushDevices/>
         </main>
     }
 }

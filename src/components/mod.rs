@@ -21,6 +21,7 @@ pub mod notify;
 pub mod on_demand;
 pub mod open_flags;
 pub mod presence;
+pub mod push_devices;
 pub mod satisfaction;
 pub mod search_panel;
 pub mod sidebar;

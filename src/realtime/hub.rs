@@ -466,6 +466,16 @@ impl Hub {
         self.read().presence.is_invisible(user_id)
     }
 
+    /// Whether `user` has a tab in use (visible and touched lately) here or,
+    /// as its node last said, on another node. A tab here counts even when
+    /// its user appears offline to others; on another node, such a tab is
+    /// not known (its node announces the user as offline).
+    pub fn in_use(&self, user_id: i64) -> bool {
+        let maps = self.read();
+        local_presence(&maps.users, &maps.conns, user_id) == Presence::Online
+            || maps.presence.online_elsewhere(user_id)
+    }
+
     /// This node's users and their states, for a node that asks.
     pub fn local_presence(&self) -> Vec<(i64, Presence)> {
         self.read().presence.local_states()

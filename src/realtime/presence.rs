@@ -97,6 +97,13 @@ impl PresenceBook {
         self.dirty.extend(users);
     }
 
+    /// Whether another node says `user` has a tab in use there.
+    pub fn online_elsewhere(&self, user: i64) -> bool {
+        self.remote
+            .get(&user)
+            .is_some_and(|states| states.iter().any(|(_, p)| *p == Presence::Online))
+    }
+
     /// Users here and their state, as the other nodes were last told.
     pub fn local_states(&self) -> Vec<(i64, Presence)> {
         self.announced.iter().map(|(u, p)| (*u, *p)).collect()

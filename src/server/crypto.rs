@@ -280,6 +280,85 @@ struct Keys {
     current: Option<i64>,
     search: Option<SearchKey>,
     links: Option<LinkKey>,
+    vapid: Option<VapidKey>,
+}
+
+/// The VAPID key pair (RFC 8292) that signs every push this server sends:
+/// derived from the master key, so it exists from the first start, every
+/// node has the same one, and browsers' subscriptions (made for its public
+/// key) keep working across restarts. A new master key means every device
+/// must turn notifications on again.
+#[derive(Clone)]
+pub struct VapidKey {
+    secret: p256::SecretKey,
+    /// The secret as PKCS#8 DER, the form jsonwebtoken signs with.
+    signing: jsonwebtoken::EncodingKey,
+}
+
+impl std::fmt::Debug for VapidKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VapidKey([redacted])")
+    }
+}
+
+impl VapidKey {
+    pub fn derive(master: &MasterKey) -> VapidKey {
+        // A P-256 scalar must be below the group order: a 32-byte hash is
+        // not with probability about 2^-32, then the next counter is tried.
+        let mut counter = 0u8;
+        loop {
+            let mut hasher = blake3::Hasher::new_derive_key("glasschat 2026-12-05 vapid key v1");
+            hasher.update(&master.0);
+            hasher.update(&[counter]);
+            if let Ok(secret) = p256::SecretKey::from_slice(hasher.finalize().as_bytes()) {
+                use p256::pkcs8::EncodePrivateKey;
+                if let Ok(der) = secret.to_pkcs8_der() {
+                    let signing = jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes());
+                    return VapidKey { secret, signing };
+                }
+            }
+            counter = counter.wrapping_add(1);
+        }
+    }
+
+    /// The public key as browsers take it (`applicationServerKey`): the
+    /// uncompressed point, 65 bytes.
+    pub fn public_key(&self) -> Vec<u8> {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        self.secret
+            .public_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// The `Authorization` header of a push to `audience` (the endpoint's
+    /// origin), valid until `expires` (seconds since the epoch): `vapid
+    /// t=<ES256 JWT>, k=<public key>`.
+    pub fn authorization(
+        &self,
+        audience: &str,
+        expires: u64,
+        contact: &str,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        #[derive(serde::Serialize)]
+        struct Claims<'a> {
+            aud: &'a str,
+            exp: u64,
+            sub: &'a str,
+        }
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+            &Claims {
+                aud: audience,
+                exp: expires,
+                sub: contact,
+            },
+            &self.signing,
+        )?;
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public_key());
+        Ok(format!("vapid t={token}, k={key}"))
+    }
 }
 
 /// The unwrapped data keys, shared by every clone of the store.
@@ -315,12 +394,18 @@ impl Keyring {
         keys.ciphers = ciphers;
         keys.search = Some(SearchKey::derive(master));
         keys.links = Some(LinkKey::derive(master));
+        keys.vapid = Some(VapidKey::derive(master));
         Ok(())
     }
 
     /// The key that signs links in emails; `None` before the keyring is loaded.
     pub fn links(&self) -> Option<LinkKey> {
         self.read().links.clone()
+    }
+
+    /// The key that signs pushes; `None` before the keyring is loaded.
+    pub fn vapid(&self) -> Option<VapidKey> {
+        self.read().vapid.clone()
     }
 
     /// The search index's key; `None` before the keyring is loaded.
@@ -549,6 +634,35 @@ mod tests {
         let ring = Keyring::default();
         ring.load(master, &stored).unwrap();
         (ring, stored)
+    }
+
+    #[test]
+    fn the_vapid_key_follows_the_master_key_and_signs_es256() {
+        let master = MasterKey::generate();
+        let key = VapidKey::derive(&master);
+        assert_eq!(key.public_key(), VapidKey::derive(&master).public_key());
+        assert_ne!(
+            key.public_key(),
+            VapidKey::derive(&MasterKey::generate()).public_key()
+        );
+        assert_eq!(key.public_key().len(), 65);
+
+        let header = key
+            .authorization("https://push.example.com", 4_000_000_000, "mailto:a@b.c")
+            .unwrap();
+        let token = header
+            .strip_prefix("vapid t=")
+            .and_then(|rest| rest.split(", k=").next())
+            .unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        validation.set_audience(&["https://push.example.com"]);
+        let verified = jsonwebtoken::decode::<serde_json::Value>(
+            token,
+            &jsonwebtoken::DecodingKey::from_ec_der(&key.public_key()),
+            &validation,
+        )
+        .unwrap();
+        assert_eq!(verified.claims["sub"], "mailto:a@b.c");
     }
 
     #[test]

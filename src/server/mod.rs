@@ -25,6 +25,7 @@ pub mod search_terms;
 pub mod services;
 pub mod state;
 pub mod store;
+pub mod webpush;
 
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
-use services::{accounts, digests, files, keys, messages, presence, search};
+use services::{accounts, digests, files, keys, messages, presence, push, search};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -83,12 +84,14 @@ pub async fn run() -> Result<(), StartupError> {
     let leptos_options = leptos_options(&config, local)?;
     let database = config.database_kind.clone();
     let mailer = config.email.as_ref().map(mail::Mailer::new).transpose()?;
+    let pusher = push::pusher(&config, &store);
     let state = AppState::new(
         config,
         store.clone(),
         leptos_options,
         messages::publisher,
         mailer,
+        pusher,
     )?;
     if let Some(pool) = store.postgres_pool() {
         let hub = state.hub.clone();
@@ -106,6 +109,7 @@ pub async fn run() -> Result<(), StartupError> {
     files::spawn_unsent_sweep(state.clone());
     presence::spawn_rounds(state.clone());
     digests::spawn_digests(state.clone());
+    push::spawn_push(state.clone());
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state);

@@ -13,6 +13,7 @@ use crate::server::limits::resets::ResetRate;
 use crate::server::limits::signups::SignupRate;
 use crate::server::mail::Mailer;
 use crate::server::store::{Committed, MessageWriter, Store, StoreError};
+use crate::server::webpush::Pusher;
 
 /// Everything a request handler or server function may need. Provided to
 /// server functions as Leptos context by `leptos_routes_with_context`.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub reset_rate: Arc<ResetRate>,
     /// SMTP, when configured; `None` hides every email feature.
     pub mailer: Option<Mailer>,
+    /// Web Push; `None` only if the HTTP client could not be built.
+    pub pusher: Option<Pusher>,
     pub send_limiter: Arc<UserRate>,
     /// A user's socket frames other than sends (ping, hello, bad frames).
     pub frame_limiter: Arc<UserRate>,
@@ -56,6 +59,7 @@ impl AppState {
         leptos_options: LeptosOptions,
         publisher: impl FnOnce(Hub, Fanout) -> Committed,
         mailer: Option<Mailer>,
+        pusher: Option<Pusher>,
     ) -> Result<AppState, StoreError> {
         let limits = &config.limits;
         let send_limiter = UserRate::new(
@@ -113,6 +117,7 @@ impl AppState {
             signup_rate: Arc::new(signup_rate),
             reset_rate: Arc::new(reset_rate),
             mailer,
+            pusher,
         })
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 pub mod desk;
+pub mod push_receiver;
 pub mod smtp;
 
 use sqlx::Connection;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::server::crypto::{KeySource, MasterKey};
 
 mod email;
+mod push;
 pub use email::{EmailSettings, SmtpSecurity};
+pub use push::PushSettings;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -328,6 +330,8 @@ pub struct Config {
     pub behind_proxy: bool,
     /// SMTP, when set (password reset links and missed-message digests).
     pub email: Option<EmailSettings>,
+    /// Web Push timing (always on).
+    pub push: PushSettings,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -381,6 +385,7 @@ impl Config {
             key_source: key_source(&lookup, &database_url, &database_kind)?,
             behind_proxy: flag(&lookup, "GLASSCHAT_BEHIND_PROXY")?,
             email: email::email(&lookup)?,
+            push: push::push(&lookup)?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);

@@ -93,7 +93,7 @@ async fn send_due(state: &AppState, mailer: &Mailer) -> Result<(), StoreError> {
         let mut rooms = Vec::with_capacity(unread.len());
         for (room, messages) in unread {
             let title = match state.store.digest_room(room, user_id).await? {
-                Some(about) => title(&about, &user),
+                Some(about) => conversation_title(&about, &user),
                 None => continue,
             };
             rooms.push((title, messages));
@@ -122,8 +122,8 @@ async fn send_due(state: &AppState, mailer: &Mailer) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A conversation's name as `reader` knows it.
-fn title(about: &DigestRoom, reader: &UserRow) -> String {
+/// A conversation's name as `reader` knows it (pushes use it too).
+pub fn conversation_title(about: &DigestRoom, reader: &UserRow) -> String {
     let or = |name: &Option<String>, fallback: &str| {
         name.clone().unwrap_or_else(|| fallback.to_string())
     };
@@ -192,7 +192,7 @@ fn compose(
 }
 
 /// A message's first line, shortened; a message of files only says so.
-fn first_line(message: &MessageView) -> String {
+pub fn first_line(message: &MessageView) -> String {
     let line = message.body.lines().find(|l| !l.trim().is_empty());
     match line {
         Some(line) if line.chars().count() > LINE_CHARS => {

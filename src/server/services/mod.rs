@@ -18,6 +18,7 @@ pub mod notes;
 pub mod password_reset;
 pub mod presence;
 pub mod publish;
+pub mod push;
 pub mod receipts;
 pub mod registration;
 pub mod reports;

@@ -15,11 +15,16 @@ use crate::realtime::protocol::MessageView;
 /// support conversation, for a member's message its assignee (or,
 /// unassigned, its department's staff), for a staff member's the member;
 /// or called by a mention the writer has just stored (a row with no user
-/// is `@room`: every member), which `mention` records. One statement, so a
-/// direct message costs one more row and no more round trips.
+/// is `@room`: every member), which `mention` records. A row is due a
+/// push (`push_state` 1) when its person has a device to push to. One
+/// statement, so a direct message costs one more row and no more round
+/// trips.
 pub(super) const NOTIFY: &str =
-    "INSERT INTO notifications_due (user_id, room_id, seq, mention, created_at)
-     SELECT user_id, $1, $2, mentioned, $3 FROM (
+    "INSERT INTO notifications_due (user_id, room_id, seq, mention, created_at, push_state)
+     SELECT user_id, $1, $2, mentioned, $3,
+        CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = members.user_id)
+             THEN 1 ELSE 0 END
+     FROM (
         SELECT rm.user_id,
             EXISTS (SELECT 1 FROM mentions x WHERE x.room_id = $1 AND x.message_seq = $2
                       AND (x.user_id = rm.user_id OR x.user_id IS NULL)) AS mentioned,
@@ -49,7 +54,8 @@ impl Store {
     /// digests on, their oldest waiting row older than their delay) out of
     /// the outbox: (person, room, seq, mention). One scan to find them, one
     /// `DELETE … RETURNING` to take their rows: of two nodes taking the
-    /// same rows, one gets each.
+    /// same rows, one gets each. A row whose push is still undecided stays
+    /// for the next pass.
     pub async fn take_due_digests(
         &self,
         now: i64,
@@ -74,7 +80,7 @@ impl Store {
         };
         // Ids are integers: listing them in the text is safe.
         let sql = format!(
-            "DELETE FROM notifications_due WHERE id <= $1 AND user_id IN ({})
+            "DELETE FROM notifications_due WHERE id <= $1 AND user_id IN ({}) AND push_state = 0
              RETURNING user_id, room_id, seq, mention",
             id_list(due.iter().map(|&(user, _)| user))
         );
@@ -165,11 +171,12 @@ impl Store {
     }
 
     /// Forgets the rows of people who get no digests (turned off, or a
-    /// website visitor): turning them on later starts from new messages.
+    /// website visitor) once no push waits on them: turning digests on
+    /// later starts from new messages.
     pub async fn delete_unwanted_notifications(&self) -> Result<u64, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query(
-                "DELETE FROM notifications_due WHERE EXISTS (
+                "DELETE FROM notifications_due WHERE push_state = 0 AND EXISTS (
                     SELECT 1 FROM users u WHERE u.id = notifications_due.user_id
                       AND (u.email_delay_mins = 0 OR u.site_id IS NOT NULL))",
             )
