@@ -2,10 +2,11 @@
 // (src/server/services/push.rs) and opens the conversation on a click.
 // It caches nothing: the app is served fresh, the worker only notifies.
 //
-// One notification per conversation (tag "room-ID"). A push carries the
-// newest seq it covers; a repeat of one already shown (the server repeats
-// a push only after a crash between sending and recording it) replaces
-// it silently, and a newer one adds its count and alerts again.
+// One notification per conversation (tag "room-ID"). A push lists the
+// seqs it covers; one that brings nothing newer than the notification
+// shown (the server repeats a push only after a crash between sending it
+// and recording that it did) changes nothing, and a newer one adds its
+// messages to the count and alerts again. A click opens the first unread.
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
@@ -29,27 +30,27 @@ async function handle(data) {
     }
     return;
   }
-  const before = shown.length ? shown[0].data || {} : {};
-  const repeat = typeof before.seq === "number" && before.seq >= data.seq;
-  const count = repeat ? before.count : (before.count || 0) + (data.count || 1);
-  const body =
-    !repeat && before.seq && count > data.count
-      ? `${count} new messages · ${data.body}`
-      : data.body;
-  await self.registration.showNotification(repeat ? before.title : data.title, {
+  const before = (shown.length && shown[0].data) || {};
+  const lastSeq = typeof before.seq === "number" ? before.seq : 0;
+  // Only messages newer than the notification shown count: a push repeated
+  // after a server crash finds nothing new and alerts nobody.
+  const listed = Array.isArray(data.seqs) ? data.seqs : [data.seq];
+  const fresh =
+    data.count > listed.length
+      ? data.seq > lastSeq
+        ? data.count
+        : 0
+      : listed.filter((seq) => seq > lastSeq).length;
+  if (fresh === 0 && shown.length) return;
+  const count = (before.count || 0) + fresh;
+  const body = count > fresh ? `${count} new messages · ${data.latest}` : data.body;
+  await self.registration.showNotification(data.title, {
     tag: data.tag,
-    body: repeat ? before.body : body,
+    body,
     icon: "/icon-192.png",
     badge: "/icon-192.png",
-    renotify: !repeat,
-    data: {
-      url: data.url,
-      room: data.room,
-      seq: repeat ? before.seq : data.seq,
-      count,
-      title: repeat ? before.title : data.title,
-      body: repeat ? before.body : body,
-    },
+    renotify: true,
+    data: { url: before.url || data.url, room: data.room, seq: Math.max(lastSeq, data.seq), count },
   });
 }
 

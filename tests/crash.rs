@@ -9,8 +9,11 @@
 //! (messages and changes) are contiguous, every reader holds exactly what a
 //! fresh load shows (text, edits, deletes, reactions, mentions, unread and
 //! mention counts), every message that calls someone left exactly one
-//! row in the notification outbox, and
-//! (SQLite) the file passes `integrity_check`.
+//! row in the notification outbox per person it calls, every `@room`
+//! message reached the device of each room's member who never opens a tab
+//! (a push, checked at a local receiver: none lost; repeats after a kill
+//! are counted and printed), and (SQLite) the file passes
+//! `integrity_check`.
 //!
 //! Rounds: GLASSCHAT_CRASH_ROUNDS (3 in `make test`; `make crash N=50`).
 
@@ -21,6 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::push_receiver::PushReceiver;
 use common::{Backend, Tab, TestDb, TestServer, INDEX_BEHIND};
 use glasschat::realtime::protocol::{ClientFrame, ServerFrame};
 use glasschat::realtime::state::ClientState;
@@ -30,9 +34,15 @@ const SENDERS: usize = 50;
 const READERS: usize = 200;
 /// Sockets share a few accounts (sign-ups are slow on purpose).
 const ACCOUNTS: usize = 2 * ROOMS;
+/// Pushes after 1 s, a pass every 200 ms, and the rows a killed server
+/// had taken are taken again after 2 s.
 const FAST: &[(&str, &str)] = &[
     ("GLASSCHAT_SEND_RATE", "1000000/1"),
     ("GLASSCHAT_MAX_SOCKETS_PER_USER", "1000"),
+    ("GLASSCHAT_PUSH_TEST_ENDPOINTS", "1"),
+    ("GLASSCHAT_PUSH_GRACE_SECS", "1"),
+    ("GLASSCHAT_PUSH_CHECK_MS", "200"),
+    ("GLASSCHAT_PUSH_LEASE_SECS", "2"),
 ];
 
 fn rounds() -> usize {
@@ -203,6 +213,53 @@ fn is_reply(client_id: &str) -> bool {
     number(client_id).is_multiple_of(3)
 }
 
+/// Every `@room` message that was not deleted reached its room's watcher
+/// in a push, whatever the kills interrupted; a push a killed server had
+/// sent but not recorded is sent again (a repeat, which the service
+/// worker folds: counted here, and printed).
+async fn pushes_reached_the_watchers(
+    db: &TestDb,
+    receiver: &PushReceiver,
+    rooms: &[i64],
+    outboxes: &[Outbox],
+) {
+    let mut waited = 0;
+    while db
+        .scalar("SELECT COUNT(*) FROM notifications_due WHERE push_state <> 0")
+        .await
+        > 0
+    {
+        assert!(waited < 300, "pushes still undecided after 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let (mut expected, mut repeats) = (0, 0);
+    for (r, room) in rooms.iter().enumerate() {
+        let mut seen = HashSet::new();
+        for push in receiver.pushes(&format!("w{r}")) {
+            assert_eq!(push.payload["room"], *room);
+            for seq in push.payload["seqs"].as_array().into_iter().flatten() {
+                if !seen.insert(seq.as_i64().unwrap_or(0)) {
+                    repeats += 1;
+                }
+            }
+        }
+        for (i, outbox) in outboxes.iter().enumerate() {
+            if rooms[(i % ACCOUNTS) / 2] != *room {
+                continue;
+            }
+            for (seq, id) in &outbox.seqs {
+                if mentions_room(id) && !number(id).is_multiple_of(7) {
+                    expected += 1;
+                    assert!(seen.contains(seq), "{id} (seq {seq}) was never pushed");
+                }
+            }
+        }
+    }
+    assert!(receiver.faults().is_empty(), "{:?}", receiver.faults());
+    println!("pushes: all {expected} @room messages reached their watchers; {repeats} repeated after a kill");
+}
+
 /// Reads until the socket dies (or `stop`); returns what the tab holds.
 async fn read_until(mut tab: Tab, stop: Arc<AtomicBool>) -> ClientState {
     while !stop.load(Ordering::Relaxed) {
@@ -220,12 +277,35 @@ async fn crash_loop(backend: Backend) {
     for i in 0..ACCOUNTS {
         cookies.push(server.user(&format!("user{i}@example.com")).await);
     }
-    // Two accounts per room, so each socket carries one room's traffic.
+    // Two accounts per room, so each socket carries one room's traffic;
+    // and a third member who never opens a tab, with a device for pushes:
+    // each `@room` message calls them.
+    let receiver = PushReceiver::start().await;
     let mut rooms = Vec::new();
     for r in 0..ROOMS {
         let partner = format!("user{}@example.com", 2 * r + 1);
+        let watcher = format!("watcher{r}@example.com");
+        let watcher_cookie = server.user(&watcher).await;
+        let device = receiver.device(&format!("w{r}"));
+        let subscribed = server
+            .call(
+                &watcher_cookie,
+                "push/subscribe",
+                &[
+                    ("endpoint", &device.endpoint),
+                    ("p256dh", &device.p256dh),
+                    ("auth", &device.auth),
+                    ("label", "watcher"),
+                ],
+            )
+            .await;
+        assert_eq!(subscribed.status, 200, "{}", subscribed.body);
         let room = server
-            .group(&cookies[2 * r], &format!("crash {r}"), &[partner.as_str()])
+            .group(
+                &cookies[2 * r],
+                &format!("crash {r}"),
+                &[partner.as_str(), watcher.as_str()],
+            )
             .await;
         rooms.push(room);
     }
@@ -396,17 +476,19 @@ async fn crash_loop(backend: Backend) {
         "@room mentions"
     );
     // The notification outbox: one row per message that calls the room's
-    // other account (by name or `@room`), written with the message, so
-    // never lost or doubled by a kill.
+    // other account (by name or `@room`) and one per `@room` message for
+    // the watcher, written with the message, so never lost or doubled by a
+    // kill.
     let calling = acked
         .iter()
         .filter(|id| mentions_partner(id) || mentions_room(id))
         .count();
     assert_eq!(
         db.scalar("SELECT COUNT(*) FROM notifications_due").await as usize,
-        calling,
-        "one outbox row per calling message"
+        calling + everyone,
+        "one outbox row per person a message calls"
     );
+    pushes_reached_the_watchers(db, &receiver, &rooms, &outboxes).await;
     // Each change made once, whatever was repeated or lost on the way.
     let counted = [
         (

@@ -119,6 +119,10 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("password/reset", &["token", "password"]),
     ("email/settings", &[]),
     ("email/delay", &["minutes"]),
+    ("push/settings", &[]),
+    ("push/subscribe", &["endpoint", "p256dh", "auth", "label"]),
+    ("push/remove", &["id"]),
+    ("push/previews", &["on"]),
 ];
 
 /// Values that break parsers and rules: extremes, wrong types, ids that

@@ -514,6 +514,18 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
         ("support/staff", vec![("room", &own)]),
         ("email/settings", vec![]),
         ("email/delay", vec![("minutes", "0")]),
+        ("push/settings", vec![]),
+        (
+            "push/subscribe",
+            vec![
+                ("endpoint", "https://push.example.com/visitor"),
+                ("p256dh", "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"),
+                ("auth", "AAECAwQFBgcICQoLDA0ODw"),
+                ("label", "x"),
+            ],
+        ),
+        ("push/remove", vec![("id", "1")]),
+        ("push/previews", vec![("on", "true")]),
         ("support/claim", vec![("room", &own)]),
         ("support/assign", vec![("room", &own), ("agent", "1")]),
         (

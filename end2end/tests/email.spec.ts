@@ -62,7 +62,7 @@ test("email settings from the user menu, and an unsubscribe link that is not val
   const bea = await newUser(browser, "Bea");
   await bea.page.locator("#user-menu").click();
   await bea.page.locator("#settings-link").click();
-  await expect(bea.page).toHaveURL(/\/settings$/);
+  await expect(bea.page).toHaveURL(/\/settings#email$/);
   await hydrated(bea.page);
   await expect(bea.page.locator("#email-delay-60")).toBeChecked();
   await expectNoSeriousViolations(bea.page, "email settings");

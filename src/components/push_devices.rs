@@ -167,7 +167,7 @@ fn push_view(
                     view! {
                         <button id="push-on" type="button" disabled=move || busy.get()
                             on:click=move |_| turn_on(key.clone())
-                            class="rounded-lg bg-sky-500 px-4 py-2 text-sm font-medium text-white hover:bg-sky-400 disabled:opacity-50">
+                            class="rounded-lg bg-sky-700 px-4 py-2 text-sm font-medium text-white hover:bg-sky-600 disabled:opacity-50">
                             "Turn on for this device"
                         </button>
                     }.into_any()

@@ -347,6 +347,13 @@ fn server_function_matrix() -> Vec<Call> {
         // Email notifications: anyone signed in, for themselves.
         c("email/settings",          [Y, Y, Y, N, Y, Y], |_| vec![]),
         c("email/delay",             [Y, Y, Y, N, Y, Y], |_| vec![("minutes", "60".into())]),
+        // Push notifications: anyone signed in, for their own devices (each
+        // caller subscribes an endpoint of its own and removes that one:
+        // see the loop below).
+        c("push/settings",           [Y, Y, Y, N, Y, Y], |_| vec![]),
+        c("push/subscribe",          [Y, Y, Y, N, Y, Y], |_| vec![("endpoint", String::new()), ("p256dh", DEVICE_KEY.into()), ("auth", DEVICE_AUTH.into()), ("label", "Matrix".into())]),
+        c("push/previews",           [Y, Y, Y, N, Y, Y], |_| vec![("on", "true".into())]),
+        c("push/remove",             [Y, Y, Y, N, Y, Y], |_| vec![("id", "0".into())]),
     ]
 }
 
@@ -358,6 +365,16 @@ async fn refused_in(tab: &mut crate::common::Tab, room: i64, what: &str) {
         (ErrorCode::Forbidden, Some(room)),
         "{what}"
     );
+}
+
+/// A browser's push keys: P-256's generator point is a valid public key.
+const DEVICE_KEY: &str =
+    "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU";
+const DEVICE_AUTH: &str = "AAECAwQFBgcICQoLDA0ODw";
+
+/// Each caller's own push endpoint (one endpoint belongs to one account).
+fn device_endpoint(who: Who) -> String {
+    format!("https://push.example.com/matrix/{who:?}")
 }
 
 type Form = fn(&Ctx) -> Vec<(&'static str, String)>;
@@ -457,6 +474,19 @@ async fn authorization_matrix(backend: Backend) {
             }
             if call.endpoint == "canned/delete" && *who == Who::Admin {
                 form[0].1 = ctx.canned_spare.to_string(); // the agent deleted the first
+            }
+            if call.endpoint == "push/subscribe" {
+                form[0].1 = device_endpoint(*who);
+            }
+            if call.endpoint == "push/remove" {
+                let id = server
+                    .db
+                    .scalar(&format!(
+                        "SELECT COALESCE(MAX(id), 0) FROM push_subscriptions WHERE endpoint = '{}'",
+                        device_endpoint(*who)
+                    ))
+                    .await;
+                form[0].1 = id.to_string();
             }
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let before = desk.fingerprint(room).await;

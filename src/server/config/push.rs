@@ -12,6 +12,11 @@ pub struct PushSettings {
     /// GLASSCHAT_PUSH_CHECK_MS (1000): how often each node looks for due
     /// pushes and for read conversations whose notification must go.
     pub check_ms: u64,
+    /// GLASSCHAT_PUSH_LEASE_SECS (60): a node that took due pushes and did
+    /// not finish them within this long is taken to be dead, and another
+    /// takes them again (longer than a pass can take: each push waits at
+    /// most 10 s for its push service).
+    pub lease_secs: u64,
     /// GLASSCHAT_PUSH_TEST_ENDPOINTS: accept push endpoints on this host's
     /// loopback over plain http (the tests' local receiver). Never in
     /// production: a warning is logged at start.
@@ -22,6 +27,7 @@ pub(super) fn push(lookup: &impl Fn(&str) -> Option<String>) -> Result<PushSetti
     Ok(PushSettings {
         grace_secs: number(lookup, "GLASSCHAT_PUSH_GRACE_SECS", 10u64)?,
         check_ms: number(lookup, "GLASSCHAT_PUSH_CHECK_MS", 1000u64)?,
+        lease_secs: number(lookup, "GLASSCHAT_PUSH_LEASE_SECS", 60u64)?,
         loopback_endpoints: flag(lookup, "GLASSCHAT_PUSH_TEST_ENDPOINTS")?,
     })
 }

@@ -39,9 +39,8 @@ pub const MAX_DEVICES: i64 = 20;
 const LABEL_CHARS: usize = 60;
 /// Outbox rows taken per pass.
 const PER_PASS: i64 = 500;
-/// A node that took rows and did not finish them within this long is
-/// taken to be dead: its rows are taken again.
-const LEASE: Duration = Duration::from_secs(60);
+/// Seqs listed in a push (it stays well under the 4 KiB push services take).
+const LISTED_SEQS: usize = 50;
 /// People pushed to at once in a pass.
 const CONCURRENT_PEOPLE: usize = 8;
 
@@ -204,6 +203,9 @@ enum Payload {
         tag: String,
         title: String,
         body: String,
+        /// The newest message in a line ("Ada: text", or "the last from
+        /// Ada"), for a notification that adds this push to one shown.
+        latest: String,
         /// Where a click leads: the first unread message of this push.
         url: String,
         room: i64,
@@ -211,6 +213,10 @@ enum Payload {
         seq: i64,
         /// How many messages it covers.
         count: usize,
+        /// Their seqs (the first `LISTED_SEQS`): the service worker counts
+        /// only those newer than what it shows, so a push repeated after a
+        /// crash alerts nobody twice.
+        seqs: Vec<i64>,
     },
     /// The conversation was read up to `seq`: close its notification.
     Close { tag: String, room: i64, seq: i64 },
@@ -241,25 +247,27 @@ fn message_payload(
 ) -> Option<Payload> {
     let (first, last) = (messages.first()?, messages.last()?);
     let count = messages.len();
+    let latest = if previews {
+        format!("{}: {}", last.sender_name, first_line(last))
+    } else {
+        format!("the last from {}", last.sender_name)
+    };
     let body = match (count, previews) {
-        (1, true) => format!("{}: {}", last.sender_name, first_line(last)),
+        (1, true) => latest.clone(),
         (1, false) if mentioned => format!("{} mentioned you", last.sender_name),
         (1, false) => format!("New message from {}", last.sender_name),
-        (n, true) => format!(
-            "{n} new messages · {}: {}",
-            last.sender_name,
-            first_line(last)
-        ),
-        (n, false) => format!("{n} new messages, the last from {}", last.sender_name),
+        (n, _) => format!("{n} new messages · {latest}"),
     };
     Some(Payload::Message {
         tag: tag(room),
         title,
         body,
+        latest,
         url: format!("/c/{room}/{}", first.seq),
         room,
         seq: last.seq,
         count,
+        seqs: messages.iter().take(LISTED_SEQS).map(|m| m.seq).collect(),
     })
 }
 
@@ -268,9 +276,10 @@ fn message_payload(
 async fn push_due(state: &AppState, pusher: &Pusher) -> Result<(), StoreError> {
     let now = now_ms();
     let grace = (state.config.push.grace_secs * 1000) as i64;
+    let lease = (state.config.push.lease_secs * 1000) as i64;
     let taken = state
         .store
-        .take_due_pushes(now, now - grace, now - LEASE.as_millis() as i64, PER_PASS)
+        .take_due_pushes(now, now - grace, now - lease, PER_PASS)
         .await?;
     let mut per_person: BTreeMap<i64, Vec<DuePush>> = BTreeMap::new();
     for row in taken {
@@ -292,6 +301,7 @@ async fn push_to(
     user_id: i64,
     rows: &[DuePush],
 ) -> Result<(), StoreError> {
+    let mut undecided: Vec<i64> = rows.iter().map(|r| r.id).collect();
     // Someone using a tab sees the message there.
     if !state.hub.in_use(user_id) {
         let due: Vec<(i64, i64, bool)> =
@@ -317,6 +327,14 @@ async fn push_to(
                     continue;
                 };
                 deliver(state, pusher, &targets, &payload, *room, Urgency::High).await?;
+                // Recorded at once: a crash repeats at most this push.
+                let pushed: Vec<i64> = rows
+                    .iter()
+                    .filter(|r| r.room_id == *room)
+                    .map(|r| r.id)
+                    .collect();
+                state.store.finish_pushes(&pushed).await?;
+                undecided.retain(|id| !pushed.contains(id));
                 if let Some(last) = messages.last() {
                     state
                         .store
@@ -326,8 +344,7 @@ async fn push_to(
             }
         }
     }
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    state.store.finish_pushes(&ids).await
+    state.store.finish_pushes(&undecided).await
 }
 
 /// Sends one payload to each of a person's devices; forgets the devices
@@ -436,11 +453,13 @@ mod tests {
             Some(Payload::Message {
                 tag: "room-7".into(),
                 title: "#ops".into(),
-                body: "3 new messages, the last from Ada".into(),
+                body: "3 new messages · the last from Ada".into(),
+                latest: "the last from Ada".into(),
                 url: "/c/7/4".into(),
                 room: 7,
                 seq: 9,
                 count: 3,
+                seqs: vec![4, 5, 9],
             })
         );
         let json = serde_json::to_value(&payload).unwrap();
