@@ -193,6 +193,9 @@ pub fn check_endpoint(text: &str, loopback: bool) -> Result<Url, EndpointError> 
         return Err(EndpointError::TooLong);
     }
     let url = Url::parse(text).map_err(|_| EndpointError::NotUrl)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(EndpointError::NotHttps);
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(EndpointError::NotUrl);
     }
@@ -206,7 +209,7 @@ pub fn check_endpoint(text: &str, loopback: bool) -> Result<Url, EndpointError> 
         }
     };
     if is_loopback {
-        return if loopback && matches!(url.scheme(), "http" | "https") {
+        return if loopback {
             Ok(url)
         } else {
             Err(EndpointError::NotPublic)
