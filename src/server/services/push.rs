@@ -66,9 +66,10 @@ pub fn pusher(config: &Config, store: &Store) -> Option<Pusher> {
     // RFC 8292's `sub`: an https address or a mailto: push services can
     // reach the operator by.
     let contact = match &config.email {
-        _ if config.public_origin.starts_with("https://") => config.public_origin.clone(),
-        Some(email) => format!("mailto:{}", email.from.email),
-        None => config.public_origin.clone(),
+        Some(email) if !config.public_origin.starts_with("https://") => {
+            format!("mailto:{}", email.from.email)
+        }
+        _ => config.public_origin.clone(),
     };
     if config.push.loopback_endpoints {
         tracing::warn!("GLASSCHAT_PUSH_TEST_ENDPOINTS is set: push endpoints on loopback over http are accepted (tests only)");
