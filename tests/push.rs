@@ -429,3 +429,61 @@ async fn two_nodes_push_each_message_once() {
     }
     assert!(receiver.faults().is_empty(), "{:?}", receiver.faults());
 }
+
+/// A support conversation calls its department's staff while unassigned,
+/// then only its assignee; staff's answers call the member.
+async fn support_calls_reach_the_right_devices(backend: Backend) {
+    let receiver = PushReceiver::start().await;
+    let desk = common::desk::Desk::open_with(backend, &push_env()).await;
+    let server = &desk.server;
+    for (who, cookie) in [
+        ("agent", &desk.agent),
+        ("admin", &desk.admin),
+        ("member", &desk.owner),
+        ("stranger", &desk.stranger),
+    ] {
+        let device = receiver.device(who);
+        let reply = subscribe(server, cookie, &device, who).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let room = desk.contact(&desk.owner, desk.billing).await;
+    let mut member = server.tab(&desk.owner).await;
+    member.say(room, "s1", "my order is late").await;
+    ack(&mut member).await;
+    for staff in ["agent", "admin"] {
+        let push = receiver.wait_for(staff, "message", 1, 10).await;
+        assert_eq!(push[0].payload["title"], "mia (support, Billing)");
+        assert_eq!(push[0].payload["body"], "New message from mia");
+    }
+
+    // Claimed: only the assignee is called.
+    let claimed = server
+        .call(&desk.agent, "support/claim", &[("room", &room.to_string())])
+        .await;
+    assert_eq!(claimed.status, 200, "{}", claimed.body);
+    member.say(room, "s2", "any news?").await;
+    ack(&mut member).await;
+    receiver.wait_for("agent", "message", 2, 10).await;
+    sleep_ms(1500).await;
+    let admin_messages = receiver
+        .pushes("admin")
+        .iter()
+        .filter(|p| p.payload["kind"] == "message")
+        .count();
+    assert_eq!(admin_messages, 1, "the admin is no longer called");
+
+    // Staff answer: the member is called (their tab closed meanwhile).
+    drop(member);
+    sleep_ms(300).await;
+    let mut agent = server.tab(&desk.agent).await;
+    agent.say(room, "a1", "It ships today.").await;
+    ack(&mut agent).await;
+    let push = receiver.wait_for("member", "message", 1, 10).await;
+    assert_eq!(push[0].payload["title"], "Support · Billing");
+    assert!(
+        receiver.pushes("stranger").is_empty(),
+        "outsiders hear nothing"
+    );
+    assert!(receiver.faults().is_empty(), "{:?}", receiver.faults());
+}
+both_backends!(support_calls_reach_the_right_devices);

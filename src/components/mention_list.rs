@@ -253,20 +253,19 @@ impl MentionPicker {
         if let Pick::Person(person) = choice {
             expect_context::<ChatClient>().pick(self.room, person.clone());
         }
+        // The field gets the text and the caret now, not when the draft's
+        // binding next runs: a key typed in between (a fast typist goes on
+        // right after Enter) would land at the end of the text, and a caret
+        // set later would then move behind it.
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = self.field.get_untracked() {
+            let units = text[..after].encode_utf16().count() as u32;
+            el.set_value(&text);
+            let _ = el.set_selection_range(units, units);
+            let _ = el.focus();
+        }
         self.draft.set(text);
         self.caret.set(after);
-        #[cfg(feature = "hydrate")]
-        {
-            let (field, draft) = (self.field, self.draft);
-            request_animation_frame(move || {
-                if let Some(el) = field.get_untracked() {
-                    let units =
-                        draft.with_untracked(|t| t[..after.min(t.len())].encode_utf16().count());
-                    let _ = el.set_selection_range(units as u32, units as u32);
-                    let _ = el.focus();
-                }
-            });
-        }
     }
 
     /// The id of the highlighted line, for `aria-activedescendant`.
