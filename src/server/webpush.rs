@@ -49,11 +49,11 @@ pub enum PushError {
 
 /// Where to push and how to encrypt for it, as the browser gave them
 /// (base64url).
-#[derive(Debug, Clone)]
-pub struct PushTarget {
-    pub endpoint: String,
-    pub p256dh: String,
-    pub auth: String,
+#[derive(Debug, Clone, Copy)]
+pub struct PushTarget<'a> {
+    pub endpoint: &'a str,
+    pub p256dh: &'a str,
+    pub auth: &'a str,
 }
 
 /// What the push service said.
@@ -120,13 +120,13 @@ impl Pusher {
     /// same conversation that the device has not fetched yet.
     pub async fn send(
         &self,
-        target: &PushTarget,
+        target: PushTarget<'_>,
         payload: &[u8],
         topic: &str,
         urgency: Urgency,
     ) -> Result<Delivery, PushError> {
-        let url = self.check(&target.endpoint)?;
-        let (public, auth) = device_keys(&target.p256dh, &target.auth)?;
+        let url = self.check(target.endpoint)?;
+        let (public, auth) = device_keys(target.p256dh, target.auth)?;
         let body = web_push_native::encrypt(payload.to_vec(), &public, &auth)
             .map_err(|e| PushError::Encrypt(e.to_string()))?;
         let expires = SystemTime::now()

@@ -278,6 +278,12 @@ pub async fn mark_read(
         room,
         ReadCount::of(&summary),
     );
+    if moved {
+        // A notification of what was just read goes from every device.
+        if let Err(e) = super::push::read_moved(state, user_id, room).await {
+            tracing::warn!(error = %e, room, "push notification not closed");
+        }
+    }
     Ok(moved)
 }
 

@@ -43,6 +43,11 @@ const PER_PASS: i64 = 500;
 const LISTED_SEQS: usize = 50;
 /// People pushed to at once in a pass.
 const CONCURRENT_PEOPLE: usize = 8;
+/// How often each node looks for shown notifications of conversations
+/// read (or left) in ways that close nothing at once: a read mark closes
+/// its own (`read_moved`), so this scan of every shown notification runs
+/// rarely.
+const CLOSE_SWEEP: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
@@ -181,15 +186,20 @@ pub fn spawn_push(state: AppState) {
         return;
     };
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(Duration::from_millis(state.config.push.check_ms));
+        let every = Duration::from_millis(state.config.push.check_ms);
+        let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_sweep = tokio::time::Instant::now();
         loop {
             ticks.tick().await;
             if let Err(e) = push_due(&state, &pusher).await {
                 tracing::warn!(error = %e, "push pass failed");
             }
-            if let Err(e) = close_read(&state, &pusher).await {
-                tracing::warn!(error = %e, "closing pushes failed");
+            if last_sweep.elapsed() >= CLOSE_SWEEP {
+                last_sweep = tokio::time::Instant::now();
+                if let Err(e) = close_read(&state, &pusher).await {
+                    tracing::warn!(error = %e, "closing pushes failed");
+                }
             }
         }
     });
@@ -341,6 +351,9 @@ async fn push_to(
                         .store
                         .note_push_shown(user_id, *room, last.seq)
                         .await?;
+                    // Read while this push was on its way: the reader found
+                    // nothing to close yet, so the pusher closes it.
+                    close_if_read(state, pusher, user_id, *room, &targets).await?;
                 }
             }
         }
@@ -364,11 +377,11 @@ async fn deliver(
     let topic = topic(state, room);
     for target in targets {
         let to = PushTarget {
-            endpoint: target.endpoint.clone(),
-            p256dh: target.p256dh.clone(),
-            auth: target.auth.clone(),
+            endpoint: &target.endpoint,
+            p256dh: &target.p256dh,
+            auth: &target.auth,
         };
-        match pusher.send(&to, &bytes, &topic, urgency).await {
+        match pusher.send(to, &bytes, &topic, urgency).await {
             Ok(Delivery::Accepted) => state.store.note_push_sent(target.id, now_ms()).await?,
             Ok(Delivery::Gone) => {
                 tracing::info!(device = target.id, "push subscription gone: forgotten");
@@ -387,16 +400,63 @@ async fn deliver(
     Ok(())
 }
 
-/// Closes the notifications of conversations read since they were pushed.
+/// `user` read `room` further: its shown notification, if read up to,
+/// goes away on every device (the closing push is sent in the background;
+/// the read mark does not wait for push services).
+pub async fn read_moved(state: &AppState, user: i64, room: i64) -> Result<(), StoreError> {
+    let Some(pusher) = state.pusher.clone() else {
+        return Ok(());
+    };
+    let Some(seq) = state.store.take_read_push(user, room).await? else {
+        return Ok(());
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        let sent = match state.store.push_targets(user).await {
+            Ok(targets) => close(&state, &pusher, &targets, room, seq).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::warn!(user_id = user, room, error = %e, "closing push not sent");
+        }
+    });
+    Ok(())
+}
+
+async fn close_if_read(
+    state: &AppState,
+    pusher: &Pusher,
+    user: i64,
+    room: i64,
+    targets: &[PushTargetRow],
+) -> Result<(), StoreError> {
+    match state.store.take_read_push(user, room).await? {
+        Some(seq) => close(state, pusher, targets, room, seq).await,
+        None => Ok(()),
+    }
+}
+
+async fn close(
+    state: &AppState,
+    pusher: &Pusher,
+    targets: &[PushTargetRow],
+    room: i64,
+    seq: i64,
+) -> Result<(), StoreError> {
+    let payload = Payload::Close {
+        tag: tag(room),
+        room,
+        seq,
+    };
+    deliver(state, pusher, targets, &payload, room, Urgency::Normal).await
+}
+
+/// Closes the notifications of conversations read or left since they were
+/// pushed, whatever the way (the sweep behind `read_moved`).
 async fn close_read(state: &AppState, pusher: &Pusher) -> Result<(), StoreError> {
     for (user, room, seq) in state.store.take_read_pushes().await? {
         let targets = state.store.push_targets(user).await?;
-        let payload = Payload::Close {
-            tag: tag(room),
-            room,
-            seq,
-        };
-        deliver(state, pusher, &targets, &payload, room, Urgency::Normal).await?;
+        close(state, pusher, &targets, room, seq).await?;
     }
     Ok(())
 }

@@ -235,9 +235,39 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the shown notifications whose conversation was since read up
-    /// to them (or left): (person, room, seq shown). Taken by one `DELETE`,
-    /// so one node closes each.
+    /// Takes `user`'s shown notification of `room` if the room is read up
+    /// to it: the seq it showed. A `DELETE` by key, so of the reader and
+    /// the pusher (each asks after its own write), one closes it. Asked on
+    /// every read mark that moves, so it first looks without writing: most
+    /// conversations show nothing.
+    pub async fn take_read_push(&self, user: i64, room: i64) -> Result<Option<i64>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            let shown: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM push_shown WHERE user_id = $1 AND room_id = $2",
+            )
+            .bind(user)
+            .bind(room)
+            .fetch_optional(pool)
+            .await?;
+            if shown.is_none() {
+                return Ok(None);
+            }
+            sqlx::query_scalar(
+                "DELETE FROM push_shown WHERE user_id = $1 AND room_id = $2
+                   AND seq <= (SELECT rm.last_read_seq FROM room_members rm
+                               WHERE rm.user_id = $1 AND rm.room_id = $2)
+                 RETURNING seq",
+            )
+            .bind(user)
+            .bind(room)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Takes every shown notification whose conversation was read up to it
+    /// or left, whatever the way (the sweep behind `take_read_push`):
+    /// (person, room, seq shown). One `DELETE`, so one node closes each.
     pub async fn take_read_pushes(&self) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as(
