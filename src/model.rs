@@ -208,6 +208,23 @@ pub struct StaffView {
     pub role: Role,
 }
 
+/// One entry of the audit log, as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub id: i64,
+    /// When, in ms since the epoch.
+    pub at: i64,
+    /// Who: their email then, or the command line.
+    pub actor: String,
+    /// The address the change came from, when it came over the network.
+    pub address: Option<String>,
+    /// What, as a short code such as `user.deactivated`.
+    pub action: String,
+    /// Whom or what it changed (an email, a department, a site).
+    pub target: String,
+    pub detail: String,
+}
+
 /// One account as the admin page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AdminUserView {
@@ -215,6 +232,8 @@ pub struct AdminUserView {
     pub email: String,
     pub display_name: String,
     pub role: Role,
+    /// Deactivated by an admin: cannot sign in; messages kept, name marked.
+    pub deactivated: bool,
     /// Departments this agent works for (empty unless the role is agent).
     pub departments: Vec<i64>,
 }

@@ -464,6 +464,8 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
         ("admin/invite_links", vec![]),
         ("admin/invite_links/create", vec![("days", "1")]),
         ("admin/invite_links/revoke", vec![("id", "1")]),
+        ("admin/active", vec![("user", "1"), ("active", "false")]),
+        ("admin/audit", vec![]),
         (
             "password",
             vec![("current", "x"), ("new", "a much longer passphrase")],

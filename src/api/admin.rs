@@ -5,14 +5,15 @@ use leptos::prelude::*;
 
 use super::error::ApiError;
 use crate::model::{
-    AdminUserView, DepartmentView, InviteLinkView, NewInviteLink, RegistrationPolicy,
+    AdminUserView, AuditEntryView, DepartmentView, InviteLinkView, NewInviteLink,
+    RegistrationPolicy,
 };
 
 #[cfg(feature = "ssr")]
 use {
     super::edge::actor,
     crate::model::{RegistrationMode, Role},
-    crate::server::services::{admin, registration},
+    crate::server::services::{admin, lifecycle, registration},
 };
 
 #[server(endpoint = "admin/users")]
@@ -33,6 +34,21 @@ pub async fn set_role(user: i64, role: String) -> Result<(), ApiError> {
     let (edge, actor) = actor().await?;
     let role = Role::parse(&role).ok_or_else(|| edge.fail(ApiError::BadRequest, "/admin"))?;
     edge.answer(admin::set_role(&edge.state, &actor, user, role).await)
+}
+
+/// Deactivates (`active` false) or reactivates an account: a deactivated
+/// one is signed out everywhere at once and cannot sign in.
+#[server(endpoint = "admin/active")]
+pub async fn set_active(user: i64, active: bool) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(lifecycle::set_active(&edge.state, &actor, user, active).await)
+}
+
+/// A page of the audit log, newest first; `before` an entry id to page on.
+#[server(endpoint = "admin/audit")]
+pub async fn audit_log(before: Option<i64>) -> Result<Vec<AuditEntryView>, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(admin::audit_log(&edge.state, &actor, before).await)
 }
 
 /// `departments`: the agent's department ids, comma-separated (may be empty).

@@ -201,7 +201,8 @@ impl Edge {
 pub(crate) async fn actor() -> Result<(Edge, Actor), ApiError> {
     let edge = Edge::get()?;
     let user = edge.require_user().await?;
-    Ok((edge, Actor::from(&user)))
+    let actor = Actor::from(&user).at(edge.peer_ip());
+    Ok((edge, actor))
 }
 
 /// Like `actor`, but a website visitor too (see `Edge::require_participant`).
@@ -321,6 +322,8 @@ impl From<AdminError> for ApiError {
             AdminError::Forbidden => ApiError::Forbidden,
             AdminError::NotFound => ApiError::NotFound,
             AdminError::LastAdmin => ApiError::LastAdmin,
+            AdminError::Yourself => ApiError::DeactivateSelf,
+            AdminError::SlowDown(_) => ApiError::SlowDown,
             AdminError::NotAnAgent => ApiError::NotAnAgent,
             AdminError::DepartmentTaken => ApiError::DepartmentTaken,
             AdminError::Store(e) => e.into(),
@@ -369,6 +372,7 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> ApiError {
         match err {
             AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::Deactivated => ApiError::AccountDeactivated,
             AuthError::WrongPassword => ApiError::WrongPassword,
             AuthError::SignedOut => ApiError::Unauthenticated,
             AuthError::EmailTaken => ApiError::EmailTaken,

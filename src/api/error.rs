@@ -56,6 +56,10 @@ pub enum ApiError {
     NotStaff,
     #[error("At least one admin must remain.")]
     LastAdmin,
+    #[error("You cannot deactivate your own account; another admin can.")]
+    DeactivateSelf,
+    #[error("This account is deactivated. Ask an admin to reactivate it.")]
+    AccountDeactivated,
     #[error("Make this person an agent first.")]
     NotAnAgent,
     #[error("A department with this name exists already.")]
@@ -163,6 +167,8 @@ impl ApiError {
             ApiError::TransferConflict => "transfer_conflict",
             ApiError::NotStaff => "not_staff",
             ApiError::LastAdmin => "last_admin",
+            ApiError::DeactivateSelf => "deactivate_self",
+            ApiError::AccountDeactivated => "account_deactivated",
             ApiError::NotAnAgent => "not_an_agent",
             ApiError::DepartmentTaken => "department_taken",
             ApiError::UnknownMembers => "unknown_members",
@@ -219,6 +225,8 @@ impl ApiError {
             "transfer_conflict" => ApiError::TransferConflict,
             "not_staff" => ApiError::NotStaff,
             "last_admin" => ApiError::LastAdmin,
+            "deactivate_self" => ApiError::DeactivateSelf,
+            "account_deactivated" => ApiError::AccountDeactivated,
             "not_an_agent" => ApiError::NotAnAgent,
             "department_taken" => ApiError::DepartmentTaken,
             "unknown_members" => ApiError::UnknownMembers,
@@ -272,7 +280,8 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::TransferConflict | ApiError::DepartmentTaken | ApiError::LastAdmin => 409,
             ApiError::CannedTaken | ApiError::AlreadyRated => 409,
-            ApiError::DepartmentClosed | ApiError::NotAnAgent => 422,
+            ApiError::DepartmentClosed | ApiError::NotAnAgent | ApiError::DeactivateSelf => 422,
+            ApiError::AccountDeactivated => 403,
             ApiError::ResetLinkInvalid => 403,
             ApiError::EmailOff => 409,
             ApiError::BadPushDevice { .. } => 422,
@@ -342,6 +351,8 @@ mod tests {
             ApiError::TransferConflict,
             ApiError::NotStaff,
             ApiError::LastAdmin,
+            ApiError::DeactivateSelf,
+            ApiError::AccountDeactivated,
             ApiError::NotAnAgent,
             ApiError::DepartmentTaken,
             ApiError::UnknownMembers,

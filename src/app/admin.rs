@@ -5,8 +5,10 @@ use super::admin_sites::Sites;
 use super::gate::RoleGate;
 use crate::api::admin;
 use crate::components::copy_button::CopyButton;
-use crate::components::text::{day_label, now_ms};
-use crate::model::{AdminUserView, DepartmentView, InviteLinkView, RegistrationMode, Role};
+use crate::components::text::{day_label, now_ms, LocalTime};
+use crate::model::{
+    AdminUserView, AuditEntryView, DepartmentView, InviteLinkView, RegistrationMode, Role,
+};
 
 /// `/admin`: accounts, roles, agents' departments, and the departments.
 /// Admins only (the server functions behind it refuse everyone else too).
@@ -81,6 +83,7 @@ fn AdminConsole() -> impl IntoView {
             <Departments/>
             <Sites departments=console.departments/>
             <Users/>
+            <AuditLog/>
         </main>
     }
 }
@@ -155,7 +158,7 @@ fn Users() -> impl IntoView {
             <div class="overflow-x-auto">
                 <table class="w-full text-left text-sm">
                     <thead class="text-xs uppercase tracking-wide text-slate-300">
-                        <tr><th class="py-2 pr-4">"Name"</th><th class="py-2 pr-4">"Email"</th><th class="py-2 pr-4">"Role"</th><th class="py-2">"Departments"</th></tr>
+                        <tr><th class="py-2 pr-4">"Name"</th><th class="py-2 pr-4">"Email"</th><th class="py-2 pr-4">"Role"</th><th class="py-2 pr-4">"Departments"</th><th class="py-2">"Access"</th></tr>
                     </thead>
                     <tbody>
                         <For each=move || console.users.get() key=|u| u.clone() let:user>
@@ -177,6 +180,17 @@ fn UserRow(user: AdminUserView) -> impl IntoView {
         console.change(admin::set_role(id, role));
     };
     let is_agent = user.role == Role::Agent;
+    let deactivated = user.deactivated;
+    // Deactivating ends someone's sessions at once: it asks first, in the row.
+    let asking = RwSignal::new(false);
+    let switch = move |_| {
+        if deactivated {
+            console.change(admin::set_active(id, true));
+        } else {
+            asking.set(true);
+        }
+    };
+    let confirm = move |_| console.change(admin::set_active(id, false));
     // The row's own copy, by value: nothing here outlives the row (the list
     // is redrawn under quick changes; a handler must not read a disposed value).
     let mine = std::sync::Arc::new(user.departments.clone());
@@ -198,8 +212,11 @@ fn UserRow(user: AdminUserView) -> impl IntoView {
         console.change(admin::set_departments(id, list));
     };
     view! {
-        <tr class="user-row border-t border-white/10" data-email=user.email.clone()>
-            <td class="py-2 pr-4">{user.display_name.clone()}</td>
+        <tr class="user-row border-t border-white/10" data-email=user.email.clone() data-deactivated=deactivated.to_string()>
+            <td class="py-2 pr-4">
+                {user.display_name.clone()}
+                {deactivated.then(|| view! { <span class="ml-2 text-xs text-amber-300">"(deactivated)"</span> })}
+            </td>
             <td class="py-2 pr-4 text-slate-300">{user.email.clone()}</td>
             <td class="py-2 pr-4">
                 <label class="sr-only" for=format!("role-{id}")>{format!("Role of {}", user.display_name)}</label>
@@ -230,6 +247,19 @@ fn UserRow(user: AdminUserView) -> impl IntoView {
                 } else {
                     view! { <span class="text-slate-400">{if user.role == Role::Admin { "All (admin)" } else { "—" }}</span> }.into_any()
                 }}
+            </td>
+            <td class="py-2 pl-4">
+                <Show when=move || asking.get() fallback=move || view! {
+                    <button type="button" class=format!("access-switch {BUTTON}") on:click=switch>
+                        {if deactivated { "Reactivate" } else { "Deactivate" }}
+                    </button>
+                }>
+                    <div class="flex flex-wrap items-center gap-2" role="group" aria-label="Confirm deactivation">
+                        <span class="text-xs text-amber-200">"Sign out everywhere and refuse sign-in?"</span>
+                        <button type="button" class=format!("confirm-deactivate {BUTTON} border-rose-400/60 text-rose-200") on:click=confirm>"Deactivate"</button>
+                        <button type="button" class=BUTTON on:click=move |_| asking.set(false)>"Cancel"</button>
+                    </div>
+                </Show>
             </td>
         </tr>
     }
@@ -398,6 +428,64 @@ fn InviteLinks() -> impl IntoView {
                     }
                 </For>
             </ul>
+        </section>
+    }
+}
+
+/// The audit log: who changed what, when and from where; newest first,
+/// a hundred at a time. Reloaded with the rest of the page after a change.
+#[component]
+fn AuditLog() -> impl IntoView {
+    let console = expect_context::<Console>();
+    let entries = RwSignal::new(Vec::<AuditEntryView>::new());
+    let more = RwSignal::new(false);
+    let load = move |before: Option<i64>| {
+        spawn_local(async move {
+            match admin::audit_log(before).await {
+                Ok(page) => {
+                    more.set(page.len() >= 100);
+                    if before.is_some() {
+                        entries.update(|all| all.extend(page));
+                    } else {
+                        entries.set(page);
+                    }
+                }
+                Err(err) => console.error.set(Some(err.to_string())),
+            }
+        });
+    };
+    // Follows the page's reloads, so a change made here shows at once.
+    Effect::new(move |_| {
+        console.users.track();
+        load(None);
+    });
+    let older = move |_| load(entries.with_untracked(|all| all.last().map(|e| e.id)));
+    view! {
+        <section id="audit-section" class="glass-panel rounded-2xl p-4 md:p-6" aria-labelledby="audit-title">
+            <h2 id="audit-title" class="mb-3 text-lg font-semibold">"Audit log"</h2>
+            <p class="mb-3 text-sm text-slate-300">"Changes to roles, departments, accounts, sign-up, sites and keys, by whom and from where."</p>
+            <div class="overflow-x-auto">
+                <table class="w-full text-left text-sm">
+                    <thead class="text-xs uppercase tracking-wide text-slate-300">
+                        <tr><th class="py-2 pr-4">"When"</th><th class="py-2 pr-4">"Who"</th><th class="py-2 pr-4">"What"</th><th class="py-2 pr-4">"Whom"</th><th class="py-2">"From"</th></tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || entries.get() key=|e| e.id let:entry>
+                            <tr class="audit-row border-t border-white/10" data-action=entry.action.clone()>
+                                <td class="py-2 pr-4 whitespace-nowrap text-slate-300">{day_label(entry.at, now_ms())}" "{LocalTime::of(entry.at).clock()}</td>
+                                <td class="py-2 pr-4">{entry.actor.clone()}</td>
+                                <td class="py-2 pr-4"><code>{entry.action.clone()}</code>{(!entry.detail.is_empty()).then(|| format!(" ({})", entry.detail))}</td>
+                                <td class="py-2 pr-4">{entry.target.clone()}</td>
+                                <td class="py-2 text-slate-300">{entry.address.clone().unwrap_or_else(|| "—".into())}</td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            {move || entries.with(Vec::is_empty).then(|| view! { <p class="text-sm text-slate-400">"Nothing recorded yet."</p> })}
+            <Show when=move || more.get()>
+                <button type="button" class=format!("mt-3 {BUTTON}") on:click=older>"Older entries"</button>
+            </Show>
         </section>
     }
 }

@@ -33,7 +33,7 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
-use services::{accounts, digests, files, keys, messages, presence, push, search};
+use services::{accounts, digests, files, keys, lifecycle, messages, presence, push, search};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -105,6 +105,7 @@ pub async fn run() -> Result<(), StartupError> {
         state.clone(),
         Duration::from_secs(state.config.limits.session_check_secs),
     );
+    lifecycle::spawn_watch(state.clone());
     search::spawn_indexer(state.clone());
     files::spawn_unsent_sweep(state.clone());
     presence::spawn_rounds(state.clone());
@@ -142,25 +143,17 @@ pub async fn keys_command(args: &[String]) -> Result<String, String> {
     keys::command(&store, &master, args).await
 }
 
-/// `glasschat admin reset-password EMAIL`: prints a one-time password
-/// reset link (for a server without SMTP, or a person without mail).
+/// `glasschat admin COMMAND`: accounts from the server's command line
+/// (`services::operator`); returns the text to print.
 pub async fn admin_command(args: &[String]) -> Result<String, String> {
-    let [command, email] = args else {
-        return Err("usage: glasschat admin reset-password EMAIL".into());
-    };
-    if command != "reset-password" {
-        return Err("usage: glasschat admin reset-password EMAIL".into());
+    if args.is_empty() || args[0] == "help" || args[0] == "--help" {
+        return Err(services::operator::USAGE.into());
     }
     let config = Config::from_env().map_err(|e| StartupError::from(e).to_string())?;
     let store = Store::open(&config)
         .await
         .map_err(|e| StartupError::from(e).to_string())?;
-    let link =
-        services::password_reset::link_for_email(&store, &config.public_origin, email).await?;
-    Ok(format!(
-        "A one-time link to set a new password for {email} (it works for 30 minutes; \
-         using it signs the account out everywhere):\n{link}\n"
-    ))
+    services::operator::run(&store, &config.public_origin, args).await
 }
 
 /// `glasschat search reindex`: rebuilds the search index in the

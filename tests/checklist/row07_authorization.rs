@@ -292,6 +292,11 @@ fn server_function_matrix() -> Vec<Call> {
         c("admin/invite_links",      [N, N, N, N, N, Y], |_| vec![]),
         c("admin/invite_links/create", [N, N, N, N, N, Y], |_| vec![("days", "1".into())]),
         c("admin/invite_links/revoke", [N, N, N, N, N, Y], |c| vec![("id", c.link.to_string())]),
+        // Reactivating someone active is the harmless way to call it (a
+        // deactivation is tests/lifecycle.rs's); a refused call must
+        // change nothing either way.
+        c("admin/active",            [N, N, N, N, N, Y], |c| vec![("user", c.agent_id.to_string()), ("active", "true".into())]),
+        c("admin/audit",             [N, N, N, N, N, Y], |_| vec![]),
         // Public: the sign-up page shows the rule before anyone signs in.
         c("signup/policy",           [Y, Y, Y, Y, Y, Y], |_| vec![]),
         // The reaction picker's emoji list: anyone signed in.

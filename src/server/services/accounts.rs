@@ -24,6 +24,9 @@ const SESSION_REFRESH_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 pub enum AuthError {
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The right password, but an admin deactivated the account.
+    #[error("account deactivated")]
+    Deactivated,
     #[error("wrong current password")]
     WrongPassword,
     #[error("not signed in")]
@@ -165,6 +168,11 @@ pub async fn log_in(
             return Err(AuthError::InvalidCredentials);
         }
     };
+    // Said only to whoever knows the password, so it tells nobody else
+    // that the account exists.
+    if user.deactivated_at.is_some() {
+        return Err(AuthError::Deactivated);
+    }
     state.login_guard.succeeded(&email, ip);
     let token = start_session(state, user.id, SESSION_TTL).await?;
     Ok(SignedIn { user, token })

@@ -13,6 +13,15 @@ pub struct Actor {
     pub role: Role,
     /// A website visitor's account: the site it belongs to.
     pub site: Option<i64>,
+    /// Where the request came from, when known (the audit log records it).
+    pub address: Option<std::net::IpAddr>,
+}
+
+impl Actor {
+    /// The same actor, acting from `address`.
+    pub fn at(self, address: Option<std::net::IpAddr>) -> Actor {
+        Actor { address, ..self }
+    }
 }
 
 impl From<&UserRow> for Actor {
@@ -23,6 +32,7 @@ impl From<&UserRow> for Actor {
             email: user.email.clone(),
             role: user.role(),
             site: user.site_id,
+            address: None,
         }
     }
 }

@@ -7,9 +7,10 @@
 use axum::extract::ws::Utf8Bytes;
 
 use super::actor::Actor;
+use super::audit::{self, Who};
 use super::publish::push_summaries;
 use super::support::resync;
-use crate::model::{AdminUserView, DepartmentView, Role};
+use crate::model::{AdminUserView, AuditEntryView, DepartmentView, Role};
 use crate::realtime::protocol::ServerFrame;
 use crate::server::cluster::Event;
 use crate::server::state::AppState;
@@ -27,6 +28,10 @@ pub enum AdminError {
     NotAnAgent,
     #[error("a department with that name exists")]
     DepartmentTaken,
+    #[error("nobody deactivates their own account")]
+    Yourself,
+    #[error("too many changes; wait {0:?}")]
+    SlowDown(std::time::Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -55,6 +60,23 @@ async fn user(state: &AppState, user_id: i64) -> Result<UserRow> {
 pub async fn users(state: &AppState, actor: &Actor) -> Result<Vec<AdminUserView>> {
     require_admin(actor)?;
     Ok(state.store.users_for_admin().await?)
+}
+
+/// Entries per page of the admin page's audit log.
+const AUDIT_PAGE: i64 = 100;
+
+/// A page of the audit log, newest first, older than entry `before` when given.
+pub async fn audit_log(
+    state: &AppState,
+    actor: &Actor,
+    before: Option<i64>,
+) -> Result<Vec<AuditEntryView>> {
+    require_admin(actor)?;
+    state
+        .lookup_limiter
+        .check(actor.id)
+        .map_err(AdminError::SlowDown)?;
+    Ok(state.store.audit_log(before, AUDIT_PAGE).await?)
 }
 
 pub async fn departments(state: &AppState, actor: &Actor) -> Result<Vec<DepartmentView>> {
@@ -91,6 +113,15 @@ pub async fn set_role(state: &AppState, actor: &Actor, user_id: i64, role: Role)
     };
     resync(state, &rooms).await?;
     tell_role(state, user_id, role);
+    let detail = format!("{} → {}", before.as_str(), role.as_str());
+    audit::record(
+        &state.store,
+        &Who::from(actor),
+        "user.role",
+        &user.email,
+        &detail,
+    )
+    .await;
     tracing::info!(
         by = actor.id,
         user_id,
@@ -125,14 +156,11 @@ pub async fn set_departments(
     if user.role() != Role::Agent {
         return Err(AdminError::NotAnAgent);
     }
-    let known: Vec<i64> = state
-        .store
-        .departments(true)
-        .await?
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
-    if departments.iter().any(|d| !known.contains(d)) {
+    let known = state.store.departments(true).await?;
+    if departments
+        .iter()
+        .any(|d| !known.iter().any(|k| k.id == *d))
+    {
         return Err(AdminError::NotFound);
     }
     let mut touched = state.store.departments_of(user_id).await?;
@@ -146,15 +174,36 @@ pub async fn set_departments(
     let rooms = state.store.support_rooms(Some(&touched)).await?;
     resync(state, &rooms).await?;
     tell_role(state, user_id, user.role());
+    let names: Vec<&str> = known
+        .iter()
+        .filter(|d| departments.contains(&d.id))
+        .map(|d| d.name.as_str())
+        .collect();
+    let detail = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    };
+    let who = Who::from(actor);
+    audit::record(&state.store, &who, "user.departments", &user.email, &detail).await;
     Ok(())
 }
 
 pub async fn create_department(state: &AppState, actor: &Actor, name: &str) -> Result<i64> {
     require_admin(actor)?;
-    match state.store.create_department(name, now_ms()).await {
-        Err(err) if err.is_unique_violation() => Err(AdminError::DepartmentTaken),
-        other => Ok(other?),
-    }
+    let id = match state.store.create_department(name, now_ms()).await {
+        Err(err) if err.is_unique_violation() => return Err(AdminError::DepartmentTaken),
+        other => other?,
+    };
+    audit::record(
+        &state.store,
+        &Who::from(actor),
+        "department.created",
+        name,
+        "",
+    )
+    .await;
+    Ok(id)
 }
 
 /// Renames a department and/or archives it (no new conversations; the
@@ -167,11 +216,36 @@ pub async fn update_department(
     archived: bool,
 ) -> Result<()> {
     require_admin(actor)?;
+    let before = state
+        .store
+        .departments(true)
+        .await?
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or(AdminError::NotFound)?;
     match state.store.update_department(id, name, archived).await {
         Err(err) if err.is_unique_violation() => return Err(AdminError::DepartmentTaken),
         Ok(false) => return Err(AdminError::NotFound),
         other => other?,
     };
+    let mut changes = Vec::new();
+    if before.name != name {
+        changes.push(format!("renamed from {}", before.name));
+    }
+    if before.archived != archived {
+        changes.push(if archived { "archived" } else { "restored" }.to_string());
+    }
+    if !changes.is_empty() {
+        let detail = changes.join("; ");
+        audit::record(
+            &state.store,
+            &Who::from(actor),
+            "department.updated",
+            name,
+            &detail,
+        )
+        .await;
+    }
     for room in state.store.support_rooms(Some(&[id])).await? {
         push_summaries(state, room).await?;
     }

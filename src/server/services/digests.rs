@@ -298,6 +298,7 @@ mod tests {
             password_hash: String::new(),
             role: "member".into(),
             site_id: None,
+            deactivated_at: None,
         };
         let long = "x".repeat(300);
         let rooms = vec![

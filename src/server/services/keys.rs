@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::audit::{self, Who};
 use crate::server::crypto::{self, KeyFileError, KeySource, MasterKey};
 use crate::server::store::{now_ms, Store, StoreError};
 
@@ -143,6 +144,15 @@ pub async fn command(store: &Store, master: &MasterKey, args: &[String]) -> Resu
                 .load(master, &stored)
                 .map_err(|e| e.to_string())?;
             let moved = reencrypt_all(store).await.map_err(|e| e.to_string())?;
+            let detail = format!("{moved} rows re-encrypted");
+            audit::record(
+                store,
+                &Who::command_line(),
+                "key.rotated",
+                &format!("key {id}"),
+                &detail,
+            )
+            .await;
             Ok(format!(
                 "key {id} is now current; {moved} messages and file chunks re-encrypted\n{}",
                 status(store).await.map_err(|e| e.to_string())?
@@ -157,6 +167,14 @@ pub async fn command(store: &Store, master: &MasterKey, args: &[String]) -> Resu
                 return Err(format!("key {id} is the current key; rotate first"));
             }
             if store.drop_data_key(id).await.map_err(|e| e.to_string())? {
+                audit::record(
+                    store,
+                    &Who::command_line(),
+                    "key.dropped",
+                    &format!("key {id}"),
+                    "",
+                )
+                .await;
                 Ok(format!("key {id} dropped"))
             } else {
                 Err(format!(

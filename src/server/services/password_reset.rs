@@ -70,7 +70,13 @@ pub async fn request(state: &AppState, ip: Option<IpAddr>, email: &str) -> Resul
 }
 
 async fn send_link(state: &AppState, mailer: &Mailer, email: &str) -> Result<(), ResetError> {
-    let Some(user) = state.store.user_by_email(email).await? else {
+    // A deactivated account gets no link: the answer was the same anyway.
+    let Some(user) = state
+        .store
+        .user_by_email(email)
+        .await?
+        .filter(|user| user.deactivated_at.is_none())
+    else {
         return Ok(());
     };
     let link = new_link(&state.store, &state.config.public_origin, &user).await?;
@@ -120,6 +126,11 @@ pub async fn link_for_email(store: &Store, origin: &str, email: &str) -> Result<
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no account has the email {email:?}"))?;
+    if user.deactivated_at.is_some() {
+        return Err(format!(
+            "{email} is deactivated: reactivate it first (glasschat admin reactivate {email})"
+        ));
+    }
     new_link(store, origin, &user)
         .await
         .map_err(|e| e.to_string())
@@ -148,7 +159,13 @@ pub async fn complete(
     let Some(user_id) = state.store.password_reset_user(&hash, now).await? else {
         return Err(ResetError::BadLink);
     };
-    let Some(user) = state.store.user_by_id(user_id).await? else {
+    // A link made before the account was deactivated opens nothing.
+    let Some(user) = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .filter(|user| user.deactivated_at.is_none())
+    else {
         return Err(ResetError::BadLink);
     };
     // A weak one is refused with zxcvbn's reason, as at sign-up.

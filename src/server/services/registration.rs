@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use super::actor::Actor;
+use super::audit::{self, Who};
 use crate::model::{InviteLinkView, NewInviteLink, RegistrationMode, RegistrationPolicy, Role};
 use crate::server::auth::token;
 use crate::server::state::AppState;
@@ -113,6 +114,15 @@ pub async fn set_policy(
             now_ms(),
         )
         .await?;
+    let detail = format!("{} {joined}", mode.as_str());
+    audit::record(
+        &state.store,
+        &Who::from(actor),
+        "signup.policy",
+        "sign-up",
+        detail.trim(),
+    )
+    .await;
     tracing::info!(by = actor.id, mode = mode.as_str(), domains = %joined, "registration mode set");
     Ok(RegistrationPolicy { mode, domains })
 }
@@ -135,6 +145,15 @@ pub async fn create_link(state: &AppState, actor: &Actor, days: u32) -> Result<N
         .store
         .create_invite_link(&token.hash, actor.id, now, expires_at)
         .await?;
+    let detail = format!("valid {days} days");
+    audit::record(
+        &state.store,
+        &Who::from(actor),
+        "invite_link.created",
+        &format!("link {id}"),
+        &detail,
+    )
+    .await;
     Ok(NewInviteLink {
         link: InviteLinkView {
             id,
@@ -152,6 +171,14 @@ pub async fn create_link(state: &AppState, actor: &Actor, days: u32) -> Result<N
 pub async fn revoke_link(state: &AppState, actor: &Actor, id: i64) -> Result<()> {
     require_admin(actor)?;
     if state.store.revoke_invite_link(id).await? {
+        audit::record(
+            &state.store,
+            &Who::from(actor),
+            "invite_link.revoked",
+            &format!("link {id}"),
+            "",
+        )
+        .await;
         Ok(())
     } else {
         Err(RegistrationError::NotFound)

@@ -5,6 +5,7 @@
 
 use super::accounts::close_sockets_of;
 use super::actor::Actor;
+use super::audit::{self, Who};
 use crate::model::{Role, SiteSecret, SiteView};
 use crate::realtime::protocol::close;
 use crate::server::auth::token;
@@ -66,6 +67,14 @@ pub async fn create(state: &AppState, actor: &Actor, form: SiteForm<'_>) -> Resu
         .store
         .create_site(&key, &checked.settings(), &sealed, now_ms())
         .await?;
+    audit::record(
+        &state.store,
+        &Who::from(actor),
+        "site.created",
+        &site.name,
+        "",
+    )
+    .await;
     tracing::info!(by = actor.id, site = site.id, "site created");
     Ok(SiteSecret {
         site: site.view(),
@@ -91,6 +100,14 @@ pub async fn update(
         let ended = state.store.delete_anonymous_visitor_sessions(id).await?;
         close_sockets_of(state, &ended, close::UNAUTHORIZED);
     }
+    audit::record(
+        &state.store,
+        &Who::from(actor),
+        "site.changed",
+        &site.name,
+        "",
+    )
+    .await;
     tracing::info!(by = actor.id, site = id, "site changed");
     Ok(site.view())
 }
@@ -105,6 +122,14 @@ pub async fn rotate_secret(state: &AppState, actor: &Actor, id: i64) -> Result<S
         .keys
         .seal_site_secret(&site.public_key, secret.as_bytes())?;
     state.store.set_site_secret(id, &sealed).await?;
+    audit::record(
+        &state.store,
+        &Who::from(actor),
+        "site.secret_rotated",
+        &site.name,
+        "",
+    )
+    .await;
     tracing::info!(by = actor.id, site = id, "site secret rotated");
     Ok(SiteSecret {
         site: site.view(),

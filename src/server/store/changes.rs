@@ -185,12 +185,12 @@ pub(super) const DELETE_ROOM_REACTIONS: &str = "DELETE FROM reactions WHERE room
 pub(super) static MESSAGE_AT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq = $2"));
 /// One message's reactions, in the order they were added.
-pub(super) const REACTIONS_OF: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.display_name
+pub(super) const REACTIONS_OF: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.shown_name
      FROM reactions x JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq = $2
      ORDER BY x.seq";
 /// The reactions of a range of a room's messages.
-const REACTIONS_BETWEEN: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.display_name
+const REACTIONS_BETWEEN: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.shown_name
      FROM reactions x JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq >= $2 AND x.message_seq <= $3
      ORDER BY x.message_seq, x.seq";

@@ -37,11 +37,11 @@ pub(super) const MARK_DELETED: &str =
     "UPDATE mentions SET deleted = TRUE WHERE room_id = $1 AND message_seq = $2";
 pub(super) const DELETE_ROOM_MENTIONS: &str = "DELETE FROM mentions WHERE room_id = $1";
 /// One message's mentions (a row with no user is `@room`).
-pub(super) const MENTIONS_OF: &str = "SELECT x.message_seq, x.user_id, u.display_name
+pub(super) const MENTIONS_OF: &str = "SELECT x.message_seq, x.user_id, u.shown_name
      FROM mentions x LEFT JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq = $2
      ORDER BY x.user_id";
-const MENTIONS_BETWEEN: &str = "SELECT x.message_seq, x.user_id, u.display_name
+const MENTIONS_BETWEEN: &str = "SELECT x.message_seq, x.user_id, u.shown_name
      FROM mentions x LEFT JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq >= $2 AND x.message_seq <= $3
      ORDER BY x.message_seq, x.user_id";
@@ -49,7 +49,7 @@ const MENTIONS_BETWEEN: &str = "SELECT x.message_seq, x.user_id, u.display_name
 /// that does (so "@love" finds Ada Lovelace), the asker left out.
 const MEMBERS_MATCHING: &str = "SELECT u.id, u.display_name
      FROM room_members m JOIN users u ON u.id = m.user_id
-     WHERE m.room_id = $1 AND m.user_id <> $2
+     WHERE m.room_id = $1 AND m.user_id <> $2 AND u.deactivated_at IS NULL
        AND (lower(u.display_name) LIKE $3 ESCAPE '\\' OR lower(u.display_name) LIKE $4 ESCAPE '\\')
      ORDER BY lower(u.display_name), u.id
      LIMIT $5";

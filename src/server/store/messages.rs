@@ -172,9 +172,9 @@ fn decode_body(kind: &str, body: &[u8]) -> (MessageKind, Option<SystemEvent>, St
 }
 
 pub(super) const SELECT_MESSAGES: &str =
-    "SELECT m.id, m.room_id, m.seq, m.sender_id, u.display_name AS sender_name,
+    "SELECT m.id, m.room_id, m.seq, m.sender_id, u.shown_name AS sender_name,
         m.kind, m.body, m.key_id, m.nonce, m.created_at, m.client_id, m.reply_to,
-        ru.display_name AS r_sender_name, r.kind AS r_kind, r.body AS r_body,
+        ru.shown_name AS r_sender_name, r.kind AS r_kind, r.body AS r_body,
         r.key_id AS r_key_id, r.nonce AS r_nonce, m.edited_at, m.deleted_at
      FROM messages m LEFT JOIN users u ON u.id = m.sender_id
      LEFT JOIN messages r ON r.room_id = m.room_id AND r.seq = m.reply_to AND r.deleted_at IS NULL

@@ -4,10 +4,12 @@
 //! backend against its native sqlx driver. So nothing is written twice, and
 //! each backend keeps its own types and prepared-statement cache.
 
+mod audit;
 mod canned;
 mod changes;
 mod files;
 mod keys;
+mod lifecycle;
 mod mentions;
 mod messages;
 mod notifications;
@@ -27,9 +29,11 @@ mod users;
 mod writer;
 mod writes;
 
+pub use audit::NewAuditEntry;
 pub use changes::{Action, ChangeRequest, EventPage, Refusal, Sequenced};
 pub use files::{last_index, FileRow, NewUpload, CHUNK, ORIGINAL, PREVIEW, THUMBNAIL};
 pub use keys::KeyCount;
+pub use lifecycle::{Deactivated, NotDeactivated};
 pub use messages::{NewMessage, SystemLine, UNAVAILABLE};
 pub use notifications::DigestRoom;
 pub use presence::ReceiptScope;

@@ -166,7 +166,7 @@ impl Store {
     pub async fn readers(&self, room: i64, only: Option<i64>) -> Result<Vec<Reader>, StoreError> {
         let rows: Vec<(i64, String, i64)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT u.id, u.display_name, m.last_read_seq
+                "SELECT u.id, u.shown_name, m.last_read_seq
                  FROM room_members m JOIN users u ON u.id = m.user_id
                  WHERE m.room_id = $1 AND u.read_receipts AND ($2 IS NULL OR m.user_id = $2)
                  ORDER BY u.display_name, u.id",

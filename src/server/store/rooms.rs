@@ -146,9 +146,9 @@ pub(super) const SHOW_ROOM: &str =
 /// (a partial index of deleted rows).
 const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         CASE WHEN r.kind = 'support'
-             THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.display_name END)
-             WHEN r.kind = 'notes' THEN 'Notes: ' || COALESCE(nu.display_name, '')
-             ELSE COALESCE(r.name, pu.display_name, '') END AS name,
+             THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.shown_name END)
+             WHEN r.kind = 'notes' THEN 'Notes: ' || COALESCE(nu.shown_name, '')
+             ELSE COALESCE(r.name, pu.shown_name, '') END AS name,
         r.last_seq, r.last_message_seq, m.last_read_seq, r.last_activity,
         r.text_count
           - COALESCE(
@@ -176,15 +176,15 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         (m.hidden_through_seq IS NOT NULL AND m.hidden_through_seq >= r.last_message_seq) AS hidden,
         m.muted, m.role,
         pu.email AS peer_email, pu.id AS peer_id,
-        lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.display_name AS lm_sender_name,
+        lm.id AS lm_id, lm.sender_id AS lm_sender_id, lu.shown_name AS lm_sender_name,
         lm.kind AS lm_kind, lm.body AS lm_body, lm.key_id AS lm_key_id, lm.nonce AS lm_nonce,
         lm.created_at AS lm_created_at,
         lm.client_id AS lm_client_id, lm.edited_at AS lm_edited_at, lm.deleted_at AS lm_deleted_at,
         (SELECT COUNT(*) FROM files lf WHERE lf.message_id = lm.id) AS lm_files,
         (SELECT lf.name FROM files lf WHERE lf.message_id = lm.id ORDER BY lf.position, lf.id LIMIT 1) AS lm_file_name,
-        r.support_user_id, su.display_name AS support_user_name,
+        r.support_user_id, su.shown_name AS support_user_name,
         r.department_id, d.name AS department, r.support_status,
-        r.assignee_id, au.display_name AS assignee_name,
+        r.assignee_id, au.shown_name AS assignee_name,
         CASE WHEN r.kind = 'support' THEN
             (SELECT MIN(w.created_at) FROM messages w
               WHERE w.room_id = r.id AND w.kind = 'text' AND w.sender_id = r.support_user_id
@@ -489,7 +489,7 @@ impl Store {
     pub async fn members(&self, room: i64) -> Result<Vec<MemberView>, StoreError> {
         let rows: Vec<MemberRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.display_name, u.email, m.role
+                "SELECT u.id AS user_id, u.shown_name AS display_name, u.email, m.role
                  FROM room_members m JOIN users u ON u.id = m.user_id
                  WHERE m.room_id = $1 ORDER BY m.role DESC, u.display_name, u.id",
             )

@@ -37,9 +37,9 @@ impl Store {
     ) -> Result<Option<SessionRow>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, SessionRow>(
-                "SELECT s.expires_at, u.id, u.email, u.display_name, u.password_hash, u.role, u.site_id
+                "SELECT s.expires_at, u.id, u.email, u.display_name, u.password_hash, u.role, u.site_id, u.deactivated_at
                  FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.deactivated_at IS NULL",
             )
             .bind(token_hash)
             .bind(now)

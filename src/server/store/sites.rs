@@ -186,7 +186,7 @@ impl Store {
     ) -> Result<Option<UserRow>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, UserRow>(
-                "SELECT u.id, u.email, u.display_name, u.password_hash, u.role, u.site_id
+                "SELECT u.id, u.email, u.display_name, u.password_hash, u.role, u.site_id, u.deactivated_at
                  FROM visitors v JOIN users u ON u.id = v.user_id
                  WHERE v.site_id = $1 AND v.external_id = $2",
             )
@@ -206,7 +206,7 @@ impl Store {
             let user = sqlx::query_as::<_, UserRow>(
                 "INSERT INTO users (email, display_name, password_hash, role, created_at, site_id)
                  VALUES ($1, $2, '!', 'member', $3, $4)
-                 RETURNING id, email, display_name, password_hash, role, site_id",
+                 RETURNING id, email, display_name, password_hash, role, site_id, deactivated_at",
             )
             .bind(visitor.account_email)
             .bind(visitor.name)

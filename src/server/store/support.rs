@@ -8,8 +8,8 @@ use super::{on_pool, Store, StoreError};
 use crate::model::{AdminUserView, DepartmentView, Role, StaffView};
 
 /// Staff of the department of room `r` (an SQL condition on `u` and `r`).
-const IS_STAFF: &str = "(u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
-        SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = r.department_id)))";
+const IS_STAFF: &str = "(u.deactivated_at IS NULL AND (u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
+        SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = r.department_id))))";
 
 /// Staff leave the notes room of support room $1 when they are no longer
 /// members of the conversation (its staff are its members but the member).
@@ -232,8 +232,8 @@ impl Store {
         let rows: Vec<(i64, String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT u.id, u.display_name, u.role FROM users u
-                 WHERE u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
-                    SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = $1))
+                 WHERE u.deactivated_at IS NULL AND (u.role = 'admin' OR (u.role = 'agent' AND EXISTS (
+                    SELECT 1 FROM agent_departments a WHERE a.user_id = u.id AND a.department_id = $1)))
                  ORDER BY u.role DESC, u.display_name, u.id",
             )
             .bind(department_id)
@@ -247,7 +247,7 @@ impl Store {
     pub async fn all_staff(&self) -> Result<Vec<StaffView>, StoreError> {
         let rows: Vec<(i64, String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT id, display_name, role FROM users WHERE role <> 'member' ORDER BY display_name, id",
+                "SELECT id, shown_name, role FROM users WHERE role <> 'member' ORDER BY display_name, id",
             )
             .fetch_all(pool)
             .await?
@@ -418,8 +418,8 @@ impl Store {
 
     /// Every account with its role and (for agents) departments, for the admin page.
     pub async fn users_for_admin(&self) -> Result<Vec<AdminUserView>, StoreError> {
-        let users: Vec<(i64, String, String, String)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, email, display_name, role FROM users WHERE site_id IS NULL ORDER BY display_name, id")
+        let users: Vec<(i64, String, String, String, bool)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, email, display_name, role, deactivated_at IS NOT NULL FROM users WHERE site_id IS NULL ORDER BY display_name, id")
                 .fetch_all(pool)
                 .await?
         });
@@ -430,17 +430,20 @@ impl Store {
         });
         Ok(users
             .into_iter()
-            .map(|(id, email, display_name, role)| AdminUserView {
-                id,
-                email,
-                display_name,
-                role: Role::parse(&role).unwrap_or(Role::Member),
-                departments: links
-                    .iter()
-                    .filter(|(user, _)| *user == id)
-                    .map(|(_, d)| *d)
-                    .collect(),
-            })
+            .map(
+                |(id, email, display_name, role, deactivated)| AdminUserView {
+                    id,
+                    email,
+                    display_name,
+                    role: Role::parse(&role).unwrap_or(Role::Member),
+                    deactivated,
+                    departments: links
+                        .iter()
+                        .filter(|(user, _)| *user == id)
+                        .map(|(_, d)| *d)
+                        .collect(),
+                },
+            )
             .collect())
     }
 
@@ -460,7 +463,8 @@ impl Store {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
                 "UPDATE users SET role = $2 WHERE id = $1
-                   AND ($2 = 'admin' OR EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.id <> $1))",
+                   AND ($2 = 'admin' OR EXISTS (SELECT 1 FROM users o
+                                         WHERE o.role = 'admin' AND o.id <> $1 AND o.deactivated_at IS NULL))",
             )
             .bind(user_id)
             .bind(role.as_str())

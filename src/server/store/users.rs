@@ -11,6 +11,9 @@ pub struct UserRow {
     /// Set for a website visitor's account (see `store::sites`), which
     /// exists for that site's widget only.
     pub site_id: Option<i64>,
+    /// When an admin deactivated the account (it cannot sign in; its
+    /// messages stay, its name marked); `None` while it is active.
+    pub deactivated_at: Option<i64>,
 }
 
 impl UserRow {
@@ -32,7 +35,7 @@ const INSERT_USER: &str =
     "INSERT INTO users (email, display_name, password_hash, role, is_founder, created_at)
      SELECT $1, $2, $3, CASE WHEN $4 THEN 'admin' ELSE 'member' END, $4, $5
      WHERE $4 = FALSE OR NOT EXISTS (SELECT 1 FROM users)
-     RETURNING id, email, display_name, password_hash, role, site_id";
+     RETURNING id, email, display_name, password_hash, role, site_id, deactivated_at";
 
 impl Store {
     /// Creates an account. The first account ever becomes the admin: the
@@ -73,7 +76,7 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, UserRow>(
-                "SELECT id, email, display_name, password_hash, role, site_id FROM users
+                "SELECT id, email, display_name, password_hash, role, site_id, deactivated_at FROM users
                  WHERE email = $1 AND site_id IS NULL",
             )
             .bind(email)
@@ -100,7 +103,7 @@ impl Store {
     pub async fn user_by_id(&self, user_id: i64) -> Result<Option<UserRow>, StoreError> {
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as::<_, UserRow>(
-                "SELECT id, email, display_name, password_hash, role, site_id FROM users WHERE id = $1",
+                "SELECT id, email, display_name, password_hash, role, site_id, deactivated_at FROM users WHERE id = $1",
             )
             .bind(user_id)
             .fetch_optional(pool)

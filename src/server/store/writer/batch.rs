@@ -48,7 +48,7 @@ pub(super) const INSERT_SYSTEM: &str =
 /// The message a reply answers, as it is in this transaction: a row only
 /// when the sender ($3) is a member, its message columns empty when there
 /// is no message at that seq (so a non-member learns nothing of the room).
-pub(super) const ORIGINAL: &str = "SELECT u.display_name, m.kind, m.body, m.key_id, m.nonce
+pub(super) const ORIGINAL: &str = "SELECT u.shown_name, m.kind, m.body, m.key_id, m.nonce
      FROM room_members rm
      LEFT JOIN messages m ON m.room_id = rm.room_id AND m.seq = $2 AND m.deleted_at IS NULL
      LEFT JOIN users u ON u.id = m.sender_id
