@@ -376,3 +376,19 @@ async fn admin_changes_are_audited(backend: Backend) {
     assert!(older.iter().all(|e| e.id < log[1].id));
 }
 both_backends!(admin_changes_are_audited);
+
+/// Two nodes on one Postgres: a deactivation on one closes the person's
+/// sockets on the other, and the other refuses the session too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivation_reaches_every_node() {
+    let desk = Desk::open(Backend::Postgres).await;
+    let other_node = desk.server.another_node(&[]).await;
+    let olaf = id_of(&desk.server, &desk.other).await;
+    let mut far_tab = other_node.tab(&desk.other).await;
+    let mut near_tab = desk.server.tab(&desk.other).await;
+    ok(set_active(&desk.server, &desk.admin, olaf, false).await);
+    assert_eq!(near_tab.closed_with().await, Some(close::REVOKED));
+    assert_eq!(far_tab.closed_with().await, Some(close::REVOKED));
+    let reply = other_node.call(&desk.other, "admin/users", &[]).await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
