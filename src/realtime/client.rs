@@ -89,8 +89,9 @@ pub fn start(client: SocketLink, on_event: impl Fn(LiveEvent) + Copy + 'static) 
                 }
                 return;
             }
-            if outcome == Outcome::NetworkBack {
-                // The attempt that was hanging is dropped; a fresh one now.
+            if outcome == Outcome::NetworkBack || outcome == Outcome::Restarting {
+                // The attempt that was hanging is dropped, or the node is
+                // stopping and another takes the socket: a fresh one now.
                 attempt = 0;
                 continue;
             }
@@ -130,6 +131,8 @@ enum Outcome {
     SignedOut,
     /// The browser's network came back while this attempt was connecting.
     NetworkBack,
+    /// The node is stopping (`close::RESTARTING`): reconnect at once.
+    Restarting,
 }
 
 fn socket_url() -> Option<String> {
@@ -215,6 +218,9 @@ async fn run_once(
                 if event.code == close::UNAUTHORIZED || event.code == close::REVOKED =>
             {
                 return Outcome::SignedOut;
+            }
+            Err(WebSocketError::ConnectionClose(event)) if event.code == close::RESTARTING => {
+                return Outcome::Restarting;
             }
             Err(_) => break,
         };

@@ -10,7 +10,7 @@
 //! therefore costs at most one full queue of shared frames.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
@@ -98,6 +98,9 @@ pub struct Hub {
     published: Option<Arc<std::sync::Mutex<HashMap<i64, i64>>>>,
     next_id: Arc<AtomicU64>,
     queue_capacity: usize,
+    /// Socket tasks still running (registered or not): a stopping node
+    /// waits for them to send their close frames.
+    running: Arc<AtomicUsize>,
 }
 
 /// Unregisters its socket when dropped, however the socket task ends.
@@ -109,6 +112,7 @@ pub struct Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.hub.remove(&[self.id]);
+        self.hub.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -119,6 +123,7 @@ impl Hub {
             published: None,
             next_id: Arc::new(AtomicU64::new(1)),
             queue_capacity: queue_capacity.max(1),
+            running: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -141,6 +146,7 @@ impl Hub {
     ) -> (Registration, Arc<SocketQueue>) {
         let queue = Arc::new(SocketQueue::new(self.queue_capacity));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.running.fetch_add(1, Ordering::Relaxed);
         let mut maps = self.write();
         for room in rooms {
             maps.rooms.entry(*room).or_default().insert(id);
@@ -321,6 +327,26 @@ impl Hub {
             ids
         };
         self.remove(&ended);
+    }
+
+    /// Closes every socket with `code` after what it already has queued
+    /// (a stopping node: `close::RESTARTING`), and drops it from the hub at
+    /// once. Returns how many there were.
+    pub fn close_all(&self, code: u16) -> usize {
+        let ids: Vec<ConnId> = {
+            let maps = self.read();
+            for conn in maps.conns.values() {
+                conn.queue.push(Outbound::Close(code));
+            }
+            maps.conns.keys().copied().collect()
+        };
+        self.remove(&ids);
+        ids.len()
+    }
+
+    /// Socket tasks that have not ended yet, closed or not.
+    pub fn running_sockets(&self) -> usize {
+        self.running.load(Ordering::Relaxed)
     }
 
     /// Drops every socket from the hub: each closes with `close::LAGGED`,

@@ -16,9 +16,13 @@ pub mod close {
     pub const LAGGED: u16 = 4000;
     /// The session ended (logout, revocation): go to the login page.
     pub const UNAUTHORIZED: u16 = 4001;
-    /// An admin changed this user's role: every session of theirs was
-    /// revoked (OWASP: a new session on any privilege change). Log in again.
+    /// Every session of this user was revoked (a password change or
+    /// reset elsewhere, a deactivation): log in again.
     pub const REVOKED: u16 = 1008;
+    /// The node is stopping (a rolling restart; RFC 6455's "Service
+    /// Restart"): reconnect at once, without back-off, and another node
+    /// (or this one, back) takes the socket.
+    pub const RESTARTING: u16 = 1012;
     /// A frame over the size limit (RFC 6455 "message too big").
     pub const TOO_BIG: u16 = 1009;
     /// Frames kept coming past their budget after `slow_down` answers:

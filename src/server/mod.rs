@@ -23,6 +23,7 @@ pub mod limits;
 pub mod mail;
 pub mod search_terms;
 pub mod services;
+mod shutdown;
 pub mod state;
 pub mod store;
 pub mod webpush;
@@ -113,7 +114,7 @@ pub async fn run() -> Result<(), StartupError> {
     push::spawn_push(state.clone());
     keys::spawn_key_follower(store, master);
 
-    let app = http::router(state);
+    let app = http::router(state.clone());
     tracing::info!(?database, "serving");
     // Tests and scripts wait for this exact line to learn the port.
     println!("glasschat listening on http://{local}");
@@ -121,13 +122,27 @@ pub async fn run() -> Result<(), StartupError> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(
+    let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(StartupError::Serve)
+    .with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
+    let mut serving = tokio::spawn(std::future::IntoFuture::into_future(server));
+    tokio::select! {
+        served = &mut serving => {
+            return match served {
+                Ok(result) => result.map_err(StartupError::Serve),
+                Err(join) => Err(StartupError::Serve(std::io::Error::other(join))),
+            };
+        }
+        () = shutdown::signal() => {}
+    }
+    shutdown::stop(&state, stop_accepting, serving)
+        .await
+        .map_err(StartupError::Serve)
 }
 
 /// `glasschat keys status | rotate | drop ID`, against the configured
@@ -249,25 +264,4 @@ fn init_logging() -> Result<(), StartupError> {
         .with_writer(std::io::stderr)
         .try_init();
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -392,6 +392,22 @@ impl TestServer {
         let _ = self.child.kill().await;
     }
 
+    /// Stops the server as systemd or a rolling restart does (SIGTERM) and
+    /// waits for it to exit: whether it exited cleanly, how long it took,
+    /// and its database for the next start.
+    pub async fn terminate(self) -> (bool, Duration, std::sync::Arc<TestDb>) {
+        let TestServer { db, mut child, .. } = self;
+        let pid = child.id().expect("a running server") as libc::pid_t;
+        let started = std::time::Instant::now();
+        // SAFETY: kill(2) on the child we spawned and have not reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the server exits within 30 s of SIGTERM")
+            .expect("wait for the server");
+        (status.success(), started.elapsed(), db)
+    }
+
     /// A second node of the same binary on the same database.
     pub async fn another_node(&self, extra_env: &[(&str, &str)]) -> TestServer {
         TestServer::start_on(self.db.clone(), extra_env).await

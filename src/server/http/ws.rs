@@ -688,7 +688,12 @@ impl Connection {
             Outbound::Frame(frame) => self.feed(frame).await,
             Outbound::Close(code) => {
                 let _ = self.flush().await;
-                self.close(code, "session ended").await;
+                let reason = if code == close::RESTARTING {
+                    "restarting"
+                } else {
+                    "session ended"
+                };
+                self.close(code, reason).await;
                 Err(SocketError::Ended)
             }
             Outbound::Left { room, frame } => {

@@ -30,7 +30,7 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::writes::Write;
+use super::writes::{IndexStep, Write};
 use super::{Db, Store, StoreError, Stored};
 use jobs::Job;
 
@@ -105,6 +105,24 @@ impl MessageWriter {
             .await
             .map_err(|_| StoreError::WriterGone)?;
         Ok(Pending(answer))
+    }
+
+    /// Returns once every write handed over before it has committed: a
+    /// stopping node's last step. Each shard gets a search-index step for a
+    /// room that cannot exist (a negative id, chosen to land on that
+    /// shard), which its batch answers without touching a row; a shard
+    /// stores in order, so its answer comes after everything before it.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let shards = self.shards.len() as i64;
+        let barriers = (0..shards).map(|shard| {
+            self.write(IndexStep {
+                room: shard - shards,
+            })
+        });
+        for answer in futures::future::join_all(barriers).await {
+            answer?;
+        }
+        Ok(())
     }
 
     /// Stores one message or system line; returns once its batch has committed.
