@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Glasschat's build needs, skipping whatever is already there.
 #   scripts/setup.sh          tools to build and serve (make run)
-#   scripts/setup.sh --test   plus Chromium, PostgreSQL and an SMTP server for the tests (make test)
+#   scripts/setup.sh --test   plus Chromium, PostgreSQL, nginx and an SMTP server for the tests (make test)
 # Versions follow the verified recipe: cargo-leptos 0.3.10 (with no_downloads,
 # so it never fetches binaries), the wasm-bindgen CLI matching Cargo.toml's pin,
 # Tailwind/binaryen/Playwright from package.json, Chromium from Debian.
@@ -46,6 +46,10 @@ if [ "${1:-}" = "--test" ]; then
   if [ ! -x /usr/bin/chromium ]; then
     step "Installing Chromium from Debian (for the browser tests)"
     apt_install chromium
+  fi
+  if [ ! -x /usr/sbin/nginx ]; then
+    step "Installing nginx (tests/deploy.rs checks the documented proxy configuration)"
+    apt_install nginx-light
   fi
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     step "Installing PostgreSQL (tests start their own throwaway cluster)"

@@ -2,7 +2,7 @@
 //! prints figures. Setup goes through the public HTTP API (sign-up, log-in,
 //! create room), load through `/ws`, exactly as browsers do.
 //!
-//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|files|presence|all
+//!   loadtest --url http://127.0.0.1:3000 [--url2 http://127.0.0.1:3001] [--server-pid PID] [--seconds 20] [--rate 5] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|files|presence|restart|all
 //!
 //! `search` takes `--db PATH` (the server's SQLite file) for the index's
 //! size and a timed reindex; `files` for the folder its `cp` comparison
@@ -81,7 +81,9 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("bad --rate: a positive number of msgs/s per room")?
             }
             "fanout" | "ramp" | "idle" | "persist" | "persist-pairs" | "cipher" | "stall"
-            | "edits" | "welcome" | "presence" | "search" | "files" => scenarios.push(arg),
+            | "edits" | "welcome" | "presence" | "search" | "files" | "restart" => {
+                scenarios.push(arg)
+            }
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -89,7 +91,7 @@ fn parse_args() -> Result<Args, String> {
     }
     if scenarios.is_empty() {
         return Err(
-            "name a scenario: fanout, ramp, idle, persist, persist-pairs, edits, welcome, search, stall, cipher, presence or all"
+            "name a scenario: fanout, ramp, idle, persist, persist-pairs, edits, welcome, search, stall, cipher, presence, restart or all"
                 .into(),
         );
     }
@@ -135,6 +137,7 @@ mod measure;
 mod persist;
 mod presence;
 mod ramp;
+mod restart;
 mod search;
 mod stall;
 mod welcome;
@@ -146,7 +149,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|stall|cipher|presence|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|stall|cipher|presence|restart|all");
             std::process::exit(2);
         }
     };
@@ -174,6 +177,7 @@ fn main() {
                 "search" => search::search(&args, args.db.as_deref()).await,
                 "files" => files::files(&args).await,
                 "presence" => presence::presence(&args).await,
+                "restart" => restart::restart(&args).await,
                 "cipher" => cipher::cipher_cost().map_err(Into::into),
                 "persist-pairs" => persist::persist_pairs(&args).await,
                 _ => persist::persist(&args).await,
