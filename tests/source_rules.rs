@@ -152,6 +152,7 @@ fn the_cluster_and_the_building_blocks_call_no_service() {
         "server/auth/",
         "server/limits/",
         "server/config",
+        "server/metrics",
     ] {
         refuse(
             &modules,

@@ -101,6 +101,8 @@ pub struct Hub {
     /// Socket tasks still running (registered or not): a stopping node
     /// waits for them to send their close frames.
     running: Arc<AtomicUsize>,
+    /// Sockets dropped because their queue was full, since start (metrics).
+    dropped_slow: Arc<AtomicU64>,
 }
 
 /// Unregisters its socket when dropped, however the socket task ends.
@@ -124,6 +126,7 @@ impl Hub {
             next_id: Arc::new(AtomicU64::new(1)),
             queue_capacity: queue_capacity.max(1),
             running: Arc::new(AtomicUsize::new(0)),
+            dropped_slow: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -233,7 +236,7 @@ impl Hub {
             }
             lagged
         };
-        self.remove(&lagged);
+        self.drop_lagged(&lagged);
     }
 
     /// Queues a frame for every socket of one user (read marks, room changes).
@@ -245,7 +248,7 @@ impl Hub {
             };
             offer(&maps, ids.iter(), || Outbound::Frame(frame.clone()))
         };
-        self.remove(&lagged);
+        self.drop_lagged(&lagged);
     }
 
     /// Subscribes every open socket of `user_id` to `room`, starting after `seq`.
@@ -265,7 +268,7 @@ impl Hub {
                 frame: frame.clone(),
             })
         };
-        self.remove(&lagged);
+        self.drop_lagged(&lagged);
     }
 
     /// Unsubscribes every open socket of `user_id` from `room` at once (a
@@ -290,7 +293,7 @@ impl Hub {
                 frame: frame.clone(),
             })
         };
-        self.remove(&lagged);
+        self.drop_lagged(&lagged);
     }
 
     /// Closes every socket opened with `session` (logout): each gets
@@ -342,6 +345,29 @@ impl Hub {
         };
         self.remove(&ids);
         ids.len()
+    }
+
+    /// Sockets dropped because their queue filled, since start.
+    pub fn dropped_slow(&self) -> u64 {
+        self.dropped_slow.load(Ordering::Relaxed)
+    }
+
+    /// Frames waiting in every socket's queue (read at a metrics scrape).
+    pub fn queued_frames(&self) -> usize {
+        self.read()
+            .conns
+            .values()
+            .map(|conn| conn.queue.len())
+            .sum()
+    }
+
+    /// Drops the sockets a fan-out found with a full queue, counting them.
+    fn drop_lagged(&self, ids: &[ConnId]) {
+        if !ids.is_empty() {
+            self.dropped_slow
+                .fetch_add(ids.len() as u64, Ordering::Relaxed);
+            self.remove(ids);
+        }
     }
 
     /// Socket tasks that have not ended yet, closed or not.
@@ -421,7 +447,7 @@ impl Hub {
             });
             offer(&maps, ids, || Outbound::Frame(frame.clone()))
         };
-        self.remove(&lagged);
+        self.drop_lagged(&lagged);
     }
 
     /// A socket's tab is in use, or not.
@@ -535,7 +561,7 @@ impl Hub {
             }
             (lagged, round.announce)
         };
-        self.remove(&lagged);
+        self.drop_lagged(&lagged);
         announce
     }
 

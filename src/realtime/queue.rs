@@ -109,6 +109,15 @@ impl SocketQueue {
         self.push_all(std::iter::once(item))
     }
 
+    /// Items waiting to be written.
+    pub fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Ends the queue after what it holds.
     pub fn close(&self) {
         self.lock().closed = true;

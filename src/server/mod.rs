@@ -21,6 +21,7 @@ pub mod crypto;
 pub mod http;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod search_terms;
 pub mod services;
 mod shutdown;
@@ -115,6 +116,9 @@ pub async fn run() -> Result<(), StartupError> {
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state.clone());
+    if let Some(addr) = state.config.metrics.addr {
+        serve_metrics(&state, addr).await?;
+    }
     tracing::info!(?database, "serving");
     // Tests and scripts wait for this exact line to learn the port.
     println!("glasschat listening on http://{local}");
@@ -143,6 +147,26 @@ pub async fn run() -> Result<(), StartupError> {
     shutdown::stop(&state, stop_accepting, serving)
         .await
         .map_err(StartupError::Serve)
+}
+
+/// `/metrics` on an address of its own (GLASSCHAT_METRICS_ADDR), for as
+/// long as the process runs; a bad or taken address stops the start.
+async fn serve_metrics(state: &AppState, addr: std::net::SocketAddr) -> Result<(), StartupError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(StartupError::Serve)?;
+    let app = http::metrics::own_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    });
+    println!("glasschat metrics on http://{bound}/metrics");
+    Ok(())
 }
 
 /// `glasschat keys status | rotate | drop ID`, against the configured

@@ -110,6 +110,10 @@ pub fn presence_events(states: &[(i64, Presence)]) -> impl Iterator<Item = Event
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Envelope {
     pub node: u64,
+    /// When the sending node packed it (Unix µs): the metrics' fan-out
+    /// lag. Absent from a node of an older build, during a rolling upgrade.
+    #[serde(default)]
+    pub at_us: i64,
     pub events: Vec<Event>,
 }
 
@@ -138,8 +142,8 @@ pub(super) fn merge(events: Vec<Event>) -> Vec<Event> {
 }
 
 /// Envelopes of at most `MAX_PAYLOAD` bytes, events in order.
-pub(super) fn pack(node: u64, events: Vec<Event>) -> Vec<String> {
-    let head = format!("{{\"node\":{node},\"events\":[");
+pub(super) fn pack(node: u64, at_us: i64, events: Vec<Event>) -> Vec<String> {
+    let head = format!("{{\"node\":{node},\"at_us\":{at_us},\"events\":[");
     let mut payloads = Vec::new();
     let mut current = head.clone();
     for event in events {
@@ -193,7 +197,7 @@ mod tests {
     #[test]
     fn payloads_stay_under_the_notify_limit_and_keep_every_event() {
         let events: Vec<Event> = (0..5_000).map(|i| m(i, i, i)).collect();
-        let payloads = pack(42, events.clone());
+        let payloads = pack(42, 7, events.clone());
         assert!(payloads.len() > 1);
         let mut back = Vec::new();
         for payload in &payloads {
@@ -203,7 +207,7 @@ mod tests {
             back.extend(envelope.events);
         }
         assert_eq!(back, events);
-        assert!(pack(1, Vec::new()).is_empty());
+        assert!(pack(1, 7, Vec::new()).is_empty());
     }
 
     #[test]
@@ -213,7 +217,7 @@ mod tests {
             .collect();
         let events: Vec<Event> = presence_events(&states).collect();
         assert_eq!(events.len(), 3);
-        for payload in pack(1, events) {
+        for payload in pack(1, 7, events) {
             assert!(payload.len() <= MAX_PAYLOAD, "{}", payload.len());
         }
     }

@@ -154,7 +154,8 @@ async fn send_loop(
         if overflowed.swap(false, Ordering::Relaxed) {
             round.push(Event::Resync);
         }
-        for payload in pack(node, merge(std::mem::take(&mut round))) {
+        let at_us = crate::server::metrics::now_us();
+        for payload in pack(node, at_us, merge(std::mem::take(&mut round))) {
             if let Err(err) = notify::send(&pool, CHANNEL, &payload).await {
                 tracing::warn!(error = %err, "fan-out: NOTIFY failed; peers will be asked to resync");
                 overflowed.store(true, Ordering::Relaxed);

@@ -14,6 +14,7 @@ use super::events::{presence_events, Envelope, Event, CHANNEL};
 use super::Fanout;
 use crate::realtime::hub::{sequenced_frame, Hub};
 use crate::realtime::protocol::{Reader, ServerFrame};
+use crate::server::metrics;
 use crate::server::store::{notify, Store, StoreError};
 
 /// The listener's state, for `/health`.
@@ -226,6 +227,10 @@ async fn receive(store: &Store, hub: &Hub, fanout: &Fanout, peers: &Peers, paylo
         return; // this node's own, already delivered locally
     }
     peers.heard(envelope.node);
+    if envelope.at_us > 0 {
+        let lag = (metrics::now_us() - envelope.at_us).max(0);
+        metrics::get().fanout_lag_seconds.observe(lag as f64 / 1e6);
+    }
     for event in envelope.events {
         match event {
             Event::Hello => {

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::server::crypto::{KeySource, MasterKey};
 
 mod email;
+mod metrics;
 mod push;
 pub use email::{EmailSettings, SmtpSecurity};
+pub use metrics::MetricsSettings;
 pub use push::PushSettings;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -332,6 +334,8 @@ pub struct Config {
     pub email: Option<EmailSettings>,
     /// Web Push timing (always on).
     pub push: PushSettings,
+    /// Where `/metrics` is served (off unless set).
+    pub metrics: MetricsSettings,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -386,6 +390,7 @@ impl Config {
             behind_proxy: flag(&lookup, "GLASSCHAT_BEHIND_PROXY")?,
             email: email::email(&lookup)?,
             push: push::push(&lookup)?,
+            metrics: metrics::metrics(&lookup)?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);

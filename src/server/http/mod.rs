@@ -9,6 +9,7 @@ pub mod cookie;
 mod files;
 mod guards;
 mod health;
+pub mod metrics;
 mod page;
 mod unsubscribe;
 mod widget;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics::behind_token))
         .leptos_routes_with_context(&state, routes, || provide_context(()), {
             let options = state.leptos_options.clone();
             move || page(options.clone())

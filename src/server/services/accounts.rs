@@ -165,6 +165,7 @@ pub async fn log_in(
         }
         _ => {
             state.login_guard.failed(&email, ip, Instant::now());
+            crate::server::metrics::get().login_failures.inc();
             return Err(AuthError::InvalidCredentials);
         }
     };

@@ -304,6 +304,11 @@ impl Store {
         self.sqlite_file.clone()
     }
 
+    /// The pool's connections: (open, idle), for the metrics.
+    pub fn pool_use(&self) -> (u32, usize) {
+        on_pool!(&self.db, pool => (pool.size(), pool.num_idle()))
+    }
+
     /// The Postgres pool, when that is the database (the fan-out listens on it).
     pub fn postgres_pool(&self) -> Option<PgPool> {
         match &self.db {

@@ -39,6 +39,27 @@ pub(super) fn fill_batch(first: Job, jobs: &mut mpsc::Receiver<Job>) -> (Vec<Wri
 
 /// After a batch: on success hands every result to `committed`, then
 /// answers each sender; on failure tells every sender (they may retry).
+/// Reports one transaction to the metrics: its size, how long it took,
+/// and how many rows it stored (a reopening stores its line too).
+pub(super) fn observe(
+    size: usize,
+    took: std::time::Duration,
+    result: &Result<Vec<Stored>, StoreError>,
+) {
+    let stored = match result {
+        Ok(results) => results
+            .iter()
+            .map(|r| match r {
+                Stored::New(_) => 1,
+                Stored::Reopened { .. } => 2,
+                _ => 0,
+            })
+            .sum(),
+        Err(_) => 0,
+    };
+    crate::server::metrics::get().writer_batch(size, took.as_secs_f64(), stored);
+}
+
 pub(super) fn answer(
     result: Result<Vec<Stored>, StoreError>,
     replies: Replies,

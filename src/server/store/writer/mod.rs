@@ -107,6 +107,14 @@ impl MessageWriter {
         Ok(Pending(answer))
     }
 
+    /// Writes waiting in the writer's queues (for the metrics).
+    pub fn queued(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.max_capacity() - shard.capacity())
+            .sum()
+    }
+
     /// Returns once every write handed over before it has committed: a
     /// stopping node's last step. Each shard gets a search-index step for a
     /// room that cannot exist (a negative id, chosen to land on that

@@ -10,7 +10,7 @@ use super::batch::{
     INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::indexing::Vocabulary;
-use super::jobs::{answer, fill_batch, Committed, Job};
+use super::jobs::{answer, fill_batch, observe, Committed, Job};
 use crate::server::crypto::Sealed;
 use crate::server::store::changes::{
     ReactionRow, Target, TargetColumns, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
@@ -45,6 +45,7 @@ pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: 
     let mut vocabulary = Vocabulary::default();
     while let Some(first) = jobs.recv().await {
         let (batch, replies) = fill_batch(first, &mut jobs);
+        let (size, started) = (batch.len(), std::time::Instant::now());
         let result = match conn.as_mut() {
             Some(c) => insert_batch(&store, c, &mut vocabulary, batch).await,
             None => match connection(&store).await {
@@ -52,6 +53,7 @@ pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: 
                 Err(err) => Err(err),
             },
         };
+        observe(size, started.elapsed(), &result);
         if result.is_err() {
             conn = None; // start the next batch on a fresh connection
             vocabulary.forget();

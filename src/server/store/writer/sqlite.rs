@@ -24,7 +24,7 @@ use super::batch::{
     INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::indexing::Vocabulary;
-use super::jobs::{answer, fill_batch, Committed, Job, Replies};
+use super::jobs::{answer, fill_batch, observe, Committed, Job, Replies};
 use super::sqlite_index::{self, Handed, Handoff, PendingDocs};
 use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::changes::{
@@ -105,6 +105,7 @@ fn run(
             continue;
         };
         let (batch, replies) = fill_batch(first, &mut jobs);
+        let (size, started) = (batch.len(), Instant::now());
         let result = match conn.as_mut() {
             Some(c) => write_batch(c, keys, &mut vocabulary, &mut pending, batch),
             None => match open(path) {
@@ -112,6 +113,7 @@ fn run(
                 Err(err) => Err(err),
             },
         };
+        observe(size, started.elapsed(), &result);
         if result.is_err() {
             conn = None; // start the next batch on a fresh connection
             vocabulary.forget();

@@ -1,0 +1,199 @@
+//! Metrics in the Prometheus text format, for the operator's dashboard
+//! (`GET /metrics`; docs/deploy.md, docs/grafana-dashboard.json). Counters
+//! and histograms are updated where things happen, with one atomic add
+//! each (the writer once per batch, not per message); gauges are read when
+//! Prometheus scrapes, from what the hub, the pool and the kernel already
+//! know. Imports nothing of the server: the store, the cluster and the
+//! services all report into it.
+
+use std::sync::LazyLock;
+
+use prometheus_client::encoding::prometheus_text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+/// Everything measured, registered once for the process.
+pub struct Metrics {
+    registry: Registry,
+    /// Messages and system lines stored (not resends answered as before).
+    pub messages_stored: Counter,
+    /// Writes per writer transaction (group commit).
+    pub writer_batch_size: Histogram,
+    /// One writer transaction, begin to commit.
+    pub writer_commit_seconds: Histogram,
+    /// Wrong passwords and unknown accounts at login.
+    pub login_failures: Counter,
+    /// From another node's NOTIFY to its arrival here.
+    pub fanout_lag_seconds: Histogram,
+    sockets_open: Gauge,
+    socket_queue_frames: Gauge,
+    sockets_dropped_slow: Counter,
+    writer_queue: Gauge,
+    db_pool_connections: Gauge,
+    db_pool_idle: Gauge,
+    resident_memory: Gauge,
+}
+
+/// What the scrape reads from the running node.
+pub struct Snapshot {
+    pub sockets_open: usize,
+    /// Frames waiting in all sockets' queues.
+    pub socket_queue_frames: usize,
+    /// Sockets dropped because their queue filled, since start.
+    pub sockets_dropped_slow: u64,
+    /// Writes waiting for the writer.
+    pub writer_queue: usize,
+    pub db_pool_connections: u32,
+    pub db_pool_idle: usize,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The process's metrics.
+pub fn get() -> &'static Metrics {
+    &METRICS
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("glasschat");
+        let metrics = Metrics {
+            messages_stored: Counter::default(),
+            // 1, 2, 4 … 512 (the writer's most).
+            writer_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            // 0.25 ms … 4 s.
+            writer_commit_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            login_failures: Counter::default(),
+            // 0.25 ms … 4 s.
+            fanout_lag_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            sockets_open: Gauge::default(),
+            socket_queue_frames: Gauge::default(),
+            sockets_dropped_slow: Counter::default(),
+            writer_queue: Gauge::default(),
+            db_pool_connections: Gauge::default(),
+            db_pool_idle: Gauge::default(),
+            resident_memory: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "messages_stored",
+            "Messages and system lines stored",
+            metrics.messages_stored.clone(),
+        );
+        registry.register(
+            "writer_batch_size",
+            "Writes per message-writer transaction (group commit)",
+            metrics.writer_batch_size.clone(),
+        );
+        registry.register_with_unit(
+            "writer_commit",
+            "One message-writer transaction, begin to commit",
+            Unit::Seconds,
+            metrics.writer_commit_seconds.clone(),
+        );
+        registry.register(
+            "login_failures",
+            "Failed logins (wrong password or unknown account)",
+            metrics.login_failures.clone(),
+        );
+        registry.register_with_unit(
+            "fanout_lag",
+            "From another node's announcement (NOTIFY) to its arrival here",
+            Unit::Seconds,
+            metrics.fanout_lag_seconds.clone(),
+        );
+        registry.register(
+            "sockets_open",
+            "WebSockets open on this node",
+            metrics.sockets_open.clone(),
+        );
+        registry.register(
+            "socket_queue_frames",
+            "Frames waiting in the sockets' delivery queues",
+            metrics.socket_queue_frames.clone(),
+        );
+        registry.register(
+            "sockets_dropped_slow",
+            "Sockets dropped because their delivery queue filled (they reconnect and catch up)",
+            metrics.sockets_dropped_slow.clone(),
+        );
+        registry.register(
+            "writer_queue",
+            "Writes waiting for the message writer",
+            metrics.writer_queue.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database connections open in the pool",
+            metrics.db_pool_connections.clone(),
+        );
+        registry.register(
+            "db_pool_idle",
+            "Database connections idle in the pool",
+            metrics.db_pool_idle.clone(),
+        );
+        registry.register_with_unit(
+            "resident_memory",
+            "Resident memory of the process",
+            Unit::Bytes,
+            metrics.resident_memory.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// One writer transaction of `size` writes that took `seconds`, of
+    /// which `stored` were new rows.
+    pub fn writer_batch(&self, size: usize, seconds: f64, stored: u64) {
+        self.writer_batch_size.observe(size as f64);
+        self.writer_commit_seconds.observe(seconds);
+        self.messages_stored.inc_by(stored);
+    }
+
+    /// The text Prometheus scrapes, with the gauges read now.
+    pub fn render(&self, now: Snapshot) -> String {
+        let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.sockets_open.set(to_i64(now.sockets_open));
+        self.socket_queue_frames
+            .set(to_i64(now.socket_queue_frames));
+        let dropped = now.sockets_dropped_slow;
+        let counted = self.sockets_dropped_slow.get();
+        if dropped > counted {
+            self.sockets_dropped_slow.inc_by(dropped - counted);
+        }
+        self.writer_queue.set(to_i64(now.writer_queue));
+        self.db_pool_connections
+            .set(i64::from(now.db_pool_connections));
+        self.db_pool_idle.set(to_i64(now.db_pool_idle));
+        self.resident_memory.set(resident_bytes());
+        let mut text = String::new();
+        if let Err(e) = encode(&mut text, &self.registry) {
+            tracing::error!(error = %e, "metrics: could not encode");
+        }
+        text
+    }
+}
+
+/// Now, in µs since the Unix epoch (the fan-out's timestamps, compared
+/// across nodes: as good as their clocks agree).
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// The process's resident set, from /proc/self/statm (pages).
+fn resident_bytes() -> i64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<i64>().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * if page > 0 { page } else { 4096 }
+}
