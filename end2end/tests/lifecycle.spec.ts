@@ -55,3 +55,34 @@ test("deactivating and reactivating an account", async ({ browser }) => {
   const back = await logIn(browser, leaver.email);
   await expect(back.locator("#me-name")).toHaveText("Leaver");
 });
+
+// "Download my data" in the user menu saves a JSON file with the person's
+// profile and their conversations' messages; an admin's room menu exports
+// the open conversation.
+test("downloading my data, and an admin exporting a conversation", async ({ browser }) => {
+  const ada = await newUser(browser, "Exporter");
+  const admin = await logIn(browser, adminEmail);
+  await startDirect(ada.page, adminEmail);
+  await send(ada.page, "a line to keep");
+
+  await ada.page.locator("#user-menu").click();
+  const [download] = await Promise.all([
+    ada.page.waitForEvent("download"),
+    ada.page.locator("#export-link").click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^glasschat-\d+-\d+\.json$/);
+  const path = await download.path();
+  const data = JSON.parse(require("fs").readFileSync(path, "utf8"));
+  expect(data.profile.email).toBe(ada.email);
+  const bodies = data.conversations.flatMap((c: any) => c.messages.map((m: any) => m.body));
+  expect(bodies).toContain("a line to keep");
+
+  await roomLink(admin, "Exporter").click();
+  await admin.locator("#room-menu").click();
+  const [roomFile] = await Promise.all([
+    admin.waitForEvent("download"),
+    admin.getByRole("menuitem", { name: "Export conversation (JSON)" }).click(),
+  ]);
+  const room = JSON.parse(require("fs").readFileSync(await roomFile.path(), "utf8"));
+  expect(room.messages.map((m: any) => m.body)).toContain("a line to keep");
+});

@@ -391,6 +391,11 @@ fn room_menu(
                 <button role="menuitem" type="button" id="clear-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
                     on:click=move |_| { menu_open.set(false); confirm_clear.set(true) }>"Clear history…"</button>
             </Show>
+            <Show when=move || client.role.get() == crate::model::Role::Admin>
+                <a role="menuitem" id="export-room" href=format!("/export/room/{room}") download rel="external"
+                    class="menu-item block w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
+                    on:click=move |_| menu_open.set(false)>"Export conversation (JSON)"</a>
+            </Show>
             <Show when=is_group>
                 <button role="menuitem" type="button" id="leave-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"
                     on:click=move |_| { menu_open.set(false); confirm_leave.set(true) }>"Leave group…"</button>

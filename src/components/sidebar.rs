@@ -149,6 +149,7 @@ fn UserMenu() -> impl IntoView {
                 </button>
                 <a id="push-settings-link" href="/settings#push" rel="external" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Notifications on this device"</a>
                 <a id="settings-link" href="/settings#email" rel="external" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Email notifications"</a>
+                <a id="export-link" href="/export/me" download rel="external" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Download my data"</a>
                 <Show when=move || client.role.get() != Role::Member>
                     <a id="reports-link" href="/reports" rel="external" class="block w-full rounded-lg px-3 py-2 text-left text-sm text-slate-100 hover:bg-white/10">"Reports"</a>
                 </Show>

@@ -43,6 +43,8 @@ pub struct AppState {
     pub search_limiter: Arc<UserRate>,
     /// Uploads started, per user.
     pub upload_limiter: Arc<UserRate>,
+    /// Data exports, per user: each reads a person's whole history.
+    pub export_limiter: Arc<UserRate>,
     pub hub: Hub,
     pub writer: MessageWriter,
     /// Tells the other nodes (Postgres); a no-op on SQLite.
@@ -111,6 +113,9 @@ impl AppState {
             lookup_limiter: Arc::new(lookup_limiter),
             search_limiter: Arc::new(search_limiter),
             upload_limiter: Arc::new(upload_limiter),
+            // Three in ten minutes: enough to retry a download, too few to
+            // make the server read everything over and over.
+            export_limiter: Arc::new(UserRate::new(3, Duration::from_secs(600))),
             config: Arc::new(config),
             store,
             login_guard: Arc::new(LoginGuard::default()),

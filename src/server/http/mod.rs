@@ -6,6 +6,7 @@
 mod build_files;
 pub mod client;
 pub mod cookie;
+mod export;
 mod files;
 mod guards;
 mod health;
@@ -34,6 +35,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics::behind_token))
+        .route("/export/me", get(export::own))
+        .route("/export/room/{id}", get(export::room))
         .leptos_routes_with_context(&state, routes, || provide_context(()), {
             let options = state.leptos_options.clone();
             move || page(options.clone())

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod conversations;
 pub mod digests;
 pub mod emoji;
+pub mod export;
 pub mod files;
 pub mod keys;
 pub mod lifecycle;
