@@ -9,14 +9,6 @@ mod common;
 use common::{ack, Backend, TestDb, TestServer};
 use glasschat::model::AuditEntryView;
 
-async fn direct(server: &TestServer, cookie: &str, email: &str) -> i64 {
-    let reply = server
-        .call(cookie, "rooms/direct", &[("email", email)])
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()["Room"].as_i64().expect("a room")
-}
-
 async fn say(server: &TestServer, cookie: &str, room: i64, body: &str) {
     let mut tab = server.tab(cookie).await;
     tab.say(room, body, body).await;
@@ -35,11 +27,11 @@ async fn a_person_downloads_their_own_data(backend: Backend) {
     let ada = server.user("ada@example.com").await;
     let bob = server.user("bob@example.com").await;
     server.user("carl@example.com").await;
-    let chat = direct(&server, &ada, "bob@example.com").await;
+    let chat = server.direct_chat(&ada, "bob@example.com").await;
     let group = server
         .group(&bob, "Plans", &["ada@example.com", "carl@example.com"])
         .await;
-    let theirs = direct(&server, &bob, "carl@example.com").await;
+    let theirs = server.direct_chat(&bob, "carl@example.com").await;
     say(&server, &ada, chat, "from-ada").await;
     say(&server, &bob, group, "from-bob").await;
     say(&server, &bob, theirs, "between-bob-and-carl").await;
@@ -101,7 +93,7 @@ async fn an_admin_exports_one_conversation(backend: Backend) {
     let root = server.user("root@example.com").await;
     let bob = server.user("bob@example.com").await;
     server.user("carl@example.com").await;
-    let theirs = direct(&server, &bob, "carl@example.com").await;
+    let theirs = server.direct_chat(&bob, "carl@example.com").await;
     for i in 0..3 {
         say(&server, &bob, theirs, &format!("line-{i}")).await;
     }

@@ -39,13 +39,6 @@ async fn members(server: &TestServer, cookie: &str, room: i64) -> Vec<MemberView
     .json_as()
 }
 
-async fn direct(server: &TestServer, cookie: &str, email: &str) -> i64 {
-    let reply = ok(server
-        .call(cookie, "rooms/direct", &[("email", email)])
-        .await);
-    reply.json()["Room"].as_i64().expect("a room")
-}
-
 async fn deactivation_ends_access_and_keeps_the_history(backend: Backend) {
     let desk = Desk::open(backend).await;
     let server = &desk.server;
@@ -56,7 +49,7 @@ async fn deactivation_ends_access_and_keeps_the_history(backend: Backend) {
     let group = server
         .group(&desk.other, "Plans", &["mia@example.com"])
         .await;
-    let chat = direct(server, &desk.other, "mia@example.com").await;
+    let chat = server.direct_chat(&desk.other, "mia@example.com").await;
     let mut olaf_tab = server.tab(&desk.other).await;
     olaf_tab.say(group, "g1", "the plan").await;
     ack(&mut olaf_tab).await;

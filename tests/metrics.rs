@@ -65,12 +65,7 @@ async fn counted_behind_the_token(backend: Backend) {
 
     let ada = server.user("ada@example.com").await;
     server.user("bob@example.com").await;
-    let room = server
-        .call(&ada, "rooms/direct", &[("email", "bob@example.com")])
-        .await
-        .json()["Room"]
-        .as_i64()
-        .expect("a room");
+    let room = server.direct_chat(&ada, "bob@example.com").await;
     let mut tab = server.tab(&ada).await;
     for i in 0..5 {
         tab.say(room, &format!("c{i}"), "hello").await;
@@ -173,12 +168,7 @@ async fn the_fanout_lag_is_measured_between_nodes() {
     let second = first.another_node(&env).await;
     let ada = first.user("ada@example.com").await;
     let bob = first.user("bob@example.com").await;
-    let room = first
-        .call(&ada, "rooms/direct", &[("email", "bob@example.com")])
-        .await
-        .json()["Room"]
-        .as_i64()
-        .expect("a room");
+    let room = first.direct_chat(&ada, "bob@example.com").await;
     let mut far = second.tab(&bob).await;
     let mut near = first.tab(&ada).await;
     near.say(room, "x1", "across").await;

@@ -13,23 +13,12 @@ use std::time::{Duration, Instant};
 use common::desk::{ok, Desk};
 
 use common::{ack, error, Backend, Tab, TestDb, TestServer};
-use glasschat::model::DirectOutcome;
 use glasschat::realtime::protocol::{
     ClientFrame, ErrorCode, Presence, PresenceView, Reader, ServerFrame,
 };
 
 async fn id_of(server: &TestServer, cookie: &str) -> i64 {
     server.me(cookie).await["id"].as_i64().expect("user id")
-}
-
-async fn direct(server: &TestServer, cookie: &str, email: &str) -> i64 {
-    let reply = ok(server
-        .call(cookie, "rooms/direct", &[("email", email)])
-        .await);
-    match serde_json::from_str(&reply.body).expect("outcome") {
-        DirectOutcome::Room(room) => room,
-        other => panic!("expected a room, got {other:?}"),
-    }
 }
 
 /// Reads until a presence frame says where `user` stands; returns it.
@@ -133,7 +122,7 @@ async fn presence_follows_the_most_present_tab(backend: Backend) {
     let bo = server.user("bo@example.com").await;
     let cy = server.user("cy@example.com").await;
     let ada_id = id_of(&server, &ada).await;
-    let room = direct(&server, &bo, "ada@example.com").await;
+    let room = server.direct_chat(&bo, "ada@example.com").await;
 
     // Bo's sidebar shows Ada: offline, never seen.
     let mut bo_tab = server.tab(&bo).await;
@@ -352,7 +341,7 @@ async fn read_receipts_follow_read_marks(backend: Backend) {
     let cy_id = id_of(&server, &cy).await;
 
     // A direct chat: Bo reads Ada's message; Ada hears it, live and on asking.
-    let dm = direct(&server, &ada, "bo@example.com").await;
+    let dm = server.direct_chat(&ada, "bo@example.com").await;
     let mut ada_tab = server.tab(&ada).await;
     let mut bo_tab = server.tab(&bo).await;
     ada_tab.say(dm, "d1", "are you there?").await;
@@ -457,7 +446,7 @@ async fn receipts_off_hides_them_both_ways(backend: Backend) {
     let ada = server.user("ada@example.com").await;
     let bo = server.user("bo@example.com").await;
     let bo_id = id_of(&server, &bo).await;
-    let room = direct(&server, &ada, "bo@example.com").await;
+    let room = server.direct_chat(&ada, "bo@example.com").await;
     let mut ada_tab = server.tab(&ada).await;
     let mut bo_tab = server.tab(&bo).await;
     set_privacy(&server, &bo, false, false).await;
@@ -490,7 +479,7 @@ async fn presence_typing_and_receipts_cross_nodes() {
     let bo = a.user("bo@example.com").await;
     let ada_id = id_of(&a, &ada).await;
     let bo_id = id_of(&a, &bo).await;
-    let room = direct(&a, &bo, "ada@example.com").await;
+    let room = a.direct_chat(&bo, "ada@example.com").await;
 
     let mut bo_a = watching(&a, &bo, Some(room)).await;
     let mut ada_b = b.tab(&ada).await;

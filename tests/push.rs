@@ -42,14 +42,6 @@ async fn subscribe(
         .await
 }
 
-async fn direct(server: &TestServer, cookie: &str, email: &str) -> i64 {
-    let reply = server
-        .call(cookie, "rooms/direct", &[("email", email)])
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()["Room"].as_i64().expect("a room")
-}
-
 async fn mute(server: &TestServer, cookie: &str, room: i64, muted: bool) {
     let (room, muted) = (room.to_string(), muted.to_string());
     let reply = server
@@ -101,7 +93,7 @@ async fn a_direct_message_is_pushed_after_the_grace_period(backend: Backend) {
 
     // One message: after the grace period, one push to each device, saying
     // who and where but not what.
-    let room = direct(&server, &bob, "ada@example.com").await;
+    let room = server.direct_chat(&bob, "ada@example.com").await;
     let mut tab = server.tab(&bob).await;
     let sent = std::time::Instant::now();
     tab.say(room, "d1", "the secret launch date").await;
@@ -251,7 +243,7 @@ async fn devices_that_are_gone_are_forgotten(backend: Backend) {
     assert_eq!(subscribe(&server, &ada, &old, "old").await.status, 200);
     assert_eq!(subscribe(&server, &ada, &new, "new").await.status, 200);
     receiver.set_gone("old");
-    let room = direct(&server, &bob, "ada@example.com").await;
+    let room = server.direct_chat(&bob, "ada@example.com").await;
     let mut tab = server.tab(&bob).await;
     tab.say(room, "g1", "hello").await;
     ack(&mut tab).await;
@@ -396,7 +388,7 @@ async fn two_nodes_push_each_message_once() {
         let person = first.user(&email).await;
         let device = receiver.device(&format!("d{i}"));
         assert_eq!(subscribe(&first, &person, &device, "d").await.status, 200);
-        rooms.push(direct(&second, &cy, &email).await);
+        rooms.push(second.direct_chat(&cy, &email).await);
     }
     let mut tab = second.tab(&cy).await;
     for round in 0..5 {

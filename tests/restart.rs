@@ -142,10 +142,7 @@ impl Reader {
 async fn room_of_two(server: &TestServer) -> (Sender, Reader) {
     let ada = server.user("ada@example.com").await;
     let bob = server.user("bob@example.com").await;
-    let reply = server
-        .call(&ada, "rooms/direct", &[("email", "bob@example.com")])
-        .await;
-    let room = reply.json()["Room"].as_i64().expect("a room");
+    let room = server.direct_chat(&ada, "bob@example.com").await;
     let sender = Sender {
         tab: server.tab(&ada).await,
         cookie: ada,

@@ -737,6 +737,14 @@ impl TestServer {
         reply.session()
     }
 
+    /// The direct chat of `cookie`'s account with `email` (made or found),
+    /// which must have an account.
+    pub async fn direct_chat(&self, cookie: &str, email: &str) -> i64 {
+        let reply = self.call(cookie, "rooms/direct", &[("email", email)]).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["Room"].as_i64().expect("a room")
+    }
+
     /// Creates a group room as `owner` with the given member emails.
     pub async fn group(&self, owner: &str, name: &str, members: &[&str]) -> i64 {
         let members = members.join(",");

@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use super::accounts::close_sockets_of;
 use super::actor::Actor;
 use super::admin::AdminError;
 use super::audit::{self, Who};
@@ -57,9 +56,8 @@ pub async fn set_active(state: &AppState, actor: &Actor, user_id: i64, active: b
     let Some(done) = deactivate(&state.store, &who, &user).await? else {
         return Ok(());
     };
-    close_sockets_of(state, &done.sessions, close::REVOKED);
-    // A socket opened between the sessions' deletion and now has no
-    // session to match; it goes by the user.
+    // Every socket of the account, whatever its session, here and on the
+    // other nodes (its sessions are already gone, so none reopens).
     state.hub.end_user(user_id, close::REVOKED);
     state.fanout.announce(Event::EndUser {
         user: user_id,

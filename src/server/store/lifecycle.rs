@@ -7,7 +7,8 @@ use super::{on_pool, Store, StoreError};
 /// sockets after the commit.
 #[derive(Debug, Default)]
 pub struct Deactivated {
-    /// The account's sessions, deleted (their sockets must close).
+    /// The account's sessions, deleted (counted in the log; the sockets
+    /// are closed by user, on every node).
     pub sessions: Vec<Vec<u8>>,
     /// Support conversations the account was staff of: their staff must be
     /// synced (it leaves them; one it was assigned goes back to the queue).
