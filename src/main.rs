@@ -46,6 +46,8 @@ fn main() -> ExitCode {
         Some("search") => Some(runtime.block_on(glasschat::server::search_command(&args[1..]))),
         Some("admin") => Some(runtime.block_on(glasschat::server::admin_command(&args[1..]))),
         Some("backup") => Some(runtime.block_on(glasschat::server::backup_command(&args[1..]))),
+        Some("export") => Some(runtime.block_on(glasschat::server::export_command(&args[1..]))),
+        Some("import") => Some(runtime.block_on(glasschat::server::import_command(&args[1..]))),
         _ => None,
     };
     if let Some(outcome) = command {

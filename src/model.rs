@@ -208,6 +208,30 @@ pub struct StaffView {
     pub role: Role,
 }
 
+/// How long messages are kept: the instance's number of days (0: for
+/// ever) and the departments' and rooms' own numbers, as the admin page
+/// shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionView {
+    pub days: i64,
+    /// Every department, with its own number or `None` (the instance's).
+    pub departments: Vec<RetentionOverride>,
+    /// The rooms that have a number of their own.
+    pub rooms: Vec<RetentionOverride>,
+}
+
+/// A department's or a room's own retention: `days` 0 keeps for ever,
+/// `None` takes the instance's (for a room: its department's first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionOverride {
+    pub id: i64,
+    pub name: String,
+    pub days: Option<i64>,
+}
+
+/// The longest retention an admin may set, in days (100 years).
+pub const MAX_RETENTION_DAYS: i64 = 36_500;
+
 /// One entry of the audit log, as the admin page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AuditEntryView {

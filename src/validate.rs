@@ -20,6 +20,7 @@ pub enum Field {
     SiteDepartments,
     RatingScore,
     RatingComment,
+    RetentionDays,
 }
 
 pub const PASSWORD_MIN: usize = 8;

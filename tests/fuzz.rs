@@ -78,6 +78,8 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("admin/invite_links/revoke", &["id"]),
     ("admin/active", &["user", "active"]),
     ("admin/audit", &["before"]),
+    ("admin/retention", &[]),
+    ("admin/retention/set", &["scope", "id", "days"]),
     ("signup/policy", &[]),
     ("emoji", &[]),
     ("mentions", &["room", "typed"]),

@@ -466,6 +466,11 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
         ("admin/invite_links/revoke", vec![("id", "1")]),
         ("admin/active", vec![("user", "1"), ("active", "false")]),
         ("admin/audit", vec![]),
+        ("admin/retention", vec![]),
+        (
+            "admin/retention/set",
+            vec![("scope", "instance"), ("days", "1")],
+        ),
         (
             "password",
             vec![("current", "x"), ("new", "a much longer passphrase")],

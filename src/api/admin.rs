@@ -6,13 +6,14 @@ use leptos::prelude::*;
 use super::error::ApiError;
 use crate::model::{
     AdminUserView, AuditEntryView, DepartmentView, InviteLinkView, NewInviteLink,
-    RegistrationPolicy,
+    RegistrationPolicy, RetentionView,
 };
 
 #[cfg(feature = "ssr")]
 use {
     super::edge::actor,
     crate::model::{RegistrationMode, Role},
+    crate::server::services::retention::{self, Scope},
     crate::server::services::{admin, lifecycle, registration},
 };
 
@@ -116,4 +117,36 @@ pub async fn create_invite_link(days: u32) -> Result<NewInviteLink, ApiError> {
 pub async fn revoke_invite_link(id: i64) -> Result<(), ApiError> {
     let (edge, actor) = actor().await?;
     edge.answer(registration::revoke_link(&edge.state, &actor, id).await)
+}
+
+/// How long messages are kept: the instance's days, every department's
+/// and the rooms that have their own.
+#[server(endpoint = "admin/retention")]
+pub async fn retention() -> Result<RetentionView, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(retention::settings(&edge.state, &actor).await)
+}
+
+/// Sets how many days messages are kept. `scope` is `instance`,
+/// `department` or `room` (then `id` names it); `days` is a whole number
+/// of days (0: for ever), or empty to inherit (the instance: for ever).
+#[server(endpoint = "admin/retention/set")]
+pub async fn set_retention(scope: String, id: Option<i64>, days: String) -> Result<(), ApiError> {
+    let (edge, actor) = actor().await?;
+    let scope = match (scope.as_str(), id) {
+        ("instance", None) => Scope::Instance,
+        ("department", Some(id)) => Scope::Department(id),
+        ("room", Some(id)) => Scope::Room(id),
+        _ => return Err(edge.fail(ApiError::BadRequest, "/admin")),
+    };
+    let days = match days.trim() {
+        "" => None,
+        text => Some(text.parse::<i64>().map_err(|_| {
+            edge.fail(
+                ApiError::Invalid(crate::validate::Field::RetentionDays),
+                "/admin",
+            )
+        })?),
+    };
+    edge.answer(retention::set(&edge.state, &actor, scope, days).await)
 }

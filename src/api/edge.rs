@@ -24,6 +24,7 @@ use crate::server::services::password_reset::ResetError;
 use crate::server::services::push::DeviceError;
 use crate::server::services::registration::RegistrationError;
 use crate::server::services::reports::ReportError;
+use crate::server::services::retention::RetentionError;
 use crate::server::services::satisfaction::RatingError;
 use crate::server::services::search::SearchError;
 use crate::server::services::sites::SiteError;
@@ -327,6 +328,18 @@ impl From<AdminError> for ApiError {
             AdminError::NotAnAgent => ApiError::NotAnAgent,
             AdminError::DepartmentTaken => ApiError::DepartmentTaken,
             AdminError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RetentionError> for ApiError {
+    fn from(err: RetentionError) -> ApiError {
+        match err {
+            RetentionError::Forbidden => ApiError::Forbidden,
+            RetentionError::NotFound => ApiError::NotFound,
+            RetentionError::Invalid => ApiError::Invalid(crate::validate::Field::RetentionDays),
+            RetentionError::SlowDown(_) => ApiError::SlowDown,
+            RetentionError::Store(e) => e.into(),
         }
     }
 }

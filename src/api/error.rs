@@ -122,6 +122,9 @@ fn invalid_message(field: Field) -> &'static str {
         Field::SiteDepartments => "Pick at least one open department for the site.",
         Field::RatingScore => "Pick from 1 to 5 stars.",
         Field::RatingComment => "The comment can be at most 1,000 characters long.",
+        Field::RetentionDays => {
+            "Keep messages for 0 to 36,500 days (0 keeps them for ever), or leave it empty."
+        }
         Field::EmailDomains => {
             "List email domains like example.com, separated by commas (at most 50)."
         }
@@ -157,6 +160,7 @@ impl ApiError {
             ApiError::BadRange => "bad_range",
             ApiError::Invalid(Field::RatingScore) => "invalid_rating_score",
             ApiError::Invalid(Field::RatingComment) => "invalid_rating_comment",
+            ApiError::Invalid(Field::RetentionDays) => "invalid_retention_days",
             ApiError::Invalid(Field::SiteOrigins) => "invalid_site_origins",
             ApiError::Invalid(Field::SiteDepartments) => "invalid_site_departments",
             ApiError::IdentityRefused => "identity_refused",
@@ -213,6 +217,7 @@ impl ApiError {
             "bad_range" => ApiError::BadRange,
             "invalid_rating_score" => ApiError::Invalid(Field::RatingScore),
             "invalid_rating_comment" => ApiError::Invalid(Field::RatingComment),
+            "invalid_retention_days" => ApiError::Invalid(Field::RetentionDays),
             "invalid_site_origins" => ApiError::Invalid(Field::SiteOrigins),
             "invalid_site_departments" => ApiError::Invalid(Field::SiteDepartments),
             "identity_refused" => ApiError::IdentityRefused,
@@ -335,6 +340,7 @@ mod tests {
             ApiError::BadRange,
             ApiError::Invalid(Field::RatingScore),
             ApiError::Invalid(Field::RatingComment),
+            ApiError::Invalid(Field::RetentionDays),
             ApiError::Invalid(Field::SiteOrigins),
             ApiError::Invalid(Field::SiteDepartments),
             ApiError::IdentityRefused,

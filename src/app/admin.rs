@@ -1,7 +1,8 @@
-use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::admin_retention::Retention;
+use super::admin_shared::{Console, BUTTON, FIELD};
 use super::admin_sites::Sites;
 use super::gate::RoleGate;
 use crate::api::admin;
@@ -26,63 +27,6 @@ fn admin_console() -> AnyView {
     view! { <AdminConsole/> }.into_any()
 }
 
-const FIELD: &str = "rounded-lg border border-white/20 bg-slate-900/60 px-3 py-1.5 text-sm text-slate-100 focus:border-sky-400";
-const BUTTON: &str =
-    "rounded-lg border border-white/20 px-3 py-1.5 text-sm text-slate-100 hover:bg-white/10";
-
-/// The change the page made last, which the next one waits for.
-type LastChange = Option<Shared<LocalBoxFuture<'static, ()>>>;
-
-/// What the page shows, refetched after every change.
-#[derive(Clone, Copy)]
-struct Console {
-    users: RwSignal<Vec<AdminUserView>>,
-    departments: RwSignal<Vec<DepartmentView>>,
-    error: RwSignal<Option<String>>,
-    last_change: StoredValue<LastChange, LocalStorage>,
-}
-
-impl Console {
-    fn reload(self) {
-        spawn_local(self.fetch());
-    }
-
-    async fn fetch(self) {
-        match (admin::users().await, admin::departments().await) {
-            (Ok(users), Ok(departments)) => {
-                self.users.set(users);
-                self.departments.set(departments);
-            }
-            (Err(err), _) | (_, Err(err)) => self.error.set(Some(err.to_string())),
-        }
-    }
-
-    /// Runs a change after the one made before it, shows its error or
-    /// clears the last one, and reloads. In order: two quick changes to one
-    /// person (agent, then member) sent at once could be applied by the
-    /// server in either order, and the admin's last choice must win. (A
-    /// server function's request goes out when it is first polled.)
-    fn change(
-        self,
-        call: impl std::future::Future<Output = Result<(), crate::api::ApiError>> + 'static,
-    ) {
-        let before = self.last_change.get_value();
-        let this = async move {
-            if let Some(before) = before {
-                before.await;
-            }
-            self.error.set(call.await.err().map(|e| e.to_string()));
-            // In the chain too: an older list arriving late would
-            // otherwise show a change undone.
-            self.fetch().await;
-        }
-        .boxed_local()
-        .shared();
-        self.last_change.set_value(Some(this.clone()));
-        spawn_local(this);
-    }
-}
-
 #[component]
 fn AdminConsole() -> impl IntoView {
     let console = Console {
@@ -105,6 +49,7 @@ fn AdminConsole() -> impl IntoView {
             <Departments/>
             <Sites departments=console.departments/>
             <Users/>
+            <Retention/>
             <AuditLog/>
         </main>
     }
@@ -485,7 +430,7 @@ fn AuditLog() -> impl IntoView {
     view! {
         <section id="audit-section" class="glass-panel rounded-2xl p-4 md:p-6" aria-labelledby="audit-title">
             <h2 id="audit-title" class="mb-3 text-lg font-semibold">"Audit log"</h2>
-            <p class="mb-3 text-sm text-slate-300">"Changes to roles, departments, accounts, sign-up, sites and keys, by whom and from where."</p>
+            <p class="mb-3 text-sm text-slate-300">"Changes to roles, departments, accounts, sign-up, sites, keys and retention, exports and retention runs, by whom and from where."</p>
             <div class="overflow-x-auto">
                 <table class="w-full text-left text-sm">
                     <thead class="text-xs uppercase tracking-wide text-slate-300">

@@ -4,14 +4,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::admin_shared::{BUTTON, FIELD};
 use crate::api::sites;
 use crate::components::copy_button::CopyButton;
 use crate::model::{DepartmentView, SiteSecret, SiteView};
 use crate::validate::id_text;
-
-const FIELD: &str = "rounded-lg border border-white/20 bg-slate-900/60 px-3 py-1.5 text-sm text-slate-100 focus:border-sky-400";
-const BUTTON: &str =
-    "rounded-lg border border-white/20 px-3 py-1.5 text-sm text-slate-100 hover:bg-white/10";
 
 /// What the form holds: a new site, or the one being edited.
 #[derive(Clone, Default)]

@@ -24,6 +24,8 @@ macro_rules! lazy_page {
 }
 
 mod admin;
+mod admin_retention;
+mod admin_shared;
 mod admin_sites;
 mod auth;
 mod chat;

@@ -395,6 +395,8 @@ fn room_menu(
                 <a role="menuitem" id="export-room" href=format!("/export/room/{room}") download rel="external"
                     class="menu-item block w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10"
                     on:click=move |_| menu_open.set(false)>"Export conversation (JSON)"</a>
+                <a role="menuitem" id="room-retention" href=format!("/admin?room={room}#retention-section") rel="external"
+                    class="menu-item block w-full rounded-lg px-3 py-2 text-left text-sm hover:bg-white/10">"Message retention…"</a>
             </Show>
             <Show when=is_group>
                 <button role="menuitem" type="button" id="leave-room" class="menu-item w-full rounded-lg px-3 py-2 text-left text-sm text-rose-200 hover:bg-white/10"

@@ -235,6 +235,7 @@ mod tests {
             owner: false,
             support: None,
             notes_of: None,
+            trimmed_through: 0,
         }
     }
 

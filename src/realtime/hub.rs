@@ -431,6 +431,21 @@ impl Hub {
         self.read().conns.len()
     }
 
+    /// The users with a socket here subscribed to `room`, each once.
+    pub fn users_in_room(&self, room: i64) -> Vec<i64> {
+        let maps = self.read();
+        let Some(ids) = maps.rooms.get(&room) else {
+            return Vec::new();
+        };
+        let mut users: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| maps.conns.get(id).map(|c| c.user_id))
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users
+    }
+
     /// Queues a frame about `about` for every other member's socket in
     /// `room` (typing; with `receipts_only`, a read receipt for those who
     /// see them). Not part of the room's sequence: nothing is caught up.

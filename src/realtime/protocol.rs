@@ -282,6 +282,14 @@ pub struct RoomSummary {
     /// belong to. Its own seqs; the conversation's stay gap-free.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes_of: Option<i64>,
+    /// Retention deleted every message at or below this seq: a client
+    /// drops what it holds there.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub trimmed_through: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -114,12 +114,21 @@ impl RoomState {
         }
     }
 
+    /// Retention deleted every message at or below `through`.
+    fn drop_trimmed(&mut self, through: i64) {
+        if through > 0 {
+            self.messages.retain(|seq, _| *seq > through);
+        }
+    }
+
     /// Takes a newer summary of the room. It was read from the database
     /// after some commit, while messages after it may already be here: seqs,
     /// read marks and the preview therefore only move forward.
     fn merge(&mut self, me: i64, incoming: &RoomSummary) {
         let known = self.summary.clone();
+        self.drop_trimmed(incoming.trimmed_through);
         let last = match (&known.last, &incoming.last) {
+            (Some(mine), _) if mine.seq <= incoming.trimmed_through => incoming.last.clone(),
             (Some(mine), Some(theirs)) if mine.seq > theirs.seq => Some(mine.clone()),
             (mine, None) => mine.clone(),
             (_, theirs) => theirs.clone(),
@@ -164,6 +173,7 @@ impl ClientState {
                         // Reconnect: keep what we hold; the catch-up fills the rest.
                         Some(mut known) => {
                             known.summary = summary.clone();
+                            known.drop_trimmed(summary.trimmed_through);
                             known.counted_at = summary.last_seq;
                             known.deletes.clear();
                             known
@@ -375,6 +385,7 @@ mod tests {
             owner: false,
             support: None,
             notes_of: None,
+            trimmed_through: 0,
         }
     }
 
@@ -399,6 +410,43 @@ mod tests {
             client_id: None,
             ..MessageView::default()
         }
+    }
+
+    #[test]
+    fn a_trim_drops_what_retention_deleted_live_and_after_a_reconnect() {
+        let mut s = ClientState::default();
+        s.apply(&welcome(vec![summary(1, 0, 0)]));
+        for seq in 1..=4 {
+            s.apply(&ServerFrame::Message(message(1, seq)));
+        }
+        assert_eq!(s.rooms[&1].summary.unread, 4);
+        // Live: the room's summary after a cut at 3, the mark moved up to it.
+        let mut cut = summary(1, 4, 3);
+        cut.trimmed_through = 3;
+        cut.last = Some(message(1, 4).preview());
+        s.apply(&ServerFrame::RoomUpdated(cut.clone()));
+        assert_eq!(
+            s.rooms[&1].messages.keys().copied().collect::<Vec<_>>(),
+            vec![4]
+        );
+        assert_eq!(s.rooms[&1].summary.unread, 1);
+        // After a reconnect: the welcome says so, and what was held goes.
+        let mut away = ClientState::default();
+        away.apply(&welcome(vec![summary(1, 0, 0)]));
+        for seq in 1..=4 {
+            away.apply(&ServerFrame::Message(message(1, seq)));
+        }
+        away.apply(&welcome(vec![cut]));
+        assert_eq!(
+            away.rooms[&1].messages.keys().copied().collect::<Vec<_>>(),
+            vec![4]
+        );
+        // A cut of everything takes the preview with it.
+        let mut all = summary(1, 4, 4);
+        all.trimmed_through = 4;
+        s.apply(&ServerFrame::RoomUpdated(all));
+        assert!(s.rooms[&1].messages.is_empty());
+        assert!(s.rooms[&1].summary.last.is_none());
     }
 
     #[test]

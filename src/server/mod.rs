@@ -35,7 +35,9 @@ use leptos::config::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, ConfigError};
-use services::{accounts, digests, files, keys, lifecycle, messages, presence, push, search};
+use services::{
+    accounts, digests, files, keys, lifecycle, messages, presence, push, retention, search,
+};
 use state::AppState;
 use store::{Store, StoreError};
 
@@ -113,6 +115,7 @@ pub async fn run() -> Result<(), StartupError> {
     presence::spawn_rounds(state.clone());
     digests::spawn_digests(state.clone());
     push::spawn_push(state.clone());
+    retention::spawn_retention(state.clone());
     keys::spawn_key_follower(store, master);
 
     let app = http::router(state.clone());
@@ -201,13 +204,7 @@ pub async fn search_command(args: &[String]) -> Result<String, String> {
     if args != ["reindex"] {
         return Err("usage: glasschat search reindex".into());
     }
-    let config = Config::from_env().map_err(|e| StartupError::from(e).to_string())?;
-    let store = Store::open(&config)
-        .await
-        .map_err(|e| StartupError::from(e).to_string())?;
-    keys::unlock(&store, &config.key_source)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = open_unlocked().await?;
     search::reindex(&store).await.map_err(|e| e.to_string())
 }
 
@@ -237,6 +234,43 @@ pub async fn backup_command(args: &[String]) -> Result<String, String> {
 ",
         copied.messages, copied.rooms
     ))
+}
+
+/// `glasschat export --out DIR`: the whole instance, decrypted, as JSON
+/// lines; returns the text to print.
+pub async fn export_command(args: &[String]) -> Result<String, String> {
+    let ["--out", dir] = args.iter().map(String::as_str).collect::<Vec<_>>()[..] else {
+        return Err("usage: glasschat export --out DIR (a new or empty folder)".into());
+    };
+    let store = open_unlocked().await?;
+    eprintln!("glasschat: warning: {}", services::transfer::WARNING);
+    services::transfer::export(&store, std::path::Path::new(dir))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `glasschat import DIR`: an export read into a fresh database; returns
+/// the text to print.
+pub async fn import_command(args: &[String]) -> Result<String, String> {
+    let [dir] = args else {
+        return Err("usage: glasschat import DIR (a folder glasschat export wrote)".into());
+    };
+    let store = open_unlocked().await?;
+    services::transfer::import(&store, std::path::Path::new(dir))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The store of `DATABASE_URL` with its keys loaded, for a command.
+async fn open_unlocked() -> Result<Store, String> {
+    let config = Config::from_env().map_err(|e| StartupError::from(e).to_string())?;
+    let store = Store::open(&config)
+        .await
+        .map_err(|e| StartupError::from(e).to_string())?;
+    keys::unlock(&store, &config.key_source)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(store)
 }
 
 /// Where the built client is served from: `Leptos.toml` when it is there

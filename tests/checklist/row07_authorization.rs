@@ -297,6 +297,9 @@ fn server_function_matrix() -> Vec<Call> {
         // change nothing either way.
         c("admin/active",            [N, N, N, N, N, Y], |c| vec![("user", c.agent_id.to_string()), ("active", "true".into())]),
         c("admin/audit",             [N, N, N, N, N, Y], |_| vec![]),
+        c("admin/retention",         [N, N, N, N, N, Y], |_| vec![]),
+        // Keeping messages for ever (the default) is the harmless setting.
+        c("admin/retention/set",     [N, N, N, N, N, Y], |_| vec![("scope", "instance".into()), ("days", "0".into())]),
         // Public: the sign-up page shows the rule before anyone signs in.
         c("signup/policy",           [Y, Y, Y, Y, Y, Y], |_| vec![]),
         // The reaction picker's emoji list: anyone signed in.

@@ -38,6 +38,11 @@ pub enum Event {
         user: i64,
         room: i64,
     },
+    /// Retention deleted the room's oldest messages: every member with a
+    /// socket gets the room's summary (it says how far, and their count).
+    Trimmed {
+        room: i64,
+    },
     /// The user joined the room.
     Joined {
         user: i64,

@@ -314,6 +314,13 @@ async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreErro
                 }
             }
         }
+        Event::Trimmed { room } => {
+            for user in hub.users_in_room(room) {
+                if let Some(summary) = store.room_of(user, room).await? {
+                    hub.publish_to_user(user, frame(ServerFrame::RoomUpdated(summary)));
+                }
+            }
+        }
         Event::Joined { user, room } => {
             if hub.has_user(user) {
                 if let Some(summary) = store.room_of(user, room).await? {

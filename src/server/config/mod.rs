@@ -9,9 +9,11 @@ use crate::server::crypto::{KeySource, MasterKey};
 mod email;
 mod metrics;
 mod push;
+mod retention;
 pub use email::{EmailSettings, SmtpSecurity};
 pub use metrics::MetricsSettings;
 pub use push::PushSettings;
+pub use retention::RetentionSettings;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -336,6 +338,8 @@ pub struct Config {
     pub push: PushSettings,
     /// Where `/metrics` is served (off unless set).
     pub metrics: MetricsSettings,
+    /// How often the retention job runs.
+    pub retention: RetentionSettings,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -391,6 +395,7 @@ impl Config {
             email: email::email(&lookup)?,
             push: push::push(&lookup)?,
             metrics: metrics::metrics(&lookup)?,
+            retention: retention::retention(&lookup)?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);

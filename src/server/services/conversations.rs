@@ -318,7 +318,8 @@ pub(crate) async fn system_line(
         | Stored::Changed(_)
         | Stored::Unchanged
         | Stored::Refused(_)
-        | Stored::Indexed { .. } => Err(ConversationError::Forbidden),
+        | Stored::Indexed { .. }
+        | Stored::Trimmed { .. } => Err(ConversationError::Forbidden),
     }
 }
 

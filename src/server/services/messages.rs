@@ -186,9 +186,11 @@ pub async fn acknowledge(
             "a file of this message is not uploaded to this conversation (or was sent already)",
         )),
         // Changes are answered by `changes::settle`, never here.
-        Stored::Changed(_) | Stored::Unchanged | Stored::Refused(_) | Stored::Indexed { .. } => {
-            Err(MessageError::Invalid("not a send"))
-        }
+        Stored::Changed(_)
+        | Stored::Unchanged
+        | Stored::Refused(_)
+        | Stored::Indexed { .. }
+        | Stored::Trimmed { .. } => Err(MessageError::Invalid("not a send")),
     }
 }
 
@@ -227,7 +229,8 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
                 | Stored::NoFile
                 | Stored::Unchanged
                 | Stored::Refused(_)
-                | Stored::Indexed { .. } => {}
+                | Stored::Indexed { .. }
+                | Stored::Trimmed { .. } => {}
             }
         }
         hub.publish_messages(&frames);

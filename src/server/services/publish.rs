@@ -41,6 +41,21 @@ pub async fn push_summaries(state: &AppState, room: i64) -> Result<(), StoreErro
     Ok(())
 }
 
+/// After retention deleted the room's oldest messages: every member with
+/// a socket, here and on the other nodes, gets the room's summary, which
+/// says how far it went (their tabs drop those messages) and their count
+/// (their read mark moved up if it was below the cut).
+pub async fn trimmed(state: &AppState, room: i64) -> Result<(), StoreError> {
+    for user in state.hub.users_in_room(room) {
+        if let Some(summary) = state.store.room_of(user, room).await? {
+            let frame = Utf8Bytes::from(ServerFrame::RoomUpdated(summary).to_json());
+            state.hub.publish_to_user(user, frame);
+        }
+    }
+    state.fanout.announce(Event::Trimmed { room });
+    Ok(())
+}
+
 /// Takes `user`'s open sockets out of `room` at once and tells them.
 pub fn unsubscribe(state: &AppState, user: i64, room: i64) {
     let frame = Utf8Bytes::from(ServerFrame::RoomRemoved { room }.to_json());

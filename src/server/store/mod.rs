@@ -7,6 +7,7 @@
 mod audit;
 mod canned;
 mod changes;
+mod dump;
 mod files;
 mod keys;
 mod lifecycle;
@@ -20,6 +21,7 @@ mod push;
 mod ratings;
 mod registration;
 mod reports;
+mod retention;
 mod rooms;
 mod search;
 mod sessions;
@@ -31,6 +33,7 @@ mod writes;
 
 pub use audit::NewAuditEntry;
 pub use changes::{Action, ChangeRequest, EventPage, Refusal, Sequenced};
+pub use dump::{DumpRow, RowSource, TABLES};
 pub use files::{last_index, FileRow, NewUpload, CHUNK, ORIGINAL, PREVIEW, THUMBNAIL};
 pub use keys::KeyCount;
 pub use lifecycle::{Deactivated, NotDeactivated};
@@ -41,13 +44,14 @@ pub use push::{DuePush, NewDevice, PushDeviceRow, PushTargetRow};
 pub use ratings::NewRating;
 pub use registration::{ClaimedLink, REGISTRATION_DOMAINS, REGISTRATION_MODE};
 pub use reports::{EventRow, RatingRow, TurnRow};
+pub use retention::{RetentionTarget, RETENTION_DAYS};
 pub use search::{IndexProgress, IndexQuery};
 pub use sessions::SessionRow;
 pub use sites::{NewVisitor, SiteRow, SiteSettings};
 pub use support::SupportRow;
 pub use users::{NewUser, UserRow};
 pub use writer::{Committed, MessageWriter, Pending};
-pub use writes::{IndexStep, Stored, Write};
+pub use writes::{IndexStep, Stored, TrimStep, Write};
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::str::FromStr;
@@ -109,6 +113,9 @@ pub enum StoreError {
     Locked { path: String, lock: String },
     #[error("backup failed: {0}")]
     Backup(String),
+    /// An export or import (`glasschat export` / `import`) that cannot go on.
+    #[error("{0}")]
+    Dump(String),
     #[error("cannot open the lock file {path}: {source}")]
     LockFile {
         path: String,

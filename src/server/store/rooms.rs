@@ -45,6 +45,7 @@ struct SummaryRow {
     site_name: Option<String>,
     visitor_verified: Option<bool>,
     notes_of: Option<i64>,
+    trimmed_through: i64,
 }
 
 impl SummaryRow {
@@ -113,6 +114,7 @@ impl SummaryRow {
             owner: row.role == "owner",
             support,
             notes_of: row.notes_of,
+            trimmed_through: row.trimmed_through,
         }
     }
 }
@@ -142,8 +144,9 @@ pub(super) const SHOW_ROOM: &str =
 ///
 /// Mentions, the same way: for the member's own `mentions` rows and for
 /// the room's `@room` rows, the newest `mention_rank` minus the rank at the
-/// read mark (an index step each), minus the deleted ones above the mark
-/// (a partial index of deleted rows).
+/// read mark (an index step each; when retention deleted the rows below,
+/// the rank before the oldest row left), minus the deleted ones above the
+/// mark (a partial index of deleted rows).
 const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         CASE WHEN r.kind = 'support'
              THEN (CASE WHEN m.user_id = r.support_user_id THEN d.name ELSE su.shown_name END)
@@ -164,11 +167,15 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         COALESCE((SELECT a.mention_rank FROM mentions a WHERE a.room_id = r.id AND a.user_id = m.user_id
                    ORDER BY a.message_seq DESC LIMIT 1), 0)
           - COALESCE((SELECT b.mention_rank FROM mentions b WHERE b.room_id = r.id AND b.user_id = m.user_id
-                     AND b.message_seq <= m.last_read_seq ORDER BY b.message_seq DESC LIMIT 1), 0)
+                     AND b.message_seq <= m.last_read_seq ORDER BY b.message_seq DESC LIMIT 1),
+                     (SELECT g.mention_rank - CASE WHEN g.counts THEN 1 ELSE 0 END FROM mentions g
+                       WHERE g.room_id = r.id AND g.user_id = m.user_id ORDER BY g.message_seq LIMIT 1), 0)
           + COALESCE((SELECT c.mention_rank FROM mentions c WHERE c.room_id = r.id AND c.user_id IS NULL
                      ORDER BY c.message_seq DESC LIMIT 1), 0)
           - COALESCE((SELECT e.mention_rank FROM mentions e WHERE e.room_id = r.id AND e.user_id IS NULL
-                     AND e.message_seq <= m.last_read_seq ORDER BY e.message_seq DESC LIMIT 1), 0)
+                     AND e.message_seq <= m.last_read_seq ORDER BY e.message_seq DESC LIMIT 1),
+                     (SELECT h.mention_rank - CASE WHEN h.counts THEN 1 ELSE 0 END FROM mentions h
+                       WHERE h.room_id = r.id AND h.user_id IS NULL ORDER BY h.message_seq LIMIT 1), 0)
           - (SELECT COUNT(*) FROM mentions d
               WHERE d.room_id = r.id AND d.deleted AND d.counts AND d.message_seq > m.last_read_seq
                 AND (d.user_id = m.user_id OR d.user_id IS NULL))
@@ -192,7 +199,8 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
                                        WHERE x.room_id = r.id AND x.kind = 'text'
                                          AND x.sender_id <> r.support_user_id), 0))
         END AS waiting_since,
-        ws.name AS site_name, (sv.external_id IS NOT NULL) AS visitor_verified, r.notes_of
+        ws.name AS site_name, (sv.external_id IS NOT NULL) AS visitor_verified, r.notes_of,
+        r.trimmed_through
      FROM room_members m
      JOIN rooms r ON r.id = m.room_id
      LEFT JOIN room_members pm ON r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> m.user_id

@@ -37,6 +37,9 @@ pub enum Stored {
     Refused(Refusal),
     /// A step of the search index's background pass: what is left of the room.
     Indexed { remaining: i64 },
+    /// A retention step: `messages` rows of the room deleted, every one at
+    /// or below `through` (0 when nothing was old enough).
+    Trimmed { through: i64, messages: i64 },
 }
 
 /// One write the message writer performs.
@@ -47,12 +50,25 @@ pub enum Write {
     Change(ChangeRequest),
     /// Index the next slice of a room's older messages for search.
     Index(IndexStep),
+    /// Delete a slice of a room's messages older than its retention.
+    Trim(TrimStep),
 }
 
 /// A step of the search index's background pass, in one room.
 #[derive(Debug, Clone, Copy)]
 pub struct IndexStep {
     pub room: i64,
+}
+
+/// A retention step in one room: deletes its oldest messages, at most
+/// `limit`, up to (not including) the first one written at or after
+/// `cutoff` (Unix ms). Only a run of the oldest goes, so what is left is
+/// every message above a seq (`rooms.trimmed_through`).
+#[derive(Debug, Clone, Copy)]
+pub struct TrimStep {
+    pub room: i64,
+    pub cutoff: i64,
+    pub limit: i64,
 }
 
 impl Write {
@@ -62,6 +78,7 @@ impl Write {
             Write::System(l) => l.room,
             Write::Change(c) => c.room,
             Write::Index(step) => step.room,
+            Write::Trim(step) => step.room,
         }
     }
 }
@@ -69,6 +86,12 @@ impl Write {
 impl From<IndexStep> for Write {
     fn from(step: IndexStep) -> Write {
         Write::Index(step)
+    }
+}
+
+impl From<TrimStep> for Write {
+    fn from(step: TrimStep) -> Write {
+        Write::Trim(step)
     }
 }
 

@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use super::indexing::{self, Indexer, Vocabulary};
-pub(super) use super::tx::{Arg, BatchTx, Body, Head};
+use super::trim;
+pub(super) use super::tx::{Aged, Arg, BatchTx, Body, Head};
 use crate::realtime::protocol::{
     calls_by_name, Change, MessageKind, MessageView, Person, RoomKind, SystemEvent, MAX_REACTIONS,
     ROOM_MENTION,
@@ -113,6 +114,10 @@ pub(super) async fn store_batch(
             out.push(match write {
                 Write::Change(_) => Stored::Refused(Refusal::NotMember),
                 Write::Index(_) => Stored::Indexed { remaining: 0 },
+                Write::Trim(_) => Stored::Trimmed {
+                    through: 0,
+                    messages: 0,
+                },
                 _ => Stored::NotMember, // no such room
             });
             continue;
@@ -129,6 +134,10 @@ pub(super) async fn store_batch(
             Write::Index(_) => {
                 let remaining = indexer.backfill(tx, keys, room).await?;
                 out.push(Stored::Indexed { remaining });
+                continue;
+            }
+            Write::Trim(step) => {
+                out.push(trim::trim(tx, keys, &mut indexer, step).await?);
                 continue;
             }
             Write::Change(request) => {

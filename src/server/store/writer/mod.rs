@@ -22,6 +22,7 @@ mod jobs;
 mod postgres;
 mod sqlite;
 mod sqlite_index;
+mod trim;
 mod tx;
 
 use std::future::Future;

@@ -6,7 +6,7 @@ use sqlx::Postgres;
 use tokio::sync::mpsc;
 
 use super::batch::{
-    store_batch, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED,
+    store_batch, Aged, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED,
     INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::indexing::Vocabulary;
@@ -20,6 +20,7 @@ use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{
     MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
 };
+use crate::server::store::retention::OLDEST;
 use crate::server::store::search::{BODIES, DELETE_POSTING, DELETE_ROOM_POSTINGS, INSERT_POSTING};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::{Db, Store, StoreError};
@@ -318,6 +319,14 @@ impl BatchTx for PgBatch<'_> {
             .bind(room)
             .bind(after)
             .bind(up_to)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn oldest(&mut self, room: i64, limit: i64) -> Result<Vec<Aged>, StoreError> {
+        Ok(sqlx::query_as(OLDEST)
+            .bind(room)
+            .bind(limit)
             .fetch_all(&mut *self.tx)
             .await?)
     }

@@ -20,7 +20,7 @@ use rusqlite::{ToSql, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::batch::{
-    store_batch, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM,
+    store_batch, Aged, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEAD_OF_ROOM,
     INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::indexing::Vocabulary;
@@ -33,6 +33,7 @@ use crate::server::store::changes::{
 use crate::server::store::files::{FileColumns, FILES_OF_MESSAGE};
 use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
+use crate::server::store::retention::OLDEST;
 use crate::server::store::search::{BODIES, DELETE_ROOM_DOCS, QUEUE_FOR_INDEX};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::StoreError;
@@ -532,6 +533,24 @@ impl BatchTx for SqliteBatch<'_> {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+        }
+        Ok(out)
+    }
+
+    async fn oldest(&mut self, room: i64, limit: i64) -> Result<Vec<Aged>, StoreError> {
+        let mut statement = bind(self.conn, OLDEST, &[&room, &limit])?;
+        let mut rows = statement.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ));
         }
         Ok(out)
     }

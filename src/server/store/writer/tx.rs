@@ -17,6 +17,10 @@ pub(super) type Head = (i64, i64, Option<i64>, i64, i64);
 /// A stored body: (id, seq, body, key id, nonce).
 pub(super) type Body = (i64, i64, Vec<u8>, Option<i64>, Option<Vec<u8>>);
 
+/// One of a room's oldest messages (`OLDEST`): (id, seq, created at, 1
+/// for a text message still there, body, key id, nonce).
+pub(super) type Aged = (i64, i64, i64, i64, Vec<u8>, Option<i64>, Option<Vec<u8>>);
+
 /// A value bound to a statement's `$n`.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Arg<'a> {
@@ -106,6 +110,8 @@ pub(super) trait BatchTx {
     /// Text messages of `room` with a seq in (after, up_to], for the
     /// search index: (id, seq, body, key id, nonce).
     async fn bodies(&mut self, room: i64, after: i64, up_to: i64) -> Result<Vec<Body>, StoreError>;
+    /// The `limit` oldest messages of `room`, in seq order (`OLDEST`).
+    async fn oldest(&mut self, room: i64, limit: i64) -> Result<Vec<Aged>, StoreError>;
     /// The first column of the first row of `sql`, as text.
     async fn text(
         &mut self,
