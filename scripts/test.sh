@@ -17,10 +17,12 @@ step "Starting a throwaway PostgreSQL"
 eval "$(scripts/pg-throwaway.sh start)"
 SERVER_PID=""
 SMTP_PID=""
+OIDC_PID=""
 WORK=$(mktemp -d /tmp/glasschat-e2e.XXXXXX)
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
   [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null || true
+  [ -n "$OIDC_PID" ] && kill "$OIDC_PID" 2>/dev/null || true
   scripts/pg-throwaway.sh stop "$GLASSCHAT_PG_DIR"
   rm -rf "$WORK"
 }
@@ -36,7 +38,7 @@ scripts/build.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 run_browser_tests() {
-  local label=$1 url=$2 port smtp_port maildir clock
+  local label=$1 url=$2 port smtp_port maildir clock issuer
   port=$(free_port)
   step "Browser tests on $label (Chromium, port $port)"
   # A real SMTP server (aiosmtpd) keeps what the server mails in a
@@ -55,11 +57,24 @@ run_browser_tests() {
   # itself is covered by the server tests.
   # Postgres needs a master key for messages at rest (SQLite makes a key
   # file next to its database); a fresh one per run.
+  # A real OpenID Provider (npm oidc-provider) for single sign-on, told
+  # the server's callback before the server starts.
+  node tests/oidc/provider.mjs "http://127.0.0.1:$port/auth/sso/callback" >"$WORK/oidc-$label.log" 2>&1 &
+  OIDC_PID=$!
+  issuer=""
+  for _ in $(seq 1 100); do
+    issuer=$(sed -n 's/^oidc provider listening on //p' "$WORK/oidc-$label.log")
+    [ -n "$issuer" ] && break
+    kill -0 "$OIDC_PID" 2>/dev/null || { cat "$WORK/oidc-$label.log"; exit 1; }
+    sleep 0.1
+  done
   # The retention spec moves the retention job's clock (a file it writes)
   # and sees the pass within a second.
   clock="$WORK/clock-$label"
   : >"$clock"
   GLASSCHAT_TEST_CLOCK_FILE="$clock" GLASSCHAT_RETENTION_CHECK_SECS=1 \
+  GLASSCHAT_OIDC_ISSUER="$issuer" GLASSCHAT_OIDC_CLIENT_ID=glasschat \
+  GLASSCHAT_OIDC_CLIENT_SECRET=glasschat-test-client-secret GLASSCHAT_OIDC_NAME="Test IdP" \
   DATABASE_URL="$url" GLASSCHAT_ADDR="127.0.0.1:$port" RUST_LOG=warn GLASSCHAT_SEND_RATE=1000/1 \
     GLASSCHAT_SIGNUP_RATE=100000/1 GLASSCHAT_SIGNUP_RATE_TOTAL=100000/1 \
     GLASSCHAT_SMTP_HOST=127.0.0.1 GLASSCHAT_SMTP_PORT="$smtp_port" GLASSCHAT_SMTP_SECURITY=none \
@@ -72,11 +87,13 @@ run_browser_tests() {
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server-$label.log"; exit 1; }
     sleep 0.1
   done
-  (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" E2E_MAILDIR="$maildir" E2E_CLOCK="$clock" npx playwright test)
+  (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" E2E_MAILDIR="$maildir" E2E_CLOCK="$clock" E2E_OIDC="$issuer" npx playwright test)
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   kill "$SMTP_PID"; wait "$SMTP_PID" 2>/dev/null || true
+  kill "$OIDC_PID"; wait "$OIDC_PID" 2>/dev/null || true
   SERVER_PID=""
   SMTP_PID=""
+  OIDC_PID=""
 }
 
 psql -q -h 127.0.0.1 -p "${GLASSCHAT_TEST_PG##*:}" -U postgres -c "CREATE DATABASE glasschat_e2e" >/dev/null

@@ -151,10 +151,32 @@ pub struct PushDeviceView {
 }
 
 /// What the login page offers besides the password form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginOptions {
     /// This server sends email: "Forgot password?" is offered.
     pub email: bool,
+    /// Single sign-on is set up: "Sign in with NAME".
+    #[serde(default)]
+    pub sso: Option<String>,
+    /// The password form is offered (admins may turn it off when single
+    /// sign-on is set up).
+    #[serde(default = "yes")]
+    pub password: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Single sign-on as the admin page shows it: the provider (from the
+/// server's settings; `None` when not set up) and what admins choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoView {
+    pub name: Option<String>,
+    pub issuer: Option<String>,
+    /// A first sign-in takes over the account with the same verified email.
+    pub link_by_email: bool,
+    pub password_login: bool,
 }
 
 /// The sign-up rule in force, as the admin page and the sign-up page show it.

@@ -80,6 +80,8 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("admin/audit", &["before"]),
     ("admin/retention", &[]),
     ("admin/retention/set", &["scope", "id", "days"]),
+    ("admin/sso", &[]),
+    ("admin/sso/set", &["link_by_email", "password_login"]),
     ("signup/policy", &[]),
     ("emoji", &[]),
     ("mentions", &["room", "typed"]),
@@ -165,7 +167,14 @@ fn value_for(name: &str) -> BoxedStrategy<String> {
         "id",
         "size",
     ];
-    const FLAGS: &[&str] = &["hidden", "muted", "archived", "anonymous"];
+    const FLAGS: &[&str] = &[
+        "hidden",
+        "muted",
+        "archived",
+        "anonymous",
+        "link_by_email",
+        "password_login",
+    ];
     if NUMBERS.contains(&name) {
         prop_oneof![
             5 => prop::sample::select(vec![0i64, 1, 2, 3, 4, 5, -1, 50, 1000, i64::MAX, i64::MIN])

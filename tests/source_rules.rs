@@ -153,6 +153,9 @@ fn the_cluster_and_the_building_blocks_call_no_service() {
         "server/limits/",
         "server/config",
         "server/metrics",
+        "server/oidc",
+        "server/mail",
+        "server/webpush",
     ] {
         refuse(
             &modules,

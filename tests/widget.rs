@@ -471,6 +471,11 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
             "admin/retention/set",
             vec![("scope", "instance"), ("days", "1")],
         ),
+        ("admin/sso", vec![]),
+        (
+            "admin/sso/set",
+            vec![("link_by_email", "true"), ("password_login", "true")],
+        ),
         (
             "password",
             vec![("current", "x"), ("new", "a much longer passphrase")],

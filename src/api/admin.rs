@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::error::ApiError;
 use crate::model::{
     AdminUserView, AuditEntryView, DepartmentView, InviteLinkView, NewInviteLink,
-    RegistrationPolicy, RetentionView,
+    RegistrationPolicy, RetentionView, SsoView,
 };
 
 #[cfg(feature = "ssr")]
@@ -14,6 +14,7 @@ use {
     super::edge::actor,
     crate::model::{RegistrationMode, Role},
     crate::server::services::retention::{self, Scope},
+    crate::server::services::sso,
     crate::server::services::{admin, lifecycle, registration},
 };
 
@@ -149,4 +150,20 @@ pub async fn set_retention(scope: String, id: Option<i64>, days: String) -> Resu
         })?),
     };
     edge.answer(retention::set(&edge.state, &actor, scope, days).await)
+}
+
+/// Single sign-on: the provider (from the server's settings) and what
+/// admins choose.
+#[server(endpoint = "admin/sso")]
+pub async fn sso_settings() -> Result<SsoView, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(sso::settings(&edge.state, &actor).await)
+}
+
+/// Whether a first single sign-on takes over the account with the same
+/// verified email, and whether passwords still sign in.
+#[server(endpoint = "admin/sso/set")]
+pub async fn set_sso(link_by_email: bool, password_login: bool) -> Result<SsoView, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(sso::set(&edge.state, &actor, link_by_email, password_login).await)
 }

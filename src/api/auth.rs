@@ -118,16 +118,15 @@ pub async fn reset_password(token: String, password: String) -> Result<UserView,
     }
 }
 
-/// What the login page offers besides the password form (a reset link
-/// when this server can send email).
+/// What the login page offers: the password form (unless admins turned
+/// it off for single sign-on), a reset link when this server can send
+/// email, "Sign in with …" when single sign-on is set up.
 #[server(endpoint = "login/options")]
 pub async fn sign_in_options() -> Result<LoginOptions, ApiError> {
     use super::edge::Edge;
 
     let edge = Edge::get()?;
-    Ok(LoginOptions {
-        email: edge.state.mailer.is_some(),
-    })
+    edge.answer(crate::server::services::sso::login_options(&edge.state).await)
 }
 
 /// The signed-in user, or `None`. Keeps the session alive (sliding expiry).

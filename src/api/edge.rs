@@ -28,6 +28,7 @@ use crate::server::services::retention::RetentionError;
 use crate::server::services::satisfaction::RatingError;
 use crate::server::services::search::SearchError;
 use crate::server::services::sites::SiteError;
+use crate::server::services::sso::SsoError;
 use crate::server::services::support::SupportError;
 use crate::server::services::widget::WidgetError;
 use crate::server::state::AppState;
@@ -332,6 +333,29 @@ impl From<AdminError> for ApiError {
     }
 }
 
+impl From<SsoError> for ApiError {
+    fn from(err: SsoError) -> ApiError {
+        match err {
+            SsoError::Off => ApiError::SsoOff,
+            SsoError::NoEmail => ApiError::SsoNoEmail,
+            SsoError::EmailTaken => ApiError::SsoEmailTaken,
+            SsoError::Deactivated => ApiError::AccountDeactivated,
+            SsoError::Forbidden => ApiError::Forbidden,
+            SsoError::SlowDown(_) => ApiError::SlowDown,
+            SsoError::Refused(reason) => {
+                tracing::warn!(reason, "single sign-on refused");
+                ApiError::SsoFailed
+            }
+            SsoError::Oidc(e) => {
+                tracing::warn!(error = %e, "single sign-on failed");
+                ApiError::SsoFailed
+            }
+            SsoError::Auth(e) => e.into(),
+            SsoError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<RetentionError> for ApiError {
     fn from(err: RetentionError) -> ApiError {
         match err {
@@ -386,6 +410,7 @@ impl From<AuthError> for ApiError {
         match err {
             AuthError::InvalidCredentials => ApiError::InvalidCredentials,
             AuthError::Deactivated => ApiError::AccountDeactivated,
+            AuthError::PasswordOff => ApiError::PasswordLoginOff,
             AuthError::WrongPassword => ApiError::WrongPassword,
             AuthError::SignedOut => ApiError::Unauthenticated,
             AuthError::EmailTaken => ApiError::EmailTaken,

@@ -60,6 +60,18 @@ pub enum ApiError {
     DeactivateSelf,
     #[error("This account is deactivated. Ask an admin to reactivate it.")]
     AccountDeactivated,
+    /// Single sign-on did not complete (a refused, expired or replayed
+    /// sign-in, or the provider did not answer); the log says which.
+    #[error("Single sign-on did not complete. Try again.")]
+    SsoFailed,
+    #[error("An account with this email exists already. Sign in with your password, or ask an admin to link accounts by email.")]
+    SsoEmailTaken,
+    #[error("The identity provider gave no email address for this account.")]
+    SsoNoEmail,
+    #[error("Single sign-on is not set up on this server.")]
+    SsoOff,
+    #[error("Sign-in with a password is turned off here. Use single sign-on.")]
+    PasswordLoginOff,
     #[error("Make this person an agent first.")]
     NotAnAgent,
     #[error("A department with this name exists already.")]
@@ -173,6 +185,11 @@ impl ApiError {
             ApiError::LastAdmin => "last_admin",
             ApiError::DeactivateSelf => "deactivate_self",
             ApiError::AccountDeactivated => "account_deactivated",
+            ApiError::SsoFailed => "sso_failed",
+            ApiError::SsoEmailTaken => "sso_email_taken",
+            ApiError::SsoNoEmail => "sso_no_email",
+            ApiError::SsoOff => "sso_off",
+            ApiError::PasswordLoginOff => "password_login_off",
             ApiError::NotAnAgent => "not_an_agent",
             ApiError::DepartmentTaken => "department_taken",
             ApiError::UnknownMembers => "unknown_members",
@@ -232,6 +249,11 @@ impl ApiError {
             "last_admin" => ApiError::LastAdmin,
             "deactivate_self" => ApiError::DeactivateSelf,
             "account_deactivated" => ApiError::AccountDeactivated,
+            "sso_failed" => ApiError::SsoFailed,
+            "sso_email_taken" => ApiError::SsoEmailTaken,
+            "sso_no_email" => ApiError::SsoNoEmail,
+            "sso_off" => ApiError::SsoOff,
+            "password_login_off" => ApiError::PasswordLoginOff,
             "not_an_agent" => ApiError::NotAnAgent,
             "department_taken" => ApiError::DepartmentTaken,
             "unknown_members" => ApiError::UnknownMembers,
@@ -287,6 +309,10 @@ impl ApiError {
             ApiError::CannedTaken | ApiError::AlreadyRated => 409,
             ApiError::DepartmentClosed | ApiError::NotAnAgent | ApiError::DeactivateSelf => 422,
             ApiError::AccountDeactivated => 403,
+            ApiError::SsoFailed | ApiError::SsoNoEmail => 400,
+            ApiError::SsoEmailTaken => 409,
+            ApiError::SsoOff => 404,
+            ApiError::PasswordLoginOff => 403,
             ApiError::ResetLinkInvalid => 403,
             ApiError::EmailOff => 409,
             ApiError::BadPushDevice { .. } => 422,
@@ -359,6 +385,11 @@ mod tests {
             ApiError::LastAdmin,
             ApiError::DeactivateSelf,
             ApiError::AccountDeactivated,
+            ApiError::SsoFailed,
+            ApiError::SsoEmailTaken,
+            ApiError::SsoNoEmail,
+            ApiError::SsoOff,
+            ApiError::PasswordLoginOff,
             ApiError::NotAnAgent,
             ApiError::DepartmentTaken,
             ApiError::UnknownMembers,

@@ -2,8 +2,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::admin_retention::Retention;
-use super::admin_shared::{Console, BUTTON, FIELD};
+use super::admin_shared::{Console, SaveRow, BUTTON, FIELD};
 use super::admin_sites::Sites;
+use super::admin_sso::SingleSignOn;
 use super::gate::RoleGate;
 use crate::api::admin;
 use crate::components::copy_button::CopyButton;
@@ -45,6 +46,7 @@ fn AdminConsole() -> impl IntoView {
             </header>
             {move || console.error.get().map(|e| view! { <p role="alert" class="rounded-lg border border-rose-400/40 px-4 py-2 text-sm text-rose-300">{e}</p> })}
             <Registration/>
+            <SingleSignOn/>
             <InviteLinks/>
             <Departments/>
             <Sites departments=console.departments/>
@@ -298,16 +300,7 @@ fn Registration() -> impl IntoView {
                         aria-describedby="registration-domains-hint" class=format!("{FIELD} w-full")/>
                     <p id="registration-domains-hint" class="mt-1 text-xs text-slate-400">"Exact domains, separated by commas; kept when another mode is on."</p>
                 </div>
-                <div class="flex items-center gap-3">
-                    <button type="submit" class=BUTTON>"Save"</button>
-                    <p role="status" class="text-sm">
-                        {move || match status.get() {
-                            Some(Ok(text)) => view! { <span class="text-emerald-300">{text}</span> }.into_any(),
-                            Some(Err(text)) => view! { <span class="text-rose-300">{text}</span> }.into_any(),
-                            None => ().into_any(),
-                        }}
-                    </p>
-                </div>
+                <SaveRow status/>
             </form>
         </section>
     }

@@ -64,3 +64,20 @@ impl Console {
         spawn_local(this);
     }
 }
+
+/// A section's "Save" button and what became of the last save.
+#[component]
+pub(super) fn SaveRow(status: RwSignal<Option<Result<&'static str, String>>>) -> impl IntoView {
+    view! {
+        <div class="flex items-center gap-3">
+            <button type="submit" class=BUTTON>"Save"</button>
+            <p role="status" class="text-sm">
+                {move || match status.get() {
+                    Some(Ok(text)) => view! { <span class="text-emerald-300">{text}</span> }.into_any(),
+                    Some(Err(text)) => view! { <span class="text-rose-300">{text}</span> }.into_any(),
+                    None => ().into_any(),
+                }}
+            </p>
+        </div>
+    }
+}

@@ -53,20 +53,36 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Log in · Glasschat"/>
         <RedirectIfSignedIn/>
         <AuthCard mode=AuthMode::Login>
-            <ActionForm action=login attr:class="space-y-4" attr:id="login-form">
-                <TextField label="Email" name="email" kind="email" autocomplete="email" max_len=254/>
-                <TextField label="Password" name="password" kind="password" autocomplete="current-password" max_len=PASSWORD_MAX/>
-                <FormError error/>
-                <SubmitButton pending=login.pending() idle="Log in" busy="Logging in…"/>
-            </ActionForm>
-            // Offered only when this server can send the link.
             <Suspense>
                 {move || Suspend::new(async move {
-                    options.await.ok().filter(|o| o.email).map(|_| view! {
-                        <p class="mt-4 text-center text-sm">
-                            <a id="forgot-link" href="/forgot" class="text-slate-300 underline hover:text-white">"Forgot password?"</a>
-                        </p>
-                    })
+                    let options = options.await.ok();
+                    let password = options.as_ref().is_none_or(|o| o.password);
+                    let sso = options.as_ref().and_then(|o| o.sso.clone());
+                    let email = options.as_ref().is_some_and(|o| o.email);
+                    view! {
+                        // A real link: the provider's page is a top-level navigation.
+                        {sso.map(|name| view! {
+                            <a id="sso-link" href="/auth/sso" rel="external"
+                                class="mb-4 block w-full rounded-xl border border-sky-300/50 bg-sky-400/10 px-4 py-2.5 text-center font-medium text-sky-100 hover:bg-sky-400/20">
+                                {format!("Sign in with {name}")}
+                            </a>
+                        })}
+                        {(!password).then(|| view! { <FormError error/> })}
+                        {password.then(|| view! {
+                            <ActionForm action=login attr:class="space-y-4" attr:id="login-form">
+                                <TextField label="Email" name="email" kind="email" autocomplete="email" max_len=254/>
+                                <TextField label="Password" name="password" kind="password" autocomplete="current-password" max_len=PASSWORD_MAX/>
+                                <FormError error/>
+                                <SubmitButton pending=login.pending() idle="Log in" busy="Logging in…"/>
+                            </ActionForm>
+                        })}
+                        // Offered only when this server can send the link.
+                        {email.then(|| view! {
+                            <p class="mt-4 text-center text-sm">
+                                <a id="forgot-link" href="/forgot" class="text-slate-300 underline hover:text-white">"Forgot password?"</a>
+                            </p>
+                        })}
+                    }
                 })}
             </Suspense>
         </AuthCard>

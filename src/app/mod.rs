@@ -27,6 +27,7 @@ mod admin;
 mod admin_retention;
 mod admin_shared;
 mod admin_sites;
+mod admin_sso;
 mod auth;
 mod chat;
 mod gate;

@@ -22,6 +22,7 @@ pub mod http;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod search_terms;
 pub mod services;
 mod shutdown;
@@ -63,6 +64,8 @@ pub enum StartupError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("bad configuration: single sign-on: {0}")]
+    Sso(String),
 }
 
 /// Reads the environment, opens and migrates the database, and serves until
@@ -89,6 +92,12 @@ pub async fn run() -> Result<(), StartupError> {
     let database = config.database_kind.clone();
     let mailer = config.email.as_ref().map(mail::Mailer::new).transpose()?;
     let pusher = push::pusher(&config, &store);
+    let sso = config
+        .sso
+        .clone()
+        .map(|settings| oidc::OidcProvider::new(settings, &config.public_origin))
+        .transpose()
+        .map_err(StartupError::Sso)?;
     let state = AppState::new(
         config,
         store.clone(),
@@ -96,6 +105,7 @@ pub async fn run() -> Result<(), StartupError> {
         messages::publisher,
         mailer,
         pusher,
+        sso,
     )?;
     if let Some(pool) = store.postgres_pool() {
         let hub = state.hub.clone();

@@ -12,6 +12,7 @@ use crate::server::limits::per_user::UserRate;
 use crate::server::limits::resets::ResetRate;
 use crate::server::limits::signups::SignupRate;
 use crate::server::mail::Mailer;
+use crate::server::oidc::OidcProvider;
 use crate::server::store::{Committed, MessageWriter, Store, StoreError};
 use crate::server::webpush::Pusher;
 
@@ -49,6 +50,11 @@ pub struct AppState {
     pub writer: MessageWriter,
     /// Tells the other nodes (Postgres); a no-op on SQLite.
     pub fanout: Fanout,
+    /// The organisation's OpenID Provider, when single sign-on is set up.
+    pub sso: Option<Arc<OidcProvider>>,
+    /// Single sign-ins started, per client address and in total (each
+    /// leaves a row until it comes back).
+    pub sso_starts: Arc<SignupRate>,
 }
 
 impl AppState {
@@ -62,6 +68,7 @@ impl AppState {
         publisher: impl FnOnce(Hub, Fanout) -> Committed,
         mailer: Option<Mailer>,
         pusher: Option<Pusher>,
+        sso: Option<OidcProvider>,
     ) -> Result<AppState, StoreError> {
         let limits = &config.limits;
         let send_limiter = UserRate::new(
@@ -123,6 +130,11 @@ impl AppState {
             reset_rate: Arc::new(reset_rate),
             mailer,
             pusher,
+            sso: sso.map(Arc::new),
+            sso_starts: Arc::new(SignupRate::new(
+                (30, Duration::from_secs(60)),
+                (600, Duration::from_secs(60)),
+            )),
         })
     }
 }

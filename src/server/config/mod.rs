@@ -10,10 +10,12 @@ mod email;
 mod metrics;
 mod push;
 mod retention;
+mod sso;
 pub use email::{EmailSettings, SmtpSecurity};
 pub use metrics::MetricsSettings;
 pub use push::PushSettings;
 pub use retention::RetentionSettings;
+pub use sso::SsoSettings;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -340,6 +342,8 @@ pub struct Config {
     pub metrics: MetricsSettings,
     /// How often the retention job runs.
     pub retention: RetentionSettings,
+    /// Single sign-on with an OpenID Provider, when set.
+    pub sso: Option<SsoSettings>,
     /// False when the public origin was derived from the listen address.
     explicit_public_url: bool,
 }
@@ -396,6 +400,7 @@ impl Config {
             push: push::push(&lookup)?,
             metrics: metrics::metrics(&lookup)?,
             retention: retention::retention(&lookup)?,
+            sso: sso::sso(&lookup)?,
             explicit_public_url: explicit_public.is_some(),
         };
         config.set_bound_addr(addr);

@@ -57,6 +57,34 @@ pub fn clear_visitor() -> String {
     set_visitor("", 0)
 }
 
+/// The browser binding of a single sign-on under way: only the browser
+/// that went to the provider may come back with its answer. `Lax`, so the
+/// provider's redirect back (a top-level GET) carries it.
+fn sso_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-glasschat_sso"
+    } else {
+        "glasschat_sso"
+    }
+}
+
+/// `Set-Cookie` value of the binding (`max_age` 0 clears it).
+pub fn set_sso(config: &Config, value: &str, max_age: u64) -> String {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        sso_name(config)
+    )
+}
+
+pub fn read_sso(config: &Config, headers: &HeaderMap) -> Option<String> {
+    read_named(sso_name(config), headers)
+}
+
 /// The session cookie's value in a request, if any.
 pub fn read(config: &Config, headers: &HeaderMap) -> Option<String> {
     read_named(name(config), headers)

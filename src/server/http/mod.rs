@@ -12,6 +12,7 @@ mod guards;
 mod health;
 pub mod metrics;
 mod page;
+mod sso;
 mod unsubscribe;
 mod widget;
 pub mod ws;
@@ -36,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::behind_token))
         .route("/export/me", get(export::own))
+        .route("/auth/sso", get(sso::start))
+        .route(crate::server::oidc::CALLBACK_PATH, get(sso::callback))
         .route("/export/room/{id}", get(export::room))
         .leptos_routes_with_context(&state, routes, || provide_context(()), {
             let options = state.leptos_options.clone();

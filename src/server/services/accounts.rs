@@ -12,7 +12,7 @@ use crate::server::auth::strength;
 use crate::server::auth::token::{self, NewToken};
 use crate::server::cluster::Event;
 use crate::server::state::AppState;
-use crate::server::store::{now_ms, NewUser, StoreError, UserRow};
+use crate::server::store::{now_ms, NewUser, StoreError, UserRow, SSO_PASSWORD_LOGIN};
 use crate::validate::{self, Field};
 
 pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -39,6 +39,9 @@ pub enum AuthError {
     WeakPassword(String),
     #[error("too many failed logins, retry in {0:?}")]
     RateLimited(Duration),
+    /// Admins turned password sign-in off (single sign-on only).
+    #[error("password sign-in is off")]
+    PasswordOff,
     #[error(transparent)]
     Registration(#[from] RegistrationError),
     #[error(transparent)]
@@ -54,6 +57,15 @@ pub fn user_view(row: &UserRow) -> UserView {
         display_name: row.display_name.clone(),
         role: row.role(),
     }
+}
+
+/// Whether people may sign in (and sign up) with a password: always,
+/// unless single sign-on is set up and admins turned passwords off.
+pub async fn password_login(state: &AppState) -> Result<bool, StoreError> {
+    if state.sso.is_none() {
+        return Ok(true);
+    }
+    state.store.setting_flag(SSO_PASSWORD_LOGIN, true).await
 }
 
 /// A signed-in user and the cookie value that now identifies the new session.
@@ -75,6 +87,9 @@ pub async fn sign_up(
     password: &str,
     invite: Option<&str>,
 ) -> Result<SignedIn, AuthError> {
+    if !password_login(state).await? {
+        return Err(AuthError::PasswordOff);
+    }
     let email = validate::email(email).map_err(AuthError::Invalid)?;
     let display_name = validate::display_name(display_name).map_err(AuthError::Invalid)?;
     let password = validate::password(password).map_err(AuthError::Invalid)?;
@@ -111,7 +126,7 @@ pub(super) fn require_strong(
         .map_err(|weak| AuthError::WeakPassword(weak.0))
 }
 
-async fn create_account(
+pub(super) async fn create_account(
     state: &AppState,
     email: &str,
     display_name: &str,
@@ -144,6 +159,9 @@ pub async fn log_in(
 ) -> Result<SignedIn, AuthError> {
     // Normalise like sign-up so "Ada@X.com " and "ada@x.com" share one limit;
     // a malformed email is just a failed login (no hint).
+    if !password_login(state).await? {
+        return Err(AuthError::PasswordOff);
+    }
     let email = email.trim().to_lowercase();
     // Who may try now: see `limits::logins` (a stranger's failures lock
     // only the stranger).

@@ -30,6 +30,7 @@ pub mod retention;
 pub mod satisfaction;
 pub mod search;
 pub mod sites;
+pub mod sso;
 pub mod support;
 pub mod transfer;
 pub mod widget;

@@ -10,7 +10,7 @@ use super::lifecycle;
 use super::password_reset;
 use crate::model::Role;
 use crate::server::auth::{password, token};
-use crate::server::store::{now_ms, NewUser, Store};
+use crate::server::store::{now_ms, NewUser, Store, SSO_PASSWORD_LOGIN};
 use crate::validate;
 
 pub const USAGE: &str = "usage: glasschat admin COMMAND
@@ -18,13 +18,34 @@ pub const USAGE: &str = "usage: glasschat admin COMMAND
   reset-password EMAIL   print a one-time link that sets a new password for EMAIL
   deactivate EMAIL       end every session of EMAIL and refuse its sign-ins (its messages stay)
   reactivate EMAIL       let a deactivated EMAIL sign in again
-  list-users             every account with its role and state";
+  list-users             every account with its role and state
+  password-login on|off  allow or refuse sign-in with a password (with single sign-on set up)";
 
 /// Runs one command; the text to print, or the one line that says why not.
 pub async fn run(store: &Store, origin: &str, args: &[String]) -> Result<String, String> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["list-users"] => list_users(store).await,
+        ["password-login", setting @ ("on" | "off")] => {
+            let on = *setting == "on";
+            store
+                .set_settings(
+                    &[(SSO_PASSWORD_LOGIN, if on { "1" } else { "0" })],
+                    now_ms(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let detail = format!("password sign-in {setting}");
+            audit::record(
+                store,
+                &Who::command_line(),
+                "sso.changed",
+                "single sign-on",
+                &detail,
+            )
+            .await;
+            Ok(format!("sign-in with a password is {setting}\n"))
+        }
         ["create-admin", email] => create_admin(store, origin, &checked(email)?).await,
         ["reset-password", email] => {
             let email = checked(email)?;

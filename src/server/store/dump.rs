@@ -36,6 +36,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("departments", "id"),
     ("sites", "id"),
     ("users", "id"),
+    ("user_identities", "user_id, created_at"),
     ("agent_departments", "user_id, department_id"),
     ("rooms", "id"),
     ("messages", "id"),
