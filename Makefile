@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui bench-files bench-presence bench-scaleout bench-restart bench-reports crash storm fuzz
+.PHONY: run test setup build lint bench-ui bench-files bench-presence bench-scaleout bench-restart bench-reports metrics-screenshot crash storm fuzz
 
 run: build
 	./target/release/glasschat
@@ -45,6 +45,9 @@ bench-scaleout:
 # A rolling restart of two Postgres nodes behind nginx (deploy/nginx/) under a running fan-out; prints stop times, lost and doubled.
 bench-restart:
 	scripts/bench-restart.sh
+
+metrics-screenshot:
+	scripts/metrics-screenshot.sh
 
 # The crash loop, N rounds per database (make test runs 3): make crash N=50
 N ?= 50

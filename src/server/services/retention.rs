@@ -19,6 +19,8 @@ use crate::server::store::{now_ms, RetentionTarget, StoreError, TrimStep, RETENT
 const STEP: i64 = 500;
 /// The pause between two steps, so the job never keeps a writer busy.
 const BREATHE: Duration = Duration::from_millis(5);
+/// How often open tabs hear of a room's steps while they go on.
+const TELL_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
@@ -223,6 +225,11 @@ async fn pass(state: &AppState, now: i64) -> std::result::Result<PassReport, Sto
     let mut report = PassReport::default();
     for (room, cutoff) in state.store.rooms_due_trim(now).await? {
         let mut deleted = 0;
+        // Open tabs hear of the first step at once, then at most once a
+        // second, and of the last: each telling costs a summary per
+        // member with a socket.
+        let mut told: Option<std::time::Instant> = None;
+        let mut untold = false;
         loop {
             let step = TrimStep {
                 room,
@@ -234,15 +241,20 @@ async fn pass(state: &AppState, now: i64) -> std::result::Result<PassReport, Sto
             else {
                 break;
             };
-            if messages == 0 {
-                break;
-            }
             deleted += messages;
-            publish::trimmed(state, room).await?;
+            untold |= messages > 0;
             if messages < STEP {
                 break;
             }
+            if told.is_none_or(|at| at.elapsed() >= TELL_EVERY) {
+                publish::trimmed(state, room).await?;
+                told = Some(std::time::Instant::now());
+                untold = false;
+            }
             tokio::time::sleep(BREATHE).await;
+        }
+        if untold {
+            publish::trimmed(state, room).await?;
         }
         if deleted > 0 {
             report.rooms += 1;
