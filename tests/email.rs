@@ -43,7 +43,7 @@ async fn password_reset_by_email(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let server = with_smtp(backend, &smtp, &[("GLASSCHAT_RESET_RATE", "3/3600")]).await;
     let options = server.post_form("/api/login/options", &[], None).await;
-    assert_eq!(options.body, r#"{"email":true}"#);
+    assert_eq!(options.body, r#"{"email":true,"sso":null,"password":true}"#);
     let first = server.user("ada@example.com").await;
     let second = server.log_in("ada@example.com", PASSWORD).await.session();
     let mut open_tab = server.tab(&second).await;
@@ -138,7 +138,7 @@ async fn without_smtp_the_admin_prints_a_link(backend: Backend) {
     server.user("root@example.com").await;
     server.user("bea@example.com").await;
     let options = server.post_form("/api/login/options", &[], None).await;
-    assert_eq!(options.body, r#"{"email":false}"#);
+    assert_eq!(options.body, r#"{"email":false,"sso":null,"password":true}"#);
     let refused = forgot(&server, "bea@example.com").await;
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.body.contains("EmailOff"), "{}", refused.body);
