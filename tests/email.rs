@@ -138,7 +138,10 @@ async fn without_smtp_the_admin_prints_a_link(backend: Backend) {
     server.user("root@example.com").await;
     server.user("bea@example.com").await;
     let options = server.post_form("/api/login/options", &[], None).await;
-    assert_eq!(options.body, r#"{"email":false,"sso":null,"password":true}"#);
+    assert_eq!(
+        options.body,
+        r#"{"email":false,"sso":null,"password":true}"#
+    );
     let refused = forgot(&server, "bea@example.com").await;
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.body.contains("EmailOff"), "{}", refused.body);
