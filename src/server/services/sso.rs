@@ -68,17 +68,12 @@ fn sso(state: &AppState) -> Result<&OidcProvider> {
 
 /// What the login page offers: the provider's button, the password form.
 pub async fn login_options(state: &AppState) -> Result<LoginOptions> {
-    let password = password_login(state).await?;
+    let password = accounts::password_login(state).await?;
     Ok(LoginOptions {
         email: state.mailer.is_some() && password,
         sso: state.sso.as_ref().map(|s| s.name().to_string()),
         password,
     })
-}
-
-/// Whether people may sign in with a password (always, without single sign-on).
-pub async fn password_login(state: &AppState) -> Result<bool> {
-    Ok(accounts::password_login(state).await?)
 }
 
 /// Starts a sign-in from the browser holding `binding` (a random value in
@@ -203,7 +198,7 @@ pub async fn settings(state: &AppState, actor: &Actor) -> Result<SsoView> {
         name: state.sso.as_ref().map(|s| s.name().to_string()),
         issuer: state.sso.as_ref().map(|s| s.issuer().to_string()),
         link_by_email: state.store.setting_flag(SSO_LINK_BY_EMAIL, false).await?,
-        password_login: password_login(state).await?,
+        password_login: accounts::password_login(state).await?,
     })
 }
 

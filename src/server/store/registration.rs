@@ -25,6 +25,11 @@ impl Store {
         }))
     }
 
+    /// A yes/no setting stored as "1" / "0" (`default` when never set).
+    pub async fn setting_flag(&self, name: &str, default: bool) -> Result<bool, StoreError> {
+        Ok(self.setting(name).await?.map_or(default, |v| v == "1"))
+    }
+
     /// Sets several settings in one transaction (all or none).
     pub async fn set_settings(&self, values: &[(&str, &str)], now: i64) -> Result<(), StoreError> {
         on_pool!(self.db(), pool => {

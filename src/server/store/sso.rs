@@ -105,9 +105,4 @@ impl Store {
         });
         Ok(())
     }
-
-    /// A yes/no setting (`default` when never set).
-    pub async fn setting_flag(&self, name: &str, default: bool) -> Result<bool, StoreError> {
-        Ok(self.setting(name).await?.map_or(default, |v| v == "1"))
-    }
 }
