@@ -2,7 +2,7 @@
 #   make run   install what is missing, build in release, serve http://127.0.0.1:3000 on SQLite
 #   make test  install what is missing, run every test (lint, unit, server, browser; SQLite and Postgres)
 
-.PHONY: run test setup build lint bench-ui bench-files bench-presence bench-scaleout bench-restart bench-reports metrics-screenshot crash storm fuzz
+.PHONY: run test setup build lint bench-ui bench-files bench-presence bench-scaleout bench-restart bench-reports bench-scale metrics-screenshot crash storm fuzz
 
 run: build
 	./target/release/glasschat
@@ -45,6 +45,12 @@ bench-scaleout:
 # A rolling restart of two Postgres nodes behind nginx (deploy/nginx/) under a running fan-out; prints stop times, lost and doubled.
 bench-restart:
 	scripts/bench-restart.sh
+
+# Scale beside the machine's floor and a minimal relay: a room of 10,000
+# (1 to 100 msgs/s), a node full of idle sockets and its reconnect storm;
+# prints figures. SCALE_ALL=1 adds ramp and persist beside the relay.
+bench-scale:
+	scripts/bench-scale.sh
 
 metrics-screenshot:
 	scripts/metrics-screenshot.sh

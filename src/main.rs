@@ -48,6 +48,9 @@ fn main() -> ExitCode {
         Some("backup") => Some(runtime.block_on(glasschat::server::backup_command(&args[1..]))),
         Some("export") => Some(runtime.block_on(glasschat::server::export_command(&args[1..]))),
         Some("import") => Some(runtime.block_on(glasschat::server::import_command(&args[1..]))),
+        Some("loadtest-seed") => {
+            Some(runtime.block_on(glasschat::server::loadtest_seed_command(&args[1..])))
+        }
         _ => None,
     };
     if let Some(outcome) = command {

@@ -3,10 +3,14 @@
 //! and histograms are updated where things happen, with one atomic add
 //! each (the writer once per batch, not per message); gauges are read when
 //! Prometheus scrapes, from what the hub, the pool and the kernel already
-//! know. Imports nothing of the server: the store, the cluster and the
-//! services all report into it.
+//! know. Imports nothing of the server but the process's own limits
+//! (`capacity`): the store, the cluster and the services all report into it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
+use std::time::Instant;
+
+use super::capacity::{self, Rate};
 
 use prometheus_client::encoding::prometheus_text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -34,6 +38,28 @@ pub struct Metrics {
     db_pool_connections: Gauge,
     db_pool_idle: Gauge,
     resident_memory: Gauge,
+    /// Writer transactions and the writes in them, since start (the mean
+    /// batch size over a window, for sizing).
+    writer_batches: AtomicU64,
+    writer_writes: AtomicU64,
+    /// Messages stored per second and writes per transaction, each over
+    /// the latest window of a few seconds.
+    stored_rate: Rate,
+    batches_rate: Rate,
+    writes_rate: Rate,
+}
+
+/// What an operator sizes a node with (`/health`): sockets open and the
+/// most this process can hold, messages stored a second and writes per
+/// writer transaction over the last few seconds, and memory.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct NodeSizing {
+    pub sockets_open: usize,
+    pub max_sockets: u64,
+    pub descriptor_limit: u64,
+    pub messages_per_second: f64,
+    pub writes_per_transaction: f64,
+    pub resident_memory_bytes: i64,
 }
 
 /// What the scrape reads from the running node.
@@ -75,6 +101,11 @@ impl Metrics {
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             resident_memory: Gauge::default(),
+            writer_batches: AtomicU64::new(0),
+            writer_writes: AtomicU64::new(0),
+            stored_rate: Rate::new(),
+            batches_rate: Rate::new(),
+            writes_rate: Rate::new(),
             registry: Registry::default(),
         };
         registry.register(
@@ -152,6 +183,27 @@ impl Metrics {
         self.writer_batch_size.observe(size as f64);
         self.writer_commit_seconds.observe(seconds);
         self.messages_stored.inc_by(stored);
+        self.writer_batches.fetch_add(1, Ordering::Relaxed);
+        self.writer_writes.fetch_add(size as u64, Ordering::Relaxed);
+    }
+
+    /// The sizing figures now, with `sockets_open` read from the hub.
+    pub fn sizing(&self, sockets_open: usize) -> NodeSizing {
+        let now = Instant::now();
+        let batches = self
+            .batches_rate
+            .per_second(self.writer_batches.load(Ordering::Relaxed), now);
+        let writes = self
+            .writes_rate
+            .per_second(self.writer_writes.load(Ordering::Relaxed), now);
+        NodeSizing {
+            sockets_open,
+            max_sockets: capacity::max_sockets(),
+            descriptor_limit: capacity::descriptor_limit(),
+            messages_per_second: self.stored_rate.per_second(self.messages_stored.get(), now),
+            writes_per_transaction: if batches > 0.0 { writes / batches } else { 0.0 },
+            resident_memory_bytes: resident_bytes(),
+        }
     }
 
     /// The text Prometheus scrapes, with the gauges read now.

@@ -15,6 +15,7 @@
 //! publish hook down to the writer.
 
 pub mod auth;
+pub mod capacity;
 pub mod cluster;
 pub mod config;
 pub mod crypto;
@@ -73,6 +74,12 @@ pub enum StartupError {
 pub async fn run() -> Result<(), StartupError> {
     let mut config = Config::from_env()?;
     init_logging()?;
+    let descriptors = capacity::raise_descriptor_limit();
+    // Scripts and operators read this line: every socket is a descriptor.
+    println!(
+        "glasschat can hold {} sockets (descriptor limit {descriptors}; raise it to hold more)",
+        capacity::max_sockets()
+    );
 
     // Held until the process ends.
     let _single_node = store::lock_single_node(&config)?;
@@ -267,6 +274,16 @@ pub async fn import_command(args: &[String]) -> Result<String, String> {
     };
     let store = open_unlocked().await?;
     services::transfer::import(&store, std::path::Path::new(dir))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `glasschat loadtest-seed --users N --out FILE`: for load tests only
+/// (`services::bench_seed`); returns the text to print.
+pub async fn loadtest_seed_command(args: &[String]) -> Result<String, String> {
+    let (users, out) = services::bench_seed::parse(args).map_err(|e| e.to_string())?;
+    let store = open_unlocked().await?;
+    services::bench_seed::seed(&store, users, std::path::Path::new(&out))
         .await
         .map_err(|e| e.to_string())
 }

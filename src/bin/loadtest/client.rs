@@ -29,19 +29,7 @@ pub async fn post(
         args.host,
         body.len()
     );
-    let mut stream = TcpStream::connect(&args.host).await?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or("malformed HTTP response")?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status")?;
+    let (status, head, body) = exchange(args, &request).await?;
     let session = head
         .lines()
         .filter_map(|l| l.split_once(':'))
@@ -49,14 +37,6 @@ pub async fn post(
         .filter_map(|(_, v)| v.trim().strip_prefix("glasschat_session="))
         .map(|v| v.split(';').next().unwrap_or_default().to_string())
         .find(|v| !v.is_empty());
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
     Ok((status, session, body))
 }
 
@@ -191,4 +171,41 @@ pub async fn connect_on(args: &Args, host: &str, cookie: &str) -> Result<Ws, Any
     ws.send(Message::Text(r#"{"type":"hello","rooms":[]}"#.into()))
         .await?;
     Ok(ws)
+}
+
+/// A plain GET of `path` (no cookie): the status and the body.
+pub async fn get_text(args: &Args, path: &str) -> Result<(u16, String), AnyError> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        args.host
+    );
+    let (status, _, body) = exchange(args, &request).await?;
+    Ok((status, body))
+}
+
+/// Sends one request on a new connection and reads the whole answer:
+/// (status, head, body dechunked).
+async fn exchange(args: &Args, request: &str) -> Result<(u16, String, String), AnyError> {
+    let mut stream = TcpStream::connect(&args.host).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or("malformed HTTP response")?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, head.to_string(), body))
 }

@@ -25,6 +25,20 @@ pub async fn setup_rooms(
     rooms: usize,
     members: usize,
 ) -> Result<Rooms, AnyError> {
+    if args.at_relay {
+        // The relay's rooms are numbers, its "accounts" a room cookie.
+        return Ok(Rooms {
+            rooms: (1..=rooms as i64)
+                .map(|room| {
+                    (
+                        room,
+                        format!("room-{room}"),
+                        vec![format!("room-{room}"); members],
+                    )
+                })
+                .collect(),
+        });
+    }
     println!(
         "  setting up {rooms} rooms x {members} members ({} accounts)...",
         rooms * members

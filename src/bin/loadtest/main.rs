@@ -40,6 +40,40 @@ struct Args {
     tag: String,
     /// The server's SQLite file (`search`: index size and reindex).
     db: Option<String>,
+    /// The relay (`src/bin/relay.rs`) to measure beside Glasschat in the
+    /// same run: `ramp`, `persist` and `bigroom` print their ratio to it.
+    relay: Option<String>,
+    /// True while a scenario runs against the relay: setup makes no
+    /// accounts (a cookie `room-R` puts a socket in room R).
+    at_relay: bool,
+    /// The file `glasschat loadtest-seed` wrote (`bigroom`, `manysockets`).
+    seeded: Option<String>,
+    /// `manysockets`: how many (default: as many as the server can hold).
+    sockets: Option<usize>,
+    /// `manysockets`: a file holding the server's current pid, rewritten
+    /// by whatever restarts it (the reconnect storm).
+    pid_file: Option<String>,
+    /// `bigroom`: the send rates to run (default 1, 10, 50, 100 msgs/s).
+    rates: Vec<f64>,
+}
+
+impl Args {
+    /// The same run pointed at the relay.
+    fn at_relay(&self) -> Option<Args> {
+        let url = self.relay.clone()?;
+        let host = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        Some(Args {
+            url,
+            host,
+            host2: None,
+            server_pid: None,
+            at_relay: true,
+            ..self.clone()
+        })
+    }
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -50,12 +84,42 @@ fn parse_args() -> Result<Args, String> {
     let mut rate = 5.0;
     let mut scenarios = Vec::new();
     let mut db = None;
+    let mut relay = None;
+    let mut seeded = None;
+    let mut sockets = None;
+    let mut pid_file = None;
+    let mut rates = vec![1.0, 10.0, 50.0, 100.0];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--url" => url = args.next().ok_or("--url needs a value")?,
             "--url2" => url2 = Some(args.next().ok_or("--url2 needs a value")?),
             "--db" => db = Some(args.next().ok_or("--db needs a value")?),
+            "--relay" => relay = Some(args.next().ok_or("--relay needs a value")?),
+            "--seeded" => seeded = Some(args.next().ok_or("--seeded needs a value")?),
+            "--pid-file" => pid_file = Some(args.next().ok_or("--pid-file needs a value")?),
+            "--rates" => {
+                rates = args
+                    .next()
+                    .ok_or("--rates needs a value")?
+                    .split(',')
+                    .map(|r| {
+                        r.trim()
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|r| *r > 0.0 && r.is_finite())
+                    })
+                    .collect::<Option<Vec<f64>>>()
+                    .filter(|r| !r.is_empty())
+                    .ok_or("bad --rates: positive msgs/s separated by commas")?
+            }
+            "--sockets" => {
+                sockets = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .ok_or("--sockets needs a number")?,
+                )
+            }
             "--server-pid" => {
                 server_pid = Some(
                     args.next()
@@ -81,9 +145,8 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("bad --rate: a positive number of msgs/s per room")?
             }
             "fanout" | "ramp" | "idle" | "persist" | "persist-pairs" | "cipher" | "stall"
-            | "edits" | "welcome" | "presence" | "search" | "files" | "restart" => {
-                scenarios.push(arg)
-            }
+            | "edits" | "welcome" | "presence" | "search" | "files" | "restart" | "floor"
+            | "bigroom" | "manysockets" => scenarios.push(arg),
             "all" => scenarios.extend(["persist", "fanout", "ramp", "idle"].map(String::from)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -91,7 +154,7 @@ fn parse_args() -> Result<Args, String> {
     }
     if scenarios.is_empty() {
         return Err(
-            "name a scenario: fanout, ramp, idle, persist, persist-pairs, edits, welcome, search, stall, cipher, presence, restart or all"
+            "name a scenario: fanout, ramp, idle, persist, persist-pairs, edits, welcome, search, stall, cipher, presence, restart, floor, bigroom, manysockets or all"
                 .into(),
         );
     }
@@ -107,6 +170,9 @@ fn parse_args() -> Result<Args, String> {
     };
     let host = host_of(&url)?;
     let host2 = url2.as_deref().map(host_of).transpose()?;
+    if let Some(relay) = &relay {
+        host_of(relay)?;
+    }
     // Accounts are per run, so runs against one server never collide.
     let tag = format!(
         "{:x}",
@@ -125,14 +191,23 @@ fn parse_args() -> Result<Args, String> {
         scenarios,
         tag,
         db,
+        relay: relay.map(|r| r.trim_end_matches('/').to_string()),
+        at_relay: false,
+        seeded,
+        sockets,
+        pid_file,
+        rates,
     })
 }
 
+mod bigroom;
 mod cipher;
 mod client;
 mod fanout;
 mod files;
+mod floor;
 mod idle;
+mod manysockets;
 mod measure;
 mod persist;
 mod presence;
@@ -142,6 +217,31 @@ mod search;
 mod stall;
 mod welcome;
 
+/// A scenario that ends in one figure (`ramp`, `persist`).
+async fn headline(args: &Args, scenario: &str) -> Result<f64, AnyError> {
+    match scenario {
+        "ramp" => ramp::ramp(args).await,
+        _ => persist::persist(args).await,
+    }
+}
+
+/// Runs a scenario that ends in one figure; with `--relay`, first against
+/// the relay, then against Glasschat, and prints the ratio of the two.
+async fn beside_the_relay(args: &Args, scenario: &str, unit: &str) -> Result<(), AnyError> {
+    let Some(relay) = args.at_relay() else {
+        return headline(args, scenario).await.map(|_| ());
+    };
+    println!("[the relay at {}]", relay.url);
+    let yardstick = headline(&relay, scenario).await?;
+    println!("[Glasschat at {}]", args.url);
+    let ours = headline(args, scenario).await?;
+    println!(
+        "  {scenario}: Glasschat {ours:.0} {unit}, the relay {yardstick:.0} {unit}: {:.2}x the relay",
+        ours / yardstick.max(f64::MIN_POSITIVE)
+    );
+    Ok(())
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(args) => args,
@@ -149,7 +249,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|stall|cipher|presence|restart|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] [--relay http://127.0.0.1:4000] [--seeded FILE] [--sockets N] [--pid-file FILE] [--rates 1,10,50,100] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|stall|cipher|presence|restart|floor|bigroom|manysockets|all");
             std::process::exit(2);
         }
     };
@@ -169,7 +269,10 @@ fn main() {
             let wall = Instant::now();
             let result = match scenario.as_str() {
                 "fanout" => fanout::fanout(&args).await,
-                "ramp" => ramp::ramp(&args).await,
+                "ramp" => beside_the_relay(&args, "ramp", "deliveries/s").await,
+                "floor" => floor::floor(&args).map(|_| ()),
+                "bigroom" => bigroom::bigroom(&args).await,
+                "manysockets" => manysockets::manysockets(&args).await,
                 "idle" => idle::idle(&args).await,
                 "stall" => stall::stall(&args).await,
                 "edits" => fanout::edits(&args).await,
@@ -180,7 +283,7 @@ fn main() {
                 "restart" => restart::restart(&args).await,
                 "cipher" => cipher::cipher_cost().map_err(Into::into),
                 "persist-pairs" => persist::persist_pairs(&args).await,
-                _ => persist::persist(&args).await,
+                _ => beside_the_relay(&args, "persist", "msgs/s").await,
             };
             let cpu = own_cpu_seconds() - cpu_before;
             let secs = wall.elapsed().as_secs_f64();

@@ -44,6 +44,17 @@ pub async fn connect_raw(
     host: &str,
     cookie: &str,
 ) -> Result<(TcpStream, Vec<u8>), AnyError> {
+    connect_raw_hello(args, host, cookie, r#"{"type":"hello","rooms":[]}"#).await
+}
+
+/// `connect_raw` with the `hello` given (a reconnecting socket names the
+/// rooms it holds and their last seqs, and is caught up).
+pub async fn connect_raw_hello(
+    args: &Args,
+    host: &str,
+    cookie: &str,
+    hello: &str,
+) -> Result<(TcpStream, Vec<u8>), AnyError> {
     let mut stream = TcpStream::connect(host).await?;
     stream.set_nodelay(true)?;
     let request = format!(
@@ -67,9 +78,7 @@ pub async fn connect_raw(
         let status = String::from_utf8_lossy(&head[..end.min(60)]).into_owned();
         return Err(format!("upgrade refused: {status}").into());
     }
-    stream
-        .write_all(&masked_text(br#"{"type":"hello","rooms":[]}"#))
-        .await?;
+    stream.write_all(&masked_text(hello.as_bytes())).await?;
     Ok((stream, head.split_off(end)))
 }
 

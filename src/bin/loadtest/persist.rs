@@ -17,16 +17,28 @@ use crate::{AnyError, Args};
 
 const SENDERS: usize = 50;
 
-pub async fn persist(args: &Args) -> Result<(), AnyError> {
+/// Returns the acknowledged messages a second.
+pub async fn persist(args: &Args) -> Result<f64, AnyError> {
     println!(
         "persist: {SENDERS} senders, each alone in a room, one message in flight each, for {} s",
         args.seconds
     );
-    let people = accounts(args, "persist", SENDERS).await?;
-    let mut rooms = Vec::new();
-    for (i, (_, cookie)) in people.iter().enumerate() {
-        rooms.push(create_room(args, cookie, &format!("persist {i}"), &[]).await?);
-    }
+    let (people, rooms) = if args.at_relay {
+        // The relay's rooms are numbers, its "accounts" a room cookie.
+        let rooms: Vec<i64> = (0..SENDERS as i64).map(|i| 10_000 + i).collect();
+        let people = rooms
+            .iter()
+            .map(|r| (String::new(), format!("room-{r}")))
+            .collect();
+        (people, rooms)
+    } else {
+        let people = accounts(args, "persist", SENDERS).await?;
+        let mut rooms = Vec::new();
+        for (i, (_, cookie)) in people.iter().enumerate() {
+            rooms.push(create_room(args, cookie, &format!("persist {i}"), &[]).await?);
+        }
+        (people, rooms)
+    };
     send_and_count(args, &people, &rooms).await
 }
 
@@ -48,17 +60,18 @@ pub async fn persist_pairs(args: &Args) -> Result<(), AnyError> {
     for ((_, cookie), (partner, _)) in people.iter().zip(&partners) {
         chats.push(direct_chat(args, cookie, partner).await?);
     }
-    send_and_count(args, &people, &chats).await
+    send_and_count(args, &people, &chats).await.map(|_| ())
 }
 
 /// Each of `people` sends into their room of `rooms` for the run's
 /// seconds, one message in flight; prints acks a second and checks the
-/// rows stored (each room's last seq, summed) against them.
+/// rows stored (each room's last seq, summed) against them; returns the
+/// acknowledged messages a second.
 async fn send_and_count(
     args: &Args,
     people: &[(String, String)],
     rooms: &[i64],
-) -> Result<(), AnyError> {
+) -> Result<f64, AnyError> {
     let before = seqs_of(args, people, rooms).await?;
     let acked = Arc::new(AtomicU64::new(0));
     // Client ids new to each run: a room used again (a direct chat is
@@ -108,7 +121,7 @@ async fn send_and_count(
             "MISMATCH"
         }
     );
-    Ok(())
+    Ok(acks as f64 / secs)
 }
 
 /// The last seqs of `rooms` summed, as each one's sender's welcome frame

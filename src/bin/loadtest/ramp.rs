@@ -4,7 +4,8 @@
 use crate::fanout::{fanout_step, setup_rooms};
 use crate::{AnyError, Args};
 
-pub async fn ramp(args: &Args) -> Result<(), AnyError> {
+/// Returns the highest sustained deliveries a second.
+pub async fn ramp(args: &Args) -> Result<f64, AnyError> {
     println!("ramp: 10 rooms x 100 members; per-room rate doubles each 5 s step until p99 > 100 ms or any loss, then 3 bisection steps between the last passing and the first failing rate");
     let rooms = setup_rooms(args, "ramp", 10, 100).await?;
     let mut best = 0.0;
@@ -44,5 +45,5 @@ pub async fn ramp(args: &Args) -> Result<(), AnyError> {
         }
     }
     println!("  highest sustained: {best:.0} deliveries/s ({best_rate:.0} msgs/s per room)");
-    Ok(())
+    Ok(best)
 }

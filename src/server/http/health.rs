@@ -8,8 +8,9 @@ use crate::server::cluster::ListenerState;
 use crate::server::state::AppState;
 
 /// `{"status":"ok","database":"ok","fanout":"listening","search_index":
-/// {"remaining":0,"total":…}}` (seqs the search index's background pass
-/// has left, of what it began with): 503 while the
+/// {"remaining":0,"total":…},"node":{"sockets_open":…,"max_sockets":…,…}}`
+/// (seqs the search index's background pass has left, of what it began
+/// with; the node's sizing figures, `metrics::NodeSizing`): 503 while the
 /// database does not answer or (several nodes) this node cannot hear the
 /// others, so a load balancer sends nobody here meanwhile.
 pub async fn health(State(state): State<AppState>) -> Response {
@@ -35,6 +36,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "database": database,
         "fanout": fanout.as_str(),
         "search_index": search_index,
+        // What an operator sizes a node with (docs/deploy.md, "Sizing").
+        "node": crate::server::metrics::get().sizing(state.hub.connection_count()),
     });
     let status = if healthy {
         StatusCode::OK

@@ -86,6 +86,16 @@ pub async fn upgrade(
             return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response();
         }
     };
+    // Every socket is a file descriptor: past what this process can hold,
+    // a clear refusal (the client retries, perhaps on another node) beats
+    // failing to accept connections at all.
+    if state.hub.running_sockets() as u64 >= crate::server::capacity::max_sockets() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node holds all the connections it can: try again shortly",
+        )
+            .into_response();
+    }
     let limits = &state.config.limits;
     // One account cannot pin the server's memory with sockets (OWASP: limit
     // connections per user). Checked before the upgrade; two upgrades at

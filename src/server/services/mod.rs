@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod actor;
 pub mod admin;
 pub mod audit;
+pub mod bench_seed;
 pub mod canned;
 pub mod changes;
 pub mod conversations;
