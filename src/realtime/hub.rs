@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::presence::{NodeId, PresenceBook};
 use super::protocol::{MessageView, Presence, PresenceView, ServerFrame};
-use super::queue::{Outbound, SocketQueue};
+use super::queue::{wire_frame, Offer, Offered, Outbound, SocketQueue};
 use crate::model::Privacy;
+use axum::body::Bytes;
 
 pub use super::ids::{IdHasher, IdMap, IdSet};
 
@@ -61,7 +62,9 @@ struct Conn {
 #[derive(Default)]
 struct Maps {
     conns: IdMap<ConnId, Conn>,
-    rooms: IdMap<i64, IdSet<ConnId>>,
+    /// Per room, its sockets' queues (held here too, so a fan-out to
+    /// thousands goes straight to each queue, not through `conns`).
+    rooms: IdMap<i64, IdMap<ConnId, Arc<SocketQueue>>>,
     users: IdMap<i64, IdSet<ConnId>>,
     /// Per person, the sockets that show their presence.
     watchers: IdMap<i64, IdSet<ConnId>>,
@@ -152,7 +155,10 @@ impl Hub {
         self.running.fetch_add(1, Ordering::Relaxed);
         let mut maps = self.write();
         for room in rooms {
-            maps.rooms.entry(*room).or_default().insert(id);
+            maps.rooms
+                .entry(*room)
+                .or_default()
+                .insert(id, queue.clone());
         }
         maps.users.entry(user_id).or_default().insert(id);
         maps.conns.insert(
@@ -184,8 +190,12 @@ impl Hub {
             return;
         };
         conn.rooms.extend(rooms.iter().copied());
+        let queue = conn.queue.clone();
         for room in rooms {
-            maps.rooms.entry(*room).or_default().insert(id);
+            maps.rooms
+                .entry(*room)
+                .or_default()
+                .insert(id, queue.clone());
         }
     }
 
@@ -195,9 +205,12 @@ impl Hub {
         self.publish_messages(&[(room, seq, frame)]);
     }
 
-    /// Queues stored messages, each as (room, seq, frame), in commit order.
-    /// Each socket of a room gets all of that room's messages under one
-    /// lock and one wake, so it writes them together.
+    /// Delivers stored messages, each as (room, seq, frame), in commit
+    /// order. Each socket of a room gets all of that room's messages at
+    /// once: written straight to it when its task is waiting with nothing
+    /// queued (the direct lane, `queue.rs`; each frame is encoded for the
+    /// wire once, for every socket), else queued under one lock and one
+    /// wake, so its task writes them together.
     pub fn publish_messages(&self, messages: &[(i64, i64, Utf8Bytes)]) {
         for (room, seq, _) in messages {
             self.note_published(*room, *seq);
@@ -209,27 +222,33 @@ impl Hub {
             .map(|(i, (room, _, _))| (*room, i))
             .collect();
         order.sort_unstable();
+        let wires: Vec<Bytes> = messages
+            .iter()
+            .map(|(_, _, frame)| wire_frame(frame.as_str()))
+            .collect();
         let lagged = {
             let maps = self.read();
             let mut lagged = Vec::new();
+            let mut offered = Vec::new();
             for group in order.chunk_by(|a, b| a.0 == b.0) {
                 let room = group[0].0;
                 let Some(ids) = maps.rooms.get(&room) else {
                     continue;
                 };
-                for id in ids {
-                    let Some(conn) = maps.conns.get(id) else {
-                        continue;
-                    };
-                    let items = group.iter().map(|&(_, i)| {
-                        let (room, seq, frame) = &messages[i];
-                        Outbound::RoomMessage {
-                            room: *room,
-                            seq: *seq,
-                            frame: frame.clone(),
-                        }
-                    });
-                    if !conn.queue.push_all(items) {
+                offered.clear();
+                offered.extend(group.iter().map(|&(_, i)| Offered {
+                    seq: messages[i].1,
+                    frame: &messages[i].2,
+                    wire: &wires[i],
+                }));
+                // The queues are scattered in memory: ask for the ones a
+                // few sockets ahead while writing this one.
+                let mut ahead = ids.values().skip(PREFETCH_AHEAD);
+                for (id, queue) in ids {
+                    if let Some(next) = ahead.next() {
+                        prefetch(Arc::as_ptr(next));
+                    }
+                    if queue.offer_messages(room, &offered) == Offer::Refused {
                         lagged.push(*id);
                     }
                 }
@@ -257,10 +276,12 @@ impl Hub {
             let mut maps = self.write();
             let ids = maps.sockets_of(user_id);
             for id in &ids {
-                if let Some(conn) = maps.conns.get_mut(id) {
-                    conn.rooms.insert(room);
-                }
-                maps.rooms.entry(room).or_default().insert(*id);
+                let Some(conn) = maps.conns.get_mut(id) else {
+                    continue;
+                };
+                conn.rooms.insert(room);
+                let queue = conn.queue.clone();
+                maps.rooms.entry(room).or_default().insert(*id, queue);
             }
             offer(&maps, ids.iter(), || Outbound::Joined {
                 room,
@@ -438,7 +459,7 @@ impl Hub {
             return Vec::new();
         };
         let mut users: Vec<i64> = ids
-            .iter()
+            .keys()
             .filter_map(|id| maps.conns.get(id).map(|c| c.user_id))
             .collect();
         users.sort_unstable();
@@ -455,7 +476,7 @@ impl Hub {
             let Some(ids) = maps.rooms.get(&room) else {
                 return;
             };
-            let ids = ids.iter().filter(|id| {
+            let ids = ids.keys().filter(|id| {
                 maps.conns
                     .get(id)
                     .is_some_and(|c| c.user_id != about && (c.receipts || !receipts_only))
@@ -641,6 +662,21 @@ fn local_presence(
 }
 
 /// Tries each socket's queue; returns the ids whose queue was full or closed.
+/// How many sockets ahead the fan-out asks for a queue's memory.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Asks the CPU to bring `ptr`'s cache line in, without waiting for it.
+fn prefetch<T>(ptr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults, even on a bad
+    // address, and reads nothing into the program.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
+
 fn offer<'a>(
     maps: &Maps,
     ids: impl Iterator<Item = &'a ConnId>,

@@ -142,19 +142,9 @@ pub async fn run() -> Result<(), StartupError> {
     tracing::info!(?database, "serving");
     // Tests and scripts wait for this exact line to learn the port.
     println!("glasschat listening on http://{local}");
-    // Chat frames are small and latency matters: no Nagle delay.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = stopped.await;
-    });
-    let mut serving = tokio::spawn(std::future::IntoFuture::into_future(server));
+    let server = http::serve::serve(listener, app, stopped);
+    let mut serving = tokio::spawn(server);
     tokio::select! {
         served = &mut serving => {
             return match served {

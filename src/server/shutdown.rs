@@ -44,7 +44,7 @@ pub async fn signal() {
 }
 
 /// The stop itself, once the signal came. `stop_accepting` ends the
-/// server's accept loop (axum's graceful shutdown); `serving` is that
+/// server's accept loop (`http::serve`); `serving` is that
 /// server, which then waits for the HTTP requests in flight.
 pub async fn stop(
     state: &AppState,

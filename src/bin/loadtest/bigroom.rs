@@ -102,8 +102,10 @@ pub async fn bigroom(args: &Args) -> Result<(), AnyError> {
             .join(", "),
         args.seconds
     );
-    let floor = floor::measure(n)?;
-    floor::print(&floor);
+    // The floor moves with the machine's neighbours (this is a shared VM):
+    // measured before and after the runs, the lower one is the yardstick.
+    let before = floor::measure(n)?;
+    floor::print(&before);
     let relay = match args.at_relay() {
         Some(relay) => {
             println!("  [the relay at {}]", relay.url);
@@ -114,8 +116,15 @@ pub async fn bigroom(args: &Args) -> Result<(), AnyError> {
     };
     println!("  [Glasschat at {}]", args.url);
     let ours = run(args, room, &cookies).await?;
+    let after = floor::measure(n)?;
+    floor::print(&after);
+    let floor = if after.round_ms < before.round_ms {
+        after
+    } else {
+        before
+    };
     println!(
-        "  summary: last delivery p99 as a multiple of the floor's round ({:.1} ms at {n} sockets)",
+        "  summary: last delivery p99 as a multiple of the floor's round ({:.1} ms at {n} sockets, the lower of the two)",
         floor.round_ms
     );
     for (i, step) in ours.iter().enumerate() {

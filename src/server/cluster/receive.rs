@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
 use sqlx::postgres::{PgListener, PgPool};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::events::{presence_events, Envelope, Event, CHANNEL};
 use super::Fanout;

@@ -12,6 +12,8 @@ mod guards;
 mod health;
 pub mod metrics;
 mod page;
+pub mod serve;
+mod socket_io;
 mod sso;
 mod unsubscribe;
 mod widget;

@@ -10,19 +10,24 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::{Sink, SinkExt};
+use futures::{Sink, SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
 
 use super::cookie;
+use super::socket_io::SocketIo;
 use crate::realtime::hub::IdMap;
 use crate::realtime::protocol::{
     close, ClientFrame, ErrorCode, FrameError, RoomCursor, ServerFrame, PROTOCOL_VERSION,
     TYPING_EVERY_MS,
 };
-use crate::realtime::queue::{Outbound, SocketQueue};
+use crate::realtime::queue::{Cursor, Cursors, Outbound, SocketQueue};
 use crate::server::auth::token;
 use crate::server::services::accounts;
 use crate::server::services::changes::{self, PendingChange};
@@ -55,11 +60,12 @@ const REFUSED_IN_A_ROW: u8 = 20;
 /// `REFUSED_IN_A_ROW` closes the socket like any flood.
 const TYPING_BURST: u32 = 10;
 
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
+pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
+    let accept = match handshake(&request) {
+        Ok(accept) => accept,
+        Err(refused) => return refused.into_response(),
+    };
+    let headers = request.headers();
     // Browsers always send Origin on a WebSocket handshake; a missing or
     // foreign one is refused (cross-site WebSocket hijacking).
     let origin_ok = headers
@@ -71,7 +77,7 @@ pub async fn upgrade(
     }
     // A member's tab, or a website visitor's panel: either way the socket
     // carries only the rooms its user is a member of.
-    let Some(value) = cookie::read_participant(&state.config, &headers) else {
+    let Some(value) = cookie::read_participant(&state.config, headers) else {
         return (StatusCode::UNAUTHORIZED, "log in first").into_response();
     };
     let session = token::hash_cookie_value(&value);
@@ -112,40 +118,98 @@ pub async fn upgrade(
     // frame whole and closes with 1009 cleanly, so the client sees why.
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);
     let budget = FrameBudget::new(limits.frame_count, limits.frame_period_secs);
-    ws.read_buffer_size(limits.socket_buffer_bytes)
+    let config = WebSocketConfig::default()
+        .read_buffer_size(limits.socket_buffer_bytes)
         .write_buffer_size(limits.socket_buffer_bytes)
         .max_write_buffer_size(hard_cap.max(limits.socket_buffer_bytes * 16))
-        .max_message_size(hard_cap)
-        .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| async move {
-            let mut conn = Connection {
-                state,
-                session,
-                user_id: author.id,
-                author,
-                socket,
-                cursors: IdMap::default(),
-                in_flight: VecDeque::new(),
-                inbox: VecDeque::new(),
-                greeted: false,
-                budget,
-                typing_budget: FrameBudget::new(
-                    TYPING_BURST,
-                    (u64::from(TYPING_BURST) * TYPING_EVERY_MS / 1000) as u32,
-                ),
-                conn_id: 0,
-                refused_in_a_row: 0,
-                pending_marks: IdMap::default(),
-                last_marks: None,
-                marks_due: None,
-            };
-            let ended = conn.run().await;
-            // Marks the user made just before leaving still count.
-            let _ = Box::pin(conn.apply_marks(false)).await;
-            if let Err(err) = ended {
-                tracing::debug!(user_id = conn.user_id, error = %err, "socket ended");
+        .max_message_size(Some(hard_cap))
+        .max_frame_size(Some(hard_cap));
+    let upgrading = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let upgraded = match upgrading.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                tracing::debug!(error = %err, "ws: the upgrade did not complete");
+                return;
             }
-        })
+        };
+        let (io, read_past_handshake) = SocketIo::from_upgraded(upgraded);
+        let socket = WebSocketStream::from_partially_read(
+            io,
+            read_past_handshake,
+            Role::Server,
+            Some(config),
+        )
+        .await;
+        let mut conn = Connection {
+            state,
+            session,
+            user_id: author.id,
+            author,
+            socket,
+            cursors: IdMap::default(),
+            in_flight: VecDeque::new(),
+            inbox: VecDeque::new(),
+            greeted: false,
+            budget,
+            typing_budget: FrameBudget::new(
+                TYPING_BURST,
+                (u64::from(TYPING_BURST) * TYPING_EVERY_MS / 1000) as u32,
+            ),
+            conn_id: 0,
+            refused_in_a_row: 0,
+            pending_marks: IdMap::default(),
+            last_marks: None,
+            marks_due: None,
+        };
+        let ended = conn.run().await;
+        // Marks the user made just before leaving still count.
+        let _ = Box::pin(conn.apply_marks(false)).await;
+        if let Err(err) = ended {
+            tracing::debug!(user_id = conn.user_id, error = %err, "socket ended");
+        }
+    });
+    let mut switching = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let head = switching.headers_mut();
+    head.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    head.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    head.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    switching
+}
+
+/// Checks that `request` asks for a WebSocket (RFC 6455, section 4.2.1);
+/// returns the `Sec-WebSocket-Accept` answer, or the refusal.
+fn handshake(request: &Request) -> Result<HeaderValue, (StatusCode, &'static str)> {
+    let headers = request.headers();
+    let has = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim().eq_ignore_ascii_case(token))
+    };
+    if request.method() != Method::GET {
+        return Err((StatusCode::METHOD_NOT_ALLOWED, "a WebSocket opens with GET"));
+    }
+    if !has(header::CONNECTION, "upgrade") || !has(header::UPGRADE, "websocket") {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "this address only speaks WebSocket",
+        ));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err((StatusCode::BAD_REQUEST, "WebSocket version 13 only"));
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or((StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key"))?;
+    HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        .map_err(|_| (StatusCode::BAD_REQUEST, "bad Sec-WebSocket-Key"))
 }
 
 /// What woke a socket's task.
@@ -154,7 +218,7 @@ pub async fn upgrade(
 #[allow(clippy::large_enum_variant)]
 enum Wake {
     /// A frame from the client (`None`: the peer is gone).
-    Frame(Option<Result<Message, axum::Error>>),
+    Frame(Option<Result<Message, WsError>>),
     /// The writer answered the oldest send in flight.
     Answer(Result<Stored, StoreError>),
     /// Frames from the hub are in `inbox` (false: the hub dropped this
@@ -170,25 +234,6 @@ enum Flow {
     /// A frame over its budget was answered `slow_down`, not acted on.
     Refused,
     Stop,
-}
-
-/// Where a room stands on this socket.
-#[derive(Clone, Copy)]
-struct Cursor {
-    /// The newest seq sent (or known to the client).
-    delivered: i64,
-    /// False until the client's `Hello` has been answered with a catch-up;
-    /// live messages before that are skipped (the catch-up reads them).
-    synced: bool,
-}
-
-impl Cursor {
-    fn live_after(seq: i64) -> Cursor {
-        Cursor {
-            delivered: seq,
-            synced: true,
-        }
-    }
 }
 
 /// A frame the writer has not answered yet.
@@ -211,8 +256,11 @@ struct Connection {
     session: crate::realtime::hub::SessionKey,
     user_id: i64,
     author: Author,
-    socket: WebSocket,
-    cursors: IdMap<i64, Cursor>,
+    socket: WebSocketStream<SocketIo>,
+    /// Each room's place on this socket. Lent to the hub's direct lane
+    /// while the task waits (`SocketQueue::park`), so it is taken back at
+    /// every wake before anything is read or written.
+    cursors: Cursors,
     /// Sends and changes with the writer, oldest first; answered in this order.
     in_flight: VecDeque<InFlight>,
     /// What was taken from the hub's queue and is being written.
@@ -276,7 +324,7 @@ impl FrameBudget {
 #[derive(Debug, thiserror::Error)]
 enum SocketError {
     #[error("socket: {0}")]
-    Socket(#[from] axum::Error),
+    Socket(#[from] WsError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("the peer stopped reading")]
@@ -295,24 +343,42 @@ impl Connection {
                 .hub
                 .register(self.user_id, self.session, &[], privacy);
         self.conn_id = registration.id;
+        self.socket.get_mut().join_lane(&queue);
         // The task lives as long as the socket: its size is per-socket
         // memory. The start-up awaits the store (large futures), so it runs
         // boxed and its state is freed once it is done.
         Box::pin(self.welcome(registration.id)).await?;
+        let ended = self.serve(&queue).await;
+        // Whatever ends the socket, the lane writes to it no more.
+        if let Some(cursors) = queue.unpark() {
+            self.cursors = cursors;
+        }
+        ended
+    }
 
+    async fn serve(&mut self, queue: &SocketQueue) -> Result<(), SocketError> {
         loop {
+            // Waiting: the lane may deliver the rooms' next messages itself.
+            queue.park(std::mem::take(&mut self.cursors));
             let wake = tokio::select! {
-                incoming = self.socket.recv(), if self.in_flight.len() < SENDS_IN_FLIGHT => Wake::Frame(incoming),
+                incoming = self.socket.next(), if self.in_flight.len() < SENDS_IN_FLIGHT => Wake::Frame(incoming),
                 stored = oldest_answer(&mut self.in_flight) => Wake::Answer(stored),
                 more = queue.recv_all(&mut self.inbox) => Wake::Queue(more),
                 () = due(&mut self.marks_due) => Wake::MarksDue,
             };
+            // Awake: the cursors come back, with what the lane delivered.
+            if let Some(cursors) = queue.unpark() {
+                self.cursors = cursors;
+            }
             // Boxed for the same reason: what a wake does (several nested
             // awaits) would otherwise be part of every idle socket's task.
             // One allocation per wake is small next to its socket write.
-            if Box::pin(self.on_wake(wake, &queue)).await? == Flow::Stop {
+            if Box::pin(self.on_wake(wake, queue)).await? == Flow::Stop {
                 return Ok(());
             }
+            // The lane writes to the socket only once everything the task
+            // gave the library has left it (a pong it answered, say).
+            self.flush().await?;
         }
     }
 
@@ -808,7 +874,7 @@ impl Connection {
     async fn close_and_wait(&mut self, code: u16, reason: &'static str) {
         self.close(code, reason).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-            while let Some(Ok(msg)) = self.socket.recv().await {
+            while let Some(Ok(msg)) = self.socket.next().await {
                 if matches!(msg, Message::Close(_)) {
                     break;
                 }
@@ -819,7 +885,7 @@ impl Connection {
 
     async fn close(&mut self, code: u16, reason: &'static str) {
         let frame = CloseFrame {
-            code,
+            code: CloseCode::from(code),
             reason: Utf8Bytes::from_static(reason),
         };
         // A reader that stopped reading cannot take even the close frame:
@@ -847,7 +913,7 @@ async fn oldest_answer(in_flight: &mut VecDeque<InFlight>) -> Result<Stored, Sto
 }
 
 async fn within_write_timeout(
-    write: impl std::future::Future<Output = Result<(), axum::Error>>,
+    write: impl std::future::Future<Output = Result<(), WsError>>,
 ) -> Result<(), SocketError> {
     match tokio::time::timeout(WRITE_TIMEOUT, write).await {
         Ok(result) => Ok(result?),

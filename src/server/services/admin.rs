@@ -4,7 +4,7 @@
 //! who is staff ends in `support::resync`, which updates the memberships
 //! and the open sockets of the conversations concerned.
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::actor::Actor;
 use super::audit::{self, Who};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::publish::{self, ReadCount};
 use crate::realtime::hub::{message_frame, sequenced_frame, Hub};

@@ -3,7 +3,7 @@
 //! Every service that changes what a member sees goes through here, so a
 //! local delivery never lacks its announcement to the other nodes.
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::realtime::hub::Hub;
 use crate::realtime::protocol::{RoomSummary, ServerFrame};

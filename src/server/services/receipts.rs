@@ -6,7 +6,7 @@
 //! reads are shown, to staff. A user with receipts off neither shows nor
 //! sees them.
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::messages::MessageError;
 use crate::realtime::protocol::{Reader, RoomKind, ServerFrame};

@@ -60,6 +60,46 @@ pub(super) fn observe(
     crate::server::metrics::get().writer_batch(size, took.as_secs_f64(), stored);
 }
 
+/// Answers committed batches that waited together for the publisher,
+/// publishing them as one: when the fan-out falls behind (a room of
+/// thousands), the messages of every batch waiting go out in one round,
+/// so each socket gets them in one write instead of a write per batch.
+/// Commit order is kept; a failed batch is answered on its own.
+pub(super) fn answer_all(
+    done: Vec<(Result<Vec<Stored>, StoreError>, Replies)>,
+    committed: &Committed,
+) {
+    if done.len() == 1 {
+        for (result, replies) in done {
+            answer(result, replies, committed);
+        }
+        return;
+    }
+    let mut published = Vec::new();
+    let mut answers = Vec::with_capacity(done.len());
+    for (result, replies) in done {
+        match result {
+            Ok(results) => {
+                answers.push((Ok(results.len()), replies));
+                published.extend(results);
+            }
+            Err(err) => answers.push((Err(err), replies)),
+        }
+    }
+    committed(&published);
+    let mut results = published.into_iter();
+    for (count, replies) in answers {
+        match count {
+            Ok(count) => {
+                for (reply, result) in replies.into_iter().zip(results.by_ref().take(count)) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(err) => answer(Err(err), replies, committed),
+        }
+    }
+}
+
 pub(super) fn answer(
     result: Result<Vec<Stored>, StoreError>,
     replies: Replies,

@@ -24,7 +24,7 @@ use super::batch::{
     INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::indexing::Vocabulary;
-use super::jobs::{answer, fill_batch, observe, Committed, Job, Replies};
+use super::jobs::{answer_all, fill_batch, observe, Committed, Job, Replies};
 use super::sqlite_index::{self, Handed, Handoff, PendingDocs};
 use crate::server::crypto::{Keyring, Sealed};
 use crate::server::store::changes::{
@@ -55,8 +55,11 @@ pub(super) fn spawn(
 ) -> Result<(), StoreError> {
     let (done, mut finished) = mpsc::channel::<Done>(DONE_QUEUE);
     tokio::spawn(async move {
-        while let Some((result, replies)) = finished.recv().await {
-            answer(result, replies, &committed);
+        // Every batch committed while the last one was being published
+        // goes out together (`answer_all`).
+        let mut ready = Vec::new();
+        while finished.recv_many(&mut ready, DONE_QUEUE).await > 0 {
+            answer_all(std::mem::take(&mut ready), &committed);
         }
     });
     let runtime = tokio::runtime::Handle::current();
