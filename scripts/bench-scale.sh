@@ -64,6 +64,14 @@ grep "can hold" "$WORK/server.log" | head -1
 LOADTEST=(taskset -c 1 ./target/release/loadtest --url "http://127.0.0.1:$PORT" --relay "http://127.0.0.1:$RELAY"
   --seeded "$WORK/seeded.txt" --seconds "$RUN_SECONDS")
 "${LOADTEST[@]}" bigroom
+# A fresh node for manysockets, so its memory per socket is not memory the
+# big room's run left for reuse.
+old=$(cat "$WORK/pid"); lines=$(grep -c "glasschat listening on" "$WORK/server.log")
+kill "$old"
+for _ in $(seq 1 200); do
+  [ "$(grep -c "glasschat listening on" "$WORK/server.log")" -gt "$lines" ] && break
+  sleep 0.1
+done
 "${LOADTEST[@]}" --pid-file "$WORK/pid" manysockets
 if [ "${SCALE_ALL:-0}" = 1 ]; then
   "${LOADTEST[@]}" ramp persist

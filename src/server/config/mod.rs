@@ -100,7 +100,8 @@ pub struct Limits {
     pub file_quota_bytes: Option<i64>,
     /// GLASSCHAT_SOCKET_QUEUE (1024): frames a socket may fall behind before it is closed.
     pub socket_queue: usize,
-    /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket read and write buffer.
+    /// GLASSCHAT_SOCKET_BUFFER_BYTES (4096): per-socket write buffer (the
+    /// read buffer is a quarter of it).
     pub socket_buffer_bytes: usize,
     /// GLASSCHAT_MAX_SOCKETS_PER_USER (50): open sockets one account may
     /// hold on a node; one more is refused with 429.

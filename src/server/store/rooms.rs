@@ -203,8 +203,9 @@ const SELECT_SUMMARY: &str = "SELECT r.id, r.kind,
         r.trimmed_through
      FROM room_members m
      JOIN rooms r ON r.id = m.room_id
-     LEFT JOIN room_members pm ON r.kind = 'direct' AND pm.room_id = r.id AND pm.user_id <> m.user_id
-     LEFT JOIN users pu ON pu.id = pm.user_id
+     LEFT JOIN users pu ON r.kind = 'direct'
+       AND pu.id = (SELECT pm.user_id FROM room_members pm
+                     WHERE pm.room_id = r.id AND pm.user_id <> m.user_id LIMIT 1)
      LEFT JOIN messages lm ON lm.room_id = r.id AND lm.seq = r.last_message_seq
      LEFT JOIN users lu ON lu.id = lm.sender_id
      LEFT JOIN users su ON su.id = r.support_user_id
@@ -259,6 +260,17 @@ impl Store {
             .into_iter()
             .map(|r| r.into_summary(&self.keys))
             .collect())
+    }
+
+    /// The ids of the rooms the user belongs to (a socket subscribes to
+    /// them before reading their summaries).
+    pub async fn room_ids_of(&self, user_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_scalar("SELECT room_id FROM room_members WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        }))
     }
 
     /// The room as `user_id` sees it, or `None` when they are not a member.
