@@ -134,15 +134,17 @@ async fn serve(addr: &str, db: &str) -> Result<(), AnyError> {
         rooms: Arc::default(),
         writes,
     };
-    for (room, messages) in counts {
-        let _ = relay.join(room);
-        if let Some(entry) = relay
-            .rooms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(&room)
-        {
-            entry.messages = messages;
+    {
+        // Each room's numbering goes on from what it holds.
+        let mut rooms = relay.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        for (room, messages) in counts {
+            rooms.insert(
+                room,
+                Room {
+                    messages,
+                    listeners: broadcast::channel(BACKLOG).0,
+                },
+            );
         }
     }
     tokio::spawn(writer(pool, queue, relay.clone()));

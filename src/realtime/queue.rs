@@ -265,22 +265,15 @@ impl SocketQueue {
                 return Offer::Written;
             }
         }
-        state.armed = false;
-        let fits = state.items.len() + messages.len() <= self.capacity;
-        if fits {
-            state
-                .items
-                .extend(messages.iter().map(|m| Outbound::RoomMessage {
-                    room,
-                    seq: m.seq,
-                    frame: m.frame.clone(),
-                }));
-        } else {
-            state.closed = true;
-        }
-        drop(state);
-        self.waker.wake();
-        if fits {
+        let queued = self.enqueue(
+            state,
+            messages.iter().map(|m| Outbound::RoomMessage {
+                room,
+                seq: m.seq,
+                frame: m.frame.clone(),
+            }),
+        );
+        if queued {
             Offer::Queued
         } else {
             Offer::Refused
@@ -352,10 +345,20 @@ impl SocketQueue {
     /// capacity: the socket has fallen behind, and the queue closes (the
     /// caller drops it from the hub). False when nothing was queued.
     pub fn push_all(&self, items: impl ExactSizeIterator<Item = Outbound>) -> bool {
-        let mut state = self.lock();
+        let state = self.lock();
         if state.closed {
             return false;
         }
+        self.enqueue(state, items)
+    }
+
+    /// Queues the items for the task (which writes to the socket from now
+    /// on: the lane closes), or closes the queue when they do not fit.
+    fn enqueue(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        items: impl ExactSizeIterator<Item = Outbound>,
+    ) -> bool {
         state.armed = false;
         let fits = state.items.len() + items.len() <= self.capacity;
         if fits {

@@ -19,15 +19,17 @@ use crate::realtime::queue::SocketQueue;
 
 pub enum SocketIo {
     /// A plain TCP connection, which the lane can write to.
-    Tcp {
-        stream: Arc<TcpStream>,
-        /// Set once the socket is in the hub.
-        queue: Option<Arc<SocketQueue>>,
-        /// The rest of a frame the lane wrote in part, still to send.
-        unsent: Option<Bytes>,
-    },
+    Tcp(SharedTcp),
     /// Anything else hyper upgraded (no lane).
     Other(TokioIo<Upgraded>),
+}
+
+pub struct SharedTcp {
+    stream: Arc<TcpStream>,
+    /// Set once the socket is in the hub.
+    queue: Option<Arc<SocketQueue>>,
+    /// The rest of a frame the lane wrote in part, still to send.
+    unsent: Option<Bytes>,
 }
 
 impl SocketIo {
@@ -36,11 +38,11 @@ impl SocketIo {
     pub fn from_upgraded(upgraded: Upgraded) -> (SocketIo, Vec<u8>) {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => (
-                SocketIo::Tcp {
+                SocketIo::Tcp(SharedTcp {
                     stream: Arc::new(parts.io.into_inner()),
                     queue: None,
                     unsent: None,
-                },
+                }),
                 parts.read_buf.to_vec(),
             ),
             Err(other) => (SocketIo::Other(TokioIo::new(other)), Vec::new()),
@@ -49,32 +51,25 @@ impl SocketIo {
 
     /// Links the socket to its queue: the lane may write to it from now.
     pub fn join_lane(&mut self, socket_queue: &Arc<SocketQueue>) {
-        if let SocketIo::Tcp { stream, queue, .. } = self {
-            socket_queue.attach(stream.clone());
-            *queue = Some(socket_queue.clone());
+        if let SocketIo::Tcp(tcp) = self {
+            socket_queue.attach(tcp.stream.clone());
+            tcp.queue = Some(socket_queue.clone());
         }
     }
+}
 
-    /// Closes the lane and sends what it left half written.
-    fn poll_unsent(
-        stream: &TcpStream,
-        queue: &Option<Arc<SocketQueue>>,
-        unsent: &mut Option<Bytes>,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(rest) = queue.as_ref().and_then(|q| q.claim_writes()) {
-            *unsent = Some(rest);
+impl SharedTcp {
+    /// Closes the lane and sends what it left half written: called before
+    /// every write and flush of the task's own.
+    fn poll_unsent(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(rest) = self.queue.as_ref().and_then(|q| q.claim_writes()) {
+            self.unsent = Some(rest);
         }
-        while let Some(rest) = unsent.as_mut() {
-            match write_some(stream, rest, cx) {
-                Poll::Ready(Ok(n)) => {
-                    let _ = rest.split_to(n);
-                    if rest.is_empty() {
-                        *unsent = None;
-                    }
-                }
-                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
-                Poll::Pending => return Poll::Pending,
+        while let Some(rest) = self.unsent.as_mut() {
+            let n = ready!(write_some(&self.stream, rest, cx))?;
+            let _ = rest.split_to(n);
+            if rest.is_empty() {
+                self.unsent = None;
             }
         }
         Poll::Ready(Ok(()))
@@ -99,9 +94,9 @@ impl AsyncRead for SocketIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            SocketIo::Tcp { stream, .. } => loop {
-                ready!(stream.poll_read_ready(cx))?;
-                match stream.try_read(buf.initialize_unfilled()) {
+            SocketIo::Tcp(tcp) => loop {
+                ready!(tcp.stream.poll_read_ready(cx))?;
+                match tcp.stream.try_read(buf.initialize_unfilled()) {
                     Ok(n) => {
                         buf.advance(n);
                         return Poll::Ready(Ok(()));
@@ -122,13 +117,9 @@ impl AsyncWrite for SocketIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            SocketIo::Tcp {
-                stream,
-                queue,
-                unsent,
-            } => {
-                ready!(SocketIo::poll_unsent(stream, queue, unsent, cx))?;
-                write_some(stream, buf, cx)
+            SocketIo::Tcp(tcp) => {
+                ready!(tcp.poll_unsent(cx))?;
+                write_some(&tcp.stream, buf, cx)
             }
             SocketIo::Other(io) => Pin::new(io).poll_write(cx, buf),
         }
@@ -137,25 +128,17 @@ impl AsyncWrite for SocketIo {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             // TCP buffers nothing of its own to flush.
-            SocketIo::Tcp {
-                stream,
-                queue,
-                unsent,
-            } => SocketIo::poll_unsent(stream, queue, unsent, cx),
+            SocketIo::Tcp(tcp) => tcp.poll_unsent(cx),
             SocketIo::Other(io) => Pin::new(io).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            SocketIo::Tcp {
-                stream,
-                queue,
-                unsent,
-            } => {
-                ready!(SocketIo::poll_unsent(stream, queue, unsent, cx))?;
+            SocketIo::Tcp(tcp) => {
+                ready!(tcp.poll_unsent(cx))?;
                 // SAFETY: shutdown(2) on a descriptor this stream owns.
-                let done = unsafe { libc::shutdown(stream.as_raw_fd(), libc::SHUT_WR) };
+                let done = unsafe { libc::shutdown(tcp.stream.as_raw_fd(), libc::SHUT_WR) };
                 Poll::Ready(if done == 0 {
                     Ok(())
                 } else {
