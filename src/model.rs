@@ -179,6 +179,20 @@ pub struct SsoView {
     pub password_login: bool,
 }
 
+/// What an operator sizes a node with (`/health`'s `node`, the admin
+/// page's "This node"): sockets open and the most this process can hold
+/// (its descriptor limit less a reserve), messages stored a second and
+/// writes per writer transaction over the last few seconds, and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NodeSizing {
+    pub sockets_open: usize,
+    pub max_sockets: u64,
+    pub descriptor_limit: u64,
+    pub messages_per_second: f64,
+    pub writes_per_transaction: f64,
+    pub resident_memory_bytes: i64,
+}
+
 /// The sign-up rule in force, as the admin page and the sign-up page show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationPolicy {

@@ -81,6 +81,7 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
     ("admin/retention", &[]),
     ("admin/retention/set", &["scope", "id", "days"]),
     ("admin/sso", &[]),
+    ("admin/node", &[]),
     ("admin/sso/set", &["link_by_email", "password_login"]),
     ("signup/policy", &[]),
     ("emoji", &[]),

@@ -105,6 +105,29 @@ async fn loadtest_seed_makes_accounts_sessions_and_one_room(backend: Backend) {
 }
 both_backends!(loadtest_seed_makes_accounts_sessions_and_one_room);
 
+/// The admin page's "This node" figures: for admins only, and the same
+/// as `/health`'s.
+async fn admins_see_the_nodes_sizing_figures(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.user("ada@example.com").await;
+    let member = server.user("bob@example.com").await;
+    let _tab = server.connect(&member).await;
+    let refused = server.call(&member, "admin/node", &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let figures = server.call(&admin, "admin/node", &[]).await;
+    assert_eq!(figures.status, 200, "{}", figures.body);
+    let figures = figures.json();
+    assert_eq!(figures["sockets_open"].as_u64(), Some(1), "{figures}");
+    let health = server.get("/health", None).await.json();
+    assert_eq!(figures["max_sockets"], health["node"]["max_sockets"]);
+    assert_eq!(
+        figures["descriptor_limit"],
+        health["node"]["descriptor_limit"]
+    );
+    server.stop().await;
+}
+both_backends!(admins_see_the_nodes_sizing_figures);
+
 fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "glasschat-scale-{}-{}",

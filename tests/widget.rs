@@ -472,6 +472,7 @@ async fn a_visitor_reaches_nothing_but_its_conversation(backend: Backend) {
             vec![("scope", "instance"), ("days", "1")],
         ),
         ("admin/sso", vec![]),
+        ("admin/node", vec![]),
         (
             "admin/sso/set",
             vec![("link_by_email", "true"), ("password_login", "true")],

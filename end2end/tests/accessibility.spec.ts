@@ -49,6 +49,8 @@ test("the admin page and the support queue", async ({ browser }) => {
   await admin.goto("/admin");
   await hydrated(admin);
   await expect(admin.locator("tr.user-row").first()).toBeVisible();
+  // This node's sizing figures, as /health gives them.
+  await expect(admin.locator("#node-figures")).toContainText("it can hold");
   await expectNoSeriousViolations(admin, "admin");
 });
 

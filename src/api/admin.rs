@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::error::ApiError;
 use crate::model::{
-    AdminUserView, AuditEntryView, DepartmentView, InviteLinkView, NewInviteLink,
+    AdminUserView, AuditEntryView, DepartmentView, InviteLinkView, NewInviteLink, NodeSizing,
     RegistrationPolicy, RetentionView, SsoView,
 };
 
@@ -166,4 +166,12 @@ pub async fn sso_settings() -> Result<SsoView, ApiError> {
 pub async fn set_sso(link_by_email: bool, password_login: bool) -> Result<SsoView, ApiError> {
     let (edge, actor) = actor().await?;
     edge.answer(sso::set(&edge.state, &actor, link_by_email, password_login).await)
+}
+
+/// This node's sizing figures: sockets and the most it can hold, messages
+/// a second, writes per transaction, memory (what `/health` shows).
+#[server(endpoint = "admin/node")]
+pub async fn node_status() -> Result<NodeSizing, ApiError> {
+    let (edge, actor) = actor().await?;
+    edge.answer(admin::node_sizing(&edge.state, &actor))
 }

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::admin_node::NodeFigures;
 use super::admin_retention::Retention;
 use super::admin_shared::{Console, SaveRow, BUTTON, FIELD};
 use super::admin_sites::Sites;
@@ -47,6 +48,7 @@ fn AdminConsole() -> impl IntoView {
             {move || console.error.get().map(|e| view! { <p role="alert" class="rounded-lg border border-rose-400/40 px-4 py-2 text-sm text-rose-300">{e}</p> })}
             <Registration/>
             <SingleSignOn/>
+            <NodeFigures/>
             <InviteLinks/>
             <Departments/>
             <Sites departments=console.departments/>

@@ -24,6 +24,7 @@ macro_rules! lazy_page {
 }
 
 mod admin;
+mod admin_node;
 mod admin_retention;
 mod admin_shared;
 mod admin_sites;

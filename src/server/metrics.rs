@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use std::time::Instant;
 
 use super::capacity::{self, Rate};
+use crate::model::NodeSizing;
 
 use prometheus_client::encoding::prometheus_text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -47,19 +48,6 @@ pub struct Metrics {
     stored_rate: Rate,
     batches_rate: Rate,
     writes_rate: Rate,
-}
-
-/// What an operator sizes a node with (`/health`): sockets open and the
-/// most this process can hold, messages stored a second and writes per
-/// writer transaction over the last few seconds, and memory.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct NodeSizing {
-    pub sockets_open: usize,
-    pub max_sockets: u64,
-    pub descriptor_limit: u64,
-    pub messages_per_second: f64,
-    pub writes_per_transaction: f64,
-    pub resident_memory_bytes: i64,
 }
 
 /// What the scrape reads from the running node.

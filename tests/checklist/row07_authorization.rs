@@ -301,6 +301,7 @@ fn server_function_matrix() -> Vec<Call> {
         // Keeping messages for ever (the default) is the harmless setting.
         c("admin/retention/set",     [N, N, N, N, N, Y], |_| vec![("scope", "instance".into()), ("days", "0".into())]),
         c("admin/sso",               [N, N, N, N, N, Y], |_| vec![]),
+        c("admin/node",              [N, N, N, N, N, Y], |_| vec![]),
         // Without a provider, passwords stay on: the harmless call.
         c("admin/sso/set",           [N, N, N, N, N, Y], |_| vec![("link_by_email", "false".into()), ("password_login", "true".into())]),
         // Public: the sign-up page shows the rule before anyone signs in.

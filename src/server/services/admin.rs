@@ -10,7 +10,7 @@ use super::actor::Actor;
 use super::audit::{self, Who};
 use super::publish::push_summaries;
 use super::support::resync;
-use crate::model::{AdminUserView, AuditEntryView, DepartmentView, Role};
+use crate::model::{AdminUserView, AuditEntryView, DepartmentView, NodeSizing, Role};
 use crate::realtime::protocol::ServerFrame;
 use crate::server::cluster::Event;
 use crate::server::state::AppState;
@@ -55,6 +55,12 @@ async fn user(state: &AppState, user_id: i64) -> Result<UserRow> {
         .await?
         .filter(|user| user.site_id.is_none())
         .ok_or(AdminError::NotFound)
+}
+
+/// This node's sizing figures (the same as `/health`'s), for admins.
+pub fn node_sizing(state: &AppState, actor: &Actor) -> Result<NodeSizing> {
+    require_admin(actor)?;
+    Ok(crate::server::metrics::get().sizing(state.hub.connection_count()))
 }
 
 pub async fn users(state: &AppState, actor: &Actor) -> Result<Vec<AdminUserView>> {
