@@ -28,9 +28,10 @@ pub async fn serve(
     app: Router,
     stop: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
-    // Every connection task holds a receiver; the loop's end drops the
-    // sender, which asks each to finish gracefully, and waits until all
-    // receivers are gone.
+    // Every connection task holds a receiver. When the loop ends, a value
+    // sent on the channel asks each to finish gracefully (an idle
+    // keep-alive connection closes, a request in flight is answered), and
+    // the stop waits until every receiver is gone.
     let (stopping, watching) = watch::channel(());
     tokio::pin!(stop);
     loop {
