@@ -222,25 +222,29 @@ impl Hub {
             .map(|(i, (room, _, _))| (*room, i))
             .collect();
         order.sort_unstable();
-        let wires: Vec<Bytes> = messages
-            .iter()
-            .map(|(_, _, frame)| wire_frame(frame.as_str()))
-            .collect();
         let lagged = {
             let maps = self.read();
             let mut lagged = Vec::new();
-            let mut offered = Vec::new();
             for group in order.chunk_by(|a, b| a.0 == b.0) {
                 let room = group[0].0;
                 let Some(ids) = maps.rooms.get(&room) else {
                     continue;
                 };
-                offered.clear();
-                offered.extend(group.iter().map(|&(_, i)| Offered {
-                    seq: messages[i].1,
-                    frame: &messages[i].2,
-                    wire: &wires[i],
-                }));
+                // Encoded for the wire once per message, and only for a
+                // room with sockets here.
+                let wires: Vec<Bytes> = group
+                    .iter()
+                    .map(|&(_, i)| wire_frame(messages[i].2.as_str()))
+                    .collect();
+                let offered: Vec<Offered<'_>> = group
+                    .iter()
+                    .zip(&wires)
+                    .map(|(&(_, i), wire)| Offered {
+                        seq: messages[i].1,
+                        frame: &messages[i].2,
+                        wire,
+                    })
+                    .collect();
                 // The queues are scattered in memory: ask for the ones a
                 // few sockets ahead while writing this one.
                 let mut ahead = ids.values().skip(PREFETCH_AHEAD);

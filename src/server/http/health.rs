@@ -10,7 +10,7 @@ use crate::server::state::AppState;
 /// `{"status":"ok","database":"ok","fanout":"listening","search_index":
 /// {"remaining":0,"total":…},"node":{"sockets_open":…,"max_sockets":…,…}}`
 /// (seqs the search index's background pass has left, of what it began
-/// with; the node's sizing figures, `metrics::NodeSizing`): 503 while the
+/// with; the node's sizing figures, `model::NodeSizing`): 503 while the
 /// database does not answer or (several nodes) this node cannot hear the
 /// others, so a load balancer sends nobody here meanwhile.
 pub async fn health(State(state): State<AppState>) -> Response {

@@ -195,12 +195,7 @@ impl Store {
             Db::Sqlite(pool) => {
                 let rooms = match &query.rooms {
                     Some(rooms) => rooms.clone(),
-                    None => {
-                        sqlx::query_scalar("SELECT room_id FROM room_members WHERE user_id = $1")
-                            .bind(query.user_id)
-                            .fetch_all(pool)
-                            .await?
-                    }
+                    None => self.room_ids_of(query.user_id).await?,
                 };
                 if rooms.is_empty() {
                     return Ok(Vec::new());

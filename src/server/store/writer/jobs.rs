@@ -91,7 +91,9 @@ pub(super) fn answer_all(
     for (count, replies) in answers {
         match count {
             Ok(count) => {
-                for (reply, result) in replies.into_iter().zip(results.by_ref().take(count)) {
+                // Exactly this batch's results, whatever the replies.
+                let batch: Vec<Stored> = results.by_ref().take(count).collect();
+                for (reply, result) in replies.into_iter().zip(batch) {
                     let _ = reply.send(Ok(result));
                 }
             }
