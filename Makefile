@@ -38,7 +38,7 @@ bench-reports:
 	cargo build --release --no-default-features --features ssr --bin glasschat
 	scripts/bench-reports.py
 
-# One node vs two nodes on one Postgres (fan-out through LISTEN/NOTIFY); prints figures.
+# SQLite, one Postgres node and two (fan-out through LISTEN/NOTIFY), same build; prints figures and Postgres's ratios.
 bench-scaleout:
 	scripts/bench-scaleout.sh
 

@@ -109,6 +109,11 @@ pub enum StoreError {
     Batch(String),
     #[error("the message writer has stopped")]
     WriterGone,
+    /// Inside the writer only: a run of texts stored by one statement
+    /// would have refused one of them; the batch is stored again one
+    /// message at a time (`writer::batch::store_batch`).
+    #[error("a run of messages had one the database refused")]
+    RunRefused,
     #[error("cannot encrypt: {0}")]
     Sealing(#[from] crate::server::crypto::OpenError),
     #[error("another Glasschat is already serving {path} (it holds {lock}); SQLite allows one node: stop that one, or use Postgres to run several")]

@@ -34,9 +34,10 @@ pub(super) const DELETE_DOC: &str = "DELETE FROM search_docs WHERE rowid = $1";
 pub(super) const DELETE_ROOM_DOCS: &str =
     "DELETE FROM search_docs WHERE rowid IN (SELECT id FROM messages WHERE room_id = $1)";
 pub(super) const INDEX_GENERATION: &str = "SELECT generation FROM search_state WHERE id = 1";
-/// Postgres: one row per posting.
-pub(super) const INSERT_POSTING: &str =
-    "INSERT INTO search_postings (room_id, term, message_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+/// Postgres: a batch's postings, one row per (room, term, message) of the
+/// three arrays.
+pub(super) const INSERT_POSTINGS: &str = "INSERT INTO search_postings (room_id, term, message_id)
+     SELECT * FROM unnest($1::BIGINT[], $2::INT[], $3::BIGINT[]) ON CONFLICT DO NOTHING";
 pub(super) const DELETE_POSTING: &str =
     "DELETE FROM search_postings WHERE room_id = $1 AND term = $2 AND message_id = $3";
 pub(super) const DELETE_ROOM_POSTINGS: &str = "DELETE FROM search_postings WHERE room_id = $1";

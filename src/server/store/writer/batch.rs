@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use super::indexing::{self, Indexer, Vocabulary};
 use super::trim;
-pub(super) use super::tx::{Aged, Arg, BatchTx, Body, Head};
+pub(super) use super::tx::{Aged, Arg, BatchTx, Body, Head, PlannedText};
 use crate::realtime::protocol::{
     calls_by_name, Change, MessageKind, MessageView, Person, RoomKind, SystemEvent, MAX_REACTIONS,
     ROOM_MENTION,
@@ -33,7 +33,8 @@ use crate::server::store::StoreError;
 
 /// Stores a new text message at `seq` if its sender is a member of the room
 /// and has not used the client id before; the `id` of the new row, or no
-/// row. The `messages_advance_room` trigger moves the room's last seq and
+/// row. The `messages_advance_room` trigger (on Postgres `messages_advance_rooms`,
+/// once per statement) moves the room's last seq and
 /// the sender's read mark (which also shows the room again to whoever hid
 /// it: see `SELECT_SUMMARY`).
 pub(super) const INSERT_TEXT: &str =
@@ -42,6 +43,20 @@ pub(super) const INSERT_TEXT: &str =
      WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
      ON CONFLICT (sender_id, client_id) DO NOTHING
      RETURNING id";
+/// Postgres: a run of plain texts (`store_run`) in one statement, in
+/// order, each only if its sender is a member and has not used the client
+/// id; RETURNING says which were stored. The `messages_advance_rooms`
+/// trigger moves each room and read mark once for the statement.
+pub(super) const INSERT_TEXTS: &str =
+    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
+     SELECT t.room_id, t.seq, t.sender_id, t.client_id, 'text', t.body, t.key_id, t.nonce, t.created_at, t.text_rank
+     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::BYTEA[], $6::BIGINT[], $7::BYTEA[],
+                 $8::BIGINT[], $9::BIGINT[])
+          WITH ORDINALITY AS t(room_id, seq, sender_id, client_id, body, key_id, nonce, created_at, text_rank, place)
+     WHERE EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = t.room_id AND rm.user_id = t.sender_id)
+     ORDER BY t.place
+     ON CONFLICT (sender_id, client_id) DO NOTHING
+     RETURNING id, room_id, seq";
 pub(super) const INSERT_SYSTEM: &str =
     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
      VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7, $8)
@@ -84,6 +99,13 @@ pub(super) static HEAD_OF_ROOM: LazyLock<String> =
 /// commits. Each message is sealed for (room, seq) under the current key.
 /// A message that stores nothing (a resend, or not a member) leaves its
 /// seq free for the next one.
+///
+/// Where the database takes runs (`BatchTx::stores_runs`: Postgres),
+/// consecutive plain texts (`joins_run`) wait and go in one statement
+/// (`store_run`) before the next write of another kind, so the batch's
+/// order holds. If that statement would refuse any of them (a resend, a
+/// sender who is no longer a member), it fails with `RunRefused` and the
+/// caller stores the batch again, one message at a time.
 pub(super) async fn store_batch(
     tx: &mut impl BatchTx,
     keys: &Keyring,
@@ -108,8 +130,14 @@ pub(super) async fn store_batch(
             (room, (last_seq, reopened_by, texts))
         })
         .collect();
+    let runs = tx.stores_runs();
+    let mut run: Vec<PlannedText> = Vec::new();
     for write in batch {
         let room = write.room();
+        let joins = runs && joins_run(&write, &heads);
+        if !joins {
+            store_run(tx, &mut indexer, &notifying, &mut run, &mut out).await?;
+        }
         let Some((last_seq, reopened_by, texts)) = heads.get(&room).copied() else {
             out.push(match write {
                 Write::Change(_) => Stored::Refused(Refusal::NotMember),
@@ -149,6 +177,17 @@ pub(super) async fn store_batch(
                 continue;
             }
         };
+        if joins {
+            let sealed = keys.seal(room, seq, msg.body.as_bytes())?;
+            heads.insert(room, (seq, reopened_by, texts + 1));
+            run.push(PlannedText {
+                msg,
+                seq,
+                sealed,
+                text_rank: texts + 1,
+            });
+            continue;
+        }
         // A reply quotes its original as this transaction sees it, so the
         // live frame and every later read agree. A resend is answered as
         // the first send was, whatever became of the original since.
@@ -193,54 +232,103 @@ pub(super) async fn store_batch(
         indexer.index_new(tx, room, id, &msg.body).await?;
         let reopens = reopened_by == Some(msg.sender_id);
         let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
-        // Who is to be told if they do not read it soon (the outbox the
-        // notifiers read), in this same transaction.
-        let due = [
-            Arg::Int(room),
-            Arg::Int(seq),
-            Arg::Int(msg.now),
-            Arg::Int(msg.sender_id),
-        ];
         if notifying.contains(&room) || !mentions.is_empty() || mentions_room {
-            tx.execute(NOTIFY, &due).await?;
+            notify_due(tx, &msg, seq).await?;
         }
-        let message = MessageView {
-            id,
-            room: msg.room,
-            seq,
-            sender_id: Some(msg.sender_id),
-            sender_name: msg.sender_name.clone(),
-            kind: MessageKind::Text,
-            body: msg.body,
-            created_at: msg.now,
-            client_id: Some(msg.client_id),
-            reply,
-            mentions,
-            mentions_room,
-            files,
-            ..MessageView::default()
-        };
-        if !reopens {
+        let (sender_id, now) = (msg.sender_id, msg.now);
+        let sender_name = reopens.then(|| msg.sender_name.clone());
+        let mut message = text_view(msg, id, seq);
+        message.reply = reply;
+        message.mentions = mentions;
+        message.mentions_room = mentions_room;
+        message.files = files;
+        let Some(sender_name) = sender_name else {
             out.push(Stored::New(message));
             continue;
-        }
+        };
         // The member wrote in their resolved conversation: it reopens,
         // with a line saying so, in this same transaction.
         tx.reopen(room).await?;
         let line = SystemLine {
             room,
-            actor_id: msg.sender_id,
-            actor_name: msg.sender_name.clone(),
-            event: SystemEvent::Reopened {
-                by: msg.sender_name,
-            },
-            now: msg.now,
+            actor_id: sender_id,
+            actor_name: sender_name.clone(),
+            event: SystemEvent::Reopened { by: sender_name },
+            now,
         };
         let line = system_line(tx, keys, line, seq + 1, texts + 1).await?;
         heads.insert(room, (seq + 1, None, texts + 1));
         out.push(Stored::Reopened { message, line });
     }
+    store_run(tx, &mut indexer, &notifying, &mut run, &mut out).await?;
     Ok(out)
+}
+
+/// Whether `write` can wait in a run (`store_run`): a text to a room of
+/// the batch with no reply, no files and no `@` (each of those reads rows
+/// first), that does not reopen a resolved conversation.
+fn joins_run(write: &Write, heads: &HashMap<i64, (i64, Option<i64>, i64)>) -> bool {
+    let Write::Text(msg) = write else {
+        return false;
+    };
+    msg.reply_to.is_none()
+        && msg.files.is_empty()
+        && !msg.body.contains('@')
+        && heads
+            .get(&msg.room)
+            .is_some_and(|&(_, reopened_by, _)| reopened_by != Some(msg.sender_id))
+}
+
+/// Stores the run of plain texts waiting, in one statement, then indexes
+/// them and queues who is to be told, in the batch's order. Empties `run`.
+async fn store_run(
+    tx: &mut impl BatchTx,
+    indexer: &mut Indexer<'_>,
+    notifying: &HashSet<i64>,
+    run: &mut Vec<PlannedText>,
+    out: &mut Vec<Stored>,
+) -> Result<(), StoreError> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    let ids = tx.insert_texts(run).await?;
+    for (PlannedText { msg, seq, .. }, id) in run.drain(..).zip(ids) {
+        indexer.index_new(tx, msg.room, id, &msg.body).await?;
+        if notifying.contains(&msg.room) {
+            notify_due(tx, &msg, seq).await?;
+        }
+        out.push(Stored::New(text_view(msg, id, seq)));
+    }
+    tx.flush_docs().await
+}
+
+/// Queues who is to be told of `msg` at `seq` if they do not read it soon
+/// (the outbox the notifiers read), in this same transaction.
+async fn notify_due(tx: &mut impl BatchTx, msg: &NewMessage, seq: i64) -> Result<(), StoreError> {
+    let due = [
+        Arg::Int(msg.room),
+        Arg::Int(seq),
+        Arg::Int(msg.now),
+        Arg::Int(msg.sender_id),
+    ];
+    tx.execute(NOTIFY, &due).await.map(drop)
+}
+
+/// The view of new text `msg`, stored as `id` at `seq` (no reply,
+/// mentions or files: the caller adds those it has).
+fn text_view(msg: NewMessage, id: i64, seq: i64) -> MessageView {
+    MessageView {
+        id,
+        room: msg.room,
+        seq,
+        sender_id: Some(msg.sender_id),
+        sender_name: msg.sender_name,
+        kind: MessageKind::Text,
+        body: msg.body,
+        created_at: msg.now,
+        client_id: Some(msg.client_id),
+        ..MessageView::default()
+    }
 }
 
 /// Why a message with files cannot be stored, if it cannot: a resend is

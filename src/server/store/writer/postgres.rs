@@ -5,9 +5,11 @@ use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 use tokio::sync::mpsc;
 
+use std::collections::HashMap;
+
 use super::batch::{
-    store_batch, Aged, Arg, BatchTx, Body, Head, DELETE_ROOM_MESSAGES, EXISTING, HEADS_LOCKED,
-    INSERT_SYSTEM, INSERT_TEXT, MARK_ALL_READ, ORIGINAL, REOPEN,
+    store_batch, Aged, Arg, BatchTx, Body, Head, PlannedText, DELETE_ROOM_MESSAGES, EXISTING,
+    HEADS_LOCKED, INSERT_SYSTEM, INSERT_TEXT, INSERT_TEXTS, MARK_ALL_READ, ORIGINAL, REOPEN,
 };
 use super::indexing::Vocabulary;
 use super::jobs::{answer, fill_batch, observe, Committed, Job};
@@ -21,7 +23,7 @@ use crate::server::store::messages::{
     MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
 };
 use crate::server::store::retention::OLDEST;
-use crate::server::store::search::{BODIES, DELETE_POSTING, DELETE_ROOM_POSTINGS, INSERT_POSTING};
+use crate::server::store::search::{BODIES, DELETE_POSTING, DELETE_ROOM_POSTINGS, INSERT_POSTINGS};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::{Db, Store, StoreError};
 
@@ -65,16 +67,44 @@ pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: 
 
 /// Stores a batch of messages in ONE transaction (group commit; the rules
 /// are in `batch::store_batch`). Nothing is acknowledged before the commit.
-/// It runs on the writer's own connection, kept between batches.
+/// It runs on the writer's own connection, kept between batches. Plain
+/// texts go in runs of one statement each; if a run would have refused
+/// one of its messages, the transaction is rolled back and the batch
+/// stored again a message at a time (a copy is kept for that: it costs
+/// far less than the round trips the runs save).
 async fn insert_batch(
     store: &Store,
     conn: &mut PoolConnection<Postgres>,
     vocabulary: &mut Vocabulary,
     batch: Vec<Write>,
 ) -> Result<Vec<Stored>, StoreError> {
+    let again = batch.clone();
+    match store_in_transaction(store, conn, vocabulary, batch, true).await {
+        Err(StoreError::RunRefused) => {
+            // What the failed attempt added to the vocabulary was rolled back.
+            vocabulary.forget();
+            store_in_transaction(store, conn, vocabulary, again, false).await
+        }
+        stored => stored,
+    }
+}
+
+async fn store_in_transaction(
+    store: &Store,
+    conn: &mut PoolConnection<Postgres>,
+    vocabulary: &mut Vocabulary,
+    batch: Vec<Write>,
+    runs: bool,
+) -> Result<Vec<Stored>, StoreError> {
     let tx = sqlx::Connection::begin(&mut **conn).await?;
-    let mut statements = PgBatch { tx };
+    let mut statements = PgBatch {
+        tx,
+        runs,
+        postings: Postings::default(),
+    };
+    // On an error the transaction is dropped, and with it rolled back.
     let out = store_batch(&mut statements, &store.keys, vocabulary, batch).await?;
+    statements.flush_docs().await?;
     statements.tx.commit().await?;
     Ok(out)
 }
@@ -88,10 +118,76 @@ async fn connection(store: &Store) -> Result<PoolConnection<Postgres>, StoreErro
 
 /// Postgres: the statements through sqlx, on the writer task.
 struct PgBatch<'c> {
-    pub tx: sqlx::Transaction<'c, sqlx::Postgres>,
+    tx: sqlx::Transaction<'c, sqlx::Postgres>,
+    /// Whether plain texts go in runs (`insert_texts`).
+    runs: bool,
+    /// Index entries not sent yet: one statement takes them all before
+    /// anything takes entries out, and before the commit.
+    postings: Postings,
+}
+
+/// Search index entries as the three columns `INSERT_POSTINGS` unnests.
+#[derive(Default)]
+struct Postings {
+    rooms: Vec<i64>,
+    terms: Vec<i32>,
+    messages: Vec<i64>,
 }
 
 impl BatchTx for PgBatch<'_> {
+    fn stores_runs(&self) -> bool {
+        self.runs
+    }
+
+    async fn insert_texts(&mut self, run: &[PlannedText]) -> Result<Vec<i64>, StoreError> {
+        let column = |f: fn(&PlannedText) -> i64| run.iter().map(f).collect::<Vec<i64>>();
+        let client_ids: Vec<&str> = run.iter().map(|t| t.msg.client_id.as_str()).collect();
+        let bodies: Vec<&[u8]> = run.iter().map(|t| t.sealed.body.as_slice()).collect();
+        let nonces: Vec<&[u8]> = run.iter().map(|t| t.sealed.nonce.as_slice()).collect();
+        let stored: Vec<(i64, i64, i64)> = sqlx::query_as(INSERT_TEXTS)
+            .bind(column(|t| t.msg.room))
+            .bind(column(|t| t.seq))
+            .bind(column(|t| t.msg.sender_id))
+            .bind(client_ids)
+            .bind(bodies)
+            .bind(column(|t| t.sealed.key_id))
+            .bind(nonces)
+            .bind(column(|t| t.msg.now))
+            .bind(column(|t| t.text_rank))
+            .fetch_all(&mut *self.tx)
+            .await?;
+        if stored.len() != run.len() {
+            return Err(StoreError::RunRefused);
+        }
+        // RETURNING's order is not promised: each row by its (room, seq).
+        let ids: HashMap<(i64, i64), i64> = stored
+            .into_iter()
+            .map(|(id, room, seq)| ((room, seq), id))
+            .collect();
+        run.iter()
+            .map(|t| ids.get(&(t.msg.room, t.seq)).copied())
+            .collect::<Option<Vec<i64>>>()
+            .ok_or(StoreError::RunRefused)
+    }
+
+    async fn flush_docs(&mut self) -> Result<(), StoreError> {
+        if self.postings.rooms.is_empty() {
+            return Ok(());
+        }
+        let Postings {
+            rooms,
+            terms,
+            messages,
+        } = std::mem::take(&mut self.postings);
+        sqlx::query(INSERT_POSTINGS)
+            .bind(rooms)
+            .bind(terms)
+            .bind(messages)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
         Ok(sqlx::query_as(HEADS_LOCKED.as_str())
             .bind(rooms)
@@ -285,18 +381,16 @@ impl BatchTx for PgBatch<'_> {
     }
 
     async fn add_doc(&mut self, room: i64, id: i64, terms: &[i32]) -> Result<(), StoreError> {
-        for term in terms {
-            sqlx::query(INSERT_POSTING)
-                .bind(room)
-                .bind(*term)
-                .bind(id)
-                .execute(&mut *self.tx)
-                .await?;
+        for &term in terms {
+            self.postings.rooms.push(room);
+            self.postings.terms.push(term);
+            self.postings.messages.push(id);
         }
         Ok(())
     }
 
     async fn drop_doc(&mut self, room: i64, id: i64, terms: &[i32]) -> Result<(), StoreError> {
+        self.flush_docs().await?; // an entry added in this batch goes too
         for term in terms {
             sqlx::query(DELETE_POSTING)
                 .bind(room)
@@ -309,6 +403,7 @@ impl BatchTx for PgBatch<'_> {
     }
 
     async fn drop_room_docs(&mut self, room: i64) -> Result<(), StoreError> {
+        self.flush_docs().await?;
         self.execute(DELETE_ROOM_POSTINGS, &[Arg::Int(room)])
             .await
             .map(drop)

@@ -29,8 +29,34 @@ pub(super) enum Arg<'a> {
     Bytes(&'a [u8]),
 }
 
+/// A plain text waiting in a run (`batch::store_run`): its seq, sealed
+/// body and rank among the room's texts are decided as it joins.
+pub(super) struct PlannedText {
+    pub msg: NewMessage,
+    pub seq: i64,
+    pub sealed: Sealed,
+    pub text_rank: i64,
+}
+
 /// The statements a batch runs, inside one open transaction.
 pub(super) trait BatchTx {
+    /// Whether plain texts wait in runs stored by one `insert_texts` each
+    /// (where every statement is a round trip: Postgres).
+    fn stores_runs(&self) -> bool {
+        false
+    }
+    /// Stores `run` in one statement: the new ids, in order. When any of
+    /// them would not be stored, `StoreError::RunRefused`: the transaction
+    /// must then be rolled back and the batch stored one message at a time.
+    async fn insert_texts(&mut self, run: &[PlannedText]) -> Result<Vec<i64>, StoreError> {
+        let _ = run;
+        Err(StoreError::RunRefused)
+    }
+    /// Sends the index entries `add_doc` held back (Postgres sends a
+    /// batch's entries in one statement).
+    async fn flush_docs(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The heads of `rooms` (sorted, distinct); unknown rooms are left out.
     /// On Postgres the rows are locked, in id order.
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError>;
