@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgListener, PgPool};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::events::{presence_events, Envelope, Event, CHANNEL};
@@ -98,6 +99,16 @@ pub(super) async fn listen_loop(
     state: Arc<AtomicU8>,
 ) {
     let set = |s: ListenerState| state.store(s.as_u8(), Ordering::Relaxed);
+    // Reading notifications never waits for the database: another task
+    // delivers them, taking all that wait at once (`deliver_loop`).
+    let (notes, waiting) = mpsc::channel(BACKLOG);
+    tokio::spawn(deliver_loop(
+        store,
+        hub.clone(),
+        fanout.clone(),
+        peers,
+        waiting,
+    ));
     let mut next = Some(first);
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -133,7 +144,11 @@ pub(super) async fn listen_loop(
         };
         loop {
             match listener.try_recv().await {
-                Ok(Some(note)) => receive(&store, &hub, &fanout, &peers, note.payload()).await,
+                Ok(Some(note)) => {
+                    if notes.send(note.payload().to_owned()).await.is_err() {
+                        return; // the node is stopping
+                    }
+                }
                 Ok(None) => {
                     tracing::warn!("fan-out: the listening connection was lost; reconnecting");
                     break;
@@ -215,43 +230,122 @@ pub fn listener_name(pid: u32) -> String {
     format!("glasschat fan-out {pid}")
 }
 
-async fn receive(store: &Store, hub: &Hub, fanout: &Fanout, peers: &Peers, payload: &str) {
+/// Notifications read and not yet delivered; past this the listener waits.
+const BACKLOG: usize = 4096;
+
+/// Delivers the peers' notifications, taking every one waiting at once:
+/// new messages of a room named by several of them are read back from the
+/// database as one range, the rooms' ranges concurrently, so under load a
+/// read carries many messages instead of a read per announcement falling
+/// further behind. Read marks, typing and receipts are handed out after
+/// the messages gathered before them, in order (a read mark may arrive
+/// after newer messages: the client recounts from those, see
+/// `ClientState`); any other event (joins, leaves, sessions) first
+/// delivers everything gathered before it.
+async fn deliver_loop(
+    store: Store,
+    hub: Hub,
+    fanout: Fanout,
+    peers: Peers,
+    mut waiting: mpsc::Receiver<String>,
+) {
+    let mut payloads = Vec::new();
+    let mut gathered = Gathered::default();
+    while waiting.recv_many(&mut payloads, BACKLOG).await > 0 {
+        for payload in payloads.drain(..) {
+            let Some(envelope) = open(&fanout, &peers, &payload) else {
+                continue;
+            };
+            for event in envelope.events {
+                match event {
+                    Event::Hello => {
+                        for event in presence_events(&hub.local_presence()) {
+                            fanout.announce(event);
+                        }
+                    }
+                    Event::Presence { states } => {
+                        hub.set_remote_presence(envelope.node, &states);
+                    }
+                    Event::Message { room, from, to } => {
+                        let range = gathered.ranges.entry(room).or_insert((from - 1, to));
+                        *range = (range.0.min(from - 1), range.1.max(to));
+                    }
+                    event
+                    @ (Event::ReadMark { .. } | Event::Typing { .. } | Event::Seen { .. }) => {
+                        gathered.after.push(event);
+                    }
+                    event => {
+                        gathered.deliver(&store, &hub).await;
+                        if let Err(err) = deliver(&store, &hub, event).await {
+                            caught_up_instead(&err, &hub);
+                        }
+                    }
+                }
+            }
+        }
+        gathered.deliver(&store, &hub).await;
+    }
+}
+
+/// What `deliver_loop` holds back to hand out together.
+#[derive(Default)]
+struct Gathered {
+    /// Per room, the seqs announced and not yet handed out: (after, up to).
+    ranges: std::collections::BTreeMap<i64, (i64, i64)>,
+    /// Events that read nothing, handed out after the ranges, in order.
+    after: Vec<Event>,
+}
+
+impl Gathered {
+    /// Reads back and hands out the ranges of the rooms with a socket
+    /// here, the rooms concurrently (each room's own in order), then the
+    /// events held after them.
+    async fn deliver(&mut self, store: &Store, hub: &Hub) {
+        let reads = std::mem::take(&mut self.ranges)
+            .into_iter()
+            .filter(|(room, _)| hub.has_room(*room))
+            .map(|(room, (after, to))| publish_range(store, hub, room, after, to));
+        if let Some(Err(err)) = futures::future::join_all(reads)
+            .await
+            .into_iter()
+            .find(Result::is_err)
+        {
+            caught_up_instead(&err, hub);
+        }
+        for event in self.after.drain(..) {
+            if let Err(err) = deliver(store, hub, event).await {
+                caught_up_instead(&err, hub);
+            }
+        }
+    }
+}
+
+/// A notification's envelope if it is another node's (this node's own
+/// were delivered locally); notes when that node was heard from.
+fn open(fanout: &Fanout, peers: &Peers, payload: &str) -> Option<Envelope> {
     let envelope: Envelope = match serde_json::from_str(payload) {
         Ok(envelope) => envelope,
         Err(err) => {
             tracing::warn!(error = %err, "fan-out: unreadable notification ignored");
-            return;
+            return None;
         }
     };
     if envelope.node == fanout.node {
-        return; // this node's own, already delivered locally
+        return None;
     }
     peers.heard(envelope.node);
     if envelope.at_us > 0 {
         let lag = (metrics::now_us() - envelope.at_us).max(0);
         metrics::get().fanout_lag_seconds.observe(lag as f64 / 1e6);
     }
-    for event in envelope.events {
-        match event {
-            Event::Hello => {
-                for event in presence_events(&hub.local_presence()) {
-                    fanout.announce(event);
-                }
-                continue;
-            }
-            Event::Presence { states } => {
-                hub.set_remote_presence(envelope.node, &states);
-                continue;
-            }
-            _ => {}
-        }
-        if let Err(err) = deliver(store, hub, event).await {
-            // A read failed: the affected sockets would miss something,
-            // so they catch up instead.
-            tracing::warn!(error = %err, "fan-out: delivery failed; sockets sent to catch up");
-            hub.lag_all();
-        }
-    }
+    Some(envelope)
+}
+
+/// A read failed: the affected sockets would miss something, so every
+/// socket here catches up instead.
+fn caught_up_instead(err: &StoreError, hub: &Hub) {
+    tracing::warn!(error = %err, "fan-out: delivery failed; sockets sent to catch up");
+    hub.lag_all();
 }
 
 /// Hands a room's events read back from the database (`after < seq <=
@@ -284,12 +378,6 @@ async fn publish_range(
 async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreError> {
     let frame = |f: ServerFrame| Utf8Bytes::from(f.to_json());
     match event {
-        Event::Message { room, from, to } => {
-            if !hub.has_room(room) {
-                return Ok(());
-            }
-            publish_range(store, hub, room, from - 1, to).await?;
-        }
         Event::ReadMark {
             user,
             room,
@@ -373,8 +461,9 @@ async fn deliver(store: &Store, hub: &Hub, event: Event) -> Result<(), StoreErro
             true,
         ),
         Event::Privacy { user, privacy } => hub.set_privacy(user, privacy),
-        // Handled by `receive`, which knows the sending node.
-        Event::Presence { .. } | Event::Hello | Event::Alive => {}
+        // Handled by `deliver_loop`, which knows the sending node and
+        // gathers the messages.
+        Event::Message { .. } | Event::Presence { .. } | Event::Hello | Event::Alive => {}
     }
     Ok(())
 }
