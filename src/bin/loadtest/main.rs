@@ -55,6 +55,9 @@ struct Args {
     pid_file: Option<String>,
     /// `bigroom`: the send rates to run (default 1, 10, 50, 100 msgs/s).
     rates: Vec<f64>,
+    /// `welcome`: the rooms the reader is in, and the messages in each.
+    welcome_rooms: usize,
+    welcome_messages: u64,
 }
 
 impl Args {
@@ -89,6 +92,7 @@ fn parse_args() -> Result<Args, String> {
     let mut sockets = None;
     let mut pid_file = None;
     let mut rates = vec![1.0, 10.0, 50.0, 100.0];
+    let (mut welcome_rooms, mut welcome_messages) = (200, 10_000);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -134,6 +138,24 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--seconds needs a value")?
                     .parse()
                     .map_err(|_| "bad --seconds")?
+            }
+            "--rooms" => {
+                welcome_rooms = args
+                    .next()
+                    .ok_or("--rooms needs a value")?
+                    .parse()
+                    .ok()
+                    .filter(|n: &usize| *n > 0)
+                    .ok_or("bad --rooms: a positive number")?
+            }
+            "--messages" => {
+                welcome_messages = args
+                    .next()
+                    .ok_or("--messages needs a value")?
+                    .parse()
+                    .ok()
+                    .filter(|n: &u64| *n >= 100)
+                    .ok_or("bad --messages: at least 100")?
             }
             "--rate" => {
                 rate = args
@@ -197,6 +219,8 @@ fn parse_args() -> Result<Args, String> {
         sockets,
         pid_file,
         rates,
+        welcome_rooms,
+        welcome_messages,
     })
 }
 
@@ -249,7 +273,7 @@ fn main() {
             if !why.is_empty() {
                 eprintln!("loadtest: {why}");
             }
-            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] [--relay http://127.0.0.1:4000] [--seeded FILE] [--sockets N] [--pid-file FILE] [--rates 1,10,50,100] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|stall|cipher|presence|restart|floor|bigroom|manysockets|all");
+            eprintln!("usage: loadtest --url http://127.0.0.1:3000 [--server-pid PID] [--seconds 20] [--rate 5] [--db PATH] [--relay http://127.0.0.1:4000] [--seeded FILE] [--sockets N] [--pid-file FILE] [--rates 1,10,50,100] [--rooms 200] [--messages 10000] fanout|ramp|idle|persist|persist-pairs|edits|welcome|search|stall|cipher|presence|restart|floor|bigroom|manysockets|all");
             std::process::exit(2);
         }
     };

@@ -1,8 +1,11 @@
 //! `welcome`: how long a socket waits for its `welcome` when its user is in
-//! 200 rooms of 10,000 messages each, some deleted, each read up to a
-//! different point, some messages mentioning them (by name, or `@room`):
-//! the frame carries every room's exact unread and mention counts, which
-//! must not cost a count of the unread rows.
+//! `--rooms` rooms (200) of `--messages` messages each (10,000), some
+//! deleted, each read up to a different point, some messages mentioning
+//! them (by name, or `@room`): the frame carries every room's exact unread
+//! and mention counts, which must not cost a count of the unread rows.
+//! Then the same user's catch-up after a reconnect that missed the newest
+//! message of every room (an agent whose every conversation moved on): from
+//! connecting to the last room's `caught_up`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,8 +17,6 @@ use crate::client::{accounts, connect, create_room, open_socket};
 use crate::measure::{number_after, percentile};
 use crate::{AnyError, Args};
 
-const ROOMS: usize = 200;
-const MESSAGES: u64 = 10_000;
 /// One message in this many is deleted.
 const DELETE_EVERY: u64 = 50;
 /// One message in this many mentions the reader by name, one in
@@ -62,7 +63,7 @@ fn note_ack(ack: &str, seqs: &mut HashMap<i64, Vec<Stored>>) {
     }
 }
 
-/// Sends `MESSAGES` messages to each of `rooms` over one socket, then
+/// Sends `--messages` messages to each of `rooms` over one socket, then
 /// deletes every `DELETE_EVERY`th; returns each room's message seqs.
 async fn fill(
     args: &Args,
@@ -74,7 +75,7 @@ async fn fill(
     let ws = connect(args, cookie).await?;
     let (mut write, mut read) = ws.split();
     let mut seqs: HashMap<i64, Vec<Stored>> = HashMap::new();
-    let total = rooms.len() as u64 * MESSAGES;
+    let total = rooms.len() as u64 * args.welcome_messages;
     let (mut sent, mut acked) = (0u64, 0u64);
     while acked < total {
         while sent < total && sent - acked < WINDOW {
@@ -140,8 +141,9 @@ async fn fill(
 }
 
 pub async fn welcome(args: &Args) -> Result<(), AnyError> {
+    let (rooms, messages) = (args.welcome_rooms, args.welcome_messages);
     println!(
-        "welcome: one user in {ROOMS} rooms of {MESSAGES} messages (one in {DELETE_EVERY} deleted), each read up to a different point"
+        "welcome: one user in {rooms} rooms of {messages} messages (one in {DELETE_EVERY} deleted), each read up to a different point"
     );
     // One writer per filling socket, each in its own rooms: a socket gets
     // the messages of its user's rooms, so writers sharing rooms would each
@@ -156,7 +158,7 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
         number_after(frame.as_str(), r#""user_id":"#).ok_or("no user id in the welcome")? as i64
     };
     let mut shares: Vec<Vec<i64>> = vec![Vec::new(); FILLERS];
-    for r in 0..ROOMS {
+    for r in 0..rooms {
         let writer = &people[1 + r % FILLERS].1;
         let room = create_room(
             args,
@@ -182,8 +184,8 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
     let secs = filling.elapsed().as_secs_f64();
     println!(
         "  stored {} messages in {secs:.0} s ({:.0}/s) and deleted one in {DELETE_EVERY}",
-        ROOMS as u64 * MESSAGES,
-        (ROOMS as u64 * MESSAGES) as f64 / secs
+        rooms as u64 * messages,
+        (rooms as u64 * messages) as f64 / secs
     );
 
     // The reader reads each room up to a random message; what is left is
@@ -233,7 +235,7 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
     }
     times.sort_unstable();
     println!(
-        "  welcome ({} KiB, {ROOMS} rooms): median {:.1} ms, p95 {:.1} ms, fastest {:.1} ms over {SAMPLES} connections (connect to frame)",
+        "  welcome ({} KiB, {rooms} rooms): median {:.1} ms, p95 {:.1} ms, fastest {:.1} ms over {SAMPLES} connections (connect to frame)",
         size / 1024,
         percentile(&times, 0.5),
         percentile(&times, 0.95),
@@ -254,6 +256,57 @@ pub async fn welcome(args: &Args) -> Result<(), AnyError> {
         } else {
             "MISMATCH"
         }
+    );
+    catch_up(reader, rooms, args).await
+}
+
+/// From connecting to the last `caught_up`, for a reader whose `hello`
+/// holds every room but its newest message: the welcome, then one message
+/// and a `caught_up` per room.
+async fn catch_up(reader: &str, rooms: usize, args: &Args) -> Result<(), AnyError> {
+    let mut times = Vec::with_capacity(SAMPLES);
+    let mut caught = 0;
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        let mut ws = open_socket(args, reader).await?;
+        let Some(Ok(Message::Text(frame))) = ws.next().await else {
+            return Err("no welcome".into());
+        };
+        let welcome: serde_json::Value = serde_json::from_str(frame.as_str())?;
+        let cursors: Vec<serde_json::Value> = welcome["rooms"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let last = r["last_seq"].as_i64().unwrap_or(0);
+                serde_json::json!({"room": r["room"], "last_seq": (last - 1).max(0)})
+            })
+            .collect();
+        let hello = serde_json::json!({"type": "hello", "rooms": cursors});
+        ws.send(Message::Text(hello.to_string().into())).await?;
+        let (mut left, mut resent) = (cursors.len(), 0);
+        while left > 0 {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"caught_up""#) => {
+                    left -= 1
+                }
+                Some(Ok(Message::Text(t))) if t.as_str().starts_with(r#"{"type":"message""#) => {
+                    resent += 1
+                }
+                Some(Ok(_)) => {}
+                _ => return Err("the socket closed during the catch-up".into()),
+            }
+        }
+        times.push(started.elapsed().as_micros() as u64);
+        caught = resent;
+        let _ = ws.close(None).await;
+    }
+    times.sort_unstable();
+    println!(
+        "  welcome and catch-up of {rooms} rooms ({caught} messages missed, one per room): median {:.1} ms, p95 {:.1} ms over {SAMPLES} connections (connect to the last caught_up)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
     );
     Ok(())
 }

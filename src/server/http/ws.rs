@@ -38,6 +38,8 @@ use crate::server::store::{Pending, Refusal, StoreError, Stored};
 
 /// Catch-up reads the backlog in pages of this many messages.
 const CATCH_UP_PAGE: i64 = 500;
+/// Rooms whose backlog a catch-up reads at once (a pool connection each).
+const CATCH_UP_READS: usize = 8;
 /// Sends one socket may have with the writer at once. The socket reads the
 /// next frame while earlier sends are being stored, so a fast sender is not
 /// held to one message per commit; beyond this many it stops reading (TCP
@@ -707,6 +709,13 @@ impl Connection {
 
     /// Sends each room's backlog after the client's cursor, in pages, then
     /// `CaughtUp`; from then on the room's live messages flow.
+    ///
+    /// One read of every room's last seq first: a room the client holds up
+    /// to it needs no read of its events (whatever is committed after that
+    /// read waits in the socket's queue, which is not drained before the
+    /// catch-up ends). The rooms that do are read `CATCH_UP_READS` at a time
+    /// and sent in turn, so a user in hundreds of rooms (a support agent)
+    /// waits for a few round trips, not hundreds of them one after another.
     async fn catch_up(&mut self, client: &[RoomCursor]) -> Result<(), SocketError> {
         for cursor in client {
             if !self.cursors.contains_key(&cursor.room) {
@@ -715,6 +724,8 @@ impl Connection {
             }
         }
         let rooms: Vec<i64> = self.cursors.keys().copied().collect();
+        let stored = self.state.store.last_seqs(&rooms).await?;
+        let mut behind = Vec::new();
         for room in rooms {
             let Some(mut cursor) = self.cursors.get(&room).copied() else {
                 continue;
@@ -722,17 +733,55 @@ impl Connection {
             if let Some(claimed) = client.iter().find(|c| c.room == room) {
                 cursor.delivered = claimed.last_seq.max(0);
             }
-            cursor.delivered = self.send_backlog(room, cursor.delivered, i64::MAX).await?;
-            cursor.synced = true;
             self.cursors.insert(room, cursor);
-            self.send(ServerFrame::CaughtUp {
-                room,
-                seq: cursor.delivered,
+            if stored
+                .get(&room)
+                .is_some_and(|&last| last > cursor.delivered)
+            {
+                behind.push((room, cursor.delivered));
+            } else {
+                self.caught_up(room, cursor.delivered).await?;
+            }
+        }
+        let store = self.state.store.clone();
+        let mut first_pages = futures::stream::iter(behind)
+            .map(|(room, after)| {
+                let store = store.clone();
+                async move {
+                    let page = store
+                        .events_between(room, after, i64::MAX, CATCH_UP_PAGE)
+                        .await;
+                    (room, after, page)
+                }
             })
-            .await?;
+            .buffered(CATCH_UP_READS);
+        while let Some((room, after, page)) = first_pages.next().await {
+            let page = page?;
+            let mut last = after;
+            for (seq, frame) in page.events {
+                last = last.max(seq);
+                self.feed(frame.to_json().into()).await?;
+            }
+            if let Some(next) = page.next.filter(|&next| next > after) {
+                last = last.max(self.send_backlog(room, next, i64::MAX).await?);
+            }
+            self.caught_up(room, last).await?;
         }
         self.flush().await?;
         Ok(())
+    }
+
+    /// Marks `room` caught up at `seq` (its live messages flow from here)
+    /// and tells the client.
+    async fn caught_up(&mut self, room: i64, seq: i64) -> Result<(), SocketError> {
+        self.cursors.insert(
+            room,
+            Cursor {
+                delivered: seq,
+                synced: true,
+            },
+        );
+        self.send(ServerFrame::CaughtUp { room, seq }).await
     }
 
     /// Sends the room's stored events (messages and changes) with `after <
