@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -232,10 +233,13 @@ pub fn listener_name(pid: u32) -> String {
 
 /// Notifications read and not yet delivered; past this the listener waits.
 const BACKLOG: usize = 4096;
+/// Rooms whose announced messages are read back at once (a pool
+/// connection each; the pool has 16).
+const RANGE_READS: usize = 8;
 
 /// Delivers the peers' notifications, taking every one waiting at once:
 /// new messages of a room named by several of them are read back from the
-/// database as one range, the rooms' ranges concurrently, so under load a
+/// database as one range, several rooms at a time, so under load a
 /// read carries many messages instead of a read per announcement falling
 /// further behind. Read marks, typing and receipts are handed out after
 /// the messages gathered before them, in order (a read mark may arrive
@@ -298,18 +302,20 @@ struct Gathered {
 
 impl Gathered {
     /// Reads back and hands out the ranges of the rooms with a socket
-    /// here, the rooms concurrently (each room's own in order), then the
-    /// events held after them.
+    /// here, `RANGE_READS` rooms at a time (each room's own in order),
+    /// then the events held after them.
     async fn deliver(&mut self, store: &Store, hub: &Hub) {
-        let reads = std::mem::take(&mut self.ranges)
-            .into_iter()
-            .filter(|(room, _)| hub.has_room(*room))
-            .map(|(room, (after, to))| publish_range(store, hub, room, after, to));
-        if let Some(Err(err)) = futures::future::join_all(reads)
-            .await
-            .into_iter()
-            .find(Result::is_err)
-        {
+        let mut reads = futures::stream::iter(std::mem::take(&mut self.ranges))
+            .filter(|(room, _)| std::future::ready(hub.has_room(*room)))
+            .map(|(room, (after, to))| publish_range(store, hub, room, after, to))
+            .buffer_unordered(RANGE_READS);
+        let mut failed = None;
+        while let Some(result) = reads.next().await {
+            if let Err(err) = result {
+                failed = Some(err);
+            }
+        }
+        if let Some(err) = failed {
             caught_up_instead(&err, hub);
         }
         for event in self.after.drain(..) {

@@ -299,7 +299,7 @@ async fn store_run(
         }
         out.push(Stored::New(text_view(msg, id, seq)));
     }
-    tx.flush_docs().await
+    Ok(())
 }
 
 /// Queues who is to be told of `msg` at `seq` if they do not read it soon

@@ -1,11 +1,11 @@
 //! The Postgres message writer: a few tasks, each with a connection of its
 //! own kept between batches, running `store_batch` through sqlx.
 
+use std::collections::HashMap;
+
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 use tokio::sync::mpsc;
-
-use std::collections::HashMap;
 
 use super::batch::{
     store_batch, Aged, Arg, BatchTx, Body, Head, PlannedText, DELETE_ROOM_MESSAGES, EXISTING,
@@ -104,7 +104,7 @@ async fn store_in_transaction(
     };
     // On an error the transaction is dropped, and with it rolled back.
     let out = store_batch(&mut statements, &store.keys, vocabulary, batch).await?;
-    statements.flush_docs().await?;
+    statements.flush_postings().await?;
     statements.tx.commit().await?;
     Ok(out)
 }
@@ -132,6 +132,27 @@ struct Postings {
     rooms: Vec<i64>,
     terms: Vec<i32>,
     messages: Vec<i64>,
+}
+
+impl PgBatch<'_> {
+    /// Sends the postings `add_doc` held back, in one statement.
+    async fn flush_postings(&mut self) -> Result<(), StoreError> {
+        if self.postings.rooms.is_empty() {
+            return Ok(());
+        }
+        let Postings {
+            rooms,
+            terms,
+            messages,
+        } = std::mem::take(&mut self.postings);
+        sqlx::query(INSERT_POSTINGS)
+            .bind(rooms)
+            .bind(terms)
+            .bind(messages)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
 }
 
 impl BatchTx for PgBatch<'_> {
@@ -168,24 +189,6 @@ impl BatchTx for PgBatch<'_> {
             .map(|t| ids.get(&(t.msg.room, t.seq)).copied())
             .collect::<Option<Vec<i64>>>()
             .ok_or(StoreError::RunRefused)
-    }
-
-    async fn flush_docs(&mut self) -> Result<(), StoreError> {
-        if self.postings.rooms.is_empty() {
-            return Ok(());
-        }
-        let Postings {
-            rooms,
-            terms,
-            messages,
-        } = std::mem::take(&mut self.postings);
-        sqlx::query(INSERT_POSTINGS)
-            .bind(rooms)
-            .bind(terms)
-            .bind(messages)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
     }
 
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
@@ -390,7 +393,7 @@ impl BatchTx for PgBatch<'_> {
     }
 
     async fn drop_doc(&mut self, room: i64, id: i64, terms: &[i32]) -> Result<(), StoreError> {
-        self.flush_docs().await?; // an entry added in this batch goes too
+        self.flush_postings().await?; // an entry added in this batch goes too
         for term in terms {
             sqlx::query(DELETE_POSTING)
                 .bind(room)
@@ -403,7 +406,7 @@ impl BatchTx for PgBatch<'_> {
     }
 
     async fn drop_room_docs(&mut self, room: i64) -> Result<(), StoreError> {
-        self.flush_docs().await?;
+        self.flush_postings().await?;
         self.execute(DELETE_ROOM_POSTINGS, &[Arg::Int(room)])
             .await
             .map(drop)

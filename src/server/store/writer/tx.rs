@@ -52,11 +52,7 @@ pub(super) trait BatchTx {
         let _ = run;
         Err(StoreError::RunRefused)
     }
-    /// Sends the index entries `add_doc` held back (Postgres sends a
-    /// batch's entries in one statement).
-    async fn flush_docs(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
+
     /// The heads of `rooms` (sorted, distinct); unknown rooms are left out.
     /// On Postgres the rows are locked, in id order.
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError>;
