@@ -34,7 +34,7 @@ use crate::server::services::changes::{self, PendingChange};
 use crate::server::services::messages::{self, Author, MessageError, PendingSend};
 use crate::server::services::{presence, receipts};
 use crate::server::state::AppState;
-use crate::server::store::{Pending, Refusal, StoreError, Stored};
+use crate::server::store::{Pending, Refusal, Sequenced, StoreError, Stored};
 
 /// Catch-up reads the backlog in pages of this many messages.
 const CATCH_UP_PAGE: i64 = 500;
@@ -757,11 +757,7 @@ impl Connection {
             .buffered(CATCH_UP_READS);
         while let Some((room, after, page)) = first_pages.next().await {
             let page = page?;
-            let mut last = after;
-            for (seq, frame) in page.events {
-                last = last.max(seq);
-                self.feed(frame.to_json().into()).await?;
-            }
+            let mut last = self.feed_events(page.events, after).await?;
             if let Some(next) = page.next.filter(|&next| next > after) {
                 last = last.max(self.send_backlog(room, next, i64::MAX).await?);
             }
@@ -774,14 +770,21 @@ impl Connection {
     /// Marks `room` caught up at `seq` (its live messages flow from here)
     /// and tells the client.
     async fn caught_up(&mut self, room: i64, seq: i64) -> Result<(), SocketError> {
-        self.cursors.insert(
-            room,
-            Cursor {
-                delivered: seq,
-                synced: true,
-            },
-        );
+        self.cursors.insert(room, Cursor::live_after(seq));
         self.send(ServerFrame::CaughtUp { room, seq }).await
+    }
+
+    /// Feeds a page's events to the socket; the newest seq fed, or `last`.
+    async fn feed_events(
+        &mut self,
+        events: Vec<Sequenced>,
+        mut last: i64,
+    ) -> Result<i64, SocketError> {
+        for (seq, frame) in events {
+            last = last.max(seq);
+            self.feed(frame.to_json().into()).await?;
+        }
+        Ok(last)
     }
 
     /// Sends the room's stored events (messages and changes) with `after <
@@ -800,10 +803,7 @@ impl Connection {
                 .store
                 .events_between(room, from, up_to, CATCH_UP_PAGE)
                 .await?;
-            for (seq, frame) in page.events {
-                last = last.max(seq);
-                self.feed(frame.to_json().into()).await?;
-            }
+            last = self.feed_events(page.events, last).await?;
             match page.next {
                 Some(next) if next > from => from = next,
                 _ => return Ok(last),
