@@ -7,6 +7,8 @@
 # and every other receiver connects to node B, so half the deliveries
 # cross nodes through LISTEN/NOTIFY.
 #   scripts/bench-scaleout.sh [SECONDS] [SCENARIO...]   (default: ramp persist fanout idle)
+# SETUPS="postgres-1" runs only the setups named (default: all three);
+# loadtest's options go among the scenarios (--rooms 500 welcome).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
@@ -38,7 +40,7 @@ node() { # node DATABASE_URL PORT PUBLIC_PORT LOG
   cat "$4"; exit 1
 }
 
-for setup in sqlite postgres-1 postgres-2; do
+for setup in ${SETUPS:-sqlite postgres-1 postgres-2}; do
   a=$(free_port); b=$(free_port)
   extra=()
   case $setup in
@@ -66,6 +68,7 @@ ramp_of() { grep -o "highest sustained: [0-9]*" "$WORK/$1.out" | awk '{print $NF
 persist_of() { grep -o "s: [0-9]* msgs/s" "$WORK/$1.out" | head -1 | awk '{print $2}' || true; }
 echo "== Postgres beside SQLite (same build, this run)"
 for setup in postgres-1 postgres-2; do
+  [ -f "$WORK/$setup.out" ] && [ -f "$WORK/sqlite.out" ] || continue
   r_sql=$(ramp_of sqlite); r_pg=$(ramp_of "$setup")
   p_sql=$(persist_of sqlite); p_pg=$(persist_of "$setup")
   if [ -n "$r_sql" ] && [ -n "$r_pg" ]; then awk -v a="$r_pg" -v b="$r_sql" -v s="$setup" 'BEGIN{printf "  %s ramp: %d deliveries/s, %.2fx SQLite (%d)\n", s, a, a/b, b}'; fi

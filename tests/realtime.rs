@@ -225,6 +225,109 @@ async fn reconnect_catches_up_exactly_the_missing(backend: Backend) {
 }
 both_backends!(reconnect_catches_up_exactly_the_missing);
 
+/// A tab asleep in many rooms (more than one read's worth) catches up
+/// exactly: each room's messages and changes once, in order, every
+/// message with its own reactions and mentions though the rooms share
+/// seqs, a change to a message the tab already held, and a room further
+/// behind than one page.
+async fn a_catch_up_across_many_rooms_is_exact(backend: Backend) {
+    const ROOMS: usize = 70;
+    let server = fast_server(backend).await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let mut rooms = Vec::new();
+    for i in 0..ROOMS {
+        rooms.push(
+            server
+                .group(&ada, &format!("Room {i}"), &["bob@example.com"])
+                .await,
+        );
+    }
+    let mut sender = server.connect(&ada).await;
+    sender.hello().await;
+    for (i, &room) in rooms.iter().enumerate() {
+        sender.say(room, &format!("first-{i}"), "hello").await;
+        ack(&mut sender).await;
+    }
+    let mut bob_tab = server.connect(&bob).await;
+    let from_start = rooms
+        .iter()
+        .map(|&room| RoomCursor { room, last_seq: 0 })
+        .collect();
+    bob_tab.hello_with(from_start).await;
+    for &room in &rooms {
+        bob_tab.until_seq(room, 1).await;
+    }
+    let bob_id = bob_tab.state.user_id;
+    let kept = bob_tab.state.clone();
+    drop(bob_tab); // the laptop sleeps
+
+    for (i, &room) in rooms.iter().enumerate() {
+        if i % 5 == 0 {
+            sender
+                .mention(room, &format!("second-{i}"), "look @bob", &[bob_id])
+                .await;
+        } else {
+            sender.say(room, &format!("second-{i}"), "again").await;
+        }
+        ack(&mut sender).await;
+        if i % 2 == 0 {
+            sender.react(room, 2, "👍", true).await;
+        }
+        if i % 7 == 0 {
+            sender.edit(room, 1, "hello, edited").await;
+        }
+    }
+    // The last room falls further behind than one page of the catch-up.
+    let far = rooms[ROOMS - 1];
+    for n in 0..520 {
+        sender.say(far, &format!("far-{n}"), "more").await;
+        ack(&mut sender).await;
+    }
+    let mut ends = Vec::new();
+    for &room in &rooms {
+        let last: i64 = server
+            .db
+            .scalar(&format!("SELECT last_seq FROM rooms WHERE id = {room}"))
+            .await;
+        ends.push(last);
+    }
+
+    let mut back = server.reconnect(&bob, kept).await;
+    back.hello().await;
+    for (i, &room) in rooms.iter().enumerate() {
+        let seqs: Vec<i64> = back
+            .log
+            .iter()
+            .filter_map(|f| match f {
+                ServerFrame::Message(m) if m.room == room => Some(m.seq),
+                ServerFrame::Changed(c) if c.room == room => Some(c.seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            seqs,
+            (2..=ends[i]).collect::<Vec<_>>(),
+            "room {i}: each event once, in order"
+        );
+        let second = &back.state.rooms[&room].messages[&2];
+        assert_eq!(
+            second.reactions.len(),
+            usize::from(i % 2 == 0),
+            "room {i} reactions"
+        );
+        assert_eq!(
+            second.mentions.len(),
+            usize::from(i % 5 == 0),
+            "room {i} mentions"
+        );
+        let first = &back.state.rooms[&room].messages[&1];
+        assert_eq!(first.edited_at.is_some(), i % 7 == 0, "room {i} edit");
+    }
+    assert_matches_fresh(&server, &bob, &mut back).await;
+}
+both_backends!(a_catch_up_across_many_rooms_is_exact);
+
 async fn server_restart_loses_and_duplicates_nothing(backend: Backend) {
     let server = fast_server(backend).await;
     let ada = server.user("ada@example.com").await;

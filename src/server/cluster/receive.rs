@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -17,7 +16,7 @@ use super::Fanout;
 use crate::realtime::hub::{sequenced_frame, Hub};
 use crate::realtime::protocol::{Reader, ServerFrame};
 use crate::server::metrics;
-use crate::server::store::{notify, Store, StoreError};
+use crate::server::store::{notify, SeqRange, Store, StoreError};
 
 /// The listener's state, for `/health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +197,7 @@ async fn sweep(store: &Store, hub: &Hub) -> Result<(), StoreError> {
     }
     let rooms: Vec<i64> = heads.iter().map(|(room, _)| *room).collect();
     let stored = store.last_seqs(&rooms).await?;
+    let mut missed = Vec::new();
     for (room, handed_out) in heads {
         let Some(&last) = stored.get(&room) else {
             continue;
@@ -212,12 +212,16 @@ async fn sweep(store: &Store, hub: &Hub) -> Result<(), StoreError> {
                     to = last,
                     "fan-out: handing out messages never announced"
                 );
-                publish_range(store, hub, room, head, last).await?;
+                missed.push(SeqRange {
+                    room,
+                    after: head,
+                    up_to: last,
+                });
             }
             Some(_) => {}
         }
     }
-    Ok(())
+    publish_ranges(store, hub, &missed).await
 }
 
 pub(super) async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
@@ -233,15 +237,12 @@ pub fn listener_name(pid: u32) -> String {
 
 /// Notifications read and not yet delivered; past this the listener waits.
 const BACKLOG: usize = 4096;
-/// Rooms whose announced messages are read back at once (a pool
-/// connection each; the pool has 16).
-const RANGE_READS: usize = 8;
 
 /// Delivers the peers' notifications, taking every one waiting at once:
 /// new messages of a room named by several of them are read back from the
-/// database as one range, several rooms at a time, so under load a
-/// read carries many messages instead of a read per announcement falling
-/// further behind. Read marks, typing and receipts are handed out after
+/// database as one range, the ranges of many rooms in one read
+/// (`Store::events_in`), so under load a read carries many messages
+/// instead of a read per announcement falling further behind. Read marks, typing and receipts are handed out after
 /// the messages gathered before them, in order (a read mark may arrive
 /// after newer messages: the client recounts from those, see
 /// `ClientState`); any other event (joins, leaves, sessions) first
@@ -302,20 +303,14 @@ struct Gathered {
 
 impl Gathered {
     /// Reads back and hands out the ranges of the rooms with a socket
-    /// here, `RANGE_READS` rooms at a time (each room's own in order),
-    /// then the events held after them.
+    /// here, then the events held after them.
     async fn deliver(&mut self, store: &Store, hub: &Hub) {
-        let mut reads = futures::stream::iter(std::mem::take(&mut self.ranges))
-            .filter(|(room, _)| std::future::ready(hub.has_room(*room)))
-            .map(|(room, (after, to))| publish_range(store, hub, room, after, to))
-            .buffer_unordered(RANGE_READS);
-        let mut failed = None;
-        while let Some(result) = reads.next().await {
-            if let Err(err) = result {
-                failed = Some(err);
-            }
-        }
-        if let Some(err) = failed {
+        let ranges: Vec<SeqRange> = std::mem::take(&mut self.ranges)
+            .into_iter()
+            .filter(|(room, _)| hub.has_room(*room))
+            .map(|(room, (after, up_to))| SeqRange { room, after, up_to })
+            .collect();
+        if let Err(err) = publish_ranges(store, hub, &ranges).await {
             caught_up_instead(&err, hub);
         }
         for event in self.after.drain(..) {
@@ -354,30 +349,17 @@ fn caught_up_instead(err: &StoreError, hub: &Hub) {
     hub.lag_all();
 }
 
-/// Hands a room's events read back from the database (`after < seq <=
-/// to`) to the hub in one batch, so each member socket writes them
-/// together.
-async fn publish_range(
-    store: &Store,
-    hub: &Hub,
-    room: i64,
-    after: i64,
-    to: i64,
-) -> Result<(), StoreError> {
-    let mut from = after;
-    loop {
-        let page = store.events_between(room, from, to, to - from).await?;
-        let frames: Vec<_> = page
-            .events
+/// Hands rooms' events read back from the database to the hub, each
+/// room's in one batch, so each member socket writes them together.
+async fn publish_ranges(store: &Store, hub: &Hub, ranges: &[SeqRange]) -> Result<(), StoreError> {
+    for (room, events) in store.events_in(ranges).await? {
+        let frames: Vec<_> = events
             .iter()
             .map(|(seq, frame)| sequenced_frame(room, *seq, frame))
             .collect();
         hub.publish_messages(&frames);
-        match page.next {
-            Some(next) if next > from => from = next,
-            _ => return Ok(()),
-        }
     }
+    Ok(())
 }
 
 /// Hands one peer event to the local sockets it concerns.

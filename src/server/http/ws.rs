@@ -34,12 +34,14 @@ use crate::server::services::changes::{self, PendingChange};
 use crate::server::services::messages::{self, Author, MessageError, PendingSend};
 use crate::server::services::{presence, receipts};
 use crate::server::state::AppState;
-use crate::server::store::{Pending, Refusal, Sequenced, StoreError, Stored};
+use crate::server::store::{Pending, Refusal, SeqRange, Sequenced, StoreError, Stored};
 
 /// Catch-up reads the backlog in pages of this many messages.
 const CATCH_UP_PAGE: i64 = 500;
-/// Rooms whose backlog a catch-up reads at once (a pool connection each).
-const CATCH_UP_READS: usize = 8;
+/// A catch-up reads the first pages of several rooms' backlogs at once,
+/// up to about this many events in all (rooms with little missed: up to
+/// 64 of them in one read).
+const CATCH_UP_BATCH: i64 = 4_000;
 /// Sends one socket may have with the writer at once. The socket reads the
 /// next frame while earlier sends are being stored, so a fast sender is not
 /// held to one message per commit; beyond this many it stops reading (TCP
@@ -713,9 +715,10 @@ impl Connection {
     /// One read of every room's last seq first: a room the client holds up
     /// to it needs no read of its events (whatever is committed after that
     /// read waits in the socket's queue, which is not drained before the
-    /// catch-up ends). The rooms that do are read `CATCH_UP_READS` at a time
-    /// and sent in turn, so a user in hundreds of rooms (a support agent)
-    /// waits for a few round trips, not hundreds of them one after another.
+    /// catch-up ends). The first pages of the rooms that are behind are
+    /// read together, many rooms per query (`Store::events_in`), so a user
+    /// in hundreds of rooms (a support agent) waits for a few round trips,
+    /// not a few per room; a room further behind reads on page by page.
     async fn catch_up(&mut self, client: &[RoomCursor]) -> Result<(), SocketError> {
         for cursor in client {
             if !self.cursors.contains_key(&cursor.room) {
@@ -725,7 +728,7 @@ impl Connection {
         }
         let rooms: Vec<i64> = self.cursors.keys().copied().collect();
         let stored = self.state.store.last_seqs(&rooms).await?;
-        let mut behind = Vec::new();
+        let mut behind: Vec<(SeqRange, i64)> = Vec::new();
         for room in rooms {
             let Some(mut cursor) = self.cursors.get(&room).copied() else {
                 continue;
@@ -734,36 +737,49 @@ impl Connection {
                 cursor.delivered = claimed.last_seq.max(0);
             }
             self.cursors.insert(room, cursor);
-            if stored
-                .get(&room)
-                .is_some_and(|&last| last > cursor.delivered)
-            {
-                behind.push((room, cursor.delivered));
-            } else {
-                self.caught_up(room, cursor.delivered).await?;
-            }
-        }
-        let store = self.state.store.clone();
-        let mut first_pages = futures::stream::iter(behind)
-            .map(|(room, after)| {
-                let store = store.clone();
-                async move {
-                    let page = store
-                        .events_between(room, after, i64::MAX, CATCH_UP_PAGE)
-                        .await;
-                    (room, after, page)
+            let after = cursor.delivered;
+            match stored.get(&room) {
+                Some(&last) if last > after => {
+                    let up_to = last.min(after + CATCH_UP_PAGE);
+                    behind.push((SeqRange { room, after, up_to }, last));
                 }
-            })
-            .buffered(CATCH_UP_READS);
-        while let Some((room, after, page)) = first_pages.next().await {
-            let page = page?;
-            let mut last = self.feed_events(page.events, after).await?;
-            if let Some(next) = page.next.filter(|&next| next > after) {
-                last = last.max(self.send_backlog(room, next, i64::MAX).await?);
+                _ => self.caught_up(room, after).await?,
             }
-            self.caught_up(room, last).await?;
         }
+        let mut batch: Vec<(SeqRange, i64)> = Vec::new();
+        let mut events = 0;
+        for (range, last) in behind {
+            let size = range.up_to - range.after;
+            if !batch.is_empty() && events + size > CATCH_UP_BATCH {
+                self.send_first_pages(std::mem::take(&mut batch)).await?;
+                events = 0;
+            }
+            batch.push((range, last));
+            events += size;
+        }
+        self.send_first_pages(batch).await?;
         self.flush().await?;
+        Ok(())
+    }
+
+    /// Sends the first page of each room's backlog (read together), reads
+    /// on where the room's last seq lies further, and marks each caught up.
+    async fn send_first_pages(&mut self, batch: Vec<(SeqRange, i64)>) -> Result<(), SocketError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let ranges: Vec<SeqRange> = batch.iter().map(|(range, _)| *range).collect();
+        let mut pages = self.state.store.events_in(&ranges).await?;
+        for (range, last) in batch {
+            let page = pages.remove(&range.room).unwrap_or_default();
+            // The range was read whole: everything through `up_to` is sent.
+            let mut delivered = self.feed_events(page, range.up_to).await?;
+            if last > range.up_to {
+                delivered =
+                    delivered.max(self.send_backlog(range.room, range.up_to, i64::MAX).await?);
+            }
+            self.caught_up(range.room, delivered).await?;
+        }
         Ok(())
     }
 

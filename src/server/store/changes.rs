@@ -5,10 +5,11 @@
 //! both tables by seq: the catch-up, the gap fill and the other nodes'
 //! delivery all read the same sequence a live socket receives.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use super::messages::{MessageRow, SELECT_MESSAGES};
-use super::{id_list, on_pool, Store, StoreError};
+use super::spans::{Span, SpanColumns, SPANS};
+use super::{on_pool, Store, StoreError};
 use crate::realtime::protocol::{Change, ChangeKind, MessageView, Person, Reaction, ServerFrame};
 
 /// What a change does to its message.
@@ -185,32 +186,31 @@ pub(super) const DELETE_ROOM_REACTIONS: &str = "DELETE FROM reactions WHERE room
 pub(super) static MESSAGE_AT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq = $2"));
 /// One message's reactions, in the order they were added.
-pub(super) const REACTIONS_OF: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.shown_name
+pub(super) const REACTIONS_OF: &str =
+    "SELECT x.room_id, x.message_seq, x.emoji, x.user_id, u.shown_name
      FROM reactions x JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq = $2
      ORDER BY x.seq";
-/// The reactions of a range of a room's messages.
-const REACTIONS_BETWEEN: &str = "SELECT x.message_seq, x.emoji, x.user_id, u.shown_name
+/// The reactions of stretches of messages (`spans`, by seq).
+const REACTIONS_IN: &str = "SELECT x.room_id, x.message_seq, x.emoji, x.user_id, u.shown_name
      FROM reactions x JOIN users u ON u.id = x.user_id
-     WHERE x.room_id = $1 AND x.message_seq >= $2 AND x.message_seq <= $3
-     ORDER BY x.message_seq, x.seq";
+     WHERE $SPANS
+     ORDER BY x.room_id, x.message_seq, x.seq";
+/// The changes in stretches of rooms' sequences (`spans`).
+const CHANGES_IN: &str = "SELECT x.room_id, x.seq, x.message_seq, x.change
+     FROM message_changes x WHERE $SPANS
+     ORDER BY x.room_id, x.seq";
 
-/// The lowest and highest seq of `views`, if any.
-pub(super) fn seq_span(views: &[MessageView]) -> Option<(i64, i64)> {
-    let low = views.iter().map(|v| v.seq).min()?;
-    let high = views.iter().map(|v| v.seq).max()?;
-    Some((low, high))
-}
-
-/// message seq, emoji, user id, user name.
-pub(super) type ReactionRow = (i64, String, i64, String);
+/// room, message seq, emoji, user id, user name.
+pub(super) type ReactionRow = (i64, i64, String, i64, String);
 
 /// Groups rows (ordered by message, then by the seq that added them) into
-/// each message's reactions, every emoji in the order it was first used.
-pub(super) fn group_reactions(rows: Vec<ReactionRow>) -> HashMap<i64, Vec<Reaction>> {
-    let mut out: HashMap<i64, Vec<Reaction>> = HashMap::new();
-    for (seq, emoji, id, name) in rows {
-        let list = out.entry(seq).or_default();
+/// each message's reactions (by room and seq), every emoji in the order
+/// it was first used.
+pub(super) fn group_reactions(rows: Vec<ReactionRow>) -> HashMap<(i64, i64), Vec<Reaction>> {
+    let mut out: HashMap<(i64, i64), Vec<Reaction>> = HashMap::new();
+    for (room, seq, emoji, id, name) in rows {
+        let list = out.entry((room, seq)).or_default();
         let reactor = Person { id, name };
         match list.iter_mut().find(|r| r.emoji == emoji) {
             Some(reaction) => reaction.users.push(reactor),
@@ -221,6 +221,19 @@ pub(super) fn group_reactions(rows: Vec<ReactionRow>) -> HashMap<i64, Vec<Reacti
         }
     }
     out
+}
+
+/// Gives each of `views` its reactions from `rows`.
+pub(super) fn give_reactions(rows: Vec<ReactionRow>, views: &mut [MessageView]) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut grouped = group_reactions(rows);
+    for view in views {
+        if let Some(reactions) = grouped.remove(&(view.room, view.seq)) {
+            view.reactions = reactions;
+        }
+    }
 }
 
 impl ChangeKind {
@@ -253,6 +266,24 @@ pub struct EventPage {
     pub next: Option<i64>,
 }
 
+/// `after < seq <= up_to` of one room's sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    pub room: i64,
+    pub after: i64,
+    pub up_to: i64,
+}
+
+/// room, seq, the message's seq, what changed.
+type ChangeRow = (i64, i64, i64, String);
+
+/// The messages in stretches of rooms' sequences (`spans`, over
+/// `MESSAGE_SEQS`).
+const MESSAGE_SEQS: SpanColumns = ("m.room_id", "m.seq");
+static MESSAGES_IN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{SELECT_MESSAGES} WHERE {SPANS} ORDER BY m.room_id, m.seq")
+});
+
 impl Store {
     /// The room's events (messages and changes) with `after < seq <= up_to`,
     /// in seq order, at most `limit`. A change carries its message as it is
@@ -265,15 +296,19 @@ impl Store {
         limit: i64,
     ) -> Result<EventPage, StoreError> {
         let limit = limit.max(1);
-        let mut messages = self.messages_between(room, after, up_to, limit).await?;
-        let changes: Vec<(i64, i64, String)> = on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT seq, message_seq, change FROM message_changes
-                 WHERE room_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
-            )
-            .bind(room).bind(after).bind(up_to).bind(limit)
-            .fetch_all(pool).await?
-        });
+        let changes = async {
+            let rows: Vec<ChangeRow> = on_pool!(self.db(), pool => {
+                sqlx::query_as(
+                    "SELECT room_id, seq, message_seq, change FROM message_changes
+                     WHERE room_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+                )
+                .bind(room).bind(after).bind(up_to).bind(limit)
+                .fetch_all(pool).await?
+            });
+            Ok::<_, StoreError>(rows)
+        };
+        let (mut messages, mut changes) =
+            tokio::try_join!(self.messages_between(room, after, up_to, limit), changes)?;
         // Each table was read up to `limit` rows: past the last row of a
         // full one, the other's rows may not be all there is.
         let full_messages = messages.len() as i64 == limit;
@@ -283,38 +318,98 @@ impl Store {
             through = through.min(messages.last().map_or(up_to, |m| m.seq));
         }
         if full_changes {
-            through = through.min(changes.last().map_or(up_to, |c| c.0));
+            through = through.min(changes.last().map_or(up_to, |c| c.1));
         }
         let next = (full_messages || full_changes).then_some(through);
-        self.attach_details(room, &mut messages).await?;
-        if changes.is_empty() {
-            let events = messages
-                .into_iter()
-                .map(|m| (m.seq, ServerFrame::Message(m)))
-                .collect();
-            return Ok(EventPage { events, next });
-        }
-        // The changed messages as they are now: those read above, the rest
-        // read by seq.
-        let mut current: BTreeMap<i64, MessageView> =
-            messages.iter().map(|m| (m.seq, m.clone())).collect();
-        let missing: Vec<i64> = changes
+        messages.retain(|m| m.seq <= through);
+        changes.retain(|c| c.1 <= through);
+        let events = self
+            .merge_events(messages, changes)
+            .await?
+            .remove(&room)
+            .unwrap_or_default();
+        Ok(EventPage { events, next })
+    }
+
+    /// Every event in each of `ranges`, by room, in seq order: one query
+    /// per table for up to 64 rooms. Nothing limits how many a range
+    /// holds, so callers keep them short (a range holds at most
+    /// `up_to - after` events: messages and changes share the seqs).
+    pub async fn events_in(
+        &self,
+        ranges: &[SeqRange],
+    ) -> Result<HashMap<i64, Vec<Sequenced>>, StoreError> {
+        let spans: Vec<Span> = ranges
             .iter()
-            .map(|(_, target, _)| *target)
-            .filter(|t| !current.contains_key(t))
+            .filter(|r| r.up_to > r.after)
+            .map(|r| Span {
+                room: r.room,
+                low: r.after + 1,
+                high: r.up_to,
+            })
             .collect();
-        for view in self.messages_at(room, &missing).await? {
-            current.insert(view.seq, view);
+        if spans.is_empty() {
+            return Ok(HashMap::new());
         }
-        let mut events: Vec<Sequenced> = messages
+        let (messages, changes) = tokio::try_join!(
+            self.rows_in_spans::<MessageRow>(&MESSAGES_IN, MESSAGE_SEQS, &spans),
+            self.rows_in_spans::<ChangeRow>(CHANGES_IN, ("x.room_id", "x.seq"), &spans),
+        )?;
+        let messages = messages
             .into_iter()
-            .filter(|m| m.seq <= through)
-            .map(|m| (m.seq, ServerFrame::Message(m)))
+            .map(|r| r.into_view(&self.keys))
             .collect();
-        for (seq, target, change) in changes.into_iter().filter(|c| c.0 <= through) {
+        self.merge_events(messages, changes).await
+    }
+
+    /// Messages and changes (each in seq order within its room) as each
+    /// room's events in seq order. A change carries its message as it is
+    /// now: one read here, or read by seq. Every message gets its details.
+    async fn merge_events(
+        &self,
+        messages: Vec<MessageView>,
+        changes: Vec<ChangeRow>,
+    ) -> Result<HashMap<i64, Vec<Sequenced>>, StoreError> {
+        let mut messages = messages;
+        let read: HashSet<(i64, i64)> = messages.iter().map(|m| (m.room, m.seq)).collect();
+        let mut missing: Vec<Span> = changes
+            .iter()
+            .filter(|(room, _, target, _)| !read.contains(&(*room, *target)))
+            .map(|&(room, _, target, _)| Span {
+                room,
+                low: target,
+                high: target,
+            })
+            .collect();
+        missing.sort_by_key(|s| (s.room, s.low));
+        missing.dedup();
+        let fed = messages.len();
+        if !missing.is_empty() {
+            let rows: Vec<MessageRow> = self
+                .rows_in_spans(&MESSAGES_IN, MESSAGE_SEQS, &missing)
+                .await?;
+            messages.extend(rows.into_iter().map(|r| r.into_view(&self.keys)));
+        }
+        self.attach_details(&mut messages).await?;
+        let current: HashMap<(i64, i64), MessageView> = if changes.is_empty() {
+            HashMap::new()
+        } else {
+            messages
+                .iter()
+                .map(|m| ((m.room, m.seq), m.clone()))
+                .collect()
+        };
+        messages.truncate(fed);
+        let mut out: HashMap<i64, Vec<Sequenced>> = HashMap::new();
+        for message in messages {
+            out.entry(message.room)
+                .or_default()
+                .push((message.seq, ServerFrame::Message(message)));
+        }
+        for (room, seq, target, change) in changes {
             // A change whose message is gone (cleared) has nothing to say.
-            if let Some(message) = current.get(&target) {
-                events.push((
+            if let Some(message) = current.get(&(room, target)) {
+                out.entry(room).or_default().push((
                     seq,
                     ServerFrame::Changed(Change {
                         room,
@@ -325,47 +420,19 @@ impl Store {
                 ));
             }
         }
-        events.sort_by_key(|(seq, _)| *seq);
-        Ok(EventPage { events, next })
-    }
-
-    /// The messages at `seqs` in `room`, with their reactions.
-    async fn messages_at(&self, room: i64, seqs: &[i64]) -> Result<Vec<MessageView>, StoreError> {
-        let mut out = Vec::with_capacity(seqs.len());
-        for chunk in seqs.chunks(500) {
-            let list = id_list(chunk.iter().copied());
-            let sql = format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq IN ({list})");
-            let rows: Vec<MessageRow> = on_pool!(self.db(), pool => {
-                sqlx::query_as(&sql).bind(room).fetch_all(pool).await?
-            });
-            out.extend(rows.into_iter().map(|r| r.into_view(&self.keys)));
+        for events in out.values_mut() {
+            events.sort_by_key(|(seq, _)| *seq);
         }
-        self.attach_details(room, &mut out).await?;
         Ok(out)
     }
 
-    /// Fills in the reactions of `views` (messages of one room).
-    pub(super) async fn attach_reactions(
+    /// The reactions of the messages in `spans` (by seq).
+    pub(super) async fn reactions_in(
         &self,
-        room: i64,
-        views: &mut [MessageView],
-    ) -> Result<(), StoreError> {
-        let Some((low, high)) = seq_span(views) else {
-            return Ok(());
-        };
-        let rows: Vec<ReactionRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as(REACTIONS_BETWEEN).bind(room).bind(low).bind(high).fetch_all(pool).await?
-        });
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut grouped = group_reactions(rows);
-        for view in views {
-            if let Some(reactions) = grouped.remove(&view.seq) {
-                view.reactions = reactions;
-            }
-        }
-        Ok(())
+        spans: &[Span],
+    ) -> Result<Vec<ReactionRow>, StoreError> {
+        self.rows_in_spans(REACTIONS_IN, ("x.room_id", "x.message_seq"), spans)
+            .await
     }
 }
 
@@ -426,17 +493,19 @@ mod tests {
     #[test]
     fn reactions_group_by_emoji_in_order_of_first_use() {
         let rows = vec![
-            (5, "👍".to_string(), 1, "Ada".to_string()),
-            (5, "🎉".to_string(), 2, "Bo".to_string()),
-            (5, "👍".to_string(), 2, "Bo".to_string()),
-            (6, "🎉".to_string(), 1, "Ada".to_string()),
+            (1, 5, "👍".to_string(), 1, "Ada".to_string()),
+            (1, 5, "🎉".to_string(), 2, "Bo".to_string()),
+            (1, 5, "👍".to_string(), 2, "Bo".to_string()),
+            (1, 6, "🎉".to_string(), 1, "Ada".to_string()),
+            (2, 5, "🎉".to_string(), 1, "Ada".to_string()),
         ];
         let grouped = group_reactions(rows);
-        let five = &grouped[&5];
+        let five = &grouped[&(1, 5)];
         assert_eq!(five.len(), 2);
         assert_eq!(five[0].emoji, "👍");
         assert_eq!(five[0].users.len(), 2);
         assert_eq!(five[1].emoji, "🎉");
-        assert_eq!(grouped[&6][0].users[0].name, "Ada");
+        assert_eq!(grouped[&(1, 6)][0].users[0].name, "Ada");
+        assert_eq!(grouped[&(2, 5)].len(), 1);
     }
 }

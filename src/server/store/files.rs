@@ -4,6 +4,7 @@
 //! message (`writer/batch.rs`), and reads here check that the reader is a
 //! member of the file's room.
 
+use super::spans::{Span, SPANS};
 use super::{id_list, on_pool, Store, StoreError};
 use crate::realtime::protocol::FileView;
 use crate::server::crypto::ChunkPlace;
@@ -72,6 +73,11 @@ pub struct NewUpload<'a> {
 
 pub(super) const FILE_COLUMNS: &str = "id, uploader_id, upload_id, room_id, name, size, received, mime, width, height, message_id, completed_at";
 
+/// The files of stretches of messages (`spans`, by message id).
+static FILES_IN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {FILE_COLUMNS} FROM files WHERE {SPANS} ORDER BY position, id")
+});
+
 /// The writer: whether file $1 is a finished upload of $2 into room $3,
 /// not sent yet.
 pub(super) const FILE_READY: &str = "SELECT id FROM files
@@ -102,7 +108,7 @@ pub(super) fn file_view((id, name, size, mime, width, height): FileColumns) -> F
 }
 
 /// Puts each file (in its message's order) on the view of its message.
-fn give_files(rows: Vec<FileRow>, views: &mut [crate::realtime::protocol::MessageView]) {
+pub(super) fn give_files(rows: Vec<FileRow>, views: &mut [crate::realtime::protocol::MessageView]) {
     for row in rows {
         if let Some(view) = views.iter_mut().find(|v| Some(v.id) == row.message_id) {
             view.files.push(row.view());
@@ -317,27 +323,10 @@ impl Store {
         }))
     }
 
-    /// Fills in the files of `views` (messages of one room).
-    pub(super) async fn attach_files(
-        &self,
-        room: i64,
-        views: &mut [crate::realtime::protocol::MessageView],
-    ) -> Result<(), StoreError> {
-        let (Some(low), Some(high)) = (
-            views.iter().map(|v| v.id).min(),
-            views.iter().map(|v| v.id).max(),
-        ) else {
-            return Ok(());
-        };
-        let sql = format!(
-            "SELECT {FILE_COLUMNS} FROM files
-             WHERE room_id = $1 AND message_id >= $2 AND message_id <= $3 ORDER BY position, id"
-        );
-        let rows: Vec<FileRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as(&sql).bind(room).bind(low).bind(high).fetch_all(pool).await?
-        });
-        give_files(rows, views);
-        Ok(())
+    /// The files of the messages in `spans` (by message id).
+    pub(super) async fn files_in(&self, spans: &[Span]) -> Result<Vec<FileRow>, StoreError> {
+        self.rows_in_spans(&FILES_IN, ("room_id", "message_id"), spans)
+            .await
     }
 
     /// Fills in the files of `views` (messages of any rooms, by id).

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::changes::seq_span;
+use super::spans::Span;
 use super::{on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageView, Person};
 
@@ -37,14 +37,15 @@ pub(super) const MARK_DELETED: &str =
     "UPDATE mentions SET deleted = TRUE WHERE room_id = $1 AND message_seq = $2";
 pub(super) const DELETE_ROOM_MENTIONS: &str = "DELETE FROM mentions WHERE room_id = $1";
 /// One message's mentions (a row with no user is `@room`).
-pub(super) const MENTIONS_OF: &str = "SELECT x.message_seq, x.user_id, u.shown_name
+pub(super) const MENTIONS_OF: &str = "SELECT x.room_id, x.message_seq, x.user_id, u.shown_name
      FROM mentions x LEFT JOIN users u ON u.id = x.user_id
      WHERE x.room_id = $1 AND x.message_seq = $2
      ORDER BY x.user_id";
-const MENTIONS_BETWEEN: &str = "SELECT x.message_seq, x.user_id, u.shown_name
+/// The mentions of stretches of messages (`spans`, by seq).
+const MENTIONS_IN: &str = "SELECT x.room_id, x.message_seq, x.user_id, u.shown_name
      FROM mentions x LEFT JOIN users u ON u.id = x.user_id
-     WHERE x.room_id = $1 AND x.message_seq >= $2 AND x.message_seq <= $3
-     ORDER BY x.message_seq, x.user_id";
+     WHERE $SPANS
+     ORDER BY x.room_id, x.message_seq, x.user_id";
 /// Members whose name starts with the text typed after `@`, or has a word
 /// that does (so "@love" finds Ada Lovelace), the asker left out.
 const MEMBERS_MATCHING: &str = "SELECT u.id, u.display_name
@@ -54,17 +55,17 @@ const MEMBERS_MATCHING: &str = "SELECT u.id, u.display_name
      ORDER BY lower(u.display_name), u.id
      LIMIT $5";
 
-/// message seq, user (none: `@room`), the user's name.
-pub(super) type MentionRow = (i64, Option<i64>, Option<String>);
+/// room, message seq, user (none: `@room`), the user's name.
+pub(super) type MentionRow = (i64, i64, Option<i64>, Option<String>);
 
 /// Sets each view's mentions from `rows` (ordered by message).
 pub(super) fn apply_mentions(rows: Vec<MentionRow>, views: &mut [MessageView]) {
     if rows.is_empty() {
         return;
     }
-    let mut by_seq: HashMap<i64, (Vec<Person>, bool)> = HashMap::new();
-    for (seq, user, name) in rows {
-        let entry = by_seq.entry(seq).or_default();
+    let mut by_message: HashMap<(i64, i64), (Vec<Person>, bool)> = HashMap::new();
+    for (room, seq, user, name) in rows {
+        let entry = by_message.entry((room, seq)).or_default();
         match user {
             Some(id) => entry.0.push(Person {
                 id,
@@ -74,7 +75,7 @@ pub(super) fn apply_mentions(rows: Vec<MentionRow>, views: &mut [MessageView]) {
         }
     }
     for view in views {
-        if let Some((people, room)) = by_seq.remove(&view.seq) {
+        if let Some((people, room)) = by_message.remove(&(view.room, view.seq)) {
             view.mentions = people;
             view.mentions_room = room;
         }
@@ -94,20 +95,10 @@ fn like_escaped(text: &str) -> String {
 }
 
 impl Store {
-    /// Fills in the mentions of `views` (messages of one room).
-    pub(super) async fn attach_mentions(
-        &self,
-        room: i64,
-        views: &mut [MessageView],
-    ) -> Result<(), StoreError> {
-        let Some((low, high)) = seq_span(views) else {
-            return Ok(());
-        };
-        let rows: Vec<MentionRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as(MENTIONS_BETWEEN).bind(room).bind(low).bind(high).fetch_all(pool).await?
-        });
-        apply_mentions(rows, views);
-        Ok(())
+    /// The mentions of the messages in `spans` (by seq).
+    pub(super) async fn mentions_in(&self, spans: &[Span]) -> Result<Vec<MentionRow>, StoreError> {
+        self.rows_in_spans(MENTIONS_IN, ("x.room_id", "x.message_seq"), spans)
+            .await
     }
 
     /// Up to `limit` members of `room` other than `asker` whose name (or a
@@ -158,9 +149,10 @@ mod tests {
         ];
         apply_mentions(
             vec![
-                (4, None, None),
-                (5, Some(2), Some("Bo".into())),
-                (5, Some(3), Some("Cy".into())),
+                (0, 4, None, None),
+                (0, 5, Some(2), Some("Bo".into())),
+                (0, 5, Some(3), Some("Cy".into())),
+                (1, 4, Some(2), Some("Bo".into())),
             ],
             &mut views,
         );

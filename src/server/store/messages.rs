@@ -1,3 +1,7 @@
+use super::changes::give_reactions;
+use super::files::give_files;
+use super::mentions::apply_mentions;
+use super::spans::spans_of;
 use super::{id_list, on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageKind, MessageView, Quote, SystemEvent};
 use crate::server::crypto::Keyring;
@@ -222,16 +226,24 @@ impl SystemLine {
 
 impl Store {
     /// Fills in what a message row does not hold: its reactions, files and
-    /// whom it mentions (`views`: messages of one room). Every read that hands out
-    /// messages goes through here, so none forgets either.
-    pub(super) async fn attach_details(
-        &self,
-        room: i64,
-        views: &mut [MessageView],
-    ) -> Result<(), StoreError> {
-        self.attach_reactions(room, views).await?;
-        self.attach_files(room, views).await?;
-        self.attach_mentions(room, views).await
+    /// whom it mentions (`views`: messages of any rooms), read at once.
+    /// Every read that hands out messages goes through here, so none
+    /// forgets either.
+    pub(super) async fn attach_details(&self, views: &mut [MessageView]) -> Result<(), StoreError> {
+        if views.is_empty() {
+            return Ok(());
+        }
+        let by_seq = spans_of(views, |v| v.room, |v| v.seq);
+        let by_id = spans_of(views, |v| v.room, |v| v.id);
+        let (reactions, files, mentions) = tokio::try_join!(
+            self.reactions_in(&by_seq),
+            self.files_in(&by_id),
+            self.mentions_in(&by_seq),
+        )?;
+        give_reactions(reactions, views);
+        give_files(files, views);
+        apply_mentions(mentions, views);
+        Ok(())
     }
 
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.
@@ -286,7 +298,7 @@ impl Store {
             .rev()
             .map(|r| r.into_view(&self.keys))
             .collect();
-        self.attach_details(room, &mut views).await?;
+        self.attach_details(&mut views).await?;
         Ok(views)
     }
 }

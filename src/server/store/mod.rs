@@ -26,6 +26,7 @@ mod rooms;
 mod search;
 mod sessions;
 mod sites;
+mod spans;
 mod sso;
 mod support;
 mod users;
@@ -33,7 +34,7 @@ mod writer;
 mod writes;
 
 pub use audit::NewAuditEntry;
-pub use changes::{Action, ChangeRequest, EventPage, Refusal, Sequenced};
+pub use changes::{Action, ChangeRequest, EventPage, Refusal, SeqRange, Sequenced};
 pub use dump::{DumpRow, RowSource, TABLES};
 pub use files::{last_index, FileRow, NewUpload, CHUNK, ORIGINAL, PREVIEW, THUMBNAIL};
 pub use keys::KeyCount;

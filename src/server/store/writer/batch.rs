@@ -565,7 +565,7 @@ async fn change(
         .map(file_view)
         .collect();
     message.reactions = group_reactions(tx.reactions(room, target_seq).await?)
-        .remove(&target_seq)
+        .remove(&(room, target_seq))
         .unwrap_or_default();
     let mentions = tx.mentions(room, target_seq).await?;
     apply_mentions(mentions, std::slice::from_mut(&mut message));

@@ -439,7 +439,7 @@ impl BatchTx for SqliteBatch<'_> {
         let mut rows = statement.raw_query();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+            out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
         }
         Ok(out)
     }
@@ -449,7 +449,7 @@ impl BatchTx for SqliteBatch<'_> {
         let mut rows = statement.raw_query();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            out.push((r.get(0)?, r.get(1)?, r.get(2)?));
+            out.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
         }
         Ok(out)
     }
