@@ -227,8 +227,8 @@ both_backends!(reconnect_catches_up_exactly_the_missing);
 
 /// A tab asleep in many rooms (more than one read's worth) catches up
 /// exactly: each room's messages and changes once, in order, every
-/// message with its own reactions and mentions though the rooms share
-/// seqs, a change to a message the tab already held, and a room further
+/// message with its own reactions, mentions and files though the rooms
+/// share seqs, a change to a message the tab already held, and a room further
 /// behind than one page.
 async fn a_catch_up_across_many_rooms_is_exact(backend: Backend) {
     const ROOMS: usize = 70;
@@ -266,6 +266,11 @@ async fn a_catch_up_across_many_rooms_is_exact(backend: Backend) {
         if i % 5 == 0 {
             sender
                 .mention(room, &format!("second-{i}"), "look @bob", &[bob_id])
+                .await;
+        } else if i % 3 == 0 {
+            let notes = server.upload(&ada, room, "notes.txt", b"the notes").await;
+            sender
+                .send_files(room, &format!("second-{i}"), "notes", &[notes])
                 .await;
         } else {
             sender.say(room, &format!("second-{i}"), "again").await;

@@ -323,6 +323,7 @@ impl Store {
         let next = (full_messages || full_changes).then_some(through);
         messages.retain(|m| m.seq <= through);
         changes.retain(|c| c.1 <= through);
+        self.attach_details(&mut messages).await?;
         let events = self
             .merge_events(messages, changes)
             .await?
@@ -351,20 +352,24 @@ impl Store {
         if spans.is_empty() {
             return Ok(HashMap::new());
         }
-        let (messages, changes) = tokio::try_join!(
+        // The details are read over the same stretches, beside the rows: one
+        // round of reads.
+        let (messages, changes, details) = tokio::try_join!(
             self.rows_in_spans::<MessageRow>(&MESSAGES_IN, MESSAGE_SEQS, &spans),
             self.rows_in_spans::<ChangeRow>(CHANGES_IN, ("x.room_id", "x.seq"), &spans),
+            self.details_in(&spans),
         )?;
-        let messages = messages
+        let mut messages: Vec<MessageView> = messages
             .into_iter()
             .map(|r| r.into_view(&self.keys))
             .collect();
+        details.give(&mut messages);
         self.merge_events(messages, changes).await
     }
 
-    /// Messages and changes (each in seq order within its room) as each
-    /// room's events in seq order. A change carries its message as it is
-    /// now: one read here, or read by seq. Every message gets its details.
+    /// Messages (with their details) and changes, each in seq order within
+    /// its room, as each room's events in seq order. A change carries its
+    /// message as it is now: one of `messages`, or read here by seq.
     async fn merge_events(
         &self,
         messages: Vec<MessageView>,
@@ -385,12 +390,15 @@ impl Store {
         missing.dedup();
         let fed = messages.len();
         if !missing.is_empty() {
-            let rows: Vec<MessageRow> = self
-                .rows_in_spans(&MESSAGES_IN, MESSAGE_SEQS, &missing)
-                .await?;
-            messages.extend(rows.into_iter().map(|r| r.into_view(&self.keys)));
+            let (rows, details) = tokio::try_join!(
+                self.rows_in_spans::<MessageRow>(&MESSAGES_IN, MESSAGE_SEQS, &missing),
+                self.details_in(&missing),
+            )?;
+            let mut targets: Vec<MessageView> =
+                rows.into_iter().map(|r| r.into_view(&self.keys)).collect();
+            details.give(&mut targets);
+            messages.extend(targets);
         }
-        self.attach_details(&mut messages).await?;
         let current: HashMap<(i64, i64), MessageView> = if changes.is_empty() {
             HashMap::new()
         } else {

@@ -73,9 +73,14 @@ pub struct NewUpload<'a> {
 
 pub(super) const FILE_COLUMNS: &str = "id, uploader_id, upload_id, room_id, name, size, received, mime, width, height, message_id, completed_at";
 
-/// The files of stretches of messages (`spans`, by message id).
+/// The files of stretches of messages (`spans`, by the messages' seqs).
 static FILES_IN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("SELECT {FILE_COLUMNS} FROM files WHERE {SPANS} ORDER BY position, id")
+    let columns: Vec<String> = FILE_COLUMNS.split(", ").map(|c| format!("f.{c}")).collect();
+    format!(
+        "SELECT {} FROM files f JOIN messages m ON m.id = f.message_id
+         WHERE {SPANS} ORDER BY f.position, f.id",
+        columns.join(", ")
+    )
 });
 
 /// The writer: whether file $1 is a finished upload of $2 into room $3,
@@ -323,9 +328,9 @@ impl Store {
         }))
     }
 
-    /// The files of the messages in `spans` (by message id).
+    /// The files of the messages in `spans` (by seq).
     pub(super) async fn files_in(&self, spans: &[Span]) -> Result<Vec<FileRow>, StoreError> {
-        self.rows_in_spans(&FILES_IN, ("room_id", "message_id"), spans)
+        self.rows_in_spans(&FILES_IN, ("m.room_id", "m.seq"), spans)
             .await
     }
 
