@@ -242,11 +242,11 @@ const BACKLOG: usize = 4096;
 /// new messages of a room named by several of them are read back from the
 /// database as one range, the ranges of many rooms in one read
 /// (`Store::events_in`), so under load a read carries many messages
-/// instead of a read per announcement falling further behind. Read marks, typing and receipts are handed out after
-/// the messages gathered before them, in order (a read mark may arrive
-/// after newer messages: the client recounts from those, see
-/// `ClientState`); any other event (joins, leaves, sessions) first
-/// delivers everything gathered before it.
+/// instead of a read per announcement falling further behind. Read
+/// marks, typing and receipts are handed out after the messages gathered
+/// before them, in order (a read mark may arrive after newer messages:
+/// the client recounts from those, see `ClientState`); any other event
+/// (joins, leaves, sessions) first delivers everything gathered before it.
 async fn deliver_loop(
     store: Store,
     hub: Hub,

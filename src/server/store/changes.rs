@@ -277,9 +277,9 @@ pub struct SeqRange {
 /// room, seq, the message's seq, what changed.
 type ChangeRow = (i64, i64, i64, String);
 
-/// The messages in stretches of rooms' sequences (`spans`, over
-/// `MESSAGE_SEQS`).
+/// The columns `MESSAGES_IN`'s stretches are over.
 const MESSAGE_SEQS: SpanColumns = ("m.room_id", "m.seq");
+/// The messages in stretches of rooms' sequences (`spans`).
 static MESSAGES_IN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("{SELECT_MESSAGES} WHERE {SPANS} ORDER BY m.room_id, m.seq")
 });

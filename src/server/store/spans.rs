@@ -18,8 +18,7 @@ use sqlx::{Database, Encode, FromRow, Type};
 
 use super::{on_pool, Store, StoreError};
 
-/// `low..=high` of room `room`'s seqs (or of its message
-/// ids, for files).
+/// `low..=high` of room `room`'s seqs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Span {
     pub room: i64,
@@ -27,15 +26,15 @@ pub(super) struct Span {
     pub high: i64,
 }
 
-/// Matches nothing: pads a batch up to its query's number of rows.
+/// Matches nothing: pads a batch up to its query's number of stretches.
 const EMPTY: Span = Span {
     room: 0,
     low: 1,
     high: 0,
 };
 
-/// The row counts a query text is written for: one room (a live read),
-/// a few, and many (the largest batch).
+/// The stretch counts a query text is written for: one room (a live
+/// read), a few, and many (the largest batch).
 const SLOTS: [usize; 3] = [1, 8, 64];
 
 /// `spans` in batches of at most the largest slot count, each padded to
@@ -56,8 +55,7 @@ fn batches(spans: &[Span]) -> impl Iterator<Item = Vec<Span>> + '_ {
 /// replaced by the condition that a row lies in one of the stretches.
 pub(super) const SPANS: &str = "$SPANS";
 
-/// The columns a query's stretches are over: the room's, and the seq's
-/// (or the message id's).
+/// The columns a query's stretches are over: the room's and the seq's.
 pub(super) type SpanColumns = (&'static str, &'static str);
 
 impl Store {
