@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use super::messages::{MessageRow, SELECT_MESSAGES};
 use super::spans::{Span, SpanColumns, SPANS};
 use super::{on_pool, Store, StoreError};
-use crate::realtime::protocol::{Change, ChangeKind, MessageView, Person, Reaction, ServerFrame};
+use crate::realtime::protocol::{Change, ChangeKind, MessageView, ServerFrame};
 
 /// What a change does to its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,56 +185,10 @@ pub(super) const DELETE_ROOM_REACTIONS: &str = "DELETE FROM reactions WHERE room
 /// One message as it is now.
 pub(super) static MESSAGE_AT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq = $2"));
-/// One message's reactions, in the order they were added.
-pub(super) const REACTIONS_OF: &str =
-    "SELECT x.room_id, x.message_seq, x.emoji, x.user_id, u.shown_name
-     FROM reactions x JOIN users u ON u.id = x.user_id
-     WHERE x.room_id = $1 AND x.message_seq = $2
-     ORDER BY x.seq";
-/// The reactions of stretches of messages (`spans`, by seq).
-const REACTIONS_IN: &str = "SELECT x.room_id, x.message_seq, x.emoji, x.user_id, u.shown_name
-     FROM reactions x JOIN users u ON u.id = x.user_id
-     WHERE $SPANS
-     ORDER BY x.room_id, x.message_seq, x.seq";
 /// The changes in stretches of rooms' sequences (`spans`).
 const CHANGES_IN: &str = "SELECT x.room_id, x.seq, x.message_seq, x.change
      FROM message_changes x WHERE $SPANS
      ORDER BY x.room_id, x.seq";
-
-/// room, message seq, emoji, user id, user name.
-pub(super) type ReactionRow = (i64, i64, String, i64, String);
-
-/// Groups rows (ordered by message, then by the seq that added them) into
-/// each message's reactions (by room and seq), every emoji in the order
-/// it was first used.
-pub(super) fn group_reactions(rows: Vec<ReactionRow>) -> HashMap<(i64, i64), Vec<Reaction>> {
-    let mut out: HashMap<(i64, i64), Vec<Reaction>> = HashMap::new();
-    for (room, seq, emoji, id, name) in rows {
-        let list = out.entry((room, seq)).or_default();
-        let reactor = Person { id, name };
-        match list.iter_mut().find(|r| r.emoji == emoji) {
-            Some(reaction) => reaction.users.push(reactor),
-            None => list.push(Reaction {
-                emoji,
-                users: vec![reactor],
-            }),
-        }
-    }
-    out
-}
-
-/// Gives each of `views` its reactions from `rows`.
-pub(super) fn give_reactions(rows: Vec<ReactionRow>, views: &mut [MessageView]) {
-    if rows.is_empty() {
-        return;
-    }
-    let mut grouped = group_reactions(rows);
-    for view in views {
-        if let Some(reactions) = grouped.remove(&(view.room, view.seq)) {
-            view.reactions = reactions;
-        }
-    }
-}
 
 impl ChangeKind {
     pub(super) fn as_str(self) -> &'static str {
@@ -433,15 +387,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// The reactions of the messages in `spans` (by seq).
-    pub(super) async fn reactions_in(
-        &self,
-        spans: &[Span],
-    ) -> Result<Vec<ReactionRow>, StoreError> {
-        self.rows_in_spans(REACTIONS_IN, ("x.room_id", "x.message_seq"), spans)
-            .await
-    }
 }
 
 #[cfg(test)]
@@ -496,24 +441,5 @@ mod tests {
         let mut none = target("group", 1, "member", "member");
         none.kind = None;
         assert_eq!(none.allows(1, &edit), Err(Refusal::NoMessage));
-    }
-
-    #[test]
-    fn reactions_group_by_emoji_in_order_of_first_use() {
-        let rows = vec![
-            (1, 5, "👍".to_string(), 1, "Ada".to_string()),
-            (1, 5, "🎉".to_string(), 2, "Bo".to_string()),
-            (1, 5, "👍".to_string(), 2, "Bo".to_string()),
-            (1, 6, "🎉".to_string(), 1, "Ada".to_string()),
-            (2, 5, "🎉".to_string(), 1, "Ada".to_string()),
-        ];
-        let grouped = group_reactions(rows);
-        let five = &grouped[&(1, 5)];
-        assert_eq!(five.len(), 2);
-        assert_eq!(five[0].emoji, "👍");
-        assert_eq!(five[0].users.len(), 2);
-        assert_eq!(five[1].emoji, "🎉");
-        assert_eq!(grouped[&(1, 6)][0].users[0].name, "Ada");
-        assert_eq!(grouped[&(2, 5)].len(), 1);
     }
 }

@@ -1,10 +1,3 @@
-use super::changes::give_reactions;
-use super::changes::ReactionRow;
-use super::files::give_files;
-use super::files::FileRow;
-use super::mentions::apply_mentions;
-use super::mentions::MentionRow;
-use super::spans::{spans_of, Span};
 use super::{id_list, on_pool, Store, StoreError};
 use crate::realtime::protocol::{MessageKind, MessageView, Quote, SystemEvent};
 use crate::server::crypto::Keyring;
@@ -158,22 +151,6 @@ impl MessageRow {
     }
 }
 
-/// What a message row does not hold, read for stretches of messages.
-pub(super) struct Details {
-    reactions: Vec<ReactionRow>,
-    files: Vec<FileRow>,
-    mentions: Vec<MentionRow>,
-}
-
-impl Details {
-    /// Gives each of `views` its own.
-    pub(super) fn give(self, views: &mut [MessageView]) {
-        give_reactions(self.reactions, views);
-        give_files(self.files, views);
-        apply_mentions(self.mentions, views);
-    }
-}
-
 /// A text row's body is its UTF-8 text; a system row's is a `SystemEvent`
 /// as JSON, shown through its description.
 fn decode_body(kind: &str, body: &[u8]) -> (MessageKind, Option<SystemEvent>, String) {
@@ -244,34 +221,6 @@ impl SystemLine {
 }
 
 impl Store {
-    /// Fills in what a message row does not hold: its reactions, files and
-    /// whom it mentions (`views`: messages of any rooms). Every read that
-    /// hands out messages goes through here or `details_in`, so none
-    /// forgets either.
-    pub(super) async fn attach_details(&self, views: &mut [MessageView]) -> Result<(), StoreError> {
-        if views.is_empty() {
-            return Ok(());
-        }
-        let spans = spans_of(views, |v| v.room, |v| v.seq);
-        self.details_in(&spans).await?.give(views);
-        Ok(())
-    }
-
-    /// The details of the messages in `spans` (by seq), read at once, so a
-    /// read that knows its stretches can fetch them beside the messages.
-    pub(super) async fn details_in(&self, spans: &[Span]) -> Result<Details, StoreError> {
-        let (reactions, files, mentions) = tokio::try_join!(
-            self.reactions_in(spans),
-            self.files_in(spans),
-            self.mentions_in(spans),
-        )?;
-        Ok(Details {
-            reactions,
-            files,
-            mentions,
-        })
-    }
-
     /// Messages with `after < seq <= up_to`, oldest first, at most `limit`.
     pub(super) async fn messages_between(
         &self,

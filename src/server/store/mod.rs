@@ -7,6 +7,7 @@
 mod audit;
 mod canned;
 mod changes;
+mod details;
 mod dump;
 mod files;
 mod keys;

@@ -17,10 +17,10 @@ use crate::realtime::protocol::{
 };
 use crate::server::crypto::Keyring;
 use crate::server::store::changes::{
-    group_reactions, Action, ChangeRequest, Refusal, ADD_REACTION, ADVANCE_ROOM,
-    DELETE_ROOM_CHANGES, DELETE_ROOM_REACTIONS, DROP_REACTIONS, EDIT, INSERT_CHANGE,
-    REMOVE_REACTION, TOMBSTONE,
+    Action, ChangeRequest, Refusal, ADD_REACTION, ADVANCE_ROOM, DELETE_ROOM_CHANGES,
+    DELETE_ROOM_REACTIONS, DROP_REACTIONS, EDIT, INSERT_CHANGE, REMOVE_REACTION, TOMBSTONE,
 };
+use crate::server::store::details::group_reactions;
 use crate::server::store::files::{file_view, ATTACH_FILE, DROP_MESSAGE_FILES, FILE_READY};
 use crate::server::store::mentions::{
     apply_mentions, DELETE_ROOM_MENTIONS, INSERT_MENTION, INSERT_MENTION_UNCOUNTED,

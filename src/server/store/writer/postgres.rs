@@ -14,9 +14,8 @@ use super::batch::{
 use super::indexing::Vocabulary;
 use super::jobs::{answer, fill_batch, observe, Committed, Job};
 use crate::server::crypto::Sealed;
-use crate::server::store::changes::{
-    ReactionRow, Target, TargetColumns, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
-};
+use crate::server::store::changes::{Target, TargetColumns, MESSAGE_AT, REACTION_ROOM, TARGET};
+use crate::server::store::details::{ReactionRow, REACTIONS_OF};
 use crate::server::store::files::{FileColumns, FILES_OF_MESSAGE};
 use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{

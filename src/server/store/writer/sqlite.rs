@@ -27,9 +27,8 @@ use super::indexing::Vocabulary;
 use super::jobs::{answer_all, fill_batch, observe, Committed, Job, Replies};
 use super::sqlite_index::{self, Handed, Handoff, PendingDocs};
 use crate::server::crypto::{Keyring, Sealed};
-use crate::server::store::changes::{
-    ReactionRow, Target, MESSAGE_AT, REACTIONS_OF, REACTION_ROOM, TARGET,
-};
+use crate::server::store::changes::{Target, MESSAGE_AT, REACTION_ROOM, TARGET};
+use crate::server::store::details::{ReactionRow, REACTIONS_OF};
 use crate::server::store::files::{FileColumns, FILES_OF_MESSAGE};
 use crate::server::store::mentions::{MentionRow, MENTIONS_OF};
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};

@@ -4,7 +4,8 @@
 //! `indexing.rs`.
 
 use crate::server::crypto::Sealed;
-use crate::server::store::changes::{ReactionRow, Target};
+use crate::server::store::changes::Target;
+use crate::server::store::details::ReactionRow;
 use crate::server::store::files::FileColumns;
 use crate::server::store::mentions::MentionRow;
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
