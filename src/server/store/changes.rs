@@ -326,10 +326,9 @@ impl Store {
     /// message as it is now: one of `messages`, or read here by seq.
     async fn merge_events(
         &self,
-        messages: Vec<MessageView>,
+        mut messages: Vec<MessageView>,
         changes: Vec<ChangeRow>,
     ) -> Result<HashMap<i64, Vec<Sequenced>>, StoreError> {
-        let mut messages = messages;
         let read: HashSet<(i64, i64)> = messages.iter().map(|m| (m.room, m.seq)).collect();
         let mut missing: Vec<Span> = changes
             .iter()

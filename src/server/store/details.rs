@@ -74,15 +74,12 @@ impl Details {
 }
 
 impl Store {
-    /// Fills in what a message row does not hold: its reactions, files and
-    /// whom it mentions (`views`: messages of any rooms). Every read that
-    /// hands out messages goes through here or `details_in`, so none
-    /// forgets either.
+    /// Fills in the details of `views` (messages of any rooms).
     pub(super) async fn attach_details(&self, views: &mut [MessageView]) -> Result<(), StoreError> {
         if views.is_empty() {
             return Ok(());
         }
-        let spans = spans_of(views, |v| v.room, |v| v.seq);
+        let spans = spans_of(views);
         self.details_in(&spans).await?.give(views);
         Ok(())
     }

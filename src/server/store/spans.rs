@@ -17,6 +17,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, Encode, FromRow, Type};
 
 use super::{on_pool, Store, StoreError};
+use crate::realtime::protocol::MessageView;
 
 /// `low..=high` of room `room`'s seqs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,28 +114,24 @@ where
     query
 }
 
-/// The stretch of each room's values in `items` (by room, lowest to
-/// highest `value`), in the order the rooms first appear.
-pub(super) fn spans_of<T>(
-    items: &[T],
-    room: impl Fn(&T) -> i64,
-    value: impl Fn(&T) -> i64,
-) -> Vec<Span> {
+/// The stretch of each room's seqs in `views` (lowest to highest), in the
+/// order the rooms first appear.
+pub(super) fn spans_of(views: &[MessageView]) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::new();
     let mut at: HashMap<i64, usize> = HashMap::new();
-    for item in items {
-        let (r, v) = (room(item), value(item));
-        match at.get(&r) {
+    for view in views {
+        let (room, seq) = (view.room, view.seq);
+        match at.get(&room) {
             Some(&i) => {
-                out[i].low = out[i].low.min(v);
-                out[i].high = out[i].high.max(v);
+                out[i].low = out[i].low.min(seq);
+                out[i].high = out[i].high.max(seq);
             }
             None => {
-                at.insert(r, out.len());
+                at.insert(room, out.len());
                 out.push(Span {
-                    room: r,
-                    low: v,
-                    high: v,
+                    room,
+                    low: seq,
+                    high: seq,
                 });
             }
         }
@@ -175,9 +172,16 @@ mod tests {
     }
 
     #[test]
-    fn each_room_gets_one_stretch_from_its_lowest_to_its_highest_value() {
-        let items = [(7, 5), (3, 2), (7, 9), (7, 6), (3, 1)];
-        let spans = spans_of(&items, |i| i.0, |i| i.1);
+    fn each_room_gets_one_stretch_from_its_lowest_to_its_highest_seq() {
+        let views: Vec<MessageView> = [(7, 5), (3, 2), (7, 9), (7, 6), (3, 1)]
+            .into_iter()
+            .map(|(room, seq)| MessageView {
+                room,
+                seq,
+                ..MessageView::default()
+            })
+            .collect();
+        let spans = spans_of(&views);
         assert_eq!(spans, vec![span(7, 5, 9), span(3, 1, 2)]);
     }
 }
