@@ -393,3 +393,59 @@ async fn a_role_change_on_one_node_is_live_on_the_other() {
         server.stop().await;
     }
 }
+
+/// On Postgres, messages keep no foreign keys to rooms and users (they
+/// cost a row lock per message): deleting either by hand still does what
+/// the keys did. A room's messages go with it; a user's messages stay,
+/// without a sender.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_room_or_a_user_by_hand_reaches_their_messages() {
+    use sqlx::Connection;
+    let server = TestServer::start_on(TestDb::new(Backend::Postgres).await, FAST).await;
+    server.user("root@example.com").await;
+    let ada = server.user("ada@example.com").await;
+    let bob = server.user("bob@example.com").await;
+    let kept = server.group(&ada, "Kept", &["bob@example.com"]).await;
+    let gone = server.group(&ada, "Gone", &["bob@example.com"]).await;
+    let mut ada_tab = tab(&server, &ada).await;
+    let mut bob_tab = tab(&server, &bob).await;
+    for i in 1..=3 {
+        ada_tab.say(kept, &format!("k{i}"), "from ada").await;
+        bob_tab.say(kept, &format!("b{i}"), "from bob").await;
+        ada_tab.say(gone, &format!("g{i}"), "soon gone").await;
+    }
+    bob_tab.until_seq(kept, 6).await;
+    bob_tab.until_seq(gone, 3).await;
+    drop(bob_tab);
+
+    let mut db = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
+    let count = |sql: &'static str, room: i64| sqlx::query_scalar::<_, i64>(sql).bind(room);
+    sqlx::query("DELETE FROM rooms WHERE id = $1")
+        .bind(gone)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let left = count("SELECT COUNT(*) FROM messages WHERE room_id = $1", gone)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a deleted room's messages go with it");
+
+    sqlx::query("DELETE FROM users WHERE email = 'bob@example.com'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let (kept_rows, senderless): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE sender_id IS NULL) FROM messages WHERE room_id = $1",
+    )
+    .bind(kept)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kept_rows, senderless),
+        (6, 3),
+        "a deleted user's messages stay, without a sender"
+    );
+    server.stop().await;
+}

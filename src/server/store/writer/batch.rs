@@ -45,18 +45,34 @@ pub(super) const INSERT_TEXT: &str =
      RETURNING id";
 /// Postgres: a run of plain texts (`store_run`) in one statement, in
 /// order, each only if its sender is a member and has not used the client
-/// id; RETURNING says which were stored. The `messages_advance_rooms`
+/// id; the result says which were stored. The `messages_advance_rooms`
 /// trigger moves each room and read mark once for the statement.
+///
+/// The same statement writes the search postings: the run's own, given
+/// by (room, seq) and joined to the ids just stored ($10-$12), and those
+/// the batch held back for messages stored before the run ($13-$15). Each
+/// statement is a round trip; this saves the batch one.
 pub(super) const INSERT_TEXTS: &str =
-    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
-     SELECT t.room_id, t.seq, t.sender_id, t.client_id, 'text', t.body, t.key_id, t.nonce, t.created_at, t.text_rank
-     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::BYTEA[], $6::BIGINT[], $7::BYTEA[],
-                 $8::BIGINT[], $9::BIGINT[])
-          WITH ORDINALITY AS t(room_id, seq, sender_id, client_id, body, key_id, nonce, created_at, text_rank, place)
-     WHERE EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = t.room_id AND rm.user_id = t.sender_id)
-     ORDER BY t.place
-     ON CONFLICT (sender_id, client_id) DO NOTHING
-     RETURNING id, room_id, seq";
+    "WITH stored AS (
+       INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
+       SELECT t.room_id, t.seq, t.sender_id, t.client_id, 'text', t.body, t.key_id, t.nonce, t.created_at, t.text_rank
+       FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::BYTEA[], $6::BIGINT[], $7::BYTEA[],
+                   $8::BIGINT[], $9::BIGINT[])
+            WITH ORDINALITY AS t(room_id, seq, sender_id, client_id, body, key_id, nonce, created_at, text_rank, place)
+       WHERE EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = t.room_id AND rm.user_id = t.sender_id)
+       ORDER BY t.place
+       ON CONFLICT (sender_id, client_id) DO NOTHING
+       RETURNING id, room_id, seq
+     ), posted AS (
+       INSERT INTO search_postings (room_id, term, message_id)
+       SELECT p.room_id, p.term, s.id
+       FROM unnest($10::BIGINT[], $11::BIGINT[], $12::INT[]) AS p(room_id, seq, term)
+       JOIN stored s ON s.room_id = p.room_id AND s.seq = p.seq
+       UNION ALL
+       SELECT * FROM unnest($13::BIGINT[], $14::INT[], $15::BIGINT[])
+       ON CONFLICT DO NOTHING
+     )
+     SELECT id, room_id, seq FROM stored";
 pub(super) const INSERT_SYSTEM: &str =
     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
      VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7, $8)
@@ -83,17 +99,23 @@ pub(super) const MARK_ALL_READ: &str =
 /// its messages notify by kind (`NOTIFY`).
 const HEAD_COLUMNS: &str =
     "SELECT id, last_seq, CASE WHEN support_status = 'resolved' THEN support_user_id END, text_count,
-        CAST(CASE WHEN kind IN ('direct', 'support') THEN 1 ELSE 0 END AS BIGINT) FROM rooms";
+        CAST(CASE WHEN kind IN ('direct', 'support') THEN 1 ELSE 0 END AS BIGINT)";
 
 /// The stored message a resent client id refers to. Built once, not per batch.
 pub(super) static EXISTING: LazyLock<String> =
     LazyLock::new(|| format!("{SELECT_MESSAGES} WHERE m.sender_id = $1 AND m.client_id = $2"));
-/// Postgres: the batch's heads, locked in id order, so two nodes never deadlock.
-pub(super) static HEADS_LOCKED: LazyLock<String> =
-    LazyLock::new(|| format!("{HEAD_COLUMNS} WHERE id = ANY($1) ORDER BY id FOR UPDATE"));
+/// Postgres: the batch's heads, locked in id order, so two nodes never
+/// deadlock, each with the search index's generation (`INDEX_GENERATION`,
+/// read here to save the batch a round trip).
+pub(super) static HEADS_LOCKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{HEAD_COLUMNS}, (SELECT generation FROM search_state WHERE id = 1)
+         FROM rooms WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    )
+});
 /// SQLite: one room's head.
 pub(super) static HEAD_OF_ROOM: LazyLock<String> =
-    LazyLock::new(|| format!("{HEAD_COLUMNS} WHERE id = $1"));
+    LazyLock::new(|| format!("{HEAD_COLUMNS} FROM rooms WHERE id = $1"));
 
 /// Stores `batch` in the open transaction `tx`, in order; the caller
 /// commits. Each message is sealed for (room, seq) under the current key.
@@ -180,11 +202,13 @@ pub(super) async fn store_batch(
         if joins {
             let sealed = keys.seal(room, seq, msg.body.as_bytes())?;
             heads.insert(room, (seq, reopened_by, texts + 1));
+            let terms = indexer.run_terms(tx, &msg.body);
             run.push(PlannedText {
                 msg,
                 seq,
                 sealed,
                 text_rank: texts + 1,
+                terms,
             });
             continue;
         }
@@ -279,8 +303,9 @@ fn joins_run(write: &Write, heads: &HashMap<i64, (i64, Option<i64>, i64)>) -> bo
             .is_some_and(|&(_, reopened_by, _)| reopened_by != Some(msg.sender_id))
 }
 
-/// Stores the run of plain texts waiting, in one statement, then indexes
-/// them and queues who is to be told, in the batch's order. Empties `run`.
+/// Stores the run of plain texts waiting, in one statement (with their
+/// postings, where it takes them), then indexes them and queues who is to
+/// be told, in the batch's order. Empties `run`.
 async fn store_run(
     tx: &mut impl BatchTx,
     indexer: &mut Indexer<'_>,
@@ -292,8 +317,17 @@ async fn store_run(
         return Ok(());
     }
     let ids = tx.insert_texts(run).await?;
-    for (PlannedText { msg, seq, .. }, id) in run.drain(..).zip(ids) {
-        indexer.index_new(tx, msg.room, id, &msg.body).await?;
+    for (
+        PlannedText {
+            msg, seq, terms, ..
+        },
+        id,
+    ) in run.drain(..).zip(ids)
+    {
+        match terms {
+            Some(terms) => indexer.posted(tx, terms.words).await?,
+            None => indexer.index_new(tx, msg.room, id, &msg.body).await?,
+        }
         if notifying.contains(&msg.room) {
             notify_due(tx, &msg, seq).await?;
         }

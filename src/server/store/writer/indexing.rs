@@ -13,10 +13,8 @@ use std::collections::HashSet;
 
 use super::tx::{Arg, BatchTx};
 use crate::server::crypto::{Keyring, SearchKey};
-use crate::server::search_terms::index_terms;
-use crate::server::store::search::{
-    INDEX_GENERATION, INSERT_PREFIX, INSERT_WORD, SET_UNINDEXED_TO, UNINDEXED_TO,
-};
+use crate::server::search_terms::{index_terms, IndexTerms};
+use crate::server::store::search::{INSERT_PREFIX, INSERT_WORD, SET_UNINDEXED_TO, UNINDEXED_TO};
 use crate::server::store::StoreError;
 
 /// How many seqs of a room one background step indexes: small enough that
@@ -89,6 +87,14 @@ impl<'v> Indexer<'v> {
         self.index(tx, room, id, text).await
     }
 
+    /// The terms of `text`, a new message about to join a run, when the
+    /// run's statement stores its postings (`BatchTx::posts_in_runs`);
+    /// once stored, `posted` adds its words to the vocabulary.
+    pub fn run_terms(&self, tx: &impl BatchTx, text: &str) -> Option<IndexTerms> {
+        let key = self.key.as_ref()?;
+        (tx.posts_in_runs() && !tx.indexes_later()).then(|| index_terms(key, text))
+    }
+
     /// Adds the terms of `text` (message `id` of `room`).
     pub async fn index(
         &mut self,
@@ -97,7 +103,6 @@ impl<'v> Indexer<'v> {
         id: i64,
         text: &str,
     ) -> Result<(), StoreError> {
-        use Arg::Int;
         let Some(key) = &self.key else {
             return Ok(());
         };
@@ -106,15 +111,26 @@ impl<'v> Indexer<'v> {
         }
         let terms = index_terms(key, text);
         tx.add_doc(room, id, &terms.terms).await?;
-        if terms.words.is_empty() {
+        self.posted(tx, terms.words).await
+    }
+
+    /// After a message's postings are written: offers its `words` (each
+    /// with its prefixes) to the vocabulary, the ones new to this writer.
+    pub async fn posted(
+        &mut self,
+        tx: &mut impl BatchTx,
+        words: Vec<(i32, Vec<i32>)>,
+    ) -> Result<(), StoreError> {
+        use Arg::Int;
+        if words.is_empty() {
             return Ok(());
         }
         if !self.checked {
-            let generation = tx.number(INDEX_GENERATION, &[]).await?;
+            let generation = tx.index_generation().await?;
             self.vocabulary.sync(generation);
             self.checked = true;
         }
-        for (word, prefixes) in terms.words {
+        for (word, prefixes) in words {
             if !self.vocabulary.first_sight(word) {
                 continue;
             }

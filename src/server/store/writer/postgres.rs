@@ -22,7 +22,9 @@ use crate::server::store::messages::{
     MessageRow, NewMessage, Original, OriginalColumns, SystemLine,
 };
 use crate::server::store::retention::OLDEST;
-use crate::server::store::search::{BODIES, DELETE_POSTING, DELETE_ROOM_POSTINGS, INSERT_POSTINGS};
+use crate::server::store::search::{
+    BODIES, DELETE_POSTING, DELETE_ROOM_POSTINGS, INDEX_GENERATION, INSERT_POSTINGS,
+};
 use crate::server::store::writes::{Stored, Write};
 use crate::server::store::{Db, Store, StoreError};
 
@@ -100,6 +102,7 @@ async fn store_in_transaction(
         tx,
         runs,
         postings: Postings::default(),
+        generation: None,
     };
     // On an error the transaction is dropped, and with it rolled back.
     let out = store_batch(&mut statements, &store.keys, vocabulary, batch).await?;
@@ -120,9 +123,12 @@ struct PgBatch<'c> {
     tx: sqlx::Transaction<'c, sqlx::Postgres>,
     /// Whether plain texts go in runs (`insert_texts`).
     runs: bool,
-    /// Index entries not sent yet: one statement takes them all before
-    /// anything takes entries out, and before the commit.
+    /// Index entries not sent yet: the next run's statement takes them,
+    /// or one statement of their own before anything takes entries out,
+    /// and before the commit.
     postings: Postings,
+    /// The search index's generation, read with the heads.
+    generation: Option<Option<i64>>,
 }
 
 /// Search index entries as the three columns `INSERT_POSTINGS` unnests.
@@ -132,6 +138,9 @@ struct Postings {
     terms: Vec<i32>,
     messages: Vec<i64>,
 }
+
+/// A `Head` and the search index's generation (`HEADS_LOCKED`).
+type HeadWithGeneration = (i64, i64, Option<i64>, i64, i64, Option<i64>);
 
 impl PgBatch<'_> {
     /// Sends the postings `add_doc` held back, in one statement.
@@ -164,6 +173,16 @@ impl BatchTx for PgBatch<'_> {
         let client_ids: Vec<&str> = run.iter().map(|t| t.msg.client_id.as_str()).collect();
         let bodies: Vec<&[u8]> = run.iter().map(|t| t.sealed.body.as_slice()).collect();
         let nonces: Vec<&[u8]> = run.iter().map(|t| t.sealed.nonce.as_slice()).collect();
+        // The run's own postings go by (room, seq): their ids are not known yet.
+        let (mut posting_rooms, mut posting_seqs, mut posting_terms) = (vec![], vec![], vec![]);
+        for t in run {
+            for &term in t.terms.iter().flat_map(|terms| &terms.terms) {
+                posting_rooms.push(t.msg.room);
+                posting_seqs.push(t.seq);
+                posting_terms.push(term);
+            }
+        }
+        let held = std::mem::take(&mut self.postings);
         let stored: Vec<(i64, i64, i64)> = sqlx::query_as(INSERT_TEXTS)
             .bind(column(|t| t.msg.room))
             .bind(column(|t| t.seq))
@@ -174,6 +193,12 @@ impl BatchTx for PgBatch<'_> {
             .bind(nonces)
             .bind(column(|t| t.msg.now))
             .bind(column(|t| t.text_rank))
+            .bind(posting_rooms)
+            .bind(posting_seqs)
+            .bind(posting_terms)
+            .bind(held.rooms)
+            .bind(held.terms)
+            .bind(held.messages)
             .fetch_all(&mut *self.tx)
             .await?;
         if stored.len() != run.len() {
@@ -190,11 +215,31 @@ impl BatchTx for PgBatch<'_> {
             .ok_or(StoreError::RunRefused)
     }
 
+    fn posts_in_runs(&self) -> bool {
+        true
+    }
+
     async fn heads(&mut self, rooms: &[i64]) -> Result<Vec<Head>, StoreError> {
-        Ok(sqlx::query_as(HEADS_LOCKED.as_str())
+        let rows: Vec<HeadWithGeneration> = sqlx::query_as(HEADS_LOCKED.as_str())
             .bind(rooms)
             .fetch_all(&mut *self.tx)
-            .await?)
+            .await?;
+        if let Some(row) = rows.first() {
+            self.generation = Some(row.5);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(room, last, reopened_by, texts, notifies, _)| {
+                (room, last, reopened_by, texts, notifies)
+            })
+            .collect())
+    }
+
+    async fn index_generation(&mut self) -> Result<Option<i64>, StoreError> {
+        match self.generation {
+            Some(generation) => Ok(generation),
+            None => self.number(INDEX_GENERATION, &[]).await,
+        }
     }
 
     async fn insert_text(

@@ -4,11 +4,13 @@
 //! `indexing.rs`.
 
 use crate::server::crypto::Sealed;
+use crate::server::search_terms::IndexTerms;
 use crate::server::store::changes::Target;
 use crate::server::store::details::ReactionRow;
 use crate::server::store::files::FileColumns;
 use crate::server::store::mentions::MentionRow;
 use crate::server::store::messages::{MessageRow, NewMessage, Original, SystemLine};
+use crate::server::store::search::INDEX_GENERATION;
 use crate::server::store::StoreError;
 
 /// A room's head: (room, last seq, who reopens it, text messages so far,
@@ -31,12 +33,14 @@ pub(super) enum Arg<'a> {
 }
 
 /// A plain text waiting in a run (`batch::store_run`): its seq, sealed
-/// body and rank among the room's texts are decided as it joins.
+/// body and rank among the room's texts are decided as it joins, and its
+/// search terms when the run's statement stores them (`posts_in_runs`).
 pub(super) struct PlannedText {
     pub msg: NewMessage,
     pub seq: i64,
     pub sealed: Sealed,
     pub text_rank: i64,
+    pub terms: Option<IndexTerms>,
 }
 
 /// The statements a batch runs, inside one open transaction.
@@ -49,9 +53,20 @@ pub(super) trait BatchTx {
     /// Stores `run` in one statement: the new ids, in order. When any of
     /// them would not be stored, `StoreError::RunRefused`: the transaction
     /// must then be rolled back and the batch stored one message at a time.
+    /// Where runs carry their search terms (`posts_in_runs`), the same
+    /// statement adds their postings, and any `add_doc` still holds.
     async fn insert_texts(&mut self, run: &[PlannedText]) -> Result<Vec<i64>, StoreError> {
         let _ = run;
         Err(StoreError::RunRefused)
+    }
+    /// Whether a run's postings go in its own statement (`insert_texts`),
+    /// saving the round trip of another.
+    fn posts_in_runs(&self) -> bool {
+        false
+    }
+    /// The search index's generation, as this transaction sees it.
+    async fn index_generation(&mut self) -> Result<Option<i64>, StoreError> {
+        self.number(INDEX_GENERATION, &[]).await
     }
 
     /// The heads of `rooms` (sorted, distinct); unknown rooms are left out.
