@@ -142,6 +142,7 @@ async fn send_loop(
     node: u64,
     overflowed: Arc<AtomicBool>,
 ) {
+    let mut sender = notify::Sender::new(pool);
     let mut round = Vec::with_capacity(ROUND);
     while let Some(first) = rx.recv().await {
         round.push(first);
@@ -156,7 +157,7 @@ async fn send_loop(
         }
         let at_us = crate::server::metrics::now_us();
         for payload in pack(node, at_us, merge(std::mem::take(&mut round))) {
-            if let Err(err) = notify::send(&pool, CHANNEL, &payload).await {
+            if let Err(err) = sender.send(CHANNEL, &payload).await {
                 tracing::warn!(error = %err, "fan-out: NOTIFY failed; peers will be asked to resync");
                 overflowed.store(true, Ordering::Relaxed);
             }

@@ -1,16 +1,40 @@
 //! The SQL of the cluster's fan-out on Postgres: NOTIFY to the other nodes,
 //! and a named connection that LISTENs to them.
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgListener, PgPool};
+use sqlx::Postgres;
 
-/// Sends `payload` on `channel` to every listening node.
-pub async fn send(pool: &PgPool, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(channel)
-        .bind(payload)
-        .execute(pool)
-        .await?;
-    Ok(())
+/// Sends NOTIFYs on a connection it keeps: one taken from the pool for
+/// each would cost two round trips more (sqlx pings a connection as it is
+/// taken and as it is given back), and a node sends one per writer batch.
+pub struct Sender {
+    pool: PgPool,
+    conn: Option<PoolConnection<Postgres>>,
+}
+
+impl Sender {
+    pub fn new(pool: PgPool) -> Sender {
+        Sender { pool, conn: None }
+    }
+
+    /// Sends `payload` on `channel` to every listening node. After an
+    /// error the next send starts on another connection.
+    pub async fn send(&mut self, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => self.conn.insert(self.pool.acquire().await?),
+        };
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&mut **conn)
+            .await;
+        if sent.is_err() {
+            self.conn = None;
+        }
+        sent.map(drop)
+    }
 }
 
 /// A connection of its own listening on `channel`, named

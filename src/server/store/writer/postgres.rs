@@ -200,7 +200,11 @@ impl BatchTx for PgBatch<'_> {
             .bind(held.terms)
             .bind(held.messages)
             .fetch_all(&mut *self.tx)
-            .await?;
+            .await
+            .map_err(|err| match &err {
+                sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::RunRefused,
+                _ => StoreError::from(err),
+            })?;
         if stored.len() != run.len() {
             return Err(StoreError::RunRefused);
         }
