@@ -109,6 +109,10 @@ async function answer(agent: Page, member: string, text: string) {
 }
 
 test("visitors from a website chat with the team: anonymous and verified, badge and title, close and reopen, a phone", async ({ browser }) => {
+  // Several browsers (visitors, a second device, an agent, a forger) and
+  // about forty steps: 11 s alone, but 23-30 s late in the suite on either
+  // database, and 30 s is the default budget.
+  test.setTimeout(60_000);
   const stamp = Date.now() % 1_000_000;
   const annaName = `Anna ${stamp}`;
   const kimName = `Kim ${stamp}`;

@@ -18,23 +18,37 @@ impl Sender {
         Sender { pool, conn: None }
     }
 
-    /// Sends `payload` on `channel` to every listening node. After an
-    /// error the next send starts on another connection.
+    /// Sends `payload` on `channel` to every listening node. A kept
+    /// connection that fails (the server ended it, say) is dropped and the
+    /// send tried once more on a fresh one, as the pool's ping would have
+    /// done: only a database that cannot take it fails the send.
     pub async fn send(&mut self, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            None => self.conn.insert(self.pool.acquire().await?),
-        };
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(channel)
-            .bind(payload)
-            .execute(&mut **conn)
-            .await;
+        if let Some(conn) = &mut self.conn {
+            if notify(conn, channel, payload).await.is_ok() {
+                return Ok(());
+            }
+            self.conn = None;
+        }
+        let conn = self.conn.insert(self.pool.acquire().await?);
+        let sent = notify(conn, channel, payload).await;
         if sent.is_err() {
             self.conn = None;
         }
-        sent.map(drop)
+        sent
     }
+}
+
+async fn notify(
+    conn: &mut PoolConnection<Postgres>,
+    channel: &str,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(&mut **conn)
+        .await
+        .map(drop)
 }
 
 /// A connection of its own listening on `channel`, named

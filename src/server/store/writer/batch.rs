@@ -325,13 +325,10 @@ async fn store_run(
         return Ok(());
     }
     let ids = tx.insert_texts(run).await?;
-    for (
-        PlannedText {
+    for (planned, id) in run.drain(..).zip(ids) {
+        let PlannedText {
             msg, seq, terms, ..
-        },
-        id,
-    ) in run.drain(..).zip(ids)
-    {
+        } = planned;
         match terms {
             Some(terms) => indexer.posted(tx, terms.words).await?,
             None => indexer.index_new(tx, msg.room, id, &msg.body).await?,
