@@ -33,20 +33,52 @@ use crate::server::store::StoreError;
 
 /// Stores a new text message at `seq` if its sender is a member of the room
 /// and has not used the client id before; the `id` of the new row, or no
-/// row. The `messages_advance_room` trigger (on Postgres `messages_advance_rooms`,
-/// once per statement) moves the room's last seq and
-/// the sender's read mark (which also shows the room again to whoever hid
-/// it: see `SELECT_SUMMARY`).
+/// row. On SQLite the `messages_advance_room` trigger moves the room's last
+/// seq and the sender's read mark (which also shows the room again to
+/// whoever hid it: see `SELECT_SUMMARY`); Postgres does it in the same
+/// statement (`PG_INSERT_TEXT`, `ADVANCE_ROOMS`).
 pub(super) const INSERT_TEXT: &str =
     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, reply_to, text_rank)
      SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8, $9, $10
      WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
      ON CONFLICT (sender_id, client_id) DO NOTHING
      RETURNING id";
+/// Postgres: what SQLite's row trigger does, as two data-modifying CTEs
+/// over `stored` (the new rows: id, room_id, seq, sender_id, text_rank,
+/// created_at), once per statement: each room moves to its highest new
+/// seq, each sender's read mark to the highest seq they wrote. Written
+/// into every statement that adds messages (migration 0027 dropped the
+/// statement trigger that did it: its plpgsql call, its transition table
+/// and its two statements of their own cost a sixth of Postgres's time
+/// under the `persist` load).
+const ADVANCE_ROOMS: &str = "advanced AS (
+       UPDATE rooms r SET last_seq = n.seq, last_message_seq = n.seq,
+                          text_count = n.text_rank, last_activity = n.created_at
+       FROM (SELECT DISTINCT ON (room_id) room_id, seq, text_rank, created_at
+             FROM stored ORDER BY room_id, seq DESC) n
+       WHERE r.id = n.room_id AND r.last_seq < n.seq
+     ), read AS (
+       UPDATE room_members m SET last_read_seq = n.seq
+       FROM (SELECT room_id, sender_id, MAX(seq) AS seq FROM stored GROUP BY room_id, sender_id) n
+       WHERE m.room_id = n.room_id AND m.user_id = n.sender_id
+     )";
+/// Postgres: `INSERT_TEXT`, moving the room and the read mark with it.
+pub(super) static PG_INSERT_TEXT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH stored AS (
+           INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, reply_to, text_rank)
+           SELECT $1, $2, $3, $4, 'text', $5, $6, $7, $8, $9, $10
+           WHERE EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $3)
+           ON CONFLICT (sender_id, client_id) DO NOTHING
+           RETURNING id, room_id, seq, sender_id, text_rank, created_at
+         ), {ADVANCE_ROOMS}
+         SELECT id FROM stored"
+    )
+});
 /// Postgres: a run of plain texts (`store_run`) in one statement, in
 /// order, each only if its sender is a member and has not used the client
-/// id; the result says which were stored. The `messages_advance_rooms`
-/// trigger moves each room and read mark once for the statement.
+/// id; the result says which were stored. Its `ADVANCE_ROOMS` moves each
+/// room and read mark once for the statement.
 ///
 /// A used client id is looked up, not left to `ON CONFLICT`: its checks
 /// cost more than the insert they guard (about a tenth of Postgres's time
@@ -59,7 +91,8 @@ pub(super) const INSERT_TEXT: &str =
 /// distinct terms, so nothing to conflict with), and those the batch held
 /// back for messages stored before the run ($13-$15). Each statement is a
 /// round trip; this saves the batch one.
-pub(super) const INSERT_TEXTS: &str =
+pub(super) static INSERT_TEXTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
     "WITH stored AS (
        INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
        SELECT t.room_id, t.seq, t.sender_id, t.client_id, 'text', t.body, t.key_id, t.nonce, t.created_at, t.text_rank
@@ -69,8 +102,8 @@ pub(super) const INSERT_TEXTS: &str =
        WHERE EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = t.room_id AND rm.user_id = t.sender_id)
          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = t.sender_id AND m.client_id = t.client_id)
        ORDER BY t.place
-       RETURNING id, room_id, seq
-     ), posted AS (
+       RETURNING id, room_id, seq, sender_id, text_rank, created_at
+     ), {ADVANCE_ROOMS}, posted AS (
        INSERT INTO search_postings (room_id, term, message_id)
        SELECT p.room_id, p.term, s.id
        FROM unnest($10::BIGINT[], $11::BIGINT[], $12::INT[]) AS p(room_id, seq, term)
@@ -80,11 +113,25 @@ pub(super) const INSERT_TEXTS: &str =
        SELECT * FROM unnest($13::BIGINT[], $14::INT[], $15::BIGINT[])
        ON CONFLICT DO NOTHING
      )
-     SELECT id, room_id, seq FROM stored";
+     SELECT id, room_id, seq FROM stored"
+    )
+});
 pub(super) const INSERT_SYSTEM: &str =
     "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
      VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7, $8)
      RETURNING id";
+/// Postgres: `INSERT_SYSTEM`, moving the room (and the actor's read mark)
+/// with it.
+pub(super) static PG_INSERT_SYSTEM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH stored AS (
+           INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
+           VALUES ($1, $2, $3, NULL, 'system', $4, $5, $6, $7, $8)
+           RETURNING id, room_id, seq, sender_id, text_rank, created_at
+         ), {ADVANCE_ROOMS}
+         SELECT id FROM stored"
+    )
+});
 /// The message a reply answers, as it is in this transaction: a row only
 /// when the sender ($3) is a member, its message columns empty when there
 /// is no message at that seq (so a non-member learns nothing of the room).

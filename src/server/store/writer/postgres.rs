@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::batch::{
     store_batch, Aged, Arg, BatchTx, Body, Head, PlannedText, DELETE_ROOM_MESSAGES, EXISTING,
-    HEADS_LOCKED, INSERT_SYSTEM, INSERT_TEXT, INSERT_TEXTS, MARK_ALL_READ, ORIGINAL, REOPEN,
+    HEADS_LOCKED, INSERT_TEXTS, MARK_ALL_READ, ORIGINAL, PG_INSERT_SYSTEM, PG_INSERT_TEXT, REOPEN,
 };
 use super::indexing::Vocabulary;
 use super::jobs::{answer, fill_batch, observe, Committed, Job};
@@ -183,7 +183,7 @@ impl BatchTx for PgBatch<'_> {
             }
         }
         let held = std::mem::take(&mut self.postings);
-        let stored: Vec<(i64, i64, i64)> = sqlx::query_as(INSERT_TEXTS)
+        let stored: Vec<(i64, i64, i64)> = sqlx::query_as(INSERT_TEXTS.as_str())
             .bind(column(|t| t.msg.room))
             .bind(column(|t| t.seq))
             .bind(column(|t| t.msg.sender_id))
@@ -253,7 +253,7 @@ impl BatchTx for PgBatch<'_> {
         sealed: &Sealed,
         text_rank: i64,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(INSERT_TEXT)
+        Ok(sqlx::query_scalar(PG_INSERT_TEXT.as_str())
             .bind(msg.room)
             .bind(seq)
             .bind(msg.sender_id)
@@ -313,7 +313,7 @@ impl BatchTx for PgBatch<'_> {
         sealed: &Sealed,
         text_rank: i64,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(INSERT_SYSTEM)
+        Ok(sqlx::query_scalar(PG_INSERT_SYSTEM.as_str())
             .bind(line.room)
             .bind(seq)
             .bind(line.actor_id)
