@@ -329,6 +329,46 @@ async fn a_listener_cut_by_the_database_resyncs_its_sockets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_alone_speaks_once_a_second_node_starts() {
+    let a = TestServer::start_on(TestDb::new(Backend::Postgres).await, FAST).await;
+    let alone = |health: &common::Reply| health.json()["fanout_alone"].as_bool();
+    let health = a.get("/health", None).await;
+    assert_eq!(
+        alone(&health),
+        Some(true),
+        "nobody hears A: {}",
+        health.body
+    );
+    a.user("root@example.com").await;
+    let ada = a.user("ada@example.com").await;
+    let bob = a.user("bob@example.com").await;
+    let room = a.group(&ada, "Later", &["bob@example.com"]).await;
+    let mut ada_a = tab(&a, &ada).await;
+    ada_a.say(room, "m1", "while alone").await;
+    ack(&mut ada_a).await;
+
+    // B serves nobody before A has answered its Hello, and A answers only
+    // once it speaks: by the time B is up, A is no longer alone.
+    let b = a.another_node(FAST).await;
+    let health = a.get("/health", None).await;
+    assert_eq!(alone(&health), Some(false), "A heard B: {}", health.body);
+    let health = b.get("/health", None).await;
+    assert_eq!(alone(&health), Some(false), "B saw A: {}", health.body);
+
+    // What A stores now reaches Bob on B live, each once, in order.
+    let mut bob_b = tab(&b, &bob).await;
+    for i in 2..=20 {
+        ada_a
+            .say(room, &format!("m{i}"), &format!("after {i}"))
+            .await;
+        ack(&mut ada_a).await;
+    }
+    bob_b.until_seq(room, 20).await;
+    assert_eq!(bob_b.seqs(room), (2..=20).collect::<Vec<_>>(), "bob on B");
+    assert_matches_fresh(&b, &bob, &mut bob_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_node_on_one_sqlite_file_is_refused() {
     let first = TestServer::start(Backend::Sqlite).await;
     let db: &TestDb = &first.db;

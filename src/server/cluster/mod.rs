@@ -19,12 +19,25 @@
 //! then drops every local socket with `close::LAGGED`: each client
 //! reconnects and catches up from the database, so nothing missed while
 //! deaf is lost.
+//!
+//! A node with nobody to hear it sends nothing: on one node NOTIFY was a
+//! twentieth of Postgres's time under load, for no listener. The rule that
+//! keeps this safe: a node is *alone* only while it has never heard
+//! another node and saw no other node's listener when it began listening
+//! (`join`). A node that saw another listener says `Hello` and serves
+//! nobody until every node it saw has answered (or a few seconds passed);
+//! a node that hears anyone stops being alone for good, before it
+//! answers. So whichever of two nodes began listening second makes the
+//! first one speak before it serves a socket. Should a NOTIFY still be
+//! missed (a node that never answers), the sweep hands out the tail from
+//! the database within a second.
 
 mod events;
 mod receive;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::PgPool;
 use tokio::sync::mpsc;
@@ -32,7 +45,7 @@ use tokio::sync::mpsc;
 use crate::realtime::hub::Hub;
 use crate::server::store::{notify, Store};
 use events::{merge, pack, CHANNEL};
-use receive::{connect, listen_loop, sweep_loop, Peers};
+use receive::{connect, listen_loop, sweep_loop, Peers, LISTENER_PREFIX};
 
 pub use events::{presence_events, Event};
 pub use receive::{listener_name, ListenerState};
@@ -42,7 +55,10 @@ const QUEUE: usize = 65_536;
 /// At most this many events per send round.
 const ROUND: usize = 4_096;
 /// How often a node says it is alive.
-const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long a starting node waits for the nodes it saw to answer its
+/// `Hello` (one of an older build answers with its heartbeat).
+const ANSWERS_WITHIN: Duration = Duration::from_secs(10);
 
 /// This node's side of the fan-out; cheap to clone.
 #[derive(Clone)]
@@ -51,6 +67,9 @@ pub struct Fanout {
     outbox: Option<mpsc::Sender<Event>>,
     overflowed: Arc<AtomicBool>,
     state: Arc<AtomicU8>,
+    /// No other node can hear this one (see the module's notes): nothing
+    /// is sent.
+    alone: Arc<AtomicBool>,
 }
 
 impl Fanout {
@@ -61,6 +80,7 @@ impl Fanout {
             outbox: None,
             overflowed: Arc::new(AtomicBool::new(false)),
             state: Arc::new(AtomicU8::new(ListenerState::SingleNode.as_u8())),
+            alone: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -73,6 +93,7 @@ impl Fanout {
             outbox: Some(tx),
             overflowed: Arc::new(AtomicBool::new(false)),
             state: Arc::new(AtomicU8::new(ListenerState::Connecting.as_u8())),
+            alone: Arc::new(AtomicBool::new(false)),
         };
         tokio::spawn(send_loop(pool, rx, fanout.node, fanout.overflowed.clone()));
         let heart = fanout.clone();
@@ -86,9 +107,22 @@ impl Fanout {
         fanout
     }
 
-    /// Whether there are other nodes to tell (Postgres).
+    /// Whether there may be other nodes to tell (Postgres, and not alone).
     pub fn has_peers(&self) -> bool {
-        self.outbox.is_some()
+        self.outbox.is_some() && !self.alone.load(Ordering::Acquire)
+    }
+
+    /// Postgres: whether this node sends nothing because no other node
+    /// can hear it; None on SQLite (one node, nothing to send).
+    pub fn is_alone(&self) -> Option<bool> {
+        self.outbox
+            .as_ref()
+            .map(|_| self.alone.load(Ordering::Acquire))
+    }
+
+    /// Another node exists: from now on this one tells it everything.
+    fn not_alone(&self) {
+        self.alone.store(false, Ordering::Release);
     }
 
     /// Tells the other nodes; call after the change has committed and the
@@ -97,6 +131,9 @@ impl Fanout {
         let Some(outbox) = &self.outbox else {
             return;
         };
+        if self.alone.load(Ordering::Acquire) {
+            return;
+        }
         if outbox.try_send(event).is_err() {
             // Too far behind (or stopping): the peers will resync instead.
             self.overflowed.store(true, Ordering::Relaxed);
@@ -115,24 +152,51 @@ impl Fanout {
             return Ok(());
         }
         let first = connect(&pool).await?;
-        tracing::info!("fan-out: listening for other nodes");
+        let others = self.join(&pool, true).await?;
+        tracing::info!(others, "fan-out: listening for other nodes");
         self.state
             .store(ListenerState::Listening.as_u8(), Ordering::Relaxed);
         let state = self.state.clone();
         let peers = Peers::default();
         tokio::spawn(sweep_loop(store.clone(), hub.clone(), peers.clone()));
-        // Ask the others who is present on them (they answer with it).
-        self.announce(Event::Hello);
         tokio::spawn(listen_loop(
             pool,
             first,
             store,
             hub,
             self.clone(),
-            peers,
+            peers.clone(),
             state,
         ));
+        if others > 0 && !peers.answered(others, ANSWERS_WITHIN).await {
+            tracing::warn!(
+                others,
+                heard = peers.count(),
+                "fan-out: not every node answered; serving anyway (the sweep covers a node that stays silent)"
+            );
+        }
         Ok(())
+    }
+
+    /// Called once listening, at start (`first`) and again after the
+    /// listener was lost: counts the other nodes' listeners on this
+    /// database. If there are any (or this node spoke before, and whoever
+    /// heard it may still run), it speaks, and says `Hello` so that each of
+    /// them speaks too and answers with its users' presence. If there are
+    /// none at start, it is alone until it hears a node. Returns how many
+    /// others there are.
+    async fn join(&self, pool: &PgPool, first: bool) -> Result<usize, sqlx::Error> {
+        let listening = notify::listeners(pool, LISTENER_PREFIX).await?;
+        let others = usize::try_from(listening - 1).unwrap_or(0);
+        if others > 0 || (!first && !self.alone.load(Ordering::Acquire)) {
+            self.not_alone();
+            self.announce(Event::Hello);
+        } else if first {
+            // Nothing else runs yet that could hear a node in between.
+            self.alone.store(true, Ordering::Release);
+            tracing::info!("fan-out: no other node; sending nothing until one starts");
+        }
+        Ok(others)
     }
 }
 

@@ -84,6 +84,24 @@ impl Peers {
         gone
     }
 
+    /// How many other nodes have been heard (and not forgotten).
+    pub(super) fn count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Waits until `nodes` others have been heard, for at most `within`;
+    /// returns whether they were.
+    pub(super) async fn answered(&self, nodes: usize, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        while self.count() < nodes {
+            if Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Instant>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -132,7 +150,12 @@ pub(super) async fn listen_loop(
                 let sockets = hub.lag_all();
                 // What the others said about presence may be stale too.
                 hub.forget_nodes(None);
-                fanout.announce(Event::Hello);
+                // A node may have started meanwhile, alone: say Hello.
+                if let Err(err) = fanout.join(&pool, false).await {
+                    tracing::warn!(error = %err, "fan-out: cannot count the other nodes; speaking");
+                    fanout.not_alone();
+                    fanout.announce(Event::Hello);
+                }
                 tracing::warn!(
                     deaf_ms = lost_at.elapsed().as_millis() as u64,
                     sockets,
@@ -230,9 +253,12 @@ pub(super) async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     notify::listen(pool, CHANNEL, &listener_name(std::process::id())).await
 }
 
+/// How every node's listening connection is named, before its pid.
+pub(super) const LISTENER_PREFIX: &str = "glasschat fan-out ";
+
 /// The `application_name` of a node's listening connection.
 pub fn listener_name(pid: u32) -> String {
-    format!("glasschat fan-out {pid}")
+    format!("{LISTENER_PREFIX}{pid}")
 }
 
 /// Notifications read and not yet delivered; past this the listener waits.
@@ -264,6 +290,9 @@ async fn deliver_loop(
             for event in envelope.events {
                 match event {
                     Event::Hello => {
+                        // An answer even with nobody present: the new node
+                        // waits for one from every node it saw.
+                        fanout.announce(Event::Alive);
                         for event in presence_events(&hub.local_presence()) {
                             fanout.announce(event);
                         }
@@ -335,6 +364,8 @@ fn open(fanout: &Fanout, peers: &Peers, payload: &str) -> Option<Envelope> {
         return None;
     }
     peers.heard(envelope.node);
+    // Another node runs: stop being alone, before answering it.
+    fanout.not_alone();
     if envelope.at_us > 0 {
         let lag = (metrics::now_us() - envelope.at_us).max(0);
         metrics::get().fanout_lag_seconds.observe(lag as f64 / 1e6);

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use crate::server::cluster::ListenerState;
 use crate::server::state::AppState;
 
-/// `{"status":"ok","database":"ok","fanout":"listening","search_index":
+/// `{"status":"ok","database":"ok","fanout":"listening","fanout_alone":false,"search_index":
 /// {"remaining":0,"total":…},"node":{"sockets_open":…,"max_sockets":…,…}}`
 /// (seqs the search index's background pass has left, of what it began
 /// with; the node's sizing figures, `model::NodeSizing`): 503 while the
@@ -35,6 +35,9 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "status": if healthy { "ok" } else { "unavailable" },
         "database": database,
         "fanout": fanout.as_str(),
+        // Postgres: no other node can hear this one, so it sends nothing
+        // (null on SQLite).
+        "fanout_alone": state.fanout.is_alone(),
         "search_index": search_index,
         // What an operator sizes a node with (docs/deploy.md, "Sizing").
         "node": crate::server::metrics::get().sizing(state.hub.connection_count()),

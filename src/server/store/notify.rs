@@ -66,3 +66,16 @@ pub async fn listen(
     listener.listen(channel).await?;
     Ok(listener)
 }
+
+/// How many connections to this database are named like a node's
+/// listener (`application_name` starting with `prefix`), this node's own
+/// included. Postgres shows every session's name to every user.
+pub async fn listeners(pool: &PgPool, prefix: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND starts_with(application_name, $1)",
+    )
+    .bind(prefix)
+    .fetch_one(pool)
+    .await
+}
