@@ -2,7 +2,8 @@
 //! with LISTEN/NOTIFY: every event reaches the sockets of every node,
 //! exactly once and in seq order; a killed node's clients catch up on the
 //! other; a listener cut off by the database resynchronises its sockets;
-//! and SQLite refuses a second node.
+//! a node that started alone (and sent nothing) speaks before a second
+//! node serves anyone; and SQLite refuses a second node.
 
 mod common;
 
