@@ -439,6 +439,55 @@ async fn a_role_change_on_one_node_is_live_on_the_other() {
 /// cost a row lock per message): deleting either by hand still does what
 /// the keys did. A room's messages go with it; a user's messages stay,
 /// without a sender.
+/// This build's INSERTs move their rooms themselves and the trigger skips
+/// them; a session without `glasschat.writes_advance` (a node of the
+/// previous build during a rolling restart, or SQL by hand) still has its
+/// messages move their room and their sender's read mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_stored_by_an_older_node_still_moves_its_room() {
+    use sqlx::Connection;
+    let server = TestServer::start_on(TestDb::new(Backend::Postgres).await, FAST).await;
+    server.user("root@example.com").await;
+    let ada = server.user("ada@example.com").await;
+    let room = server.group(&ada, "Mixed", &[]).await;
+    let mut ada_tab = tab(&server, &ada).await;
+    for i in 1..=3 {
+        ada_tab.say(room, &format!("n{i}"), "from this build").await;
+        ack(&mut ada_tab).await;
+    }
+    /// The room's last seq and count of texts, and Ada's read mark.
+    async fn head(db: &mut sqlx::PgConnection, room: i64) -> (i64, i64, i64) {
+        sqlx::query_as(
+            "SELECT r.last_seq, r.text_count, m.last_read_seq FROM rooms r
+             JOIN room_members m ON m.room_id = r.id
+             JOIN users u ON u.id = m.user_id AND u.email = 'ada@example.com'
+             WHERE r.id = $1",
+        )
+        .bind(room)
+        .fetch_one(db)
+        .await
+        .unwrap()
+    }
+    let mut db = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
+    assert_eq!(head(&mut db, room).await, (3, 3, 3), "the writer moved it");
+    // What an older node's writer sends: a plain INSERT.
+    sqlx::query(
+        "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, created_at, text_rank)
+         SELECT $1, 4, id, 'old-1', 'text', 'from the older build', 0, 4
+         FROM users WHERE email = 'ada@example.com'",
+    )
+    .bind(room)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(head(&mut db, room).await, (4, 4, 4), "the trigger moved it");
+    // And this build goes on from there.
+    ada_tab.say(room, "n5", "after it").await;
+    ack(&mut ada_tab).await;
+    assert_eq!(head(&mut db, room).await, (5, 5, 5));
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_room_or_a_user_by_hand_reaches_their_messages() {
     use sqlx::Connection;

@@ -47,10 +47,11 @@ pub(super) const INSERT_TEXT: &str =
 /// over `stored` (the new rows: id, room_id, seq, sender_id, text_rank,
 /// created_at), once per statement: each room moves to its highest new
 /// seq, each sender's read mark to the highest seq they wrote. Written
-/// into every statement that adds messages (migration 0027 dropped the
-/// statement trigger that did it: its plpgsql call, its transition table
-/// and its two statements of their own cost a sixth of Postgres's time
-/// under the `persist` load).
+/// into every statement that adds messages: the statement trigger that
+/// did it (its plpgsql call and two statements of their own cost a sixth
+/// of Postgres's time under the `persist` load) now skips this build's
+/// connections, and serves only older nodes and SQL run by hand
+/// (migration 0027).
 const ADVANCE_ROOMS: &str = "advanced AS (
        UPDATE rooms r SET last_seq = n.seq, last_message_seq = n.seq,
                           text_count = n.text_rank, last_activity = n.created_at
