@@ -3,7 +3,8 @@
 //! exactly once and in seq order; a killed node's clients catch up on the
 //! other; a listener cut off by the database resynchronises its sockets;
 //! a node that started alone (and sent nothing) speaks before a second
-//! node serves anyone; and SQLite refuses a second node.
+//! node serves anyone; a writer's one-statement batches notice a room
+//! moved by another node; and SQLite refuses a second node.
 
 mod common;
 
@@ -443,6 +444,20 @@ async fn a_role_change_on_one_node_is_live_on_the_other() {
 /// them; a session without `glasschat.writes_advance` (a node of the
 /// previous build during a rolling restart, or SQL by hand) still has its
 /// messages move their room and their sender's read mark.
+/// The room's last seq and count of texts, and Ada's read mark.
+async fn head(db: &mut sqlx::PgConnection, room: i64) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT r.last_seq, r.text_count, m.last_read_seq FROM rooms r
+         JOIN room_members m ON m.room_id = r.id
+         JOIN users u ON u.id = m.user_id AND u.email = 'ada@example.com'
+         WHERE r.id = $1",
+    )
+    .bind(room)
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_stored_by_an_older_node_still_moves_its_room() {
     use sqlx::Connection;
@@ -454,19 +469,6 @@ async fn a_message_stored_by_an_older_node_still_moves_its_room() {
     for i in 1..=3 {
         ada_tab.say(room, &format!("n{i}"), "from this build").await;
         ack(&mut ada_tab).await;
-    }
-    /// The room's last seq and count of texts, and Ada's read mark.
-    async fn head(db: &mut sqlx::PgConnection, room: i64) -> (i64, i64, i64) {
-        sqlx::query_as(
-            "SELECT r.last_seq, r.text_count, m.last_read_seq FROM rooms r
-             JOIN room_members m ON m.room_id = r.id
-             JOIN users u ON u.id = m.user_id AND u.email = 'ada@example.com'
-             WHERE r.id = $1",
-        )
-        .bind(room)
-        .fetch_one(db)
-        .await
-        .unwrap()
     }
     let mut db = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
     assert_eq!(head(&mut db, room).await, (3, 3, 3), "the writer moved it");
@@ -486,6 +488,95 @@ async fn a_message_stored_by_an_older_node_still_moves_its_room() {
     ack(&mut ada_tab).await;
     assert_eq!(head(&mut db, room).await, (5, 5, 5));
     server.stop().await;
+}
+
+/// The writer's one-statement batches and the ones that went the long
+/// way, from a node's `/metrics`.
+async fn one_statement_batches(server: &TestServer) -> (f64, f64) {
+    let text = server
+        .client
+        .get(server.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    };
+    (
+        value("glasschat_writer_one_statement_batches_total"),
+        value("glasschat_writer_one_statement_missed_total"),
+    )
+}
+
+const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_stores_plain_texts_in_one_statement_until_the_room_moves_elsewhere() {
+    let env = [FAST[0], ("GLASSCHAT_METRICS_TOKEN", METRICS_TOKEN)];
+    let a = TestServer::start_on(TestDb::new(Backend::Postgres).await, &env).await;
+    let b = a.another_node(&env).await;
+    a.user("root@example.com").await;
+    let ada = a.user("ada@example.com").await;
+    let bob = b.user("bob@example.com").await;
+    let room = a.group(&ada, "Heads", &["bob@example.com"]).await;
+    let mut ada_a = tab(&a, &ada).await;
+    let mut bob_b = tab(&b, &bob).await;
+    async fn say(tab: &mut Tab, room: i64, id: &str, body: &str) -> i64 {
+        tab.say(room, id, body).await;
+        ack(tab).await.seq
+    }
+
+    // The first batch learns the room's head the long way; the next ones
+    // are one statement each, words new to the vocabulary included.
+    assert_eq!(say(&mut ada_a, room, "n1", "first").await, 1);
+    let before = one_statement_batches(&a).await;
+    for (i, body) in [(2, "second"), (3, "zebracorn stampede"), (4, "fourth")] {
+        assert_eq!(say(&mut ada_a, room, &format!("n{i}"), body).await, i);
+    }
+    let after = one_statement_batches(&a).await;
+    assert_eq!((after.0 - before.0, after.1 - before.1), (3.0, 0.0));
+
+    // Another node moves the room (a message, then an edit): A's head is
+    // stale, so its next statement stores nothing and the batch goes the
+    // long way, at the right seq. The room then goes the long way for a
+    // second (nodes taking turns there would waste a round trip a batch),
+    // and after it is one statement again.
+    assert_eq!(say(&mut bob_b, room, "b5", "from bob").await, 5);
+    bob_b.edit(room, 5, "from bob, edited").await;
+    assert_eq!(changed(&mut bob_b).await.seq, 6);
+    assert_eq!(say(&mut ada_a, room, "n7", "after the edit").await, 7);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(say(&mut ada_a, room, "n8", "and on").await, 8);
+    let moved = one_statement_batches(&a).await;
+    assert_eq!((moved.0 - after.0, moved.1 - after.1), (1.0, 1.0));
+
+    // A resend is the long way's to answer: as the first send was.
+    assert_eq!(say(&mut ada_a, room, "n8", "and on").await, 8);
+    let resent = one_statement_batches(&a).await;
+    assert_eq!((resent.0 - moved.0, resent.1 - moved.1), (0.0, 1.0));
+
+    // Every tab saw each event once, in order, and ends as a fresh load;
+    // the room, the read mark and the search index moved with the rows.
+    for t in [&mut ada_a, &mut bob_b] {
+        t.until_seq(room, 8).await;
+        assert_eq!(t.seqs(room), vec![1, 2, 3, 4, 5, 7, 8]);
+    }
+    assert_matches_fresh(&b, &ada, &mut ada_a).await;
+    assert_matches_fresh(&a, &bob, &mut bob_b).await;
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&a.db.url)
+        .await
+        .unwrap();
+    assert_eq!(head(&mut db, room).await, (8, 7, 8));
+    let hits = a.call(&ada, "search", &[("query", "zebr")]).await;
+    assert_eq!(hits.status, 200, "{}", hits.body);
+    let hits = hits.json()["hits"].as_array().map_or(0, Vec::len);
+    assert_eq!(hits, 1, "a prefix of a word first seen in one statement");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,11 @@ pub struct Metrics {
     pub login_failures: Counter,
     /// From another node's NOTIFY to its arrival here.
     pub fanout_lag_seconds: Histogram,
+    /// Postgres writer batches of plain texts stored as one statement
+    /// against the heads the writer remembered, and those that found a
+    /// head moved (or a text to refuse) and went the long way.
+    writer_one_statement: Counter,
+    writer_one_statement_missed: Counter,
     sockets_open: Gauge,
     socket_queue_frames: Gauge,
     sockets_dropped_slow: Counter,
@@ -82,6 +87,8 @@ impl Metrics {
             login_failures: Counter::default(),
             // 0.25 ms … 4 s.
             fanout_lag_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            writer_one_statement: Counter::default(),
+            writer_one_statement_missed: Counter::default(),
             sockets_open: Gauge::default(),
             socket_queue_frames: Gauge::default(),
             sockets_dropped_slow: Counter::default(),
@@ -122,6 +129,16 @@ impl Metrics {
             "From another node's announcement (NOTIFY) to its arrival here",
             Unit::Seconds,
             metrics.fanout_lag_seconds.clone(),
+        );
+        registry.register(
+            "writer_one_statement_batches",
+            "Postgres writer batches of plain texts stored as one statement, against the room heads the writer remembered",
+            metrics.writer_one_statement.clone(),
+        );
+        registry.register(
+            "writer_one_statement_missed",
+            "One-statement batches that stored nothing (a room head had moved, or a text was to be refused) and went the long way",
+            metrics.writer_one_statement_missed.clone(),
         );
         registry.register(
             "sockets_open",
@@ -173,6 +190,14 @@ impl Metrics {
         self.messages_stored.inc_by(stored);
         self.writer_batches.fetch_add(1, Ordering::Relaxed);
         self.writer_writes.fetch_add(size as u64, Ordering::Relaxed);
+    }
+
+    /// A batch tried as one statement: `stored`, or went the long way.
+    pub fn writer_one_statement(&self, stored: bool) {
+        match stored {
+            true => self.writer_one_statement.inc(),
+            false => self.writer_one_statement_missed.inc(),
+        };
     }
 
     /// The sizing figures now, with `sockets_open` read from the hub.

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use super::indexing::{self, Indexer, Vocabulary};
 use super::trim;
-pub(super) use super::tx::{Aged, Arg, BatchTx, Body, Head, PlannedText};
+pub(super) use super::tx::{Aged, Arg, BatchTx, Body, Head, PlannedText, RoomHead};
 use crate::realtime::protocol::{
     calls_by_name, Change, MessageKind, MessageView, Person, RoomKind, SystemEvent, MAX_REACTIONS,
     ROOM_MENTION,
@@ -52,7 +52,7 @@ pub(super) const INSERT_TEXT: &str =
 /// of Postgres's time under the `persist` load) now skips this build's
 /// connections, and serves only older nodes and SQL run by hand
 /// (migration 0027).
-const ADVANCE_ROOMS: &str = "advanced AS (
+pub(super) const ADVANCE_ROOMS: &str = "advanced AS (
        UPDATE rooms r SET last_seq = n.seq, last_message_seq = n.seq,
                           text_count = n.text_rank, last_activity = n.created_at
        FROM (SELECT DISTINCT ON (room_id) room_id, seq, text_rank, created_at
@@ -76,45 +76,63 @@ pub(super) static PG_INSERT_TEXT: LazyLock<String> = LazyLock::new(|| {
          SELECT id FROM stored"
     )
 });
-/// Postgres: a run of plain texts (`store_run`) in one statement, in
-/// order, each only if its sender is a member and has not used the client
-/// id; the result says which were stored. Its `ADVANCE_ROOMS` moves each
-/// room and read mark once for the statement.
+/// Postgres: a run's rows, unnested from its nine arrays ($1-$9) as `t`,
+/// with their order in `place`.
+pub(super) const RUN_ROWS: &str =
+    "unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::BYTEA[], $6::BIGINT[], $7::BYTEA[],
+            $8::BIGINT[], $9::BIGINT[])
+       WITH ORDINALITY AS t(room_id, seq, sender_id, client_id, body, key_id, nonce, created_at, text_rank, place)";
+/// Postgres: whether a run's row `t` may be stored: its sender is a
+/// member, and has not used the client id.
 ///
 /// A used client id is looked up, not left to `ON CONFLICT`: its checks
 /// cost more than the insert they guard (about a tenth of Postgres's time
 /// under load). Two resends racing past the lookup (two nodes, or twice in
 /// one run) meet the unique key instead, and the run is refused as when
 /// one is left out: the batch is stored again a message at a time.
-///
-/// The same statement writes the search postings: the run's own, given
-/// by (room, seq) and joined to the ids just stored ($10-$12: new ids,
-/// distinct terms, so nothing to conflict with), and those the batch held
-/// back for messages stored before the run ($13-$15). Each statement is a
-/// round trip; this saves the batch one.
-pub(super) static INSERT_TEXTS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-    "WITH stored AS (
-       INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
-       SELECT t.room_id, t.seq, t.sender_id, t.client_id, 'text', t.body, t.key_id, t.nonce, t.created_at, t.text_rank
-       FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::BYTEA[], $6::BIGINT[], $7::BYTEA[],
-                   $8::BIGINT[], $9::BIGINT[])
-            WITH ORDINALITY AS t(room_id, seq, sender_id, client_id, body, key_id, nonce, created_at, text_rank, place)
-       WHERE EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = t.room_id AND rm.user_id = t.sender_id)
-         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = t.sender_id AND m.client_id = t.client_id)
-       ORDER BY t.place
-       RETURNING id, room_id, seq, sender_id, text_rank, created_at
-     ), {ADVANCE_ROOMS}, posted AS (
+pub(super) const STORABLE: &str =
+    "EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = t.room_id AND rm.user_id = t.sender_id)
+     AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = t.sender_id AND m.client_id = t.client_id)";
+/// Postgres: the insert of a run's rows `t`, the source and its filter
+/// written between this and `RUN_RETURNING`.
+pub(super) const INSERT_RUN: &str =
+    "INSERT INTO messages (room_id, seq, sender_id, client_id, kind, body, key_id, nonce, created_at, text_rank)
+     SELECT t.room_id, t.seq, t.sender_id, t.client_id, 'text', t.body, t.key_id, t.nonce, t.created_at, t.text_rank
+     FROM";
+/// Postgres: the end of `INSERT_RUN`, in the run's order, giving `stored`
+/// what `ADVANCE_ROOMS` reads.
+pub(super) const RUN_RETURNING: &str =
+    "ORDER BY t.place RETURNING id, room_id, seq, sender_id, text_rank, created_at";
+/// Postgres: the run's own search postings, given by (room, seq) as
+/// $10-$12 and joined to the ids just stored (new ids, distinct terms, so
+/// nothing to conflict with).
+pub(super) const POST_RUN: &str = "posted AS (
        INSERT INTO search_postings (room_id, term, message_id)
        SELECT p.room_id, p.term, s.id
        FROM unnest($10::BIGINT[], $11::BIGINT[], $12::INT[]) AS p(room_id, seq, term)
        JOIN stored s ON s.room_id = p.room_id AND s.seq = p.seq
-     ), held AS (
-       INSERT INTO search_postings (room_id, term, message_id)
-       SELECT * FROM unnest($13::BIGINT[], $14::INT[], $15::BIGINT[])
-       ON CONFLICT DO NOTHING
-     )
-     SELECT id, room_id, seq FROM stored"
+     )";
+/// Postgres: a run of plain texts (`store_run`) in one statement, in
+/// order, each only if it is `STORABLE`; the result says which were
+/// stored. Its `ADVANCE_ROOMS` moves each room and read mark once for the
+/// statement.
+///
+/// The same statement writes the search postings: the run's own
+/// (`POST_RUN`), and those the batch held back for messages stored before
+/// the run ($13-$15). Each statement is a round trip; this saves the
+/// batch one.
+pub(super) static INSERT_TEXTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH stored AS (
+           {INSERT_RUN} {RUN_ROWS}
+           WHERE {STORABLE}
+           {RUN_RETURNING}
+         ), {ADVANCE_ROOMS}, {POST_RUN}, held AS (
+           INSERT INTO search_postings (room_id, term, message_id)
+           SELECT * FROM unnest($13::BIGINT[], $14::INT[], $15::BIGINT[])
+           ON CONFLICT DO NOTHING
+         )
+         SELECT id, room_id, seq FROM stored"
     )
 });
 pub(super) const INSERT_SYSTEM: &str =
@@ -341,19 +359,35 @@ pub(super) async fn store_batch(
         out.push(Stored::Reopened { message, line });
     }
     store_run(tx, &mut indexer, &notifying, &mut run, &mut out).await?;
+    let left = heads
+        .into_iter()
+        .map(|(room, (last_seq, reopened_by, texts))| {
+            let notifies = notifying.contains(&room);
+            let head = RoomHead {
+                last_seq,
+                reopened_by,
+                texts,
+                notifies,
+            };
+            (room, head)
+        });
+    tx.left_heads(left.collect());
     Ok(out)
 }
 
-/// Whether `write` can wait in a run (`store_run`): a text to a room of
-/// the batch with no reply, no files and no `@` (each of those reads rows
-/// first), that does not reopen a resolved conversation.
+/// Whether `msg` is a plain text: no reply, no files and no `@` (each of
+/// those reads rows first).
+pub(super) fn plain_text(msg: &NewMessage) -> bool {
+    msg.reply_to.is_none() && msg.files.is_empty() && !msg.body.contains('@')
+}
+
+/// Whether `write` can wait in a run (`store_run`): a plain text to a room
+/// of the batch that does not reopen a resolved conversation.
 fn joins_run(write: &Write, heads: &HashMap<i64, (i64, Option<i64>, i64)>) -> bool {
     let Write::Text(msg) = write else {
         return false;
     };
-    msg.reply_to.is_none()
-        && msg.files.is_empty()
-        && !msg.body.contains('@')
+    plain_text(msg)
         && heads
             .get(&msg.room)
             .is_some_and(|&(_, reopened_by, _)| reopened_by != Some(msg.sender_id))
@@ -403,7 +437,7 @@ async fn notify_due(tx: &mut impl BatchTx, msg: &NewMessage, seq: i64) -> Result
 
 /// The view of new text `msg`, stored as `id` at `seq` (no reply,
 /// mentions or files: the caller adds those it has).
-fn text_view(msg: NewMessage, id: i64, seq: i64) -> MessageView {
+pub(super) fn text_view(msg: NewMessage, id: i64, seq: i64) -> MessageView {
     MessageView {
         id,
         room: msg.room,

@@ -53,6 +53,18 @@ impl Vocabulary {
     pub fn first_sight(&mut self, word: i32) -> bool {
         self.known.insert(word)
     }
+
+    /// Whether this writer knows `word` is in the vocabulary, without
+    /// marking it seen.
+    pub fn knows(&self, word: i32) -> bool {
+        self.known.contains(&word)
+    }
+
+    /// The index generation the known words belong to, when they may be
+    /// trusted without a `sync` first (not past `KNOWN_WORDS`).
+    pub fn trusted_generation(&self) -> Option<Option<i64>> {
+        (self.known.len() <= KNOWN_WORDS).then_some(self.generation)
+    }
 }
 
 /// The index's state for one batch: its key, and whether the vocabulary

@@ -19,6 +19,7 @@
 mod batch;
 mod indexing;
 mod jobs;
+mod plain_batch;
 mod postgres;
 mod sqlite;
 mod sqlite_index;

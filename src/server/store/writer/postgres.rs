@@ -4,15 +4,19 @@
 use std::collections::HashMap;
 
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
 use sqlx::Postgres;
 use tokio::sync::mpsc;
 
 use super::batch::{
-    store_batch, Aged, Arg, BatchTx, Body, Head, PlannedText, DELETE_ROOM_MESSAGES, EXISTING,
-    HEADS_LOCKED, INSERT_TEXTS, MARK_ALL_READ, ORIGINAL, PG_INSERT_SYSTEM, PG_INSERT_TEXT, REOPEN,
+    store_batch, Aged, Arg, BatchTx, Body, Head, PlannedText, RoomHead, DELETE_ROOM_MESSAGES,
+    EXISTING, HEADS_LOCKED, INSERT_TEXTS, MARK_ALL_READ, ORIGINAL, PG_INSERT_SYSTEM,
+    PG_INSERT_TEXT, REOPEN,
 };
 use super::indexing::Vocabulary;
 use super::jobs::{answer, fill_batch, observe, Committed, Job};
+use super::plain_batch::{OneStatement, RememberedHeads, ONE_STATEMENT};
 use crate::server::crypto::Sealed;
 use crate::server::store::changes::{Target, TargetColumns, MESSAGE_AT, REACTION_ROOM, TARGET};
 use crate::server::store::details::{ReactionRow, REACTIONS_OF};
@@ -46,69 +50,196 @@ macro_rules! bind_args {
 
 pub(super) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, committed: Committed) {
     let mut conn: Option<PoolConnection<Postgres>> = None;
-    let mut vocabulary = Vocabulary::default();
+    let mut memory = Memory::default();
     while let Some(first) = jobs.recv().await {
         let (batch, replies) = fill_batch(first, &mut jobs);
         let (size, started) = (batch.len(), std::time::Instant::now());
         let result = match conn.as_mut() {
-            Some(c) => insert_batch(&store, c, &mut vocabulary, batch).await,
+            Some(c) => insert_batch(&store, c, &mut memory, batch).await,
             None => match connection(&store).await {
-                Ok(c) => insert_batch(&store, conn.insert(c), &mut vocabulary, batch).await,
+                Ok(c) => insert_batch(&store, conn.insert(c), &mut memory, batch).await,
                 Err(err) => Err(err),
             },
         };
         observe(size, started.elapsed(), &result);
         if result.is_err() {
             conn = None; // start the next batch on a fresh connection
-            vocabulary.forget();
+            memory.vocabulary.forget();
+            memory.heads.forget();
         }
         answer(result, replies, &committed);
     }
 }
 
-/// Stores a batch of messages in ONE transaction (group commit; the rules
-/// are in `batch::store_batch`). Nothing is acknowledged before the commit.
-/// It runs on the writer's own connection, kept between batches. Plain
-/// texts go in runs of one statement each; if a run would have refused
-/// one of its messages, the transaction is rolled back and the batch
-/// stored again a message at a time (a copy is kept for that: it costs
-/// far less than the round trips the runs save).
+/// What a writer task keeps between batches, each valid only as of its
+/// last commit.
+#[derive(Default)]
+struct Memory {
+    vocabulary: Vocabulary,
+    heads: RememberedHeads,
+}
+
+/// Stores a batch of messages (group commit). A batch of plain texts to
+/// rooms whose heads the writer remembers goes as one statement first
+/// (`plain_batch`); otherwise, or when that finds a head moved, in ONE
+/// transaction (the rules are in `batch::store_batch`). Nothing is
+/// acknowledged before the commit. It runs on the writer's own
+/// connection, kept between batches. In the transaction, plain texts go
+/// in runs of one statement each; if a run would have refused one of its
+/// messages, the transaction is rolled back and the batch stored again a
+/// message at a time (a copy is kept for that: it costs far less than the
+/// round trips the runs save).
 async fn insert_batch(
     store: &Store,
     conn: &mut PoolConnection<Postgres>,
-    vocabulary: &mut Vocabulary,
+    memory: &mut Memory,
     batch: Vec<Write>,
 ) -> Result<Vec<Stored>, StoreError> {
+    let batch = if memory.heads.covers(&batch) {
+        match OneStatement::plan(&store.keys, &memory.vocabulary, &memory.heads, batch)? {
+            Ok(plan) => match store_one_statement(conn, &plan).await? {
+                Some(ids) => {
+                    crate::server::metrics::get().writer_one_statement(true);
+                    return Ok(plan.stored(ids, &mut memory.vocabulary, &mut memory.heads));
+                }
+                None => {
+                    // The long way reads these rooms' heads again.
+                    crate::server::metrics::get().writer_one_statement(false);
+                    memory.heads.missed(&plan);
+                    plan.into_writes()
+                }
+            },
+            Err(batch) => batch,
+        }
+    } else {
+        batch
+    };
     let again = batch.clone();
-    match store_in_transaction(store, conn, vocabulary, batch, true).await {
+    let vocabulary = &mut memory.vocabulary;
+    let (stored, heads) = match store_in_transaction(store, conn, vocabulary, batch, true).await {
         Err(StoreError::RunRefused) => {
             // What the failed attempt added to the vocabulary was rolled back.
             vocabulary.forget();
-            store_in_transaction(store, conn, vocabulary, again, false).await
+            store_in_transaction(store, conn, vocabulary, again, false).await?
         }
-        stored => stored,
-    }
+        stored => stored?,
+    };
+    memory.heads.learn(heads);
+    Ok(stored)
 }
 
+/// `ONE_STATEMENT` for `plan`, on its own (Postgres commits it as it
+/// ends): the new ids in order, or `None` when it stored nothing because
+/// a head had moved, a text would be refused, or a resend raced past its
+/// check into the unique key.
+async fn store_one_statement(
+    conn: &mut PoolConnection<Postgres>,
+    plan: &OneStatement,
+) -> Result<Option<Vec<i64>>, StoreError> {
+    let rooms: Vec<i64> = plan.before.iter().map(|(room, _)| *room).collect();
+    let head = |f: fn(&RoomHead) -> i64| plan.before.iter().map(|(_, h)| f(h)).collect::<Vec<_>>();
+    let reopened_by: Vec<Option<i64>> = plan.before.iter().map(|(_, h)| h.reopened_by).collect();
+    let words: Vec<i32> = plan.new_words.iter().map(|(word, _)| *word).collect();
+    let (mut prefixes, mut prefixed): (Vec<i32>, Vec<i32>) = (Vec::new(), Vec::new());
+    for (word, of_word) in &plan.new_words {
+        prefixes.extend(of_word);
+        prefixed.extend(std::iter::repeat_n(*word, of_word.len()));
+    }
+    let stored: Result<Vec<(i64, i64, i64)>, _> =
+        bind_run(sqlx::query_as(ONE_STATEMENT.as_str()), &plan.texts)
+            .bind(rooms)
+            .bind(head(|h| h.last_seq))
+            .bind(reopened_by)
+            .bind(head(|h| h.texts))
+            .bind(plan.relies_on_vocabulary)
+            .bind(plan.generation)
+            .bind(words)
+            .bind(prefixes)
+            .bind(prefixed)
+            .fetch_all(&mut **conn)
+            .await;
+    let stored = match stored {
+        Ok(rows) if rows.is_empty() => return Ok(None),
+        Ok(rows) => rows,
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    // The statement stores all or nothing; anything else is a bug, and
+    // the senders are told to try again (their resends are answered as
+    // the rows stored).
+    run_ids(&plan.texts, stored)
+        .map(Some)
+        .ok_or_else(|| StoreError::Batch("one statement stored part of a batch".into()))
+}
+
+/// Binds a run's rows and its postings ($1-$12, as `RUN_ROWS` and
+/// `POST_RUN` take them).
+fn bind_run<'q, O>(
+    query: QueryAs<'q, Postgres, O, PgArguments>,
+    run: &'q [PlannedText],
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    let column = |f: fn(&PlannedText) -> i64| run.iter().map(f).collect::<Vec<i64>>();
+    let client_ids: Vec<&str> = run.iter().map(|t| t.msg.client_id.as_str()).collect();
+    let bodies: Vec<&[u8]> = run.iter().map(|t| t.sealed.body.as_slice()).collect();
+    let nonces: Vec<&[u8]> = run.iter().map(|t| t.sealed.nonce.as_slice()).collect();
+    // The run's own postings go by (room, seq): their ids are not known yet.
+    let (mut posting_rooms, mut posting_seqs, mut posting_terms) = (vec![], vec![], vec![]);
+    for t in run {
+        for &term in t.terms.iter().flat_map(|terms| &terms.terms) {
+            posting_rooms.push(t.msg.room);
+            posting_seqs.push(t.seq);
+            posting_terms.push(term);
+        }
+    }
+    query
+        .bind(column(|t| t.msg.room))
+        .bind(column(|t| t.seq))
+        .bind(column(|t| t.msg.sender_id))
+        .bind(client_ids)
+        .bind(bodies)
+        .bind(column(|t| t.sealed.key_id))
+        .bind(nonces)
+        .bind(column(|t| t.msg.now))
+        .bind(column(|t| t.text_rank))
+        .bind(posting_rooms)
+        .bind(posting_seqs)
+        .bind(posting_terms)
+}
+
+/// The ids of `run`'s texts in order, from the (id, room, seq) rows a
+/// statement returned (RETURNING's order is not promised); `None` unless
+/// every text has one.
+fn run_ids(run: &[PlannedText], stored: Vec<(i64, i64, i64)>) -> Option<Vec<i64>> {
+    let ids: HashMap<(i64, i64), i64> = stored
+        .into_iter()
+        .map(|(id, room, seq)| ((room, seq), id))
+        .collect();
+    run.iter()
+        .map(|t| ids.get(&(t.msg.room, t.seq)).copied())
+        .collect()
+}
+
+/// The batch in one transaction: what it stored, and the heads it left.
 async fn store_in_transaction(
     store: &Store,
     conn: &mut PoolConnection<Postgres>,
     vocabulary: &mut Vocabulary,
     batch: Vec<Write>,
     runs: bool,
-) -> Result<Vec<Stored>, StoreError> {
+) -> Result<(Vec<Stored>, Vec<(i64, RoomHead)>), StoreError> {
     let tx = sqlx::Connection::begin(&mut **conn).await?;
     let mut statements = PgBatch {
         tx,
         runs,
         postings: Postings::default(),
         generation: None,
+        left: Vec::new(),
     };
     // On an error the transaction is dropped, and with it rolled back.
     let out = store_batch(&mut statements, &store.keys, vocabulary, batch).await?;
     statements.flush_postings().await?;
     statements.tx.commit().await?;
-    Ok(out)
+    Ok((out, statements.left))
 }
 
 async fn connection(store: &Store) -> Result<PoolConnection<Postgres>, StoreError> {
@@ -129,6 +260,8 @@ struct PgBatch<'c> {
     postings: Postings,
     /// The search index's generation, read with the heads.
     generation: Option<Option<i64>>,
+    /// The heads the batch left (`BatchTx::left_heads`).
+    left: Vec<(i64, RoomHead)>,
 }
 
 /// Search index entries as the three columns `INSERT_POSTINGS` unnests.
@@ -169,33 +302,8 @@ impl BatchTx for PgBatch<'_> {
     }
 
     async fn insert_texts(&mut self, run: &[PlannedText]) -> Result<Vec<i64>, StoreError> {
-        let column = |f: fn(&PlannedText) -> i64| run.iter().map(f).collect::<Vec<i64>>();
-        let client_ids: Vec<&str> = run.iter().map(|t| t.msg.client_id.as_str()).collect();
-        let bodies: Vec<&[u8]> = run.iter().map(|t| t.sealed.body.as_slice()).collect();
-        let nonces: Vec<&[u8]> = run.iter().map(|t| t.sealed.nonce.as_slice()).collect();
-        // The run's own postings go by (room, seq): their ids are not known yet.
-        let (mut posting_rooms, mut posting_seqs, mut posting_terms) = (vec![], vec![], vec![]);
-        for t in run {
-            for &term in t.terms.iter().flat_map(|terms| &terms.terms) {
-                posting_rooms.push(t.msg.room);
-                posting_seqs.push(t.seq);
-                posting_terms.push(term);
-            }
-        }
         let held = std::mem::take(&mut self.postings);
-        let stored: Vec<(i64, i64, i64)> = sqlx::query_as(INSERT_TEXTS.as_str())
-            .bind(column(|t| t.msg.room))
-            .bind(column(|t| t.seq))
-            .bind(column(|t| t.msg.sender_id))
-            .bind(client_ids)
-            .bind(bodies)
-            .bind(column(|t| t.sealed.key_id))
-            .bind(nonces)
-            .bind(column(|t| t.msg.now))
-            .bind(column(|t| t.text_rank))
-            .bind(posting_rooms)
-            .bind(posting_seqs)
-            .bind(posting_terms)
+        let stored: Vec<(i64, i64, i64)> = bind_run(sqlx::query_as(INSERT_TEXTS.as_str()), run)
             .bind(held.rooms)
             .bind(held.terms)
             .bind(held.messages)
@@ -208,15 +316,11 @@ impl BatchTx for PgBatch<'_> {
         if stored.len() != run.len() {
             return Err(StoreError::RunRefused);
         }
-        // RETURNING's order is not promised: each row by its (room, seq).
-        let ids: HashMap<(i64, i64), i64> = stored
-            .into_iter()
-            .map(|(id, room, seq)| ((room, seq), id))
-            .collect();
-        run.iter()
-            .map(|t| ids.get(&(t.msg.room, t.seq)).copied())
-            .collect::<Option<Vec<i64>>>()
-            .ok_or(StoreError::RunRefused)
+        run_ids(run, stored).ok_or(StoreError::RunRefused)
+    }
+
+    fn left_heads(&mut self, heads: Vec<(i64, RoomHead)>) {
+        self.left = heads;
     }
 
     fn posts_in_runs(&self) -> bool {

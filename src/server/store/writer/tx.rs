@@ -17,6 +17,19 @@ use crate::server::store::StoreError;
 /// 1 when its messages notify people by kind: a direct or support room).
 pub(super) type Head = (i64, i64, Option<i64>, i64, i64);
 
+/// A room's head as a writer remembers it between batches (Postgres:
+/// `plain_batch`), as the last batch that touched the room left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RoomHead {
+    pub last_seq: i64,
+    /// The member whose message reopens it (a resolved support room).
+    pub reopened_by: Option<i64>,
+    /// Its text messages so far.
+    pub texts: i64,
+    /// Whether its messages notify people by kind (direct, support).
+    pub notifies: bool,
+}
+
 /// A stored body: (id, seq, body, key id, nonce).
 pub(super) type Body = (i64, i64, Vec<u8>, Option<i64>, Option<Vec<u8>>);
 
@@ -67,6 +80,12 @@ pub(super) trait BatchTx {
     /// The search index's generation, as this transaction sees it.
     async fn index_generation(&mut self) -> Result<Option<i64>, StoreError> {
         self.number(INDEX_GENERATION, &[]).await
+    }
+
+    /// After the batch's statements, before the commit: each room's head
+    /// as the batch leaves it, for a writer that remembers them.
+    fn left_heads(&mut self, heads: Vec<(i64, RoomHead)>) {
+        let _ = heads;
     }
 
     /// The heads of `rooms` (sorted, distinct); unknown rooms are left out.
