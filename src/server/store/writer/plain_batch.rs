@@ -43,15 +43,15 @@ const REMEMBERED_ROOMS: usize = 100_000;
 /// each is as remembered; `ready` whether every text is `STORABLE`.
 /// `stored` inserts every row or none (a run that would leave one out is
 /// the long way's to answer); everything after it hangs on `stored`, so a
-/// statement that stores nothing writes nothing.
+/// statement that stores nothing writes nothing. A word is offered only
+/// if the writer has not seen it, and its prefixes only if the vocabulary
+/// did not have it (as `Indexer::posted` does).
 ///
 /// `ready` counts in a `WHERE`, as `INSERT_TEXTS` filters: there the
 /// lookups plan as index probes. The same tests as a column of each row
 /// planned, on a new database, as hashes of whole-table scans, and the
 /// plan stays with the writer's connection (6.5 ms a statement after a
 /// few seconds of `persist`).
-/// A word is offered only if the writer has not seen it, and its prefixes
-/// only if the vocabulary did not have it (as `Indexer::posted` does).
 pub(super) static ONE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH locked AS (
