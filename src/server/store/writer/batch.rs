@@ -5,7 +5,7 @@
 //! sqlx on the writer task, SQLite through rusqlite on the writer's own
 //! thread (`sqlite.rs`), where every call completes at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::indexing::{self, Indexer, Vocabulary};
@@ -214,16 +214,18 @@ pub(super) async fn store_batch(
     rooms.sort_unstable();
     rooms.dedup();
     // Read once per batch, then kept here as the batch moves them.
-    let mut notifying = HashSet::new();
-    let mut heads: HashMap<i64, (i64, Option<i64>, i64)> = tx
+    let mut heads: HashMap<i64, RoomHead> = tx
         .heads(&rooms)
         .await?
         .into_iter()
         .map(|(room, last_seq, reopened_by, texts, notifies)| {
-            if notifies == 1 {
-                notifying.insert(room);
-            }
-            (room, (last_seq, reopened_by, texts))
+            let head = RoomHead {
+                last_seq,
+                reopened_by,
+                texts,
+                notifies: notifies == 1,
+            };
+            (room, head)
         })
         .collect();
     let runs = tx.stores_runs();
@@ -232,9 +234,9 @@ pub(super) async fn store_batch(
         let room = write.room();
         let joins = runs && joins_run(&write, &heads);
         if !joins {
-            store_run(tx, &mut indexer, &notifying, &mut run, &mut out).await?;
+            store_run(tx, &mut indexer, &heads, &mut run, &mut out).await?;
         }
-        let Some((last_seq, reopened_by, texts)) = heads.get(&room).copied() else {
+        let Some(head) = heads.get(&room).copied() else {
             out.push(match write {
                 Write::Change(_) => Stored::Refused(Refusal::NotMember),
                 Write::Index(_) => Stored::Indexed { remaining: 0 },
@@ -246,13 +248,19 @@ pub(super) async fn store_batch(
             });
             continue;
         };
+        let RoomHead {
+            last_seq,
+            reopened_by,
+            texts,
+            notifies,
+        } = head;
         let seq = last_seq + 1;
         let msg = match write {
             Write::Text(msg) => msg,
             Write::System(line) => {
                 // A status change by staff sets the status itself.
                 out.push(Stored::New(system_line(tx, keys, line, seq, texts).await?));
-                heads.insert(room, (seq, None, texts));
+                heads.insert(room, head.moved(seq, texts).without_reopener());
                 continue;
             }
             Write::Index(_) => {
@@ -267,7 +275,7 @@ pub(super) async fn store_batch(
             Write::Change(request) => {
                 let stored = change(tx, keys, &mut indexer, request, seq).await?;
                 if matches!(stored, Stored::Changed(_)) {
-                    heads.insert(room, (seq, reopened_by, texts));
+                    heads.insert(room, head.moved(seq, texts));
                 }
                 out.push(stored);
                 continue;
@@ -275,7 +283,7 @@ pub(super) async fn store_batch(
         };
         if joins {
             let sealed = keys.seal(room, seq, msg.body.as_bytes())?;
-            heads.insert(room, (seq, reopened_by, texts + 1));
+            heads.insert(room, head.moved(seq, texts + 1));
             let terms = indexer.run_terms(tx, &msg.body);
             run.push(PlannedText {
                 msg,
@@ -317,7 +325,7 @@ pub(super) async fn store_batch(
             });
             continue;
         };
-        heads.insert(room, (seq, reopened_by, texts + 1));
+        heads.insert(room, head.moved(seq, texts + 1));
         for (place, &file) in msg.files.iter().enumerate() {
             let args = [Arg::Int(id), Arg::Int(file), Arg::Int(place as i64)];
             tx.execute(ATTACH_FILE, &args).await?;
@@ -330,7 +338,7 @@ pub(super) async fn store_batch(
         indexer.index_new(tx, room, id, &msg.body).await?;
         let reopens = reopened_by == Some(msg.sender_id);
         let (mentions, mentions_room) = mention(tx, &msg, seq).await?;
-        if notifying.contains(&room) || !mentions.is_empty() || mentions_room {
+        if notifies || !mentions.is_empty() || mentions_room {
             notify_due(tx, &msg, seq).await?;
         }
         let (sender_id, now) = (msg.sender_id, msg.now);
@@ -355,23 +363,11 @@ pub(super) async fn store_batch(
             now,
         };
         let line = system_line(tx, keys, line, seq + 1, texts + 1).await?;
-        heads.insert(room, (seq + 1, None, texts + 1));
+        heads.insert(room, head.moved(seq + 1, texts + 1).without_reopener());
         out.push(Stored::Reopened { message, line });
     }
-    store_run(tx, &mut indexer, &notifying, &mut run, &mut out).await?;
-    let left = heads
-        .into_iter()
-        .map(|(room, (last_seq, reopened_by, texts))| {
-            let notifies = notifying.contains(&room);
-            let head = RoomHead {
-                last_seq,
-                reopened_by,
-                texts,
-                notifies,
-            };
-            (room, head)
-        });
-    tx.left_heads(left.collect());
+    store_run(tx, &mut indexer, &heads, &mut run, &mut out).await?;
+    tx.left_heads(&heads);
     Ok(out)
 }
 
@@ -383,14 +379,14 @@ pub(super) fn plain_text(msg: &NewMessage) -> bool {
 
 /// Whether `write` can wait in a run (`store_run`): a plain text to a room
 /// of the batch that does not reopen a resolved conversation.
-fn joins_run(write: &Write, heads: &HashMap<i64, (i64, Option<i64>, i64)>) -> bool {
+fn joins_run(write: &Write, heads: &HashMap<i64, RoomHead>) -> bool {
     let Write::Text(msg) = write else {
         return false;
     };
     plain_text(msg)
         && heads
             .get(&msg.room)
-            .is_some_and(|&(_, reopened_by, _)| reopened_by != Some(msg.sender_id))
+            .is_some_and(|head| head.reopened_by != Some(msg.sender_id))
 }
 
 /// Stores the run of plain texts waiting, in one statement (with their
@@ -399,7 +395,7 @@ fn joins_run(write: &Write, heads: &HashMap<i64, (i64, Option<i64>, i64)>) -> bo
 async fn store_run(
     tx: &mut impl BatchTx,
     indexer: &mut Indexer<'_>,
-    notifying: &HashSet<i64>,
+    heads: &HashMap<i64, RoomHead>,
     run: &mut Vec<PlannedText>,
     out: &mut Vec<Stored>,
 ) -> Result<(), StoreError> {
@@ -415,7 +411,7 @@ async fn store_run(
             Some(terms) => indexer.posted(tx, terms.words).await?,
             None => indexer.index_new(tx, msg.room, id, &msg.body).await?,
         }
-        if notifying.contains(&msg.room) {
+        if heads.get(&msg.room).is_some_and(|head| head.notifies) {
             notify_due(tx, &msg, seq).await?;
         }
         out.push(Stored::New(text_view(msg, id, seq)));

@@ -319,8 +319,8 @@ impl BatchTx for PgBatch<'_> {
         run_ids(run, stored).ok_or(StoreError::RunRefused)
     }
 
-    fn left_heads(&mut self, heads: Vec<(i64, RoomHead)>) {
-        self.left = heads;
+    fn left_heads(&mut self, heads: &HashMap<i64, RoomHead>) {
+        self.left = heads.iter().map(|(&room, &head)| (room, head)).collect();
     }
 
     fn posts_in_runs(&self) -> bool {

@@ -3,6 +3,8 @@
 //! writer's own thread. The rules that use them are in `batch.rs` and
 //! `indexing.rs`.
 
+use std::collections::HashMap;
+
 use crate::server::crypto::Sealed;
 use crate::server::search_terms::IndexTerms;
 use crate::server::store::changes::Target;
@@ -17,8 +19,8 @@ use crate::server::store::StoreError;
 /// 1 when its messages notify people by kind: a direct or support room).
 pub(super) type Head = (i64, i64, Option<i64>, i64, i64);
 
-/// A room's head as a writer remembers it between batches (Postgres:
-/// `plain_batch`), as the last batch that touched the room left it.
+/// A room's head as a batch moves it (`batch::store_batch`), and as a
+/// writer remembers it between batches (Postgres: `plain_batch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct RoomHead {
     pub last_seq: i64,
@@ -28,6 +30,26 @@ pub(super) struct RoomHead {
     pub texts: i64,
     /// Whether its messages notify people by kind (direct, support).
     pub notifies: bool,
+}
+
+impl RoomHead {
+    /// After a write took `last_seq`, with the room's texts now `texts`.
+    pub fn moved(self, last_seq: i64, texts: i64) -> RoomHead {
+        RoomHead {
+            last_seq,
+            texts,
+            ..self
+        }
+    }
+
+    /// After a status line (staff set the status) or a reopening: no
+    /// member's message reopens it now.
+    pub fn without_reopener(self) -> RoomHead {
+        RoomHead {
+            reopened_by: None,
+            ..self
+        }
+    }
 }
 
 /// A stored body: (id, seq, body, key id, nonce).
@@ -84,7 +106,7 @@ pub(super) trait BatchTx {
 
     /// After the batch's statements, before the commit: each room's head
     /// as the batch leaves it, for a writer that remembers them.
-    fn left_heads(&mut self, heads: Vec<(i64, RoomHead)>) {
+    fn left_heads(&mut self, heads: &HashMap<i64, RoomHead>) {
         let _ = heads;
     }
 
