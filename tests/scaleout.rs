@@ -4,7 +4,9 @@
 //! other; a listener cut off by the database resynchronises its sockets;
 //! a node that started alone (and sent nothing) speaks before a second
 //! node serves anyone; a writer's one-statement batches notice a room
-//! moved by another node; and SQLite refuses a second node.
+//! moved by another node; messages cross nodes in their NOTIFY, sealed,
+//! when they fit, and are read back when not; and SQLite refuses a
+//! second node.
 
 mod common;
 
@@ -492,7 +494,8 @@ async fn a_message_stored_by_an_older_node_still_moves_its_room() {
 
 /// The writer's one-statement batches and the ones that went the long
 /// way, from a node's `/metrics`.
-async fn one_statement_batches(server: &TestServer) -> (f64, f64) {
+/// The values of the named counters in `server`'s /metrics.
+async fn counters<const N: usize>(server: &TestServer, names: [&str; N]) -> [f64; N] {
     let text = server
         .client
         .get(server.url("/metrics"))
@@ -503,30 +506,61 @@ async fn one_statement_batches(server: &TestServer) -> (f64, f64) {
         .text()
         .await
         .expect("metrics");
-    let value = |name: &str| {
+    names.map(|name| {
         text.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
-    };
-    (
-        value("glasschat_writer_one_statement_batches_total"),
-        value("glasschat_writer_one_statement_missed_total"),
+    })
+}
+
+async fn one_statement_batches(server: &TestServer) -> (f64, f64) {
+    let [stored, missed] = counters(
+        server,
+        [
+            "glasschat_writer_one_statement_batches_total",
+            "glasschat_writer_one_statement_missed_total",
+        ],
     )
+    .await;
+    (stored, missed)
+}
+
+/// Messages another node announced that `server` handed out from the
+/// frames the NOTIFY carried, and those it read back from the database.
+async fn carried_and_read_back(server: &TestServer) -> [f64; 2] {
+    counters(
+        server,
+        [
+            "glasschat_fanout_carried_messages_total",
+            "glasschat_fanout_read_back_messages_total",
+        ],
+    )
+    .await
 }
 
 const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_writer_stores_plain_texts_in_one_statement_until_the_room_moves_elsewhere() {
+/// Two nodes that show /metrics; Ada on A and Bob on B, a tab each, in a
+/// group room: (A, B, Ada's cookie, Bob's, the room, Ada's tab on A, Bob's
+/// on B).
+type Pair = (TestServer, TestServer, String, String, i64, Tab, Tab);
+
+async fn ada_and_bob_on_two_nodes(room_name: &str) -> Pair {
     let env = [FAST[0], ("GLASSCHAT_METRICS_TOKEN", METRICS_TOKEN)];
     let a = TestServer::start_on(TestDb::new(Backend::Postgres).await, &env).await;
     let b = a.another_node(&env).await;
     a.user("root@example.com").await;
     let ada = a.user("ada@example.com").await;
     let bob = b.user("bob@example.com").await;
-    let room = a.group(&ada, "Heads", &["bob@example.com"]).await;
-    let mut ada_a = tab(&a, &ada).await;
-    let mut bob_b = tab(&b, &bob).await;
+    let room = a.group(&ada, room_name, &["bob@example.com"]).await;
+    let ada_a = tab(&a, &ada).await;
+    let bob_b = tab(&b, &bob).await;
+    (a, b, ada, bob, room, ada_a, bob_b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_stores_plain_texts_in_one_statement_until_the_room_moves_elsewhere() {
+    let (a, b, ada, bob, room, mut ada_a, mut bob_b) = ada_and_bob_on_two_nodes("Heads").await;
     async fn say(tab: &mut Tab, room: i64, id: &str, body: &str) -> i64 {
         tab.say(room, id, body).await;
         ack(tab).await.seq
@@ -577,6 +611,47 @@ async fn a_writer_stores_plain_texts_in_one_statement_until_the_room_moves_elsew
     assert_eq!(hits.status, 200, "{}", hits.body);
     let hits = hits.json()["hits"].as_array().map_or(0, Vec::len);
     assert_eq!(hits, 1, "a prefix of a word first seen in one statement");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_cross_nodes_in_their_notify_when_they_fit_and_are_read_back_when_not() {
+    let (a, b, ada, bob, room, mut ada_a, mut bob_b) = ada_and_bob_on_two_nodes("Carried").await;
+    let moved = |before: [f64; 2], after: [f64; 2]| [after[0] - before[0], after[1] - before[1]];
+
+    // A short message travels in the NOTIFY: B hands it out as it came.
+    let start = carried_and_read_back(&b).await;
+    ada_a.say(room, "c1", "short and sweet").await;
+    assert_eq!(ack(&mut ada_a).await.seq, 1);
+    bob_b.until_seq(room, 1).await;
+    let short = carried_and_read_back(&b).await;
+    assert_eq!(moved(start, short), [1.0, 0.0]);
+
+    // One too long to carry is announced as a reference and read back.
+    let long = "a long line ".repeat(600);
+    ada_a.say(room, "c2", &long).await;
+    assert_eq!(ack(&mut ada_a).await.seq, 2);
+    bob_b.until_seq(room, 2).await;
+    let read = carried_and_read_back(&b).await;
+    assert_eq!(moved(short, read), [0.0, 1.0]);
+    assert_eq!(bob_b.state.rooms[&room].messages[&2].body, long);
+
+    // A change travels too, and so does the other way round.
+    ada_a.edit(room, 2, "shorter now").await;
+    assert_eq!(changed(&mut bob_b).await.seq, 3);
+    let edited = carried_and_read_back(&b).await;
+    assert_eq!(moved(read, edited), [1.0, 0.0]);
+    let on_a = carried_and_read_back(&a).await;
+    bob_b.say(room, "c4", "back from bob").await;
+    assert_eq!(ack(&mut bob_b).await.seq, 4);
+    ada_a.until_seq(room, 4).await;
+    assert_eq!(moved(on_a, carried_and_read_back(&a).await), [1.0, 0.0]);
+
+    // Each tab saw every message once, in order, and ends as a fresh load
+    // on the other node.
+    assert_eq!(ada_a.seqs(room), vec![1, 2, 4]);
+    assert_eq!(bob_b.seqs(room), vec![1, 2, 4]);
+    assert_matches_fresh(&b, &ada, &mut ada_a).await;
+    assert_matches_fresh(&a, &bob, &mut bob_b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -190,6 +190,18 @@ fn message_aad(room: i64, seq: i64, key_id: i64) -> [u8; 40] {
     aad
 }
 
+/// An announcement's messages are bound to their room and seqs: sealed
+/// frames copied into another announcement do not open.
+fn announcement_aad(room: i64, from: i64, to: i64, key_id: i64) -> [u8; 48] {
+    let mut aad = [0u8; 48];
+    aad[..16].copy_from_slice(b"glasschat note 1");
+    aad[16..24].copy_from_slice(&room.to_be_bytes());
+    aad[24..32].copy_from_slice(&from.to_be_bytes());
+    aad[32..40].copy_from_slice(&to.to_be_bytes());
+    aad[40..].copy_from_slice(&key_id.to_be_bytes());
+    aad
+}
+
 /// A site's identity secret is bound to the site (its public key) and the
 /// data key: a sealed secret copied to another site's row does not open.
 fn site_secret_aad(site_key: &str, key_id: i64) -> Vec<u8> {
@@ -460,6 +472,35 @@ impl Keyring {
         data: &[u8],
     ) -> Result<Vec<u8>, OpenError> {
         self.open_with(key_id, Some(nonce), data, &at.aad(key_id))
+    }
+
+    /// Seals the frames of seqs `from..=to` of `room` that a node announces
+    /// to the others (they travel through Postgres's notification queue).
+    pub fn seal_announcement(
+        &self,
+        room: i64,
+        from: i64,
+        to: i64,
+        plain: &[u8],
+    ) -> Result<Sealed, OpenError> {
+        self.seal_for(plain, |key_id| {
+            announcement_aad(room, from, to, key_id).to_vec()
+        })
+    }
+
+    pub fn open_announcement(
+        &self,
+        (room, from, to): (i64, i64, i64),
+        key_id: i64,
+        nonce: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, OpenError> {
+        self.open_with(
+            key_id,
+            Some(nonce),
+            sealed,
+            &announcement_aad(room, from, to, key_id),
+        )
     }
 
     /// Seals a website's identity secret (`site_key` is its public key).

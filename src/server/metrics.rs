@@ -32,6 +32,11 @@ pub struct Metrics {
     pub login_failures: Counter,
     /// From another node's NOTIFY to its arrival here.
     pub fanout_lag_seconds: Histogram,
+    /// Messages and changes another node announced, handed out here from
+    /// the frames its NOTIFY carried, and those read back from the
+    /// database instead.
+    fanout_carried: Counter,
+    fanout_read_back: Counter,
     /// Postgres writer batches of plain texts stored as one statement
     /// against the heads the writer remembered, and those that found a
     /// head moved (or a text to refuse) and went the long way.
@@ -87,6 +92,8 @@ impl Metrics {
             login_failures: Counter::default(),
             // 0.25 ms … 4 s.
             fanout_lag_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            fanout_carried: Counter::default(),
+            fanout_read_back: Counter::default(),
             writer_one_statement: Counter::default(),
             writer_one_statement_missed: Counter::default(),
             sockets_open: Gauge::default(),
@@ -129,6 +136,16 @@ impl Metrics {
             "From another node's announcement (NOTIFY) to its arrival here",
             Unit::Seconds,
             metrics.fanout_lag_seconds.clone(),
+        );
+        registry.register(
+            "fanout_carried_messages",
+            "Messages and changes another node announced, handed out here from the sealed frames its NOTIFY carried",
+            metrics.fanout_carried.clone(),
+        );
+        registry.register(
+            "fanout_read_back_messages",
+            "Messages and changes another node announced, read back here from the database (too long to carry, or not opened)",
+            metrics.fanout_read_back.clone(),
         );
         registry.register(
             "writer_one_statement_batches",
@@ -193,6 +210,14 @@ impl Metrics {
     }
 
     /// A batch tried as one statement: `stored`, or went the long way.
+    pub fn fanout_carried(&self, messages: usize) {
+        self.fanout_carried.inc_by(messages as u64);
+    }
+
+    pub fn fanout_read_back(&self, messages: usize) {
+        self.fanout_read_back.inc_by(messages as u64);
+    }
+
     pub fn writer_one_statement(&self, stored: bool) {
         match stored {
             true => self.writer_one_statement.inc(),

@@ -104,7 +104,10 @@ impl AppState {
         // Several nodes need the fan-out, and a hub that records what it
         // handed out for the fan-out's sweep; one node needs neither.
         let (fanout, hub) = match store.postgres_pool() {
-            Some(pool) => (Fanout::postgres(pool), Hub::with_heads(limits.socket_queue)),
+            Some(pool) => (
+                Fanout::postgres(pool, store.keys.clone()),
+                Hub::with_heads(limits.socket_queue),
+            ),
             None => (Fanout::single_node(), Hub::new(limits.socket_queue)),
         };
         let writer = MessageWriter::spawn(&store, publisher(hub.clone(), fanout.clone()))?;

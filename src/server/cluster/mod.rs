@@ -4,12 +4,16 @@
 //! its own sockets through its hub. With SQLite there is one node and this
 //! does nothing.
 //!
-//! What travels is a reference, never content: "room 7 has seqs 41 to 45",
-//! "user 3's view of room 7 changed". The receiving node reads the rows
-//! from the database (decrypting them as usual), so no message text sits
-//! in Postgres's notification queue and no payload outgrows NOTIFY's 8000
-//! bytes. Order and exactly-once per socket come from the seq contract:
-//! a socket fills any gap from the database and drops what it already sent.
+//! What travels is mostly a reference: "room 7 has seqs 41 to 45", "user
+//! 3's view of room 7 changed". New messages also carry their frames,
+//! sealed with the data key (as their rows are), when they fit well inside
+//! NOTIFY's 8000 bytes: the receiving node hands those out as they come,
+//! where reading the rows back cost a round trip to a busy database
+//! (0.7 ms at the median, 2 ms at p99, of the 1.2 ms a delivery across
+//! nodes added). Longer runs, and anything that does not open, are read
+//! back from the database, decrypted as usual. Order and exactly-once per
+//! socket come from the seq contract: a socket fills any gap from the
+//! database and drops what it already sent.
 //!
 //! One task per node sends: it takes every event waiting, merges
 //! consecutive seqs of a room into one range and packs them into as few
@@ -43,8 +47,9 @@ use sqlx::postgres::PgPool;
 use tokio::sync::mpsc;
 
 use crate::realtime::hub::Hub;
+use crate::server::crypto::Keyring;
 use crate::server::store::{notify, Store};
-use events::{merge, pack, CHANNEL};
+use events::{carry, merge, pack, CHANNEL};
 use receive::{connect, listen_loop, sweep_loop, Peers, LISTENER_PREFIX};
 
 pub use events::{presence_events, Event};
@@ -70,6 +75,8 @@ pub struct Fanout {
     /// No other node can hear this one (see the module's notes): nothing
     /// is sent.
     alone: Arc<AtomicBool>,
+    /// Seals the frames that travel, opens those that arrive.
+    keys: Keyring,
 }
 
 impl Fanout {
@@ -81,12 +88,14 @@ impl Fanout {
             overflowed: Arc::new(AtomicBool::new(false)),
             state: Arc::new(AtomicU8::new(ListenerState::SingleNode.as_u8())),
             alone: Arc::new(AtomicBool::new(true)),
+            keys: Keyring::default(),
         }
     }
 
     /// Several nodes on one Postgres: starts the sending task; `listen`
-    /// starts the receiving one once the hub exists.
-    pub fn postgres(pool: PgPool) -> Fanout {
+    /// starts the receiving one once the hub exists. `keys` is the store's
+    /// keyring.
+    pub fn postgres(pool: PgPool, keys: Keyring) -> Fanout {
         let (tx, rx) = mpsc::channel(QUEUE);
         let fanout = Fanout {
             node: rand_core::RngCore::next_u64(&mut rand_core::OsRng) | 1,
@@ -94,8 +103,15 @@ impl Fanout {
             overflowed: Arc::new(AtomicBool::new(false)),
             state: Arc::new(AtomicU8::new(ListenerState::Connecting.as_u8())),
             alone: Arc::new(AtomicBool::new(false)),
+            keys,
         };
-        tokio::spawn(send_loop(pool, rx, fanout.node, fanout.overflowed.clone()));
+        tokio::spawn(send_loop(
+            pool,
+            fanout.keys.clone(),
+            rx,
+            fanout.node,
+            fanout.overflowed.clone(),
+        ));
         let heart = fanout.clone();
         tokio::spawn(async move {
             let mut beats = tokio::time::interval(HEARTBEAT);
@@ -202,6 +218,7 @@ impl Fanout {
 
 async fn send_loop(
     pool: PgPool,
+    keys: Keyring,
     mut rx: mpsc::Receiver<Event>,
     node: u64,
     overflowed: Arc<AtomicBool>,
@@ -220,7 +237,9 @@ async fn send_loop(
             round.push(Event::Resync);
         }
         let at_us = crate::server::metrics::now_us();
-        for payload in pack(node, at_us, merge(std::mem::take(&mut round))) {
+        let mut events = merge(std::mem::take(&mut round));
+        carry(&keys, &mut events);
+        for payload in pack(node, at_us, events) {
             if let Err(err) = sender.send(CHANNEL, &payload).await {
                 tracing::warn!(error = %err, "fan-out: NOTIFY failed; peers will be asked to resync");
                 overflowed.store(true, Ordering::Relaxed);

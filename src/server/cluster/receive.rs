@@ -11,7 +11,7 @@ use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::events::{presence_events, Envelope, Event, CHANNEL};
+use super::events::{carried, presence_events, Envelope, Event, CHANNEL};
 use super::Fanout;
 use crate::realtime::hub::{sequenced_frame, Hub};
 use crate::realtime::protocol::{Reader, ServerFrame};
@@ -244,7 +244,7 @@ async fn sweep(store: &Store, hub: &Hub) -> Result<(), StoreError> {
             Some(_) => {}
         }
     }
-    publish_ranges(store, hub, &missed).await
+    publish_ranges(store, hub, &missed).await.map(drop)
 }
 
 pub(super) async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
@@ -265,10 +265,12 @@ pub fn listener_name(pid: u32) -> String {
 const BACKLOG: usize = 4096;
 
 /// Delivers the peers' notifications, taking every one waiting at once:
-/// new messages of a room named by several of them are read back from the
-/// database as one range, the ranges of many rooms in one read
-/// (`Store::events_in`), so under load a read carries many messages
-/// instead of a read per announcement falling further behind. Read
+/// new messages of a room named by several of them are handed out
+/// together, from the frames they carried when every one is at hand,
+/// else read back from the database as one range, the ranges of many
+/// rooms in one read (`Store::events_in`), so under load a read carries
+/// many messages instead of a read per announcement falling further
+/// behind. Read
 /// marks, typing and receipts are handed out after the messages gathered
 /// before them, in order (a read mark may arrive after newer messages:
 /// the client recounts from those, see `ClientState`); any other event
@@ -300,9 +302,21 @@ async fn deliver_loop(
                     Event::Presence { states } => {
                         hub.set_remote_presence(envelope.node, &states);
                     }
-                    Event::Message { room, from, to } => {
+                    Event::Message {
+                        room,
+                        from,
+                        to,
+                        sealed,
+                        ..
+                    } => {
                         let range = gathered.ranges.entry(room).or_insert((from - 1, to));
                         *range = (range.0.min(from - 1), range.1.max(to));
+                        let frames = sealed
+                            .and_then(|sealed| carried(&fanout.keys, (room, from, to), &sealed));
+                        if let Some(frames) = frames {
+                            let held = gathered.carried.entry(room).or_default();
+                            held.extend((from..=to).zip(frames));
+                        }
                     }
                     event
                     @ (Event::ReadMark { .. } | Event::Typing { .. } | Event::Seen { .. }) => {
@@ -326,21 +340,40 @@ async fn deliver_loop(
 struct Gathered {
     /// Per room, the seqs announced and not yet handed out: (after, up to).
     ranges: std::collections::BTreeMap<i64, (i64, i64)>,
+    /// Per room, the frames the announcements carried, by seq.
+    carried: HashMap<i64, std::collections::BTreeMap<i64, Utf8Bytes>>,
     /// Events that read nothing, handed out after the ranges, in order.
     after: Vec<Event>,
 }
 
 impl Gathered {
-    /// Reads back and hands out the ranges of the rooms with a socket
-    /// here, then the events held after them.
+    /// Hands out the ranges of the rooms with a socket here, each from
+    /// the frames carried when they cover it, else read back; then the
+    /// events held after them.
     async fn deliver(&mut self, store: &Store, hub: &Hub) {
-        let ranges: Vec<SeqRange> = std::mem::take(&mut self.ranges)
-            .into_iter()
-            .filter(|(room, _)| hub.has_room(*room))
-            .map(|(room, (after, up_to))| SeqRange { room, after, up_to })
-            .collect();
-        if let Err(err) = publish_ranges(store, hub, &ranges).await {
-            caught_up_instead(&err, hub);
+        let mut carried = std::mem::take(&mut self.carried);
+        let mut read_back = Vec::new();
+        for (room, (after, up_to)) in std::mem::take(&mut self.ranges) {
+            if !hub.has_room(room) {
+                continue;
+            }
+            let frames: Vec<(i64, i64, Utf8Bytes)> = carried
+                .remove(&room)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(seq, _)| *seq > after && *seq <= up_to)
+                .map(|(seq, frame)| (room, seq, frame))
+                .collect();
+            if frames.len() as i64 == up_to - after {
+                metrics::get().fanout_carried(frames.len());
+                hub.publish_messages(&frames);
+            } else {
+                read_back.push(SeqRange { room, after, up_to });
+            }
+        }
+        match publish_ranges(store, hub, &read_back).await {
+            Ok(messages) => metrics::get().fanout_read_back(messages),
+            Err(err) => caught_up_instead(&err, hub),
         }
         for event in self.after.drain(..) {
             if let Err(err) = deliver(store, hub, event).await {
@@ -382,15 +415,22 @@ fn caught_up_instead(err: &StoreError, hub: &Hub) {
 
 /// Hands rooms' events read back from the database to the hub, each
 /// room's in one batch, so each member socket writes them together.
-async fn publish_ranges(store: &Store, hub: &Hub, ranges: &[SeqRange]) -> Result<(), StoreError> {
+/// Returns how many it handed out.
+async fn publish_ranges(
+    store: &Store,
+    hub: &Hub,
+    ranges: &[SeqRange],
+) -> Result<usize, StoreError> {
+    let mut handed_out = 0;
     for (room, events) in store.events_in(ranges).await? {
+        handed_out += events.len();
         let frames: Vec<_> = events
             .iter()
             .map(|(seq, frame)| sequenced_frame(room, *seq, frame))
             .collect();
         hub.publish_messages(&frames);
     }
-    Ok(())
+    Ok(handed_out)
 }
 
 /// Hands one peer event to the local sockets it concerns.

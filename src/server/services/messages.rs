@@ -246,18 +246,20 @@ pub fn publisher(hub: Hub, fanout: Fanout) -> Committed {
     })
 }
 
-/// Tells the other nodes, one event per room: a batch's seqs in a room
-/// (messages and changes) are contiguous, so (first, last) covers them.
+/// Tells the other nodes, one event per room with its frames: a batch's
+/// seqs in a room (messages and changes) are contiguous, so (first, last)
+/// covers them.
 fn announce_messages(fanout: &Fanout, frames: &[(i64, i64, Utf8Bytes)]) {
     if !fanout.has_peers() {
         return;
     }
-    let mut seqs: Vec<(i64, i64)> = frames.iter().map(|(room, seq, _)| (*room, *seq)).collect();
-    seqs.sort_unstable();
-    for group in seqs.chunk_by(|a, b| a.0 == b.0) {
-        let (room, from) = group[0];
+    let mut order: Vec<&(i64, i64, Utf8Bytes)> = frames.iter().collect();
+    order.sort_unstable_by_key(|(room, seq, _)| (*room, *seq));
+    for group in order.chunk_by(|a, b| a.0 == b.0) {
+        let (room, from) = (group[0].0, group[0].1);
         let to = group[group.len() - 1].1;
-        fanout.announce(Event::Message { room, from, to });
+        let frames = group.iter().map(|(_, _, frame)| frame.clone()).collect();
+        fanout.announce(Event::messages(room, from, to, frames));
     }
 }
 
