@@ -270,11 +270,11 @@ const BACKLOG: usize = 4096;
 /// else read back from the database as one range, the ranges of many
 /// rooms in one read (`Store::events_in`), so under load a read carries
 /// many messages instead of a read per announcement falling further
-/// behind. Read
-/// marks, typing and receipts are handed out after the messages gathered
-/// before them, in order (a read mark may arrive after newer messages:
-/// the client recounts from those, see `ClientState`); any other event
-/// (joins, leaves, sessions) first delivers everything gathered before it.
+/// behind. Read marks, typing and receipts are handed out after the
+/// messages gathered before them, in order (a read mark may arrive after
+/// newer messages: the client recounts from those, see `ClientState`);
+/// any other event (joins, leaves, sessions) first delivers everything
+/// gathered before it.
 async fn deliver_loop(
     store: Store,
     hub: Hub,
@@ -311,7 +311,9 @@ async fn deliver_loop(
                     } => {
                         let range = gathered.ranges.entry(room).or_insert((from - 1, to));
                         *range = (range.0.min(from - 1), range.1.max(to));
+                        // Opened only for a room with a socket here.
                         let frames = sealed
+                            .filter(|_| hub.has_room(room))
                             .and_then(|sealed| carried(&fanout.keys, (room, from, to), &sealed));
                         if let Some(frames) = frames {
                             let held = gathered.carried.entry(room).or_default();
