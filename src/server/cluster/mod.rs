@@ -16,9 +16,10 @@
 //! database and drops what it already sent.
 //!
 //! One task per node sends: it takes every event waiting, merges
-//! consecutive seqs of a room into one range and packs them into as few
-//! NOTIFYs as fit (NOTIFY takes a global lock at commit, so one per batch,
-//! never one per message, and never inside the message transaction).
+//! consecutive seqs of a room into one range, packs them into as few
+//! NOTIFYs as fit and sends those in one statement (NOTIFY takes a global
+//! lock at commit, so one commit per round, never one per message, and
+//! never inside the message transaction).
 //! Another task listens. If its connection drops, the node reconnects and
 //! then drops every local socket with `close::LAGGED`: each client
 //! reconnects and catches up from the database, so nothing missed while
@@ -239,11 +240,10 @@ async fn send_loop(
         let at_us = crate::server::metrics::now_us();
         let mut events = merge(std::mem::take(&mut round));
         carry(&keys, &mut events);
-        for payload in pack(node, at_us, events) {
-            if let Err(err) = sender.send(CHANNEL, &payload).await {
-                tracing::warn!(error = %err, "fan-out: NOTIFY failed; peers will be asked to resync");
-                overflowed.store(true, Ordering::Relaxed);
-            }
+        let payloads = pack(node, at_us, events);
+        if let Err(err) = sender.send(CHANNEL, &payloads).await {
+            tracing::warn!(error = %err, "fan-out: NOTIFY failed; peers will be asked to resync");
+            overflowed.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -18,19 +18,20 @@ impl Sender {
         Sender { pool, conn: None }
     }
 
-    /// Sends `payload` on `channel` to every listening node. A kept
-    /// connection that fails (the server ended it, say) is dropped and the
-    /// send tried once more on a fresh one, as the pool's ping would have
-    /// done: only a database that cannot take it fails the send.
-    pub async fn send(&mut self, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+    /// Sends `payloads` on `channel` to every listening node, in order,
+    /// in one statement (one round trip and one commit however many). A
+    /// kept connection that fails (the server ended it, say) is dropped
+    /// and the send tried once more on a fresh one, as the pool's ping
+    /// would have done: only a database that cannot take it fails the send.
+    pub async fn send(&mut self, channel: &str, payloads: &[String]) -> Result<(), sqlx::Error> {
         if let Some(conn) = &mut self.conn {
-            if notify(conn, channel, payload).await.is_ok() {
+            if notify(conn, channel, payloads).await.is_ok() {
                 return Ok(());
             }
             self.conn = None;
         }
         let conn = self.conn.insert(self.pool.acquire().await?);
-        let sent = notify(conn, channel, payload).await;
+        let sent = notify(conn, channel, payloads).await;
         if sent.is_err() {
             self.conn = None;
         }
@@ -38,14 +39,16 @@ impl Sender {
     }
 }
 
+/// The function scan hands the array out in order, and each row's
+/// `pg_notify` queues in that order.
 async fn notify(
     conn: &mut PoolConnection<Postgres>,
     channel: &str,
-    payload: &str,
+    payloads: &[String],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, $2)")
+    sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
         .bind(channel)
-        .bind(payload)
+        .bind(payloads)
         .execute(&mut **conn)
         .await
         .map(drop)
