@@ -656,26 +656,29 @@ pub fn create_key_file(path: &Path, key: &MasterKey) -> Result<(), KeyFileError>
         .map_err(err)
 }
 
+/// Tests across the crate: a keyring holding data keys `ids` under
+/// `master`, and those keys as stored.
+#[cfg(test)]
+pub(crate) fn test_keyring(master: &MasterKey, ids: &[i64]) -> (Keyring, Vec<WrappedKey>) {
+    let stored: Vec<WrappedKey> = ids
+        .iter()
+        .map(|id| {
+            let (sealed, nonce) = master.wrap(*id, &new_data_key()).unwrap();
+            WrappedKey {
+                id: *id,
+                sealed,
+                nonce,
+            }
+        })
+        .collect();
+    let ring = Keyring::default();
+    ring.load(master, &stored).unwrap();
+    (ring, stored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ring(master: &MasterKey, ids: &[i64]) -> (Keyring, Vec<WrappedKey>) {
-        let stored: Vec<WrappedKey> = ids
-            .iter()
-            .map(|id| {
-                let (sealed, nonce) = master.wrap(*id, &new_data_key()).unwrap();
-                WrappedKey {
-                    id: *id,
-                    sealed,
-                    nonce,
-                }
-            })
-            .collect();
-        let ring = Keyring::default();
-        ring.load(master, &stored).unwrap();
-        (ring, stored)
-    }
 
     #[test]
     fn the_vapid_key_follows_the_master_key_and_signs_es256() {
@@ -708,7 +711,7 @@ mod tests {
 
     #[test]
     fn a_body_opens_only_in_its_own_row() {
-        let (ring, _) = ring(&MasterKey::generate(), &[1]);
+        let (ring, _) = test_keyring(&MasterKey::generate(), &[1]);
         let sealed = ring.seal(7, 42, b"hello").unwrap();
         assert_eq!(sealed.key_id, 1);
         assert_ne!(sealed.body, b"hello");
@@ -730,7 +733,7 @@ mod tests {
 
     #[test]
     fn a_file_chunk_opens_only_in_its_own_place() {
-        let (ring, _) = ring(&MasterKey::generate(), &[1]);
+        let (ring, _) = test_keyring(&MasterKey::generate(), &[1]);
         let at = ChunkPlace {
             file: 5,
             variant: 0,
@@ -764,7 +767,7 @@ mod tests {
 
     #[test]
     fn nonces_are_fresh_per_seal() {
-        let (ring, _) = ring(&MasterKey::generate(), &[1]);
+        let (ring, _) = test_keyring(&MasterKey::generate(), &[1]);
         let a = ring.seal(1, 1, b"same").unwrap();
         let b = ring.seal(1, 1, b"same").unwrap();
         assert_ne!(a.nonce, b.nonce);
@@ -774,7 +777,7 @@ mod tests {
     #[test]
     fn the_newest_key_is_current_and_old_ones_still_open() {
         let master = MasterKey::generate();
-        let (ring, mut stored) = ring(&master, &[1]);
+        let (ring, mut stored) = test_keyring(&master, &[1]);
         let old = ring.seal(1, 1, b"old").unwrap();
         let (sealed, nonce) = master.wrap(2, &new_data_key()).unwrap();
         stored.push(WrappedKey {
@@ -794,7 +797,7 @@ mod tests {
 
     #[test]
     fn another_master_key_is_refused_and_nothing_is_printed() {
-        let (_, stored) = ring(&MasterKey::generate(), &[1]);
+        let (_, stored) = test_keyring(&MasterKey::generate(), &[1]);
         let other = Keyring::default();
         let err = other.load(&MasterKey::generate(), &stored).unwrap_err();
         assert_eq!(err.key_id, 1);

@@ -146,6 +146,11 @@ impl Event {
     }
 }
 
+/// Whether `frames` are one per seq of `from..=to`.
+fn covers(frames: &[Utf8Bytes], from: i64, to: i64) -> bool {
+    frames.len() as i64 == to - from + 1
+}
+
 /// Seals each message event's frames into it, where they are all at hand
 /// and fit `CARRY_MAX`; the others stay references.
 pub(super) fn carry(keys: &Keyring, events: &mut [Event]) {
@@ -162,7 +167,7 @@ pub(super) fn carry(keys: &Keyring, events: &mut [Event]) {
         };
         let frames = std::mem::take(frames);
         let size: usize = frames.iter().map(|f| f.len() + 1).sum();
-        if frames.len() as i64 != *to - *from + 1
+        if !covers(&frames, *from, *to)
             || size > CARRY_MAX
             || frames.iter().any(|f| f.as_str().contains('\n'))
         {
@@ -198,7 +203,7 @@ pub(super) fn carried(
         .ok()?;
     let text = String::from_utf8(plain).ok()?;
     let frames: Vec<Utf8Bytes> = text.split('\n').map(Utf8Bytes::from).collect();
-    (frames.len() as i64 == to - from + 1).then_some(frames)
+    covers(&frames, from, to).then_some(frames)
 }
 
 /// Presence states per event: well inside one NOTIFY.
@@ -247,8 +252,7 @@ pub(super) fn merge(events: Vec<Event>) -> Vec<Event> {
                 {
                     if *last + 1 == from {
                         // The frames stay whole only if both runs had all.
-                        let whole = held.len() as i64 == *last - *first + 1
-                            && frames.len() as i64 == to - from + 1;
+                        let whole = covers(held, *first, *last) && covers(frames, from, to);
                         if whole {
                             held.extend(frames.iter().cloned());
                         } else {
@@ -310,20 +314,7 @@ mod tests {
 
     fn keyring() -> Keyring {
         let master = crate::server::crypto::MasterKey::generate();
-        let keys = Keyring::default();
-        let (sealed, nonce) = master
-            .wrap(1, &crate::server::crypto::new_data_key())
-            .unwrap();
-        keys.load(
-            &master,
-            &[crate::server::crypto::WrappedKey {
-                id: 1,
-                sealed,
-                nonce,
-            }],
-        )
-        .unwrap();
-        keys
+        crate::server::crypto::test_keyring(&master, &[1]).0
     }
 
     #[test]
