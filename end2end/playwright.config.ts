@@ -12,6 +12,10 @@ export default defineConfig({
   outputDir: "./test-results",
   use: {
     baseURL: process.env.BASE_URL ?? "http://127.0.0.1:3000",
+    // A click or a page load that never happens fails on its own line, with
+    // what it waited for, instead of as the whole test's timeout.
+    actionTimeout: 10_000,
+    navigationTimeout: 15_000,
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: "/usr/bin/chromium",

@@ -87,7 +87,16 @@ run_browser_tests() {
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server-$label.log"; exit 1; }
     sleep 0.1
   done
-  (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" E2E_MAILDIR="$maildir" E2E_CLOCK="$clock" E2E_OIDC="$issuer" npx playwright test)
+  if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" E2E_MAILDIR="$maildir" E2E_CLOCK="$clock" E2E_OIDC="$issuer" npx playwright test); then
+    # Last, where a CI log's tail shows it: what each failed test's page
+    # showed when it failed, and what the server said.
+    step "Browser tests failed on $label: the failed pages, then the server's log"
+    for context in end2end/test-results/*/error-context.md; do
+      [ -f "$context" ] && head -n 60 "$context"
+    done
+    tail -n 40 "$WORK/server-$label.log"
+    exit 1
+  fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   kill "$SMTP_PID"; wait "$SMTP_PID" 2>/dev/null || true
   kill "$OIDC_PID"; wait "$OIDC_PID" 2>/dev/null || true

@@ -17,7 +17,10 @@ type CrashGuard = {
 /// Every spec imports `test` from here: on every page of every browser
 /// context a test opens, a page error or a panic fails the test, so no
 /// change can bring a crash back unseen (tests/source_rules.rs checks the
-/// imports).
+/// imports). And every context a test opens is closed when it ends:
+/// Playwright closes only its own `context`, so each signed-in user of every
+/// earlier test stayed open (a live page and socket, traced at every test's
+/// start and end), and the suite's last tests ran beside a hundred of them.
 export const test = base.extend<{ crashGuard: CrashGuard }>({
   crashGuard: [
     async ({ browser, context }, use) => {
@@ -38,8 +41,10 @@ export const test = base.extend<{ crashGuard: CrashGuard }>({
       watchContext(context);
       const newContext = browser.newContext.bind(browser);
       const patched = browser as Browser & { newContext: Browser["newContext"] };
+      const opened: BrowserContext[] = [];
       patched.newContext = async (options) => {
         const ctx = await newContext(options);
+        opened.push(ctx);
         watchContext(ctx);
         return ctx;
       };
@@ -48,8 +53,13 @@ export const test = base.extend<{ crashGuard: CrashGuard }>({
       } finally {
         patched.newContext = newContext;
       }
-      if (!allowed) {
-        expect(seen, "page errors or panics").toEqual([]);
+      try {
+        if (!allowed) {
+          expect(seen, "page errors or panics").toEqual([]);
+        }
+      } finally {
+        // (Closing one twice is harmless: a test may close its own.)
+        await Promise.all(opened.map((ctx) => ctx.close()));
       }
     },
     { auto: true },
