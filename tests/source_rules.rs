@@ -483,3 +483,64 @@ fn browser_timers_are_behind_the_hydrate_feature() {
         bad.join("\n")
     );
 }
+
+/// What a frame or a timer runs later may find its component gone (another
+/// conversation opened within the frame), and a plain read of a disposed
+/// signal or node reference panics and stops the app: such closures read
+/// with `try_` (found as a panic on a quick Back and Forward).
+#[test]
+fn deferred_closures_read_signals_only_with_try() {
+    let modules = modules();
+    let deferred = [
+        "request_animation_frame(",
+        "set_timeout(",
+        "set_interval(",
+        "set_timeout_with_handle(",
+        "set_interval_with_handle(",
+    ];
+    let plain_reads = [
+        ".get()",
+        ".get_untracked()",
+        ".with(",
+        ".with_untracked(",
+        ".read()",
+        ".read_untracked()",
+    ];
+    let mut bad = Vec::new();
+    for module in files_under(&modules, "components/").chain(files_under(&modules, "app/")) {
+        for call in deferred {
+            for (at, _) in module.code.match_indices(call) {
+                let body = call_arguments(&module.code[at + call.len()..]);
+                for read in plain_reads {
+                    if body.contains(read) {
+                        let line = module.code[..at].lines().count() + 1;
+                        bad.push(format!("{}:{line}: {call}…{read}", module.file));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "a deferred closure reads a signal without try_:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// The text up to the parenthesis that closes the one just opened.
+fn call_arguments(after_open: &str) -> &str {
+    let mut depth = 1;
+    for (i, c) in after_open.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &after_open[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    after_open
+}

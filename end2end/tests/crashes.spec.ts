@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { adminEmail, hydrated, logIn, newUser, password, uniqueEmail } from "./helpers";
+import { adminEmail, hydrated, logIn, newUser, password, roomLink, send, startDirect, uniqueEmail } from "./helpers";
 
 // Everyday clicks that once killed the app ("Tried to access a reactive
 // value that has already been disposed"); the crash guard in ./fixtures
@@ -50,6 +50,53 @@ test("quick role changes on several rows of the admin page", async ({ browser, p
   await expect
     .poll(() => admin.locator(".department-row input").evaluateAll((all) => all.map((el) => (el as HTMLInputElement).value)))
     .toContain(name);
+});
+
+test("switching conversations faster than a frame, by clicks and by Back and Forward", async ({ browser }) => {
+  const ada = await newUser(browser, "Ada");
+  const bob = await newUser(browser, "Bob");
+  const cy = await newUser(browser, "Cy");
+  for (const other of [bob, cy]) {
+    await startDirect(ada.page, other.email);
+    await expect(ada.page.locator("#room-title")).toHaveText(other.name);
+    await send(ada.page, `hello ${other.name}`);
+  }
+  // Each switch draws a conversation and takes it down again before the
+  // next frame, when what it asked of that frame (the composer measuring
+  // its box) finds it gone.
+  const bobLink = await roomLink(ada.page, "Bob").elementHandle();
+  const cyLink = await roomLink(ada.page, "Cy").elementHandle();
+  for (let i = 0; i < 10; i++) {
+    await ada.page.evaluate(
+      ([from, to]) =>
+        new Promise<void>((done) => {
+          (from as HTMLElement).click();
+          setTimeout(() => {
+            (to as HTMLElement).click();
+            requestAnimationFrame(() => setTimeout(done, 0));
+          }, 0);
+        }),
+      [bobLink, cyLink],
+    );
+    // Forward as soon as Back has arrived (a Forward asked for before
+    // that is dropped by the browser).
+    await ada.page.evaluate(
+      () =>
+        new Promise<void>((done) => {
+          addEventListener(
+            "popstate",
+            () => {
+              addEventListener("popstate", () => requestAnimationFrame(() => setTimeout(done, 0)), { once: true });
+              history.forward();
+            },
+            { once: true },
+          );
+          history.back();
+        }),
+    );
+  }
+  await expect(ada.page.locator("#room-title")).toHaveText("Cy");
+  await send(ada.page, "still here");
 });
 
 test("a panic shows the crash notice instead of a frozen page", async ({ browser, crashGuard }) => {

@@ -279,11 +279,13 @@ pub fn Composer(room: i64) -> impl IntoView {
 
 /// Fits the box to its text, up to `MAX_HEIGHT_PX`. Measured in the next
 /// frame: the draft's new text (emptied after a send) reaches the box after
-/// this runs, and measuring the old text left it tall.
+/// this runs, and measuring the old text left it tall. By then the composer
+/// may be gone (another conversation opened within the frame), and its
+/// reference with it: a `try_`, or the app panicked.
 fn grow(field: NodeRef<Textarea>) {
     #[cfg(feature = "hydrate")]
     request_animation_frame(move || {
-        if let Some(el) = field.get_untracked() {
+        if let Some(el) = field.try_get_untracked().flatten() {
             let style = web_sys::HtmlElement::style(&el);
             let _ = style.set_property("height", "auto");
             let height = el.scroll_height().min(MAX_HEIGHT_PX);
