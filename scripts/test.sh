@@ -88,13 +88,25 @@ run_browser_tests() {
     sleep 0.1
   done
   if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_DB="$label" E2E_MAILDIR="$maildir" E2E_CLOCK="$clock" E2E_OIDC="$issuer" npx playwright test); then
-    # Last, where a CI log's tail shows it: what each failed test's page
-    # showed when it failed, and what the server said.
-    step "Browser tests failed on $label: the failed pages, then the server's log"
-    for context in end2end/test-results/*/error-context.md; do
-      [ -f "$context" ] && head -n 60 "$context"
-    done
+    # A CI log is shown by its tail, so the server's log comes first, then
+    # each failed test's errors and page, and last one line per failed test
+    # naming it and its first error.
+    step "Browser tests failed on $label: the server's log, the failed pages, then which tests failed"
     tail -n 40 "$WORK/server-$label.log"
+    for context in end2end/test-results/*/error-context.md; do
+      [ -f "$context" ] || continue
+      # (`|| true`: head closing the pipe early must not end the branch.)
+      sed -n '/^# Test info/,/^# Test source/p' "$context" | head -n 80 || true
+    done
+    for context in end2end/test-results/*/error-context.md; do
+      [ -f "$context" ] || continue
+      name=$(sed -n 's/^- Name: //p' "$context")
+      location=$(sed -n 's/^- Location: //p' "$context")
+      error=$(sed -n '/^# Error details/,$p' "$context" | grep -m1 '^Error' || true)
+      line=$(sed -n '/^# Test source/,$p' "$context" | grep -m1 '^> ' || true)
+      echo "FAILED on $label: $name ($location): $error"
+      echo "    at line ${line#> }"
+    done
     exit 1
   fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true

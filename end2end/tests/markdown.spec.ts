@@ -55,8 +55,11 @@ test("Markdown: bold, italic, strikethrough, code, a code block with a copy butt
   // A long line scrolls inside its block; the bubble keeps its width.
   await ada.page.locator("#composer-input").fill("```\n" + "x".repeat(400) + "\n```");
   await ada.page.locator("#composer-input").press("Enter");
+  // The first message has a code block too: wait for the second message,
+  // or the checks below may measure the first one's block.
+  await expect(bodies(bob.page)).toHaveCount(2);
   const pre = bodies(bob.page).last().locator("pre");
-  await expect(pre).toBeVisible();
+  await expect(pre).toHaveText("x".repeat(400));
   const [scroll, client] = await pre.evaluate((el) => [el.scrollWidth, el.clientWidth]);
   expect(scroll).toBeGreaterThan(client);
   const pane = await bob.page.locator("#messages").evaluate((el) => [el.scrollWidth, el.clientWidth]);
