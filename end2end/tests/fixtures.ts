@@ -38,7 +38,20 @@ export const test = base.extend<{ crashGuard: CrashGuard }>({
         ctx.pages().forEach(watchPage);
         ctx.on("page", watchPage);
       };
+      // E2E_WS_DELAY_MS holds back every frame the server sends a page by
+      // that long (in order): a run with it finds the tests and screens
+      // that race the socket, as a slow or loaded machine would.
+      const delay = Number(process.env.E2E_WS_DELAY_MS ?? 0);
+      const slow = async (ctx: BrowserContext) => {
+        if (delay > 0) {
+          await ctx.routeWebSocket(/\/ws/, (ws) => {
+            const server = ws.connectToServer();
+            server.onMessage((m) => setTimeout(() => ws.send(m), delay));
+          });
+        }
+      };
       watchContext(context);
+      await slow(context);
       const newContext = browser.newContext.bind(browser);
       const patched = browser as Browser & { newContext: Browser["newContext"] };
       const opened: BrowserContext[] = [];
@@ -46,6 +59,7 @@ export const test = base.extend<{ crashGuard: CrashGuard }>({
         const ctx = await newContext(options);
         opened.push(ctx);
         watchContext(ctx);
+        await slow(ctx);
         return ctx;
       };
       try {

@@ -713,7 +713,13 @@ fn MessageList(room: i64) -> impl IntoView {
             }
         }
         if let Some((seq, offset)) = anchor.get_value() {
-            anchor.set_value(None);
+            // Any change to the client's state runs this (a receipt, a
+            // presence, a new message): while an older page is on its way,
+            // the row is put back and the anchor kept for the page, or the
+            // page would land unanchored and the view jump to its top.
+            if !loading.get_untracked() {
+                anchor.set_value(None);
+            }
             #[cfg(feature = "hydrate")]
             if let Some(row) = el
                 .query_selector(&format!(".message[data-seq=\"{seq}\"]"))
@@ -804,6 +810,11 @@ fn MessageList(room: i64) -> impl IntoView {
         }
         // Fetch before the edge is reached, so the reader never waits at it.
         let margin = (el.client_height() * 3 / 2).max(120);
+        // The reader moved while a page is on its way: it is put back where
+        // they are now, not where they were when it was asked for.
+        if loading.get_untracked() && anchor.get_value().is_some() {
+            capture();
+        }
         if el.scroll_top() < margin {
             load_older();
         } else if from_bottom < margin {
