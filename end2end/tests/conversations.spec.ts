@@ -1,4 +1,5 @@
 import { test, expect } from "./fixtures";
+import type { Route } from "@playwright/test";
 import {
   bodies,
   flood,
@@ -186,6 +187,54 @@ test("scrolling back through 500 messages loads older pages without jumping", as
   await bob.page.locator("#new-messages").click();
   await expect(bodies(bob.page).last()).toHaveText("fresh news");
   await expect(bodies(bob.page).last()).toBeInViewport();
+});
+
+test("a page of older messages keeps the reader's place when a message arrives while it loads", async ({ browser }) => {
+  const ada = await newUser(browser, "Ada");
+  const bob = await newUser(browser, "Bob");
+  await startDirect(ada.page, bob.email);
+  await expect(ada.page.locator("#room-title")).toHaveText("Bob");
+  const room = Number(await roomLink(ada.page, "Bob").getAttribute("data-room"));
+  await flood(ada.page, room, 300);
+
+  // Bob's requests for older pages wait until the test lets each one go.
+  const held: Route[] = [];
+  await bob.page.route(/\/api\/history/, (route) => {
+    held.push(route);
+  });
+  const releaseAll = async () => {
+    while (held.length > 0) await held.shift()!.continue();
+  };
+  await bob.page.reload();
+  await online(bob.page);
+  await roomLink(bob.page, "Ada").click();
+  // Let the first pages through until Bob's view asks for no more.
+  const list = bob.page.locator("#messages");
+  await expect(async () => {
+    await releaseAll();
+    await expect(bodies(bob.page).last()).toHaveText("message 300", { timeout: 1_000 });
+    await bob.page.waitForTimeout(500);
+    expect(held).toHaveLength(0);
+  }).toPass();
+
+  // Scrolled to the top, the next page is asked for and held.
+  await list.evaluate((el) => (el.scrollTop = 0));
+  await expect.poll(() => held.length).toBe(1);
+  const before = await bodies(bob.page).first().textContent();
+  // (The row, not its text: once older messages of the same sender are
+  // above it, its name line folds away.)
+  const row = bob.page.locator("#messages .message", {
+    has: bob.page.locator(".body", { hasText: new RegExp(`^${before}$`) }),
+  });
+  const y = (await row.boundingBox())!.y;
+  // Something else changes meanwhile: a new message comes in below.
+  await send(ada.page, "while the page loads");
+  await expect(bob.page.locator("#new-messages")).toHaveText("1 new message ↓");
+  await releaseAll();
+  await expect(bodies(bob.page).first()).not.toHaveText(before ?? "");
+  // The row the reader had on top is still where it was.
+  await expect.poll(async () => Math.abs(((await row.boundingBox())?.y ?? Infinity) - y)).toBeLessThan(5);
+  await expect(row).toBeInViewport();
 });
 
 test("on a phone one pane shows at a time, with a back button", async ({ browser }) => {

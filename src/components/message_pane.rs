@@ -910,8 +910,10 @@ fn MessageList(room: i64) -> impl IntoView {
         <div class="relative min-h-0 flex-1">
             <div node_ref=list on:scroll=on_scroll id="messages" role="log" aria-label="Messages"
                 class="h-full space-y-0.5 overflow-y-auto px-4 py-4 md:px-6">
+                // Always a line high (a no-break space when it has nothing to
+                // say), so that its text coming and going moves no row.
                 <p class="pb-2 text-center text-xs text-slate-400">
-                    {move || if loading.get() { "Loading older messages…" } else if older_done.get() && held.get() <= skip.get() + shown.get() { "Start of the conversation" } else { "" }}
+                    {move || if loading.get() { "Loading older messages…" } else if older_done.get() && held.get() <= skip.get() + shown.get() { "Start of the conversation" } else { "\u{a0}" }}
                 </p>
                 <For each=rows key=|r| r.key() let:row>
                     <MessageRow row highlighted/>
